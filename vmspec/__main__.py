@@ -1,0 +1,3 @@
+from vmspec.cli import main
+
+main()

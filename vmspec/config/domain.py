@@ -1,0 +1,74 @@
+"""``<domain>``: the root, its scalar settings and ``<devices>``, in libvirt's formatting order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from vmspec.config.boot import OperatingSystem
+from vmspec.config.chardev import CharDevice
+from vmspec.config.clock import Clock
+from vmspec.config.cpu import Cpu
+from vmspec.config.disk import Disk
+from vmspec.config.features import Features
+from vmspec.config.graphics import Graphics, Input, Video
+from vmspec.config.interface import Interface
+from vmspec.config.memballoon import Memballoon
+from vmspec.config.metadata import Metadata
+from vmspec.config.rng import Rng
+from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
+
+
+@dataclass(**CONFIG)
+class MemorySize:
+    """``<memory>`` and ``<currentMemory>``: vmspec always writes KiB, libvirt's own unit."""
+
+    TAG: ClassVar[str] = "memory"
+    unit: str | None = attr("unit")
+    value: int | None = text()
+
+
+@dataclass(**CONFIG)
+class Vcpu:
+    TAG: ClassVar[str] = "vcpu"
+    placement: str | None = attr("placement")
+    count: int | None = text()
+
+
+@dataclass(**CONFIG)
+class Devices:
+    """Device lists in the order libvirt formats them, so emitted and normalized XML line up."""
+
+    TAG: ClassVar[str] = "devices"
+    emulator: str | None = text_child("emulator")
+    disks: tuple[Disk, ...] = children()
+    interfaces: tuple[Interface, ...] = children()
+    serials: tuple[CharDevice, ...] = children("serial")
+    consoles: tuple[CharDevice, ...] = children("console")
+    channels: tuple[CharDevice, ...] = children("channel")
+    inputs: tuple[Input, ...] = children()
+    graphics: tuple[Graphics, ...] = children()
+    videos: tuple[Video, ...] = children()
+    memballoon: Memballoon | None = child()
+    rngs: tuple[Rng, ...] = children()
+
+
+@dataclass(**CONFIG)
+class Domain:
+    TAG: ClassVar[str] = "domain"
+    type: str | None = attr("type")
+    name: str | None = text_child("name")
+    uuid: str | None = text_child("uuid")
+    description: str | None = text_child("description")
+    metadata: Metadata | None = child()
+    memory: MemorySize | None = child()
+    current_memory: MemorySize | None = child("currentMemory")
+    vcpu: Vcpu | None = child()
+    os: OperatingSystem | None = child()
+    features: Features | None = child()
+    cpu: Cpu | None = child()
+    clock: Clock | None = child()
+    on_poweroff: str | None = text_child("on_poweroff")
+    on_reboot: str | None = text_child("on_reboot")
+    on_crash: str | None = text_child("on_crash")
+    devices: Devices | None = child()

@@ -1,0 +1,46 @@
+"""``<graphics>``, ``<video>`` and ``<input>``: what a person at the console sees and uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from vmspec.config.xmlmap import CONFIG, attr, child, children
+
+
+@dataclass(**CONFIG)
+class GraphicsListen:
+    TAG: ClassVar[str] = "listen"
+    type: str | None = attr("type")
+    address: str | None = attr("address")
+
+
+@dataclass(**CONFIG)
+class Graphics:
+    TAG: ClassVar[str] = "graphics"
+    type: str | None = attr("type")
+    port: int | None = attr("port")
+    autoport: bool | None = attr("autoport")
+    listen: str | None = attr("listen")
+    listens: tuple[GraphicsListen, ...] = children()
+
+
+@dataclass(**CONFIG)
+class VideoModel:
+    TAG: ClassVar[str] = "model"
+    type: str | None = attr("type")
+    heads: int | None = attr("heads")
+    primary: bool | None = attr("primary")
+
+
+@dataclass(**CONFIG)
+class Video:
+    TAG: ClassVar[str] = "video"
+    model: VideoModel | None = child()
+
+
+@dataclass(**CONFIG)
+class Input:
+    TAG: ClassVar[str] = "input"
+    type: str | None = attr("type")
+    bus: str | None = attr("bus")

@@ -1,0 +1,17 @@
+"""``<memballoon>``: lets the host reclaim and report guest memory.
+
+formatdomain: "Memory balloon device".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from vmspec.config.xmlmap import CONFIG, attr
+
+
+@dataclass(**CONFIG)
+class Memballoon:
+    TAG: ClassVar[str] = "memballoon"
+    model: str | None = attr("model")

@@ -1,0 +1,311 @@
+"""The one generic engine that turns declared dataclasses into XML and back.
+
+A config class is a frozen dataclass with ``TAG`` (its element name) whose fields
+are declared with ``attr``, ``text``, ``child``, ``children``, ``flag`` or
+``text_child``. Field order is XML order: attributes in the order declared,
+then content in the order declared. Values that are ``None`` (or empty, or
+False for flags) are left out, so defaults never hide in the mapping: policy
+lives in lowering. Parsing records every attribute and element that the mapping
+does not cover, as XPaths, so import can say exactly what it would lose.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, ClassVar, Protocol, TypeVar
+
+from lxml import etree
+
+
+class XmlElement(Protocol):
+    TAG: ClassVar[str]
+
+
+T = TypeVar("T")
+
+# Every config class is a frozen, slotted, keyword-only dataclass: @dataclass(**CONFIG)
+CONFIG: dict[str, bool] = {"frozen": True, "slots": True, "kw_only": True}
+_XML = "vmspec.xml"
+
+
+@dataclass(frozen=True, slots=True)
+class Codec:
+    """How one Python value type is written into, and read back from, XML text."""
+
+    to_xml: Callable[[Any], str]
+    from_xml: Callable[[str], Any]
+
+
+def _parse_yes_no(text: str) -> bool:
+    if text not in ("yes", "no"):
+        raise ValueError(f"expected 'yes' or 'no', found {text!r}")
+    return text == "yes"
+
+
+def _parse_on_off(text: str) -> bool:
+    if text not in ("on", "off"):
+        raise ValueError(f"expected 'on' or 'off', found {text!r}")
+    return text == "on"
+
+
+TEXT = Codec(str, str)
+INTEGER = Codec(str, int)
+YES_NO = Codec(lambda value: "yes" if value else "no", _parse_yes_no)
+ON_OFF = Codec(lambda value: "on" if value else "off", _parse_on_off)
+
+
+class _Kind(Enum):
+    ATTR = "attribute"
+    TEXT = "text"
+    CHILD = "child"
+    CHILDREN = "children"
+    FLAG = "flag"
+    TEXT_CHILD = "text child"
+
+
+@dataclass(frozen=True, slots=True)
+class _Declared:
+    kind: _Kind
+    xml_name: str | None
+    codec: Codec | None
+
+
+def attr(name: str, *, codec: Codec | None = None) -> Any:
+    """An attribute of this element."""
+    return dataclasses.field(default=None, metadata={_XML: _Declared(_Kind.ATTR, name, codec)})
+
+
+def text(*, codec: Codec | None = None) -> Any:
+    """The text content of this element."""
+    return dataclasses.field(default=None, metadata={_XML: _Declared(_Kind.TEXT, None, codec)})
+
+
+def child(tag: str | None = None) -> Any:
+    """One optional child element, itself a config class (its TAG unless ``tag`` is given)."""
+    return dataclasses.field(default=None, metadata={_XML: _Declared(_Kind.CHILD, tag, None)})
+
+
+def children(tag: str | None = None) -> Any:
+    """Repeated child elements of one config class, as a tuple in document order."""
+    return dataclasses.field(default=(), metadata={_XML: _Declared(_Kind.CHILDREN, tag, None)})
+
+
+def flag(tag: str) -> Any:
+    """An empty child element whose presence means True (``<acpi/>``)."""
+    return dataclasses.field(default=False, metadata={_XML: _Declared(_Kind.FLAG, tag, None)})
+
+
+def text_child(tag: str, *, codec: Codec | None = None) -> Any:
+    """A child element holding only text (``<name>web-01</name>``)."""
+    return dataclasses.field(default=None, metadata={_XML: _Declared(_Kind.TEXT_CHILD, tag, codec)})
+
+
+@dataclass(frozen=True, slots=True)
+class _Binding:
+    field_name: str
+    kind: _Kind
+    xml_name: str
+    codec: Codec
+    element_class: type | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    attributes: tuple[_Binding, ...]
+    content: tuple[_Binding, ...]
+    nsmap: dict[str, str] | None
+
+
+_plans: dict[type, _Plan] = {}
+
+
+def _plan(cls: type) -> _Plan:
+    plan = _plans.get(cls)
+    if plan is None:
+        plan = _plans[cls] = _compile_plan(cls)
+    return plan
+
+
+def _compile_plan(cls: type) -> _Plan:
+    hints = typing.get_type_hints(cls)
+    attributes: list[_Binding] = []
+    content: list[_Binding] = []
+    for field in dataclasses.fields(cls):
+        declared: _Declared | None = field.metadata.get(_XML)
+        if declared is None:
+            raise TypeError(f"{cls.__name__}.{field.name} has no XML mapping")
+        value_type = _unwrap(hints[field.name])
+        element_class = value_type if dataclasses.is_dataclass(value_type) else None
+        if declared.kind in (_Kind.CHILD, _Kind.CHILDREN):
+            if element_class is None:
+                raise TypeError(f"{cls.__name__}.{field.name} must hold a config class")
+            xml_name = declared.xml_name or element_class.TAG  # type: ignore[attr-defined]
+        else:
+            xml_name = declared.xml_name or ""
+        codec = declared.codec or _codec_for(value_type)
+        binding = _Binding(field.name, declared.kind, xml_name, codec, element_class)
+        (attributes if declared.kind is _Kind.ATTR else content).append(binding)
+    return _Plan(tuple(attributes), tuple(content), getattr(cls, "NSMAP", None))
+
+
+def _unwrap(hint: Any) -> Any:
+    """``X | None`` and ``tuple[X, ...]`` → ``X``."""
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        (hint,) = (arg for arg in typing.get_args(hint) if arg is not type(None))
+        return _unwrap(hint)
+    if origin is tuple:
+        return _unwrap(typing.get_args(hint)[0])
+    return hint
+
+
+def _codec_for(value_type: Any) -> Codec:
+    if value_type is bool:
+        return YES_NO
+    if value_type is int:
+        return INTEGER
+    return TEXT
+
+
+# --- emit -----------------------------------------------------------------------------------
+
+
+def to_element(obj: Any, tag: str | None = None) -> etree._Element:
+    """The element tree of a config object."""
+    plan = _plan(type(obj))
+    element = etree.Element(tag or obj.TAG, _attributes(obj, plan), nsmap=plan.nsmap)
+    _fill(element, obj, plan)
+    return element
+
+
+def _attributes(obj: Any, plan: _Plan) -> dict[str, str]:
+    attributes = {}
+    for binding in plan.attributes:
+        value = getattr(obj, binding.field_name)
+        if value is not None:
+            attributes[binding.xml_name] = binding.codec.to_xml(value)
+    return attributes
+
+
+def _sub_element(parent: etree._Element, obj: Any, tag: str) -> None:
+    plan = _plan(type(obj))
+    element = etree.SubElement(parent, tag, _attributes(obj, plan), nsmap=plan.nsmap)
+    _fill(element, obj, plan)
+
+
+def _fill(element: etree._Element, obj: Any, plan: _Plan) -> None:
+    for binding in plan.content:
+        value = getattr(obj, binding.field_name)
+        kind = binding.kind
+        if kind is _Kind.CHILD:
+            if value is not None:
+                _sub_element(element, value, binding.xml_name)
+        elif kind is _Kind.CHILDREN:
+            for item in value:
+                _sub_element(element, item, binding.xml_name)
+        elif kind is _Kind.TEXT_CHILD:
+            if value is not None:
+                etree.SubElement(element, binding.xml_name).text = binding.codec.to_xml(value)
+        elif kind is _Kind.FLAG:
+            if value:
+                etree.SubElement(element, binding.xml_name)
+        elif value is not None:  # _Kind.TEXT
+            element.text = binding.codec.to_xml(value)
+
+
+# --- parse ----------------------------------------------------------------------------------
+
+
+class XmlMappingError(ValueError):
+    """XML the mapping covers but whose value cannot be read (a ``vcpu`` that is no number)."""
+
+    def __init__(self, xpath: str, message: str) -> None:
+        super().__init__(f"{xpath}: {message}")
+        self.xpath = xpath
+
+
+def from_element(cls: type[T], element: etree._Element, uncovered: list[str] | None = None) -> T:
+    """Parse ``element`` into ``cls``.
+
+    XPaths of attributes and elements the mapping does not cover are appended to
+    ``uncovered`` (when given): what an import would silently lose otherwise.
+    """
+    return _parse(
+        cls, element, f"/{_display_tag(element)}", uncovered if uncovered is not None else []
+    )
+
+
+def _parse(cls: type[T], element: etree._Element, xpath: str, uncovered: list[str]) -> T:
+    plan = _plan(cls)
+    values: dict[str, Any] = {}
+    remaining_attributes = dict(element.attrib)
+    for binding in plan.attributes:
+        raw = remaining_attributes.pop(binding.xml_name, None)
+        if raw is not None:
+            values[binding.field_name] = _decode(binding, raw, f"{xpath}/@{binding.xml_name}")
+    uncovered.extend(f"{xpath}/@{name}" for name in remaining_attributes)
+
+    by_tag: dict[str, list[etree._Element]] = {}
+    for item in element:
+        if isinstance(item.tag, str):  # skip comments and processing instructions
+            by_tag.setdefault(item.tag, []).append(item)
+
+    for binding in plan.content:
+        kind = binding.kind
+        if kind is _Kind.TEXT:
+            if element.text is not None:
+                values[binding.field_name] = _decode(binding, element.text, f"{xpath}/text()")
+            continue
+        found = by_tag.pop(binding.xml_name, [])
+        if not found:
+            continue
+        child_path = f"{xpath}/{_display_tag(found[0])}"
+        if kind is _Kind.CHILDREN:
+            values[binding.field_name] = tuple(
+                _parse(binding.element_class, item, _indexed(child_path, index, found), uncovered)
+                for index, item in enumerate(found)
+            )
+            continue
+        first = found[0]
+        uncovered.extend(_indexed(child_path, index, found) for index in range(1, len(found)))
+        if kind is _Kind.CHILD:
+            values[binding.field_name] = _parse(binding.element_class, first, child_path, uncovered)
+        elif kind is _Kind.FLAG:
+            values[binding.field_name] = True
+            _note_unexpected_content(first, child_path, uncovered)
+        else:  # _Kind.TEXT_CHILD
+            _note_unexpected_content(first, child_path, uncovered)
+            values[binding.field_name] = _decode(binding, first.text or "", f"{child_path}/text()")
+
+    for found in by_tag.values():
+        child_path = f"{xpath}/{_display_tag(found[0])}"
+        uncovered.extend(_indexed(child_path, index, found) for index in range(len(found)))
+    return cls(**values)
+
+
+def _decode(binding: _Binding, raw: str, xpath: str) -> Any:
+    try:
+        return binding.codec.from_xml(raw)
+    except ValueError as error:
+        raise XmlMappingError(xpath, str(error)) from None
+
+
+def _note_unexpected_content(element: etree._Element, xpath: str, uncovered: list[str]) -> None:
+    uncovered.extend(f"{xpath}/@{name}" for name in element.attrib)
+    uncovered.extend(
+        f"{xpath}/{_display_tag(item)}" for item in element if isinstance(item.tag, str)
+    )
+
+
+def _indexed(xpath: str, index: int, found: list[etree._Element]) -> str:
+    return f"{xpath}[{index + 1}]" if len(found) > 1 else xpath
+
+
+def _display_tag(element: etree._Element) -> str:
+    qname = etree.QName(element)
+    return f"{element.prefix}:{qname.localname}" if element.prefix else qname.localname

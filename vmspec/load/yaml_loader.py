@@ -1,0 +1,214 @@
+"""Read spec files safely: YAML nodes with positions, converted to plain data under strict limits.
+
+``yaml.compose`` with libyaml's C loader yields nodes that carry line and column
+at C speed. We convert nodes to Python ourselves instead of using a constructor,
+because only then can we refuse duplicate keys, bound alias expansion (a
+billion-laughs file fails fast) and reject every tag that is not plain data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vmspec.load.source import MERGE_TAG, SourceDocument
+from vmspec.problems import FieldPath, Problem
+
+try:  # libyaml is what makes loading fast; the pure-Python loader gives the same nodes.
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - libyaml is present wherever PyYAML is built normally
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_NODES_PER_DOCUMENT = 100_000
+MAX_NESTING = 64
+
+_STR = "tag:yaml.org,2002:str"
+_SCALAR_CONSTRUCTORS = {
+    "tag:yaml.org,2002:null": yaml.SafeLoader.construct_yaml_null,
+    "tag:yaml.org,2002:bool": yaml.SafeLoader.construct_yaml_bool,
+    "tag:yaml.org,2002:int": yaml.SafeLoader.construct_yaml_int,
+    "tag:yaml.org,2002:float": yaml.SafeLoader.construct_yaml_float,
+}
+# Dates are kept as the text the user wrote: no spec field is a date.
+_TEXT_TAGS = {_STR, "tag:yaml.org,2002:timestamp", "!"}
+# The SafeLoader's scalar constructors only read node.value; one instance serves all.
+_constructor = yaml.SafeLoader("")
+
+
+class _LoadError(Exception):
+    def __init__(self, node: yaml.Node, message: str, path: FieldPath = ()) -> None:
+        super().__init__(message)
+        self.node = node
+        self.message = message
+        self.path = path
+
+
+def spec_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """The spec files named by ``paths``: files as given, directories searched recursively."""
+    for path in paths:
+        if path.is_dir():
+            found = sorted(
+                candidate
+                for candidate in path.rglob("*")
+                if candidate.suffix in SPEC_SUFFIXES
+                and candidate.is_file()
+                and not any(part.startswith(".") for part in candidate.relative_to(path).parts)
+            )
+            yield from found
+        else:
+            yield path
+
+
+def load_paths(paths: Iterable[Path]) -> tuple[list[SourceDocument], list[Problem]]:
+    """Load every document of every spec file under ``paths``, collecting problems."""
+    documents: list[SourceDocument] = []
+    problems: list[Problem] = []
+    for path in spec_files(paths):
+        found, found_problems = load_file(path)
+        documents.extend(found)
+        problems.extend(found_problems)
+    return documents, problems
+
+
+def load_file(path: Path) -> tuple[list[SourceDocument], list[Problem]]:
+    name = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            message = f"file is {size} bytes; spec files are limited to {MAX_FILE_BYTES} bytes"
+            return [], [Problem(name, 0, 0, (), message)]
+        raw = path.read_bytes()
+    except OSError as error:
+        return [], [Problem(name, 0, 0, (), f"cannot read file: {error.strerror}")]
+    return load_bytes(raw, name)
+
+
+def load_bytes(raw: bytes, name: str) -> tuple[list[SourceDocument], list[Problem]]:
+    try:
+        # utf-8-sig accepts (and drops) a byte-order mark that some editors write.
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+        message = f"file is not UTF-8 (byte 0x{raw[error.start]:02x} at offset {error.start})"
+        return [], [Problem(name, line, column, (), message)]
+    return load_text(text, name)
+
+
+def load_text(text: str, name: str) -> tuple[list[SourceDocument], list[Problem]]:
+    documents: list[SourceDocument] = []
+    try:
+        for root in yaml.compose_all(text, Loader=_Loader):
+            if _is_empty(root):
+                continue  # a stray '---' at the end of a file, as Kubernetes manifests often have
+            data = _to_python(root, (), _Budget(), 0, set())
+            documents.append(SourceDocument(name, root, data))
+    except _LoadError as error:
+        mark = error.node.start_mark
+        problem = Problem(name, mark.line + 1, mark.column + 1, error.path, error.message)
+        return documents, [problem]
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        message = f"invalid YAML: {error.problem or error.context}"
+        return documents, [Problem(name, line, column, (), message)]
+    except yaml.YAMLError as error:
+        # libyaml's reader errors (a NUL byte, a control character) carry no mark.
+        return documents, [Problem(name, 0, 0, (), f"invalid YAML: {_first_line(error)}")]
+    if not documents:
+        return [], [Problem(name, 1, 1, (), "file holds no YAML document")]
+    return documents, []
+
+
+class _Budget:
+    """Counts nodes as aliases are expanded, so a small file cannot expand without bound."""
+
+    __slots__ = ("nodes",)
+
+    def __init__(self) -> None:
+        self.nodes = 0
+
+
+def _to_python(
+    node: yaml.Node, path: FieldPath, budget: _Budget, depth: int, active: set[int]
+) -> Any:
+    budget.nodes += 1
+    if budget.nodes > MAX_NODES_PER_DOCUMENT:
+        raise _LoadError(
+            node,
+            f"document expands to more than {MAX_NODES_PER_DOCUMENT} values "
+            "(aliases repeating aliases?); refusing to expand it",
+        )
+    if depth > MAX_NESTING:
+        raise _LoadError(node, f"nesting is deeper than {MAX_NESTING} levels")
+    if isinstance(node, yaml.ScalarNode):
+        return _scalar(node)
+    if id(node) in active:
+        raise _LoadError(node, "an alias refers to a value that contains it (recursive alias)")
+    active.add(id(node))
+    try:
+        if isinstance(node, yaml.SequenceNode):
+            _expect_plain_tag(node, "tag:yaml.org,2002:seq")
+            return [
+                _to_python(item, (*path, index), budget, depth + 1, active)
+                for index, item in enumerate(node.value)
+            ]
+        _expect_plain_tag(node, "tag:yaml.org,2002:map")
+        return _mapping(node, path, budget, depth, active)
+    finally:
+        active.discard(id(node))
+
+
+def _mapping(
+    node: yaml.MappingNode, path: FieldPath, budget: _Budget, depth: int, active: set[int]
+) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    merged: list[yaml.Node] = []
+    for key_node, value_node in node.value:
+        if key_node.tag == MERGE_TAG:
+            merged.append(value_node)
+            continue
+        if not isinstance(key_node, yaml.ScalarNode):
+            message = "a mapping key must be a plain word, not a list or mapping"
+            raise _LoadError(key_node, message, path)
+        key = key_node.value
+        if key in result:
+            message = f"duplicate key '{key}' (it is already set above)"
+            raise _LoadError(key_node, message, (*path, key))
+        result[key] = _to_python(value_node, (*path, key), budget, depth + 1, active)
+    # YAML merge keys (<<: *defaults): keys written in this mapping win over merged ones.
+    for source in merged:
+        sources = source.value if isinstance(source, yaml.SequenceNode) else [source]
+        for mapping in sources:
+            if not isinstance(mapping, yaml.MappingNode):
+                raise _LoadError(mapping, "a merge key (<<) takes a mapping or a list of mappings")
+            for key, value in _to_python(mapping, path, budget, depth + 1, active).items():
+                result.setdefault(key, value)
+    return result
+
+
+def _scalar(node: yaml.ScalarNode) -> Any:
+    if node.tag in _TEXT_TAGS:
+        return node.value
+    construct = _SCALAR_CONSTRUCTORS.get(node.tag)
+    if construct is None:
+        raise _LoadError(node, f"unsupported YAML tag {node.tag}; specs hold plain data only")
+    return construct(_constructor, node)
+
+
+def _expect_plain_tag(node: yaml.Node, tag: str) -> None:
+    if node.tag != tag:
+        raise _LoadError(node, f"unsupported YAML tag {node.tag}; specs hold plain data only")
+
+
+def _is_empty(root: yaml.Node) -> bool:
+    return isinstance(root, yaml.ScalarNode) and root.tag.endswith(":null") and root.value == ""
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
