@@ -1,0 +1,34 @@
+"""Emitting: config objects → canonical, byte-stable domain XML.
+
+Canonical means: element and attribute order from the config classes (libvirt's
+formatting order), 2-space indentation, UTF-8, no XML declaration, a trailing
+newline, and an ownership marker whose hash covers everything else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from lxml import etree
+
+from vmspec.config.domain import Domain
+from vmspec.config.metadata import OwnershipMarker
+from vmspec.config.xmlmap import to_element
+
+_MARKER_TAG = OwnershipMarker.TAG
+
+
+def domain_xml(domain: Domain) -> bytes:
+    """The canonical XML of ``domain``, with the marker's ``hash`` set to
+    ``sha256:`` of that same XML written without the hash attribute."""
+    root = to_element(domain)
+    marker = root.find(f"metadata/{_MARKER_TAG}")
+    if marker is not None:
+        marker.attrib.pop("hash", None)
+        digest = hashlib.sha256(_serialize(root)).hexdigest()
+        marker.set("hash", f"sha256:{digest}")
+    return _serialize(root)
+
+
+def _serialize(root: etree._Element) -> bytes:
+    return etree.tostring(root, encoding="UTF-8", xml_declaration=False, pretty_print=True)

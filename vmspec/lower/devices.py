@@ -1,0 +1,168 @@
+"""Lowering of ``spec.disks``, ``spec.interfaces`` and the other devices into ``<devices>``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vmspec.config.chardev import CharDevice, CharSource, CharTarget
+from vmspec.config.disk import (
+    BackingStore,
+    Disk,
+    DiskDriver,
+    DiskFormat,
+    DiskSource,
+    DiskTarget,
+    SourceHost,
+)
+from vmspec.config.domain import Devices
+from vmspec.config.graphics import Graphics, GraphicsListen, Input, Video, VideoModel
+from vmspec.config.interface import Interface, InterfaceModel, InterfaceSource, MacAddress
+from vmspec.config.memballoon import Memballoon
+from vmspec.config.rng import Rng, RngBackend
+from vmspec.lower import policy
+from vmspec.lower.identity import interface_macs
+
+GUEST_AGENT_CHANNEL = "org.qemu.guest_agent.0"
+
+
+def lower_devices(spec: dict[str, Any], domain_uuid: str) -> Devices:
+    serials = tuple(_serial(serial, port) for port, serial in enumerate(spec.get("serials", [])))
+    video_model = policy.video_model(spec)
+    return Devices(
+        disks=tuple(_disk(disk) for disk in spec.get("disks", [])),
+        interfaces=_interfaces(spec.get("interfaces", []), domain_uuid),
+        serials=serials,
+        # libvirt mirrors the first serial port as the console; writing it keeps the XML stable.
+        consoles=(_console(serials[0]),) if serials else (),
+        channels=(_guest_agent_channel(),) if spec.get("guestAgent") else (),
+        inputs=(Input(type="tablet", bus="usb"),) if policy.wants_tablet(spec) else (),
+        graphics=tuple(_graphics(graphics) for graphics in spec.get("graphics", [])),
+        videos=(_video(video_model),) if video_model else (),
+        memballoon=Memballoon(model=policy.memballoon_model(spec)),
+        rngs=(_rng(spec["rng"]),) if "rng" in spec else (),
+    )
+
+
+def _disk(disk: dict[str, Any]) -> Disk:
+    device = disk.get("device", "disk")
+    source_type, source = _disk_source(disk)
+    backing = disk.get("backingStore")
+    return Disk(
+        type=source_type,
+        device=device,
+        driver=DiskDriver(
+            name="qemu",
+            type=policy.disk_format(disk),
+            cache=disk.get("cache"),
+            io=disk.get("io"),
+            discard=disk.get("discard"),
+        ),
+        source=source,
+        backing_store=_backing_store(backing) if backing else None,
+        target=DiskTarget(dev=disk["target"], bus=policy.disk_bus(disk)),
+        # A cdrom is read-only whatever the spec says; libvirt would add this itself.
+        readonly=disk.get("readonly", False) or device == "cdrom",
+        serial=disk.get("serial"),
+    )
+
+
+def _disk_source(disk: dict[str, Any]) -> tuple[str, DiskSource | None]:
+    if "file" in disk:
+        return "file", DiskSource(file=disk["file"])
+    if "block" in disk:
+        return "block", DiskSource(dev=disk["block"])
+    if "volume" in disk:
+        volume = disk["volume"]
+        return "volume", DiskSource(pool=volume["pool"], volume=volume["name"])
+    if "network" in disk:
+        network = disk["network"]
+        hosts = tuple(
+            SourceHost(name=host["name"], port=host.get("port")) for host in network["hosts"]
+        )
+        return "network", DiskSource(
+            protocol=network["protocol"], name=network["name"], hosts=hosts
+        )
+    return "file", None  # an empty cdrom tray
+
+
+def _backing_store(backing: dict[str, Any]) -> BackingStore:
+    return BackingStore(
+        type="file",
+        format=DiskFormat(type=policy.backing_format(backing)),
+        source=DiskSource(file=backing["file"]),
+    )
+
+
+def _interfaces(interfaces: list[dict[str, Any]], domain_uuid: str) -> tuple[Interface, ...]:
+    macs = interface_macs(domain_uuid, [interface.get("mac") for interface in interfaces])
+    return tuple(
+        _interface(interface, mac) for interface, mac in zip(interfaces, macs, strict=True)
+    )
+
+
+def _interface(interface: dict[str, Any], mac: str) -> Interface:
+    if "bridge" in interface:
+        kind, source = "bridge", InterfaceSource(bridge=interface["bridge"])
+    elif "network" in interface:
+        kind, source = "network", InterfaceSource(network=interface["network"])
+    else:
+        direct = interface["direct"]
+        # macvtap in bridge mode lets guests on one host talk to each other; vepa would not.
+        kind, source = (
+            "direct",
+            InterfaceSource(dev=direct["dev"], mode=direct.get("mode", "bridge")),
+        )
+    return Interface(
+        type=kind,
+        mac=MacAddress(address=mac),
+        source=source,
+        model=InterfaceModel(type=policy.interface_model(interface)),
+    )
+
+
+def _graphics(graphics: dict[str, Any]) -> Graphics:
+    listen = graphics.get("listen")
+    port = graphics.get("port")
+    return Graphics(
+        type=graphics["type"],
+        port=port if port is not None else -1,
+        autoport=port is None,
+        listen=listen,
+        listens=(GraphicsListen(type="address", address=listen),) if listen else (),
+    )
+
+
+def _video(model: str) -> Video:
+    if model == "none":
+        return Video(model=VideoModel(type="none"))
+    return Video(model=VideoModel(type=model, heads=1, primary=True))
+
+
+def _serial(serial: dict[str, Any], port: int) -> CharDevice:
+    kind = serial["type"]
+    source = None
+    if kind == "file":
+        source = CharSource(path=serial["path"])
+    elif kind == "unix":
+        source = CharSource(mode="bind", path=serial["path"])
+    return CharDevice(type=kind, source=source, target=CharTarget(port=port))
+
+
+def _console(first_serial: CharDevice) -> CharDevice:
+    return CharDevice(
+        type=first_serial.type,
+        source=first_serial.source,
+        target=CharTarget(type="serial", port=0),
+    )
+
+
+def _guest_agent_channel() -> CharDevice:
+    # libvirt picks the socket path under its own run directory.
+    return CharDevice(type="unix", target=CharTarget(type="virtio", name=GUEST_AGENT_CHANNEL))
+
+
+def _rng(rng: dict[str, Any]) -> Rng:
+    # /dev/urandom never blocks the guest's boot waiting for host entropy.
+    return Rng(
+        model="virtio", backend=RngBackend(model="random", path=rng.get("backend", "/dev/urandom"))
+    )

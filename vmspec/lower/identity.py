@@ -1,0 +1,45 @@
+"""Deterministic identities, so that two compiles of the same spec are byte-identical.
+
+A UUID or MAC drawn at random would change the XML on every compile and make
+golden files and plans useless; deriving them from the name keeps them stable
+for the life of the spec.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+# uuid5(NAMESPACE_URL, "https://vmspec.dev/domain"): never change it, or every VM gets a new identity.
+DOMAIN_UUID_NAMESPACE = uuid.UUID("26826c54-103d-5c2f-9480-36866b2849fd")
+# QEMU's locally administered OUI; libvirt uses it for the MACs it generates too.
+QEMU_MAC_PREFIX = "52:54:00"
+
+
+def domain_uuid(name: str) -> str:
+    return str(uuid.uuid5(DOMAIN_UUID_NAMESPACE, name))
+
+
+def interface_macs(domain_uuid: str, explicit: list[str | None]) -> list[str]:
+    """One MAC per NIC: the explicit ones as given (lower case), the others derived from
+    the VM's UUID and the NIC's index, stepping past any collision within the VM."""
+    taken = {mac.lower() for mac in explicit if mac is not None}
+    macs = []
+    for index, mac in enumerate(explicit):
+        if mac is not None:
+            macs.append(mac.lower())
+            continue
+        attempt = 0
+        while True:
+            derived = _derived_mac(domain_uuid, index, attempt)
+            if derived not in taken:
+                break
+            attempt += 1
+        taken.add(derived)
+        macs.append(derived)
+    return macs
+
+
+def _derived_mac(domain_uuid: str, index: int, attempt: int) -> str:
+    digest = hashlib.sha256(f"{domain_uuid}/nic/{index}/{attempt}".encode()).digest()
+    return QEMU_MAC_PREFIX + "".join(f":{byte:02x}" for byte in digest[:3])

@@ -1,0 +1,109 @@
+"""Lower a validated VirtualMachine document into a ``Domain`` config object."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vmspec.config.boot import BootDevice, OperatingSystem, OsType
+from vmspec.config.cpu import Cpu, CpuFeature, CpuModel, CpuTopology
+from vmspec.config.domain import Domain, MemorySize, Vcpu
+from vmspec.config.features import Features, Smm
+from vmspec.config.metadata import Label, Metadata, OwnershipMarker
+from vmspec.lower import policy
+from vmspec.lower.devices import lower_devices
+from vmspec.lower.identity import domain_uuid
+from vmspec.units import size_in_kib
+
+
+def lower_virtual_machine(document: dict[str, Any]) -> Domain:
+    """The domain a valid document describes. The ownership marker's hash is left empty:
+    emitting fills it in, because it covers the XML that comes out."""
+    metadata = document["metadata"]
+    spec = document["spec"]
+    uuid = metadata.get("uuid", "").lower() or domain_uuid(metadata["name"])
+    memory_kib = size_in_kib(spec["memory"])
+    on_poweroff, on_reboot, on_crash = policy.lifecycle(spec)
+    return Domain(
+        type=spec["domainType"],
+        name=metadata["name"],
+        uuid=uuid,
+        description=metadata.get("description"),
+        metadata=Metadata(vmspec=_marker(metadata)),
+        memory=MemorySize(unit="KiB", value=memory_kib),
+        current_memory=MemorySize(unit="KiB", value=memory_kib),
+        vcpu=Vcpu(placement="static", count=spec["vcpus"]),
+        os=_operating_system(spec),
+        features=_features(spec),
+        cpu=_cpu(spec),
+        clock=policy.clock(spec),
+        on_poweroff=on_poweroff,
+        on_reboot=on_reboot,
+        on_crash=on_crash,
+        devices=lower_devices(spec, uuid),
+    )
+
+
+def _marker(metadata: dict[str, Any]) -> OwnershipMarker:
+    labels = tuple(
+        Label(key=key, value=value) for key, value in sorted(metadata.get("labels", {}).items())
+    )
+    return OwnershipMarker(spec=metadata["name"], labels=labels)
+
+
+def _operating_system(spec: dict[str, Any]) -> OperatingSystem:
+    kernel = spec.get("kernel", {})
+    return OperatingSystem(
+        # firmware='efi' lets libvirt pick the matching OVMF build and its NVRAM template.
+        firmware="efi" if spec.get("firmware") == "efi" else None,
+        type=OsType(arch=spec.get("arch", "x86_64"), machine=spec.get("machine"), value="hvm"),
+        kernel=kernel.get("path"),
+        initrd=kernel.get("initrd"),
+        cmdline=kernel.get("cmdline"),
+        boot=tuple(BootDevice(dev=device) for device in policy.boot_devices(spec)),
+    )
+
+
+def _features(spec: dict[str, Any]) -> Features:
+    acpi, apic = policy.acpi_and_apic(spec)
+    features = spec.get("features", {})
+    return Features(
+        acpi=acpi,
+        apic=apic,
+        pae=features.get("pae", False),
+        hyperv=policy.hyperv(spec),
+        smm=Smm(state=True) if features.get("smm") else None,
+    )
+
+
+def _cpu(spec: dict[str, Any]) -> Cpu | None:
+    cpu = spec.get("cpu", {})
+    mode = policy.cpu_mode(spec)
+    topology = cpu.get("topology")
+    lowered_topology = (
+        CpuTopology(
+            sockets=topology["sockets"],
+            dies=1,
+            cores=topology["cores"],
+            threads=topology["threads"],
+        )
+        if topology
+        else None
+    )
+    if mode is None:
+        # mode none: no <cpu> at all, unless a topology needs one (QEMU's default model then).
+        return Cpu(topology=lowered_topology) if lowered_topology else None
+    features = tuple(
+        CpuFeature(policy=feature_policy, name=name)
+        for name, feature_policy in sorted(cpu.get("features", {}).items())
+    )
+    if mode == "custom":
+        # fallback=forbid: fail to start rather than quietly run a different CPU model.
+        return Cpu(
+            mode="custom",
+            match="exact",
+            check="partial",
+            model=CpuModel(fallback="forbid", name=cpu["model"]),
+            topology=lowered_topology,
+            features=features,
+        )
+    return Cpu(mode=mode, topology=lowered_topology, features=features)

@@ -1,0 +1,138 @@
+"""The defaults that come from experience, in one place, each with the failure it prevents.
+
+Lowering asks these functions whenever a spec leaves something out; nothing else
+in vmspec decides a default. Read top to bottom, this is the whole policy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vmspec.config.clock import Clock, Timer
+from vmspec.config.features import Hyperv, HypervFeature
+
+X86_ARCHES = ("x86_64", "i686")
+
+
+def cpu_mode(spec: dict[str, Any]) -> str | None:
+    """The CPU mode to emit, or None for no ``<cpu>`` element at all."""
+    cpu = spec.get("cpu", {})
+    if "mode" in cpu:
+        return None if cpu["mode"] == "none" else cpu["mode"]
+    if "model" in cpu:
+        return "custom"
+    if spec["domainType"] == "kvm":
+        # host-model gives the guest the host's features yet stays migratable between alike hosts.
+        return "host-model"
+    # TCG emulates its own default CPU; asking for the host's would be meaningless.
+    return None
+
+
+def clock(spec: dict[str, Any]) -> Clock:
+    """Clock offset and timer policies, with the spec's own ``clock`` laid over them."""
+    windows = spec.get("osType", "linux") == "windows"
+    # Windows keeps the RTC in local time; everyone else expects UTC.
+    offset = "localtime" if windows else "utc"
+    timers: dict[str, Timer] = {
+        # A late PIT tick is delivered late rather than dropped, so guest time does not fall behind.
+        "pit": Timer(name="pit", tickpolicy="delay"),
+        # Missed RTC ticks are caught up, which keeps Windows' and Linux' wall clock right after a pause.
+        "rtc": Timer(name="rtc", tickpolicy="catchup"),
+        # HPET emulation costs CPU and makes guests pick a worse clocksource than kvmclock.
+        "hpet": Timer(name="hpet", present=False),
+    }
+    if windows and spec["domainType"] == "kvm":
+        # Hyper-V's reference clock is Windows' cheapest stable time source (KVM only).
+        timers["hypervclock"] = Timer(name="hypervclock", present=True)
+    override = spec.get("clock", {})
+    for name, setting in override.get("timers", {}).items():
+        timers[name] = Timer(
+            name=name, tickpolicy=setting.get("tickpolicy"), present=setting.get("present")
+        )
+    return Clock(offset=override.get("offset", offset), timers=tuple(timers.values()))
+
+
+def hyperv(spec: dict[str, Any]) -> Hyperv | None:
+    """Hyper-V enlightenments for Windows on KVM: without them Windows spins on locks and
+    burns host CPU while idle. TCG implements none of them, so it gets none."""
+    if spec.get("osType", "linux") != "windows" or spec["domainType"] != "kvm":
+        return None
+    on = HypervFeature(state=True)
+    return Hyperv(
+        mode="custom",
+        relaxed=on,
+        vapic=on,
+        # 8191 is the retry count Microsoft recommends before a vCPU yields on a spinlock.
+        spinlocks=HypervFeature(state=True, retries=8191),
+        vpindex=on,
+        runtime=on,
+        synic=on,
+        stimer=on,
+        reset=on,
+        frequencies=on,
+    )
+
+
+def acpi_and_apic(spec: dict[str, Any]) -> tuple[bool, bool]:
+    """x86 guests get ACPI (graceful shutdown from the host) and APIC (SMP) unless turned off."""
+    features = spec.get("features", {})
+    x86 = spec.get("arch", "x86_64") in X86_ARCHES
+    return features.get("acpi", x86), features.get("apic", x86)
+
+
+def disk_format(disk: dict[str, Any]) -> str:
+    """libvirt never probes image formats (a guest could fake a header), so vmspec must say one:
+    qcow2 for a ``.qcow2`` file or volume, raw otherwise."""
+    if "format" in disk:
+        return disk["format"]
+    name = disk.get("file") or disk.get("volume", {}).get("name") or ""
+    return "qcow2" if name.endswith(".qcow2") else "raw"
+
+
+def backing_format(backing: dict[str, Any]) -> str:
+    # Same reason as disk_format: an unstated backing format would be read as raw.
+    return backing.get("format") or ("qcow2" if backing["file"].endswith(".qcow2") else "raw")
+
+
+def disk_bus(disk: dict[str, Any]) -> str:
+    # virtio-blk is the fastest bus every modern guest has drivers for.
+    return disk.get("bus", "virtio")
+
+
+def interface_model(interface: dict[str, Any]) -> str:
+    # virtio-net: paravirtual and fastest; e1000 only for guests without drivers.
+    return interface.get("model", "virtio")
+
+
+def video_model(spec: dict[str, Any]) -> str | None:
+    """A display needs a video device; virtio-vga also drives a plain VGA console."""
+    if "video" in spec:
+        return spec["video"].get("model", "virtio")
+    return "virtio" if spec.get("graphics") else None
+
+
+def wants_tablet(spec: dict[str, Any]) -> bool:
+    # An absolute-pointing USB tablet keeps the VNC/SPICE pointer where the mouse is.
+    return bool(spec.get("graphics"))
+
+
+def memballoon_model(spec: dict[str, Any]) -> str:
+    # The balloon reports guest memory use and lets the host reclaim it; libvirt adds it anyway.
+    return spec.get("memballoon", {}).get("model", "virtio")
+
+
+def boot_devices(spec: dict[str, Any]) -> list[str]:
+    # libvirt boots from the first disk when nothing is said; saying so keeps the XML stable.
+    if "boot" in spec:
+        return list(spec["boot"])
+    return [] if "kernel" in spec else ["hd"]
+
+
+def lifecycle(spec: dict[str, Any]) -> tuple[str, str, str]:
+    # libvirt's own defaults, written out so that a normalized definition compares equal.
+    actions = spec.get("lifecycle", {})
+    return (
+        actions.get("onPoweroff", "destroy"),
+        actions.get("onReboot", "restart"),
+        actions.get("onCrash", "destroy"),
+    )

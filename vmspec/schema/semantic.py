@@ -1,0 +1,204 @@
+"""Rules across fields that JSON Schema cannot state clearly; each says what to change.
+
+They run only on data the schema accepted, so types and enums can be trusted.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from vmspec.problems import FieldPath, Finding
+from vmspec.units import format_kib, size_in_kib
+
+Check = Callable[[dict[str, Any]], Iterator[Finding]]
+
+_DISK_SOURCES = ("file", "block", "volume", "network")
+_INTERFACE_SOURCES = ("bridge", "network", "direct")
+# Device-name prefixes libvirt and guests associate with each bus (formatdomain "target").
+_TARGET_PREFIX = {"virtio": "vd", "sata": "sd", "scsi": "sd", "usb": "sd", "ide": "hd"}
+# Buses whose devices report at most 20 bytes of serial (virtio-blk and ATA IDENTIFY):
+# a longer serial is cut, and /dev/disk/by-id would not show what the spec says.
+_SHORT_SERIAL_BUSES = ("virtio", "sata", "ide")
+# XML 1.0 forbids these characters outright; lxml would refuse them with a traceback.
+_NOT_XML_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def semantic_findings(document: dict[str, Any]) -> list[Finding]:
+    findings = list(_xml_safe_text(document, ()))
+    spec = document["spec"]
+    for check in _CHECKS:
+        findings.extend(check(spec))
+    return findings
+
+
+def _xml_safe_text(value: Any, path: FieldPath) -> Iterator[Finding]:
+    if isinstance(value, str):
+        match = _NOT_XML_TEXT.search(value)
+        if match:
+            code = f"U+{ord(match.group()):04X}"
+            yield Finding(path, f"holds the control character {code}, which XML cannot carry")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _xml_safe_text(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _xml_safe_text(item, (*path, index))
+
+
+# QEMU cannot boot any guest in less; a smaller value is nearly always a missing unit digit.
+MIN_MEMORY_KIB = 16 * 1024
+
+
+def _memory(spec: dict[str, Any]) -> Iterator[Finding]:
+    try:
+        kib = size_in_kib(spec["memory"])
+    except ValueError as error:
+        yield Finding(("spec", "memory"), str(error))
+        return
+    if kib < MIN_MEMORY_KIB:
+        message = f"{spec['memory']} is too little memory for any guest; at least {format_kib(MIN_MEMORY_KIB)}"
+        yield Finding(("spec", "memory"), message)
+
+
+def _cpu(spec: dict[str, Any]) -> Iterator[Finding]:
+    cpu = spec.get("cpu")
+    if cpu is None:
+        return
+    mode = cpu.get("mode", "custom" if "model" in cpu else None)
+    where = ("spec", "cpu")
+    if mode == "custom" and "model" not in cpu:
+        yield Finding((*where, "mode"), "mode custom needs a model (for example model: Westmere)")
+    if mode in ("host-model", "host-passthrough") and "model" in cpu:
+        message = f"a model cannot be combined with mode {mode}: use mode custom for a named model"
+        yield Finding((*where, "model"), message)
+    if mode == "host-passthrough" and spec["domainType"] == "qemu":
+        message = (
+            "host-passthrough needs domainType kvm: TCG emulates the CPU and cannot pass the "
+            "host's through (use host-model, a custom model, or none)"
+        )
+        yield Finding((*where, "mode"), message)
+    if mode == "none" and "features" in cpu:
+        message = "CPU features need a CPU mode (custom, host-model or host-passthrough), not none"
+        yield Finding((*where, "features"), message)
+    topology = cpu.get("topology")
+    if topology is not None:
+        product = topology["sockets"] * topology["cores"] * topology["threads"]
+        if product != spec["vcpus"]:
+            message = (
+                f"topology gives {topology['sockets']}x{topology['cores']}x{topology['threads']} "
+                f"= {product} vCPUs but vcpus is {spec['vcpus']}; they must agree"
+            )
+            yield Finding((*where, "topology"), message)
+
+
+def _disks(spec: dict[str, Any]) -> Iterator[Finding]:
+    seen_targets: dict[str, int] = {}
+    for index, disk in enumerate(spec.get("disks", [])):
+        where: FieldPath = ("spec", "disks", index)
+        yield from _disk_source(disk, where)
+        target = disk["target"]
+        if target in seen_targets:
+            message = f"target {target} is already used by disks[{seen_targets[target]}]"
+            yield Finding((*where, "target"), message)
+        seen_targets.setdefault(target, index)
+        bus = disk.get("bus", "virtio")
+        device = disk.get("device", "disk")
+        prefix = _TARGET_PREFIX[bus]
+        if not target.startswith(prefix):
+            message = f"target {target} does not fit bus {bus}: its devices are named {prefix}a, {prefix}b, ..."
+            yield Finding((*where, "target"), message)
+        if device == "cdrom" and bus == "virtio":
+            yield Finding(
+                (*where, "bus"), "a cdrom cannot sit on the virtio bus: use sata, scsi or ide"
+            )
+        if disk.get("io") == "native" and disk.get("cache", "none") not in ("none", "directsync"):
+            message = "io native needs cache none or directsync (QEMU refuses native AIO through the page cache)"
+            yield Finding((*where, "io"), message)
+        serial = disk.get("serial")
+        if serial is not None and bus in _SHORT_SERIAL_BUSES and len(serial) > 20:
+            message = (
+                f"a serial on bus {bus} holds at most 20 characters; this one has {len(serial)}"
+            )
+            yield Finding((*where, "serial"), message)
+        if "backingStore" in disk and disk.get("format", _format_from_source(disk)) != "qcow2":
+            yield Finding(
+                (*where, "backingStore"),
+                "only a qcow2 image can have a backingStore: set format: qcow2",
+            )
+
+
+def _disk_source(disk: dict[str, Any], where: FieldPath) -> Iterator[Finding]:
+    sources = [name for name in _DISK_SOURCES if name in disk]
+    if len(sources) > 1:
+        yield Finding(
+            (*where, sources[1]),
+            f"a disk has exactly one source, but sets both {sources[0]} and {sources[1]}",
+        )
+    elif not sources and disk.get("device", "disk") != "cdrom":
+        # An empty cdrom tray is fine; a disk without a source is not.
+        yield Finding(where, "a disk needs a source: one of file, block, volume or network")
+
+
+def _format_from_source(disk: dict[str, Any]) -> str | None:
+    name = disk.get("file") or disk.get("volume", {}).get("name")
+    return "qcow2" if name and name.endswith(".qcow2") else None
+
+
+def _interfaces(spec: dict[str, Any]) -> Iterator[Finding]:
+    seen_macs: dict[str, int] = {}
+    for index, interface in enumerate(spec.get("interfaces", [])):
+        where: FieldPath = ("spec", "interfaces", index)
+        sources = [name for name in _INTERFACE_SOURCES if name in interface]
+        if not sources:
+            yield Finding(where, "an interface needs exactly one of bridge, network or direct")
+        elif len(sources) > 1:
+            message = f"an interface has exactly one of bridge, network or direct, but sets {sources[0]} and {sources[1]}"
+            yield Finding((*where, sources[1]), message)
+        mac = interface.get("mac")
+        if mac is None:
+            continue
+        mac = mac.lower()
+        if int(mac[:2], 16) & 1:
+            yield Finding(
+                (*where, "mac"),
+                f"{mac} is a multicast address; a NIC needs a unicast one (even first byte)",
+            )
+        if mac in seen_macs:
+            yield Finding((*where, "mac"), f"{mac} is already used by interfaces[{seen_macs[mac]}]")
+        seen_macs.setdefault(mac, index)
+
+
+def _graphics(spec: dict[str, Any]) -> Iterator[Finding]:
+    seen_types: set[str] = set()
+    for index, graphics in enumerate(spec.get("graphics", [])):
+        where: FieldPath = ("spec", "graphics", index)
+        if graphics["type"] in seen_types:
+            yield Finding((*where, "type"), f"only one {graphics['type']} display per VM")
+        seen_types.add(graphics["type"])
+        listen = graphics.get("listen")
+        if listen is not None:
+            try:
+                ipaddress.ip_address(listen)
+            except ValueError:
+                yield Finding(
+                    (*where, "listen"),
+                    f"{listen!r} is not an IP address (such as 127.0.0.1 or ::1)",
+                )
+
+
+def _serials(spec: dict[str, Any]) -> Iterator[Finding]:
+    for index, serial in enumerate(spec.get("serials", [])):
+        where: FieldPath = ("spec", "serials", index)
+        kind = serial["type"]
+        if kind in ("file", "unix") and "path" not in serial:
+            yield Finding(where, f"a {kind} serial console needs a path")
+        if kind == "pty" and "path" in serial:
+            yield Finding(
+                (*where, "path"), "a pty serial console has no path (libvirt allocates the pty)"
+            )
+
+
+_CHECKS: tuple[Check, ...] = (_memory, _cpu, _disks, _interfaces, _graphics, _serials)

@@ -1,0 +1,192 @@
+"""Validate a loaded document against the JSON Schema, then against the semantic checks.
+
+jsonschema's own messages name Python values ("True is not of type 'string'");
+ours name the field, what it expects, and how to fix it, located at the line
+and column the user wrote.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+from importlib import resources
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator, ValidationError
+
+from vmspec.load.source import SourceDocument
+from vmspec.problems import Finding, Problem
+from vmspec.schema.semantic import semantic_findings
+
+SCHEMA_FILE = "vmspec.schema.json"
+
+_JSON_TYPE_NAMES = {
+    "string": "a string",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "nothing",
+}
+
+
+def load_schema() -> dict[str, Any]:
+    text = resources.files("vmspec.schema").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    # Built once per process: compiling the schema costs more than validating a spec.
+    return Draft202012Validator(load_schema())
+
+
+def validate_document(document: SourceDocument) -> list[Problem]:
+    """Every problem of one document: schema problems first; semantic checks only on valid data."""
+    data = document.data
+    if not isinstance(data, dict):
+        found = "a list" if isinstance(data, list) else f"{_describe_value(data)}"
+        message = f"a spec document must be a mapping with apiVersion, kind, metadata and spec, not {found}"
+        return [document.problem(Finding((), message))]
+    problems = [
+        problem
+        for error in _validator().iter_errors(data)
+        for problem in _problems_from_error(document, error)
+    ]
+    if problems:
+        return problems
+    return [document.problem(finding) for finding in semantic_findings(data)]
+
+
+def _problems_from_error(document: SourceDocument, error: ValidationError) -> list[Problem]:
+    path = tuple(error.absolute_path)
+    keyword = error.validator
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    instance = error.instance
+
+    if keyword == "additionalProperties":
+        known = sorted(schema.get("properties", {}))
+        extras = [key for key in instance if key not in schema.get("properties", {})]
+        return [
+            document.problem(Finding((*path, key), _unknown_field(key, known)), at_key=True)
+            for key in extras
+        ]
+    if keyword == "propertyNames":
+        # The error's instance is the offending key; it sits inside the mapping at ``path``.
+        key = instance
+        message = (
+            f"'{key}' is not a valid key here: expected {schema.get('description', 'another key')}"
+        )
+        return [document.problem(Finding((*path, key), message), at_key=True)]
+    if keyword == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else "?"
+        where = "the document" if not path else "this mapping"
+        return [document.problem(Finding(path, f"missing required field '{missing}' in {where}"))]
+    return [
+        document.problem(Finding(path, _message(document, path, keyword, schema, instance, error)))
+    ]
+
+
+def _message(
+    document: SourceDocument,
+    path: tuple[str | int, ...],
+    keyword: str,
+    schema: dict[str, Any],
+    instance: Any,
+    error: ValidationError,
+) -> str:
+    if schema.get("title") == "size" and keyword in ("type", "pattern"):
+        return _size_message(instance)
+    if keyword == "type":
+        expected = schema["type"]
+        message = f"expected {_JSON_TYPE_NAMES.get(expected, expected)}, found {_describe_value(instance)}"
+        if expected == "string":
+            message += _quoting_hint(document, path)
+        return message
+    if keyword == "enum":
+        choices = schema["enum"]
+        message = f"{_show(instance)} is not one of: {', '.join(str(c) for c in choices)}"
+        if isinstance(instance, str):
+            close = difflib.get_close_matches(instance, [str(c) for c in choices], n=1)
+            if close:
+                message += f"; did you mean '{close[0]}'?"
+        elif isinstance(instance, bool):
+            message += _quoting_hint(document, path)
+        return message
+    if keyword == "const":
+        return f"must be '{schema['const']}', found {_show(instance)}"
+    if keyword == "pattern":
+        expected = schema.get("description", f"text matching {schema['pattern']}")
+        return f"{_show(instance)} is not valid: expected {expected}"
+    if keyword == "minimum":
+        return f"must be at least {schema['minimum']}, found {instance}"
+    if keyword == "maximum":
+        return f"must be at most {schema['maximum']}, found {instance}"
+    if keyword == "maxLength":
+        return f"is {len(instance)} characters long; at most {schema['maxLength']} are allowed"
+    if keyword == "minLength":
+        return f"must be at least {schema['minLength']} characters long"
+    if keyword == "minItems":
+        return f"needs at least {schema['minItems']} entries"
+    if keyword == "maxItems":
+        return f"has {len(instance)} entries; at most {schema['maxItems']} are allowed"
+    if keyword == "uniqueItems":
+        return "lists the same entry twice"
+    if keyword == "minProperties":
+        return "must set at least one field"
+    return error.message
+
+
+def _unknown_field(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else f"; known fields: {', '.join(known)}"
+    return f"unknown field '{key}'{hint}"
+
+
+def _size_message(instance: Any) -> str:
+    if isinstance(instance, bool) or not isinstance(instance, (int, float, str)):
+        return f"expected a size with a unit such as 4GiB, found {_describe_value(instance)}"
+    number = str(instance).strip()
+    if isinstance(instance, (int, float)) or number.replace(".", "", 1).isdigit():
+        # A bare number is ambiguous (libvirt would read KiB, people usually mean MiB or GiB).
+        guess = f"{number}GiB" if float(number) < 64 else f"{number}MiB"
+        return f"a size needs a unit: write for example '{guess}' (units: KiB, MiB, GiB, TiB)"
+    return f"{_show(instance)} is not a size: write a number and a unit such as 512MiB or 4GiB"
+
+
+def _quoting_hint(document: SourceDocument, path: tuple[str | int, ...]) -> str:
+    """YAML 1.1 reads unquoted no/yes/on/off as booleans and 12:30 as a number: say so."""
+    node, _, depth = document.node_at(path)
+    if depth == len(path) and isinstance(node, yaml.ScalarNode) and node.style is None:
+        return f' (YAML reads the unquoted {node.value} as a {_yaml_kind(node)}; quote it: "{node.value}")'
+    return ""
+
+
+def _yaml_kind(node: yaml.ScalarNode) -> str:
+    return node.tag.rsplit(":", 1)[-1].replace("bool", "boolean").replace("int", "number")
+
+
+def _describe_value(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string {_show(value)}"
+    if isinstance(value, list):
+        return "a list"
+    return "a mapping"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        return repr(shown)
+    if isinstance(value, bool):
+        return str(value).lower()
+    return repr(value)

@@ -1,0 +1,39 @@
+"""Sizes as people write them (``4GiB``) and as libvirt stores them (KiB)."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+# Binary units only: "GB" would be ambiguous between 10^9 and 2^30, so the spec does not accept it.
+KIB_PER_UNIT = {
+    "KiB": 1,
+    "Ki": 1,
+    "MiB": 1024,
+    "Mi": 1024,
+    "GiB": 1024**2,
+    "Gi": 1024**2,
+    "TiB": 1024**3,
+    "Ti": 1024**3,
+}
+_SIZE = re.compile(r"^(?P<number>[0-9]+(?:\.[0-9]+)?) ?(?P<unit>[KMGT]i(?:B)?)$")
+
+
+def size_in_kib(text: str) -> int:
+    """``"1.5GiB"`` → 1572864. Raises ValueError for malformed text or a fraction of a KiB."""
+    match = _SIZE.match(text)
+    if match is None or match["unit"] not in KIB_PER_UNIT:
+        raise ValueError(f"{text!r} is not a size such as 512MiB or 4GiB")
+    kib = Decimal(match["number"]) * KIB_PER_UNIT[match["unit"]]
+    if kib != kib.to_integral_value():
+        raise ValueError(f"{text} is not a whole number of KiB")
+    return int(kib)
+
+
+def format_kib(kib: int) -> str:
+    """The largest unit that states ``kib`` exactly: 4194304 → ``4GiB``."""
+    for unit in ("TiB", "GiB", "MiB"):
+        factor = KIB_PER_UNIT[unit]
+        if kib % factor == 0 and kib >= factor:
+            return f"{kib // factor}{unit}"
+    return f"{kib}KiB"
