@@ -54,7 +54,9 @@ def validate(paths: tuple[Path, ...]) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Compare with DIR/NAME.xml instead of writing; print diffs and exit 1 on any difference.",
 )
-def compile_command(paths: tuple[Path, ...], output_dir: Path | None, check_dir: Path | None) -> None:
+def compile_command(
+    paths: tuple[Path, ...], output_dir: Path | None, check_dir: Path | None
+) -> None:
     """Compile specs to libvirt domain XML: one VM to stdout, or one file per VM with -o."""
     if output_dir and check_dir:
         raise click.UsageError("give either -o DIR or --check DIR, not both")
@@ -87,7 +89,9 @@ def _compile_or_exit(paths: tuple[Path, ...]) -> CompileResult:
         _fail([], f"no spec documents found in {', '.join(map(str, paths))}", EXIT_USAGE)
     if result.problems:
         files = len({problem.file for problem in result.problems})
-        _fail(result.problems, f"{_count(len(result.problems), 'problem')} in {_count(files, 'file')}")
+        _fail(
+            result.problems, f"{_count(len(result.problems), 'problem')} in {_count(files, 'file')}"
+        )
     return result
 
 
@@ -121,7 +125,9 @@ def _check_golden(domains: list[CompiledDomain], golden_dir: Path) -> int:
             click.echo("".join(diff), nl=False)
     if golden_dir.is_dir():
         for stale in sorted(set(path.name for path in golden_dir.glob("*.xml")) - expected_files):
-            click.echo(f"{golden_dir / stale}: no spec defines {stale.removesuffix('.xml')} any more")
+            click.echo(
+                f"{golden_dir / stale}: no spec defines {stale.removesuffix('.xml')} any more"
+            )
             differing += 1
     if differing:
         click.echo(f"vmspec: {_count(differing, 'golden file')} out of date", err=True)

@@ -1,0 +1,59 @@
+"""Shared fixtures: the example specs, libvirt's RelaxNG schema, and the embedded test driver."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from vmspec.compile import CompiledDomain, compile_paths
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "specs" / "examples"
+GOLDEN = REPO / "golden"
+DOMAIN_RNG = Path("/usr/share/libvirt/schemas/domain.rng")
+
+
+def compile_examples() -> list[CompiledDomain]:
+    result = compile_paths([EXAMPLES])
+    assert result.problems == []
+    return result.domains
+
+
+EXAMPLE_DOMAINS = compile_examples()
+
+
+@pytest.fixture(scope="session")
+def domain_rng() -> etree.RelaxNG:
+    # libvirt's own schema, shipped by Debian's libvirt0 (installed by scripts/install).
+    return etree.RelaxNG(etree.parse(str(DOMAIN_RNG)))
+
+
+@pytest.fixture(scope="session")
+def test_driver():
+    """libvirt's embedded test:///default driver: real libvirt parsing, no daemon needed."""
+    libvirt = pytest.importorskip(
+        "libvirt", reason="libvirt-python is the optional 'libvirt' extra"
+    )
+    connection = libvirt.open("test:///default")
+    yield connection
+    connection.close()
+
+
+def write_spec(directory: Path, text: str, name: str = "spec.yaml") -> Path:
+    path = directory / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+MINIMAL_SPEC = """\
+apiVersion: vmspec/v1
+kind: VirtualMachine
+metadata:
+  name: tiny
+spec:
+  domainType: qemu
+  memory: 128MiB
+  vcpus: 1
+"""
