@@ -158,9 +158,10 @@ def _size_message(instance: Any) -> str:
 
 
 def _quoting_hint(document: SourceDocument, path: tuple[str | int, ...]) -> str:
-    """YAML 1.1 reads unquoted no/yes/on/off as booleans and 12:30 as a number: say so."""
+    """YAML 1.1 reads unquoted no/yes/on/off as booleans and 12:30 as a number: say so.
+    (Plain scalars have style None from PyYAML's loader and '' from libyaml's.)"""
     node, _, depth = document.node_at(path)
-    if depth == len(path) and isinstance(node, yaml.ScalarNode) and node.style is None:
+    if depth == len(path) and isinstance(node, yaml.ScalarNode) and not node.style:
         return f' (YAML reads the unquoted {node.value} as a {_yaml_kind(node)}; quote it: "{node.value}")'
     return ""
 

@@ -1,0 +1,77 @@
+"""The generic engine: one declaration emits and parses, and parse reports what it does not cover."""
+
+from __future__ import annotations
+
+import pytest
+from lxml import etree
+
+from vmspec.config.disk import Disk, DiskDriver, DiskSource, DiskTarget
+from vmspec.config.domain import Domain
+from vmspec.config.features import Features
+from vmspec.config.xmlmap import XmlMappingError, from_element, to_element
+
+
+def test_emit_writes_fields_in_declared_order_and_leaves_out_unset_ones():
+    disk = Disk(
+        type="file",
+        device="disk",
+        target=DiskTarget(dev="vda", bus="virtio"),
+        source=DiskSource(file="/a.qcow2"),
+        driver=DiskDriver(name="qemu", type="qcow2"),
+        serial="s1",
+    )
+    xml = etree.tostring(to_element(disk)).decode()
+    assert xml == (
+        '<disk type="file" device="disk"><driver name="qemu" type="qcow2"/>'
+        '<source file="/a.qcow2"/><target dev="vda" bus="virtio"/><serial>s1</serial></disk>'
+    )
+
+
+def test_parse_reports_every_uncovered_attribute_and_element_as_an_xpath():
+    element = etree.fromstring(
+        "<domain type='kvm' id='3'><name>x</name><genid>abc</genid>"
+        "<devices><disk type='file'><boot order='1'/><boot order='2'/></disk>"
+        "<hostdev mode='subsystem'/></devices></domain>"
+    )
+    uncovered: list[str] = []
+    domain = from_element(Domain, element, uncovered)
+    assert domain.name == "x"
+    assert sorted(uncovered) == [
+        "/domain/@id",
+        "/domain/devices/disk/boot[1]",
+        "/domain/devices/disk/boot[2]",
+        "/domain/devices/hostdev",
+        "/domain/genid",
+    ]
+
+
+def test_flags_parse_to_true_and_report_unexpected_content():
+    uncovered: list[str] = []
+    features = from_element(
+        Features, etree.fromstring("<features><acpi/><apic eoi='on'/></features>"), uncovered
+    )
+    assert features.acpi and features.apic and not features.pae
+    assert uncovered == ["/features/apic/@eoi"]
+
+
+def test_a_value_that_cannot_be_read_names_its_xpath():
+    with pytest.raises(XmlMappingError, match=r"/domain/vcpu/text\(\)"):
+        from_element(Domain, etree.fromstring("<domain><vcpu>two</vcpu></domain>"))
+
+
+def test_yes_no_attributes_refuse_other_words():
+    with pytest.raises(XmlMappingError, match="expected 'yes' or 'no'"):
+        from_element(
+            Domain,
+            etree.fromstring(
+                "<domain><clock><timer name='hpet' present='maybe'/></clock></domain>"
+            ),
+        )
+
+
+def test_text_is_escaped_not_parsed():
+    domain = Domain(name="n", description="<b>&]]>\"'")
+    element = to_element(domain)
+    assert element.find("description").text == "<b>&]]>\"'"
+    assert len(element.find("description")) == 0
+    assert from_element(Domain, etree.fromstring(etree.tostring(element))) == domain

@@ -1,0 +1,173 @@
+"""The vmspec command as users run it: output streams, exit codes, golden checks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import EXAMPLES, GOLDEN, MINIMAL_SPEC, REPO, write_spec
+from vmspec.cli import main
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    """The real command in a fresh process, as a shell would start it."""
+    return subprocess.run(
+        [sys.executable, "-m", "vmspec", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+
+
+@pytest.fixture
+def cli():
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(main, list(args), catch_exceptions=True)
+
+    return invoke
+
+
+def test_one_spec_compiles_to_stdout_and_nothing_else(tmp_path):
+    spec = write_spec(tmp_path, MINIMAL_SPEC)
+    result = run("compile", str(spec))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith('<domain type="qemu">\n') and result.stdout.endswith(
+        "</domain>\n"
+    )
+    assert result.stderr == ""
+
+
+def test_bad_spec_exits_1_with_located_errors_and_no_traceback(tmp_path):
+    spec = write_spec(tmp_path, MINIMAL_SPEC.replace("vcpus: 1", "vcpus: 0") + "  memroy: 1GiB\n")
+    result = run("validate", str(spec))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert f"{spec}:8:10: spec.vcpus: must be at least 1, found 0" in lines
+    assert f"{spec}:9:3: spec.memroy: unknown field 'memroy'; did you mean 'memory'?" in lines
+    assert lines[-1] == "vmspec: 2 problems in 1 file"
+    assert result.stdout == ""
+
+
+def test_validate_reports_problems_of_every_file(tmp_path):
+    write_spec(
+        tmp_path, MINIMAL_SPEC.replace("tiny", "a").replace("vcpus: 1", "vcpus: -1"), "a.yaml"
+    )
+    write_spec(tmp_path, MINIMAL_SPEC.replace("tiny", "b").replace("qemu", "xen"), "b.yaml")
+    write_spec(tmp_path, MINIMAL_SPEC.replace("tiny", "c"), "c.yaml")
+    result = run("validate", str(tmp_path))
+    assert result.returncode == 1
+    assert (
+        "a.yaml:8:10: spec.vcpus" in result.stderr
+        and "b.yaml:6:15: spec.domainType" in result.stderr
+    )
+    assert "vmspec: 2 problems in 2 files" in result.stderr
+
+
+def test_validate_counts_valid_specs(cli):
+    result = cli("validate", str(EXAMPLES))
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "14 specs valid"
+
+
+def test_a_vm_name_used_twice_is_an_error(tmp_path, cli):
+    write_spec(tmp_path, MINIMAL_SPEC, "a.yaml")
+    write_spec(tmp_path, MINIMAL_SPEC, "b.yaml")
+    result = cli("compile", str(tmp_path), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert "b.yaml:4:9: metadata.name: the VM name 'tiny' is already used in" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_several_vms_to_stdout_is_a_usage_error(cli):
+    result = cli("compile", str(EXAMPLES))
+    assert result.exit_code == 2
+    assert "write them with -o DIR" in result.stderr
+
+
+def test_output_dir_gets_one_file_per_vm_and_no_temporary_files(tmp_path, cli):
+    out = tmp_path / "out"
+    result = cli("compile", str(EXAMPLES), "-o", str(out))
+    assert result.exit_code == 0
+    assert sorted(path.name for path in out.iterdir()) == sorted(
+        path.name for path in GOLDEN.glob("*.xml")
+    )
+    assert (out / "web-01.xml").read_bytes() == (GOLDEN / "web-01.xml").read_bytes()
+
+
+def test_problems_in_any_spec_write_no_output_at_all(tmp_path, cli):
+    write_spec(tmp_path, MINIMAL_SPEC, "good.yaml")
+    write_spec(tmp_path, MINIMAL_SPEC.replace("tiny", "bad").replace("128MiB", "128"), "bad.yaml")
+    result = cli("compile", str(tmp_path), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_check_passes_on_current_golden_files():
+    result = run("compile", "specs/examples", "--check", "golden")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stderr.strip() == "14 golden files up to date"
+
+
+def test_check_prints_a_unified_diff_and_exits_1(tmp_path, cli):
+    golden = tmp_path / "golden"
+    cli("compile", str(EXAMPLES), "-o", str(golden))
+    changed = golden / "web-01.xml"
+    changed.write_text(changed.read_text().replace("4194304", "2097152"))
+    (golden / "gone.xml").write_text("<domain/>\n")
+    result = cli("compile", str(EXAMPLES), "--check", str(golden))
+    assert result.exit_code == 1
+    assert f"--- {changed}" in result.stdout
+    assert '-  <memory unit="KiB">2097152</memory>' in result.stdout
+    assert '+  <memory unit="KiB">4194304</memory>' in result.stdout
+    assert "gone.xml: no spec defines gone any more" in result.stdout
+    assert "2 golden files out of date" in result.stderr
+
+
+def test_check_reports_missing_golden_files(tmp_path, cli):
+    result = cli("compile", str(EXAMPLES), "--check", str(tmp_path))
+    assert result.exit_code == 1
+    assert "web-01.xml: missing" in result.stdout
+
+
+def test_output_and_check_together_is_a_usage_error(tmp_path, cli):
+    result = cli("compile", str(EXAMPLES), "-o", str(tmp_path), "--check", str(tmp_path))
+    assert result.exit_code == 2
+
+
+def test_a_path_that_does_not_exist_is_a_usage_error(cli):
+    result = cli("validate", "/nonexistent/specs")
+    assert result.exit_code == 2
+    assert "does not exist" in result.stderr
+
+
+def test_a_directory_without_specs_is_a_usage_error(tmp_path, cli):
+    result = cli("validate", str(tmp_path))
+    assert result.exit_code == 2
+    assert "no spec documents found" in result.stderr
+
+
+def test_schema_prints_the_json_schema(cli):
+    result = cli("schema")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["$id"].endswith("vmspec.schema.json")
+
+
+def test_compile_does_not_import_libvirt():
+    # The compile path is pure: libvirt-python is an optional extra for apply.
+    code = (
+        "import sys; from pathlib import Path; from vmspec.cli import main; "
+        "from vmspec.compile import compile_paths; compile_paths([Path('specs/examples')]); "
+        "print('libvirt' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
+    )
+    assert result.stdout.strip() == "False"
