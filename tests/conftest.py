@@ -8,6 +8,7 @@ import pytest
 from lxml import etree
 
 from vmspec.compile import CompiledDomain, compile_paths
+from vmspec.load import load_paths
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "specs" / "examples"
@@ -22,6 +23,10 @@ def compile_examples() -> list[CompiledDomain]:
 
 
 EXAMPLE_DOMAINS = compile_examples()
+# The spec data of each example VM, by name, for tests that lower it themselves.
+EXAMPLE_SPECS = {
+    document.data["metadata"]["name"]: document.data for document in load_paths([EXAMPLES])[0]
+}
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from tests.conftest import EXAMPLE_DOMAINS, EXAMPLES, GOLDEN
+from tests.conftest import EXAMPLE_DOMAINS, EXAMPLE_SPECS, EXAMPLES, GOLDEN
 from vmspec.compile import compile_paths
 from vmspec.config.domain import Domain
 from vmspec.config.xmlmap import from_element, to_element
@@ -49,7 +49,7 @@ def test_test_driver_accepts_compiled_xml(domain, test_driver):
 
 @pytest.mark.parametrize("domain", EXAMPLE_DOMAINS, ids=DOMAIN_IDS)
 def test_parse_of_emit_gives_back_the_same_config_objects(domain):
-    lowered = lower_virtual_machine(domain.source.data)
+    lowered = lower_virtual_machine(EXAMPLE_SPECS[domain.name])
     uncovered: list[str] = []
     parsed = from_element(Domain, to_element(lowered), uncovered)
     assert parsed == lowered

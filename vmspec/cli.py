@@ -120,7 +120,7 @@ def _check_golden(domains: list[CompiledDomain], golden_dir: Path) -> int:
                 current.decode("utf-8", "replace").splitlines(keepends=True),
                 domain.xml.decode().splitlines(keepends=True),
                 fromfile=str(golden),
-                tofile=f"{domain.source.file} ({domain.name})",
+                tofile=f"{domain.file} ({domain.name})",
             )
             click.echo("".join(diff), nl=False)
     if golden_dir.is_dir():
@@ -138,11 +138,17 @@ def _check_golden(domains: list[CompiledDomain], golden_dir: Path) -> int:
 
 def _write_atomically(directory: Path, name: str, content: bytes) -> None:
     """Write through a temporary file and a rename, so an interrupted compile never
-    leaves a half-written golden file behind."""
+    leaves a half-written golden file behind. An unchanged file is left alone
+    (and keeps its modification time, which make and rsync rely on)."""
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / name
     if target.resolve().parent != directory.resolve():
         raise click.UsageError(f"refusing to write {name}: it would land outside {directory}")
+    try:
+        if target.read_bytes() == content:
+            return
+    except OSError:
+        pass  # missing or unreadable: write it
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:

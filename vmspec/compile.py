@@ -1,7 +1,9 @@
 """The whole pipeline for files and directories: load → validate → lower → emit.
 
 Pure: no libvirt connection, no look at the host. Problems of every file are
-collected before anything is returned, so one run reports them all.
+collected before anything is returned, so one run reports them all. Files are
+compiled one at a time and only the XML bytes are kept, so memory grows with
+the output and not with the node trees of every spec read.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vmspec.emit import domain_xml
-from vmspec.load import SourceDocument, load_paths
+from vmspec.load.yaml_loader import load_file, spec_files
 from vmspec.lower import lower_virtual_machine
 from vmspec.problems import Finding, Problem
 from vmspec.schema import validate_document
@@ -19,10 +21,8 @@ from vmspec.schema import validate_document
 
 @dataclass(frozen=True, slots=True)
 class CompiledDomain:
-    """One VM's compiled XML; the tree is not kept, only the bytes that must be written."""
-
     name: str
-    source: SourceDocument
+    file: str
     xml: bytes
 
 
@@ -34,21 +34,26 @@ class CompileResult:
 
 
 def compile_paths(paths: Iterable[Path]) -> CompileResult:
-    documents, problems = load_paths(paths)
     compiled: list[CompiledDomain] = []
-    first_by_name: dict[str, SourceDocument] = {}
-    for document in documents:
-        found = validate_document(document)
-        if found:
-            problems.extend(found)
-            continue
-        name = document.data["metadata"]["name"]
-        earlier = first_by_name.setdefault(name, document)
-        if earlier is not document:
-            line, _ = earlier.locate(("metadata", "name"))
-            message = f"the VM name {name!r} is already used in {earlier.file}:{line}"
-            problems.append(document.problem(Finding(("metadata", "name"), message)))
-            continue
-        domain = lower_virtual_machine(document.data)
-        compiled.append(CompiledDomain(name, document, domain_xml(domain)))
-    return CompileResult(compiled, problems, len(documents))
+    problems: list[Problem] = []
+    documents = 0
+    first_place_of_name: dict[str, str] = {}
+    for path in spec_files(paths):
+        loaded, load_problems = load_file(path)
+        problems.extend(load_problems)
+        documents += len(loaded)
+        for document in loaded:
+            found = validate_document(document)
+            if found:
+                problems.extend(found)
+                continue
+            name = document.data["metadata"]["name"]
+            line, _ = document.locate(("metadata", "name"))
+            earlier = first_place_of_name.setdefault(name, f"{document.file}:{line}")
+            if earlier != f"{document.file}:{line}":
+                message = f"the VM name {name!r} is already used in {earlier}"
+                problems.append(document.problem(Finding(("metadata", "name"), message)))
+                continue
+            xml = domain_xml(lower_virtual_machine(document.data))
+            compiled.append(CompiledDomain(name, document.file, xml))
+    return CompileResult(compiled, problems, documents)

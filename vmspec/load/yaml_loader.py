@@ -106,7 +106,7 @@ def load_text(text: str, name: str) -> tuple[list[SourceDocument], list[Problem]
         for root in yaml.compose_all(text, Loader=_Loader):
             if _is_empty(root):
                 continue  # a stray '---' at the end of a file, as Kubernetes manifests often have
-            data = _to_python(root, (), _Budget(), 0, set())
+            data = _Converter().convert(root, 0)
             documents.append(SourceDocument(name, root, data))
     except _LoadError as error:
         mark = error.node.start_mark
@@ -125,71 +125,87 @@ def load_text(text: str, name: str) -> tuple[list[SourceDocument], list[Problem]
     return documents, []
 
 
-class _Budget:
-    """Counts nodes as aliases are expanded, so a small file cannot expand without bound."""
+class _Converter:
+    """Turns one document's node graph into plain data, counting nodes as aliases expand.
 
-    __slots__ = ("nodes",)
+    Field paths are not built on the way down (that would cost on every node);
+    an error collects its path on the way up instead, as each level re-raises it.
+    """
+
+    __slots__ = ("active", "nodes")
 
     def __init__(self) -> None:
         self.nodes = 0
+        self.active: set[int] = set()  # collections being converted: a recursive alias shows here
 
-
-def _to_python(
-    node: yaml.Node, path: FieldPath, budget: _Budget, depth: int, active: set[int]
-) -> Any:
-    budget.nodes += 1
-    if budget.nodes > MAX_NODES_PER_DOCUMENT:
-        raise _LoadError(
-            node,
-            f"document expands to more than {MAX_NODES_PER_DOCUMENT} values "
-            "(aliases repeating aliases?); refusing to expand it",
-        )
-    if depth > MAX_NESTING:
-        raise _LoadError(node, f"nesting is deeper than {MAX_NESTING} levels")
-    if isinstance(node, yaml.ScalarNode):
-        return _scalar(node)
-    if id(node) in active:
-        raise _LoadError(node, "an alias refers to a value that contains it (recursive alias)")
-    active.add(id(node))
-    try:
-        if isinstance(node, yaml.SequenceNode):
+    def convert(self, node: yaml.Node, depth: int) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES_PER_DOCUMENT:
+            raise _LoadError(
+                node,
+                f"document expands to more than {MAX_NODES_PER_DOCUMENT} values "
+                "(aliases repeating aliases?); refusing to expand it",
+            )
+        if depth > MAX_NESTING:
+            raise _LoadError(node, f"nesting is deeper than {MAX_NESTING} levels")
+        kind = node.__class__
+        if kind is yaml.ScalarNode:
+            return node.value if node.tag == _STR else _scalar(node)
+        identity = id(node)
+        if identity in self.active:
+            raise _LoadError(node, "an alias refers to a value that contains it (recursive alias)")
+        self.active.add(identity)
+        if kind is yaml.SequenceNode:
             _expect_plain_tag(node, "tag:yaml.org,2002:seq")
-            return [
-                _to_python(item, (*path, index), budget, depth + 1, active)
-                for index, item in enumerate(node.value)
-            ]
-        _expect_plain_tag(node, "tag:yaml.org,2002:map")
-        return _mapping(node, path, budget, depth, active)
-    finally:
-        active.discard(id(node))
+            result: Any = self._sequence(node, depth)
+        else:
+            _expect_plain_tag(node, "tag:yaml.org,2002:map")
+            result = self._mapping(node, depth)
+        self.active.discard(identity)
+        return result
 
+    def _sequence(self, node: yaml.SequenceNode, depth: int) -> list[Any]:
+        result = []
+        for index, item in enumerate(node.value):
+            try:
+                result.append(self.convert(item, depth + 1))
+            except _LoadError as error:
+                error.path = (index, *error.path)
+                raise
+        return result
 
-def _mapping(
-    node: yaml.MappingNode, path: FieldPath, budget: _Budget, depth: int, active: set[int]
-) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    merged: list[yaml.Node] = []
-    for key_node, value_node in node.value:
-        if key_node.tag == MERGE_TAG:
-            merged.append(value_node)
-            continue
-        if not isinstance(key_node, yaml.ScalarNode):
-            message = "a mapping key must be a plain word, not a list or mapping"
-            raise _LoadError(key_node, message, path)
-        key = key_node.value
-        if key in result:
-            message = f"duplicate key '{key}' (it is already set above)"
-            raise _LoadError(key_node, message, (*path, key))
-        result[key] = _to_python(value_node, (*path, key), budget, depth + 1, active)
-    # YAML merge keys (<<: *defaults): keys written in this mapping win over merged ones.
-    for source in merged:
-        sources = source.value if isinstance(source, yaml.SequenceNode) else [source]
-        for mapping in sources:
-            if not isinstance(mapping, yaml.MappingNode):
-                raise _LoadError(mapping, "a merge key (<<) takes a mapping or a list of mappings")
-            for key, value in _to_python(mapping, path, budget, depth + 1, active).items():
-                result.setdefault(key, value)
-    return result
+    def _mapping(self, node: yaml.MappingNode, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        merged: list[yaml.Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == MERGE_TAG:
+                merged.append(value_node)
+                continue
+            if key_node.__class__ is not yaml.ScalarNode:
+                raise _LoadError(
+                    key_node, "a mapping key must be a plain word, not a list or mapping"
+                )
+            key = key_node.value
+            if key in result:
+                raise _LoadError(
+                    key_node, f"duplicate key '{key}' (it is already set above)", (key,)
+                )
+            try:
+                result[key] = self.convert(value_node, depth + 1)
+            except _LoadError as error:
+                error.path = (key, *error.path)
+                raise
+        # YAML merge keys (<<: *defaults): keys written in this mapping win over merged ones.
+        for source in merged:
+            sources = source.value if isinstance(source, yaml.SequenceNode) else [source]
+            for mapping in sources:
+                if not isinstance(mapping, yaml.MappingNode):
+                    raise _LoadError(
+                        mapping, "a merge key (<<) takes a mapping or a list of mappings"
+                    )
+                for key, value in self.convert(mapping, depth + 1).items():
+                    result.setdefault(key, value)
+        return result
 
 
 def _scalar(node: yaml.ScalarNode) -> Any:

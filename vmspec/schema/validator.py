@@ -13,6 +13,7 @@ import json
 from importlib import resources
 from typing import Any
 
+import jsonschema_rs
 import yaml
 from jsonschema import Draft202012Validator, ValidationError
 
@@ -44,6 +45,13 @@ def _validator() -> Draft202012Validator:
     return Draft202012Validator(load_schema())
 
 
+@functools.cache
+def _fast_validator() -> jsonschema_rs.Validator:
+    # jsonschema-rs answers "valid?" about 100x faster than jsonschema; nearly every spec
+    # in a repo is valid, so jsonschema (whose errors we reword) runs only for the others.
+    return jsonschema_rs.validator_for(load_schema())
+
+
 def validate_document(document: SourceDocument) -> list[Problem]:
     """Every problem of one document: schema problems first; semantic checks only on valid data."""
     data = document.data
@@ -51,13 +59,14 @@ def validate_document(document: SourceDocument) -> list[Problem]:
         found = "a list" if isinstance(data, list) else f"{_describe_value(data)}"
         message = f"a spec document must be a mapping with apiVersion, kind, metadata and spec, not {found}"
         return [document.problem(Finding((), message))]
-    problems = [
-        problem
-        for error in _validator().iter_errors(data)
-        for problem in _problems_from_error(document, error)
-    ]
-    if problems:
-        return problems
+    if not _fast_validator().is_valid(data):
+        problems = [
+            problem
+            for error in _validator().iter_errors(data)
+            for problem in _problems_from_error(document, error)
+        ]
+        if problems:
+            return problems
     return [document.problem(finding) for finding in semantic_findings(data)]
 
 
