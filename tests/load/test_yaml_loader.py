@@ -114,3 +114,17 @@ def test_directories_are_read_recursively_in_order_skipping_hidden(tmp_path):
     documents, problems = load_paths([tmp_path])
     assert problems == []
     assert [document.data["n"] for document in documents] == [2, 1]
+
+
+def test_a_broken_document_does_not_hide_the_problems_of_the_next():
+    text = "a: 1\na: 2\n---\nb: !!binary eA==\n---\nc: 3\n"
+    documents, problems = load_text(text, "f.yaml")
+    assert [document.data for document in documents] == [{"c": 3}]
+    assert [(p.line, p.column, p.path) for p in problems] == [(2, 1, ("a",)), (4, 4, ("b",))]
+
+
+def test_control_characters_are_located_by_line_and_column():
+    _, problems = load_text("a: 1\nb: caf\u00e9\x07\n", "bell.yaml")
+    (problem,) = problems
+    assert (problem.line, problem.column) == (2, 8)
+    assert "U+0007" in problem.message

@@ -105,3 +105,19 @@ def test_a_top_level_list_is_refused():
     documents, _ = load_text("- a\n- b\n", "list.yaml")
     (problem,) = validate_document(documents[0])
     assert "must be a mapping" in problem.message and "not a list" in problem.message
+
+
+def test_the_fast_validity_check_agrees_with_jsonschema_on_every_spec_we_have():
+    # jsonschema-rs decides whether jsonschema must run: they must never disagree.
+    from tests.conftest import REPO
+    from vmspec.load import load_paths
+    from vmspec.schema.validator import _fast_validator, _validator
+
+    documents, _ = load_paths([REPO / "specs", REPO / "tests" / "bad"])
+    checked = 0
+    for document in documents:
+        if isinstance(document.data, dict):
+            fast = _fast_validator().is_valid(document.data)
+            assert fast == _validator().is_valid(document.data), document.file
+            checked += 1
+    assert checked >= 14

@@ -102,27 +102,49 @@ def load_bytes(raw: bytes, name: str) -> tuple[list[SourceDocument], list[Proble
 
 def load_text(text: str, name: str) -> tuple[list[SourceDocument], list[Problem]]:
     documents: list[SourceDocument] = []
+    problems: list[Problem] = []
     try:
         for root in yaml.compose_all(text, Loader=_Loader):
             if _is_empty(root):
                 continue  # a stray '---' at the end of a file, as Kubernetes manifests often have
-            data = _Converter().convert(root, 0)
+            try:
+                data = _Converter().convert(root, 0)
+            except _LoadError as error:
+                # This document is lost, but the file's other documents are still checked.
+                mark = error.node.start_mark
+                problems.append(
+                    Problem(name, mark.line + 1, mark.column + 1, error.path, error.message)
+                )
+                continue
             documents.append(SourceDocument(name, root, data))
-    except _LoadError as error:
-        mark = error.node.start_mark
-        problem = Problem(name, mark.line + 1, mark.column + 1, error.path, error.message)
-        return documents, [problem]
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        message = f"invalid YAML: {error.problem or error.context}"
-        return documents, [Problem(name, line, column, (), message)]
+        problems.append(
+            Problem(name, line, column, (), f"invalid YAML: {error.problem or error.context}")
+        )
+    except yaml.reader.ReaderError as error:
+        line, column = _line_and_column(text, error.position)
+        character = (
+            f"U+{error.character:04X}"
+            if isinstance(error.character, int)
+            else repr(error.character)
+        )
+        problems.append(
+            Problem(name, line, column, (), f"invalid YAML: character {character}: {error.reason}")
+        )
     except yaml.YAMLError as error:
-        # libyaml's reader errors (a NUL byte, a control character) carry no mark.
-        return documents, [Problem(name, 0, 0, (), f"invalid YAML: {_first_line(error)}")]
-    if not documents:
-        return [], [Problem(name, 1, 1, (), "file holds no YAML document")]
-    return documents, []
+        problems.append(Problem(name, 0, 0, (), f"invalid YAML: {_first_line(error)}"))
+    if not documents and not problems:
+        problems.append(Problem(name, 1, 1, (), "file holds no YAML document"))
+    return documents, problems
+
+
+def _line_and_column(text: str, utf8_offset: int) -> tuple[int, int]:
+    """libyaml reports reader errors as a byte offset into the UTF-8 text."""
+    before = text.encode("utf-8")[:utf8_offset]
+    line_start = before.rfind(b"\n") + 1
+    return before.count(b"\n") + 1, len(before[line_start:].decode("utf-8", "replace")) + 1
 
 
 class _Converter:
