@@ -38,6 +38,7 @@ def compile_paths(paths: Iterable[Path]) -> CompileResult:
     problems: list[Problem] = []
     documents = 0
     first_place_of_name: dict[str, str] = {}
+    first_place_of_uuid: dict[str, str] = {}
     for path in spec_files(paths):
         loaded, load_problems = load_file(path)
         problems.extend(load_problems)
@@ -54,6 +55,19 @@ def compile_paths(paths: Iterable[Path]) -> CompileResult:
                 message = f"the VM name {name!r} is already used in {earlier}"
                 problems.append(document.problem(Finding(("metadata", "name"), message)))
                 continue
-            xml = domain_xml(lower_virtual_machine(document.data))
-            compiled.append(CompiledDomain(name, document.file, xml))
+            domain = lower_virtual_machine(document.data)
+            # libvirt refuses a second domain with the same uuid, whether given or derived.
+            uuid_field = (
+                ("metadata", "uuid")
+                if "uuid" in document.data["metadata"]
+                else ("metadata", "name")
+            )
+            earlier = first_place_of_uuid.setdefault(
+                domain.uuid, f"{document.file}:{line} ({name})"
+            )
+            if not earlier.startswith(f"{document.file}:{line} "):
+                message = f"the uuid {domain.uuid} is already used in {earlier}"
+                problems.append(document.problem(Finding(uuid_field, message)))
+                continue
+            compiled.append(CompiledDomain(name, document.file, domain_xml(domain)))
     return CompileResult(compiled, problems, documents)

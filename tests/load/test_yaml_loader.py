@@ -67,7 +67,9 @@ def test_merge_keys_are_applied_and_explicit_keys_win():
     documents, problems = load_text(text, "f.yaml")
     assert problems == []
     assert documents[0].data["d"] == {"x": 1, "y": 3}
-    assert documents[0].locate(("d", "x")) == (1, 14)
+    # A merged value is located at the merge key that brought it into this mapping.
+    assert documents[0].locate(("d", "x")) == (3, 3)
+    assert documents[0].locate(("d", "y")) == (4, 6)
 
 
 def test_non_utf8_input_is_located():
@@ -87,10 +89,21 @@ def test_nul_bytes_are_refused():
     assert "invalid YAML" in problems[0].message
 
 
-def test_syntax_errors_are_located():
+def test_an_unclosed_flow_sequence_is_located_where_it_opens():
     _, problems = load_text("a: [1, 2\nb: 3\n", "f.yaml")
-    assert problems[0].line == 2
-    assert problems[0].message.startswith("invalid YAML")
+    (problem,) = problems
+    assert (problem.line, problem.column) == (1, 4)
+    assert problem.message == (
+        "invalid YAML: did not find expected ',' or ']' at 2:2 "
+        "(while parsing a flow sequence that starts here)"
+    )
+
+
+def test_a_block_syntax_error_is_located_where_libyaml_found_it():
+    _, problems = load_text("a:\n  - x\n  y: 1\n", "f.yaml")
+    (problem,) = problems
+    assert (problem.line, problem.column) == (3, 3)
+    assert "that starts at 2:3" in problem.message
 
 
 def test_an_empty_or_comment_only_file_is_an_error():

@@ -46,6 +46,15 @@ class _LoadError(Exception):
         self.node = node
         self.message = message
         self.path = path
+        # Set while the error travels up through an alias: the path below an alias
+        # exists only in the expansion, so the error is relocated to the alias' parent.
+        self.inside_alias = False
+
+    def add_parent(self, node: yaml.Node, part: str | int) -> None:
+        if self.inside_alias:
+            self.node, self.path, self.inside_alias = node, (), False
+        else:
+            self.path = (part, *self.path)
 
 
 def spec_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -94,7 +103,8 @@ def load_bytes(raw: bytes, name: str) -> tuple[list[SourceDocument], list[Proble
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = raw.count(b"\n", 0, error.start) + 1
-        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+        line_start = raw.rfind(b"\n", 0, error.start) + 1
+        column = len(raw[line_start : error.start].decode("utf-8", "replace")) + 1
         message = f"file is not UTF-8 (byte 0x{raw[error.start]:02x} at offset {error.start})"
         return [], [Problem(name, line, column, (), message)]
     return load_text(text, name)
@@ -118,11 +128,8 @@ def load_text(text: str, name: str) -> tuple[list[SourceDocument], list[Problem]
                 continue
             documents.append(SourceDocument(name, root, data))
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        problems.append(
-            Problem(name, line, column, (), f"invalid YAML: {error.problem or error.context}")
-        )
+        problems.append(_syntax_problem(name, error))
+
     except yaml.reader.ReaderError as error:
         line, column = _line_and_column(text, error.position)
         character = (
@@ -140,6 +147,24 @@ def load_text(text: str, name: str) -> tuple[list[SourceDocument], list[Problem]
     return documents, problems
 
 
+def _syntax_problem(name: str, error: yaml.MarkedYAMLError) -> Problem:
+    """Locate a syntax error where libyaml found it, except in a flow collection: an
+    unclosed '[' or '{' is noticed only where libyaml gives up, often lines later, so
+    it is located where it opens. The message names both places."""
+    problem, context = error.problem_mark, error.context_mark
+    message = f"invalid YAML: {error.problem or error.context}"
+    if problem is None or context is None or not error.context:
+        mark = problem or context
+        if mark is None:
+            return Problem(name, 0, 0, (), message)
+        return Problem(name, mark.line + 1, mark.column + 1, (), message)
+    if "flow" in error.context:
+        message += f" at {problem.line + 1}:{problem.column + 1} ({error.context} that starts here)"
+        return Problem(name, context.line + 1, context.column + 1, (), message)
+    message += f" ({error.context} that starts at {context.line + 1}:{context.column + 1})"
+    return Problem(name, problem.line + 1, problem.column + 1, (), message)
+
+
 def _line_and_column(text: str, utf8_offset: int) -> tuple[int, int]:
     """libyaml reports reader errors as a byte offset into the UTF-8 text."""
     before = text.encode("utf-8")[:utf8_offset]
@@ -154,11 +179,12 @@ class _Converter:
     an error collects its path on the way up instead, as each level re-raises it.
     """
 
-    __slots__ = ("active", "nodes")
+    __slots__ = ("active", "converted", "nodes")
 
     def __init__(self) -> None:
         self.nodes = 0
         self.active: set[int] = set()  # collections being converted: a recursive alias shows here
+        self.converted: set[int] = set()  # collections seen before: meeting one again is an alias
 
     def convert(self, node: yaml.Node, depth: int) -> Any:
         self.nodes += 1
@@ -177,13 +203,18 @@ class _Converter:
         if identity in self.active:
             raise _LoadError(node, "an alias refers to a value that contains it (recursive alias)")
         self.active.add(identity)
-        if kind is yaml.SequenceNode:
-            _expect_plain_tag(node, "tag:yaml.org,2002:seq")
-            result: Any = self._sequence(node, depth)
-        else:
-            _expect_plain_tag(node, "tag:yaml.org,2002:map")
-            result = self._mapping(node, depth)
+        try:
+            if kind is yaml.SequenceNode:
+                _expect_plain_tag(node, "tag:yaml.org,2002:seq")
+                result: Any = self._sequence(node, depth)
+            else:
+                _expect_plain_tag(node, "tag:yaml.org,2002:map")
+                result = self._mapping(node, depth)
+        except _LoadError as error:
+            error.inside_alias = error.inside_alias or identity in self.converted
+            raise
         self.active.discard(identity)
+        self.converted.add(identity)
         return result
 
     def _sequence(self, node: yaml.SequenceNode, depth: int) -> list[Any]:
@@ -192,7 +223,7 @@ class _Converter:
             try:
                 result.append(self.convert(item, depth + 1))
             except _LoadError as error:
-                error.path = (index, *error.path)
+                error.add_parent(node, index)
                 raise
         return result
 
@@ -215,7 +246,7 @@ class _Converter:
             try:
                 result[key] = self.convert(value_node, depth + 1)
             except _LoadError as error:
-                error.path = (key, *error.path)
+                error.add_parent(node, key)
                 raise
         # YAML merge keys (<<: *defaults): keys written in this mapping win over merged ones.
         for source in merged:
@@ -225,7 +256,12 @@ class _Converter:
                     raise _LoadError(
                         mapping, "a merge key (<<) takes a mapping or a list of mappings"
                     )
-                for key, value in self.convert(mapping, depth + 1).items():
+                try:
+                    merged_values = self.convert(mapping, depth + 1)
+                except _LoadError as error:
+                    error.inside_alias = False  # located where the anchor is written
+                    raise
+                for key, value in merged_values.items():
                     result.setdefault(key, value)
         return result
 

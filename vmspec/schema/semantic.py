@@ -27,29 +27,37 @@ _NOT_XML_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff
 
 
 def semantic_findings(document: dict[str, Any]) -> list[Finding]:
-    findings = list(_xml_safe_text(document, ()))
+    findings = list(_scalars(document, ()))
+    if findings:
+        return findings  # the rules below trust that numbers are whole and text is XML-safe
     spec = document["spec"]
     for check in _CHECKS:
         findings.extend(check(spec))
     return findings
 
 
-def _xml_safe_text(value: Any, path: FieldPath) -> Iterator[Finding]:
+def _scalars(value: Any, path: FieldPath) -> Iterator[Finding]:
+    """Every value of the document: text XML can carry, and no fractions (JSON Schema's
+    "integer" accepts 2.0, which would reach the XML as "2.0"; no field takes a fraction)."""
     if isinstance(value, str):
         match = _NOT_XML_TEXT.search(value)
         if match:
             code = f"U+{ord(match.group()):04X}"
             yield Finding(path, f"holds the control character {code}, which XML cannot carry")
+    elif isinstance(value, float):
+        yield Finding(path, f"expected a whole number, found {value}")
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _xml_safe_text(item, (*path, key))
+            yield from _scalars(item, (*path, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _xml_safe_text(item, (*path, index))
+            yield from _scalars(item, (*path, index))
 
 
 # QEMU cannot boot any guest in less; a smaller value is nearly always a missing unit digit.
 MIN_MEMORY_KIB = 16 * 1024
+# More than any x86 host has (QEMU's own limit is higher): a larger value is a unit mistake.
+MAX_MEMORY_KIB = 16 * 1024**3
 
 
 def _memory(spec: dict[str, Any]) -> Iterator[Finding]:
@@ -60,6 +68,9 @@ def _memory(spec: dict[str, Any]) -> Iterator[Finding]:
         return
     if kib < MIN_MEMORY_KIB:
         message = f"{spec['memory']} is too little memory for any guest; at least {format_kib(MIN_MEMORY_KIB)}"
+        yield Finding(("spec", "memory"), message)
+    if kib > MAX_MEMORY_KIB:
+        message = f"{spec['memory']} is more memory than any host has; at most {format_kib(MAX_MEMORY_KIB)}"
         yield Finding(("spec", "memory"), message)
 
 
@@ -80,8 +91,18 @@ def _cpu(spec: dict[str, Any]) -> Iterator[Finding]:
             "host's through (use host-model, a custom model, or none)"
         )
         yield Finding((*where, "mode"), message)
-    if mode == "none" and "features" in cpu:
-        message = "CPU features need a CPU mode (custom, host-model or host-passthrough), not none"
+    if mode == "none" and "model" in cpu:
+        message = "a model cannot be combined with mode none: use mode custom for a named model"
+        yield Finding((*where, "model"), message)
+    # Without a <cpu> element (mode none, or TCG's default) features would be silently dropped.
+    no_cpu_element = mode == "none" or (mode is None and spec["domainType"] == "qemu")
+    if no_cpu_element and "features" in cpu:
+        message = "CPU features need a CPU mode (custom, host-model or host-passthrough)"
+        message += (
+            ", not none"
+            if mode == "none"
+            else "; under TCG without one there is no <cpu> to carry them"
+        )
         yield Finding((*where, "features"), message)
     topology = cpu.get("topology")
     if topology is not None:
@@ -173,11 +194,20 @@ def _interfaces(spec: dict[str, Any]) -> Iterator[Finding]:
 
 def _graphics(spec: dict[str, Any]) -> Iterator[Finding]:
     seen_types: set[str] = set()
+    seen_ports: dict[int, int] = {}
     for index, graphics in enumerate(spec.get("graphics", [])):
         where: FieldPath = ("spec", "graphics", index)
         if graphics["type"] in seen_types:
             yield Finding((*where, "type"), f"only one {graphics['type']} display per VM")
         seen_types.add(graphics["type"])
+        port = graphics.get("port")
+        if port is not None:
+            if port in seen_ports:
+                # QEMU would fail to start with "address already in use".
+                yield Finding(
+                    (*where, "port"), f"port {port} is already used by graphics[{seen_ports[port]}]"
+                )
+            seen_ports.setdefault(port, index)
         listen = graphics.get("listen")
         if listen is not None:
             try:

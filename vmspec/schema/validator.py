@@ -10,12 +10,14 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import re
+from collections.abc import Iterator
 from importlib import resources
 from typing import Any
 
 import jsonschema_rs
 import yaml
-from jsonschema import Draft202012Validator, ValidationError
+from jsonschema import Draft202012Validator, ValidationError, validators
 
 from vmspec.load.source import SourceDocument
 from vmspec.problems import Finding, Problem
@@ -39,10 +41,27 @@ def load_schema() -> dict[str, Any]:
     return json.loads(text)
 
 
+def _ecma_pattern(
+    validator: Any, pattern: str, instance: Any, schema: Any
+) -> Iterator[ValidationError]:
+    """``pattern`` with JSON Schema's (ECMA-262) meaning of ``$``: the end of the text.
+    Python's ``$`` also matches before a final newline, which let "web-01\n" through."""
+    if isinstance(instance, str) and not _compiled_pattern(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@functools.cache
+def _compiled_pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"(?<!\\)\$$", r"\\Z", pattern))
+
+
+_StrictValidator = validators.extend(Draft202012Validator, validators={"pattern": _ecma_pattern})
+
+
 @functools.cache
 def _validator() -> Draft202012Validator:
     # Built once per process: compiling the schema costs more than validating a spec.
-    return Draft202012Validator(load_schema())
+    return _StrictValidator(load_schema())
 
 
 @functools.cache
@@ -65,9 +84,19 @@ def validate_document(document: SourceDocument) -> list[Problem]:
             for error in _validator().iter_errors(data)
             for problem in _problems_from_error(document, error)
         ]
-        if problems:
-            return problems
+        if not problems:
+            # The two validators disagree (a bug in one of them): never let the spec through.
+            problems = [
+                document.problem(Finding(tuple(error.instance_path), error.message))
+                for error in _fast_validator().iter_errors(data)
+            ]
+        return _unique(problems)
     return [document.problem(finding) for finding in semantic_findings(data)]
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    # A wrong type under both the envelope and the kind's own schema is one problem, not two.
+    return list(dict.fromkeys(problems))
 
 
 def _problems_from_error(document: SourceDocument, error: ValidationError) -> list[Problem]:
@@ -83,17 +112,25 @@ def _problems_from_error(document: SourceDocument, error: ValidationError) -> li
             document.problem(Finding((*path, key), _unknown_field(key, known)), at_key=True)
             for key in extras
         ]
-    if keyword == "propertyNames":
+    if "propertyNames" in error.absolute_schema_path:
         # The error's instance is the offending key; it sits inside the mapping at ``path``.
         key = instance
+        names = _property_names_schema(error)
         message = (
-            f"'{key}' is not a valid key here: expected {schema.get('description', 'another key')}"
+            f"{key!r} is not a valid key here: expected {names.get('description', 'another key')}"
         )
         return [document.problem(Finding((*path, key), message), at_key=True)]
     if keyword == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "?"
         where = "the document" if not path else "this mapping"
-        return [document.problem(Finding(path, f"missing required field '{missing}' in {where}"))]
+        # Located at the key that opens the mapping (spec:), where the field belongs.
+        finding = Finding(path, f"missing required field '{missing}' in {where}")
+        return [document.problem(finding, at_key=True)]
+    if keyword == "uniqueItems":
+        index = _first_repeat(instance)
+        finding = Finding((*path, index), f"{_show(instance[index])} is already in the list")
+        return [document.problem(finding)]
+
     return [
         document.problem(Finding(path, _message(document, path, keyword, schema, instance, error)))
     ]
@@ -118,6 +155,8 @@ def _message(
     if keyword == "enum":
         choices = schema["enum"]
         message = f"{_show(instance)} is not one of: {', '.join(str(c) for c in choices)}"
+        if instance is None:
+            message = f"expected one of: {', '.join(str(c) for c in choices)}; found nothing (null)"
         if isinstance(instance, str):
             close = difflib.get_close_matches(instance, [str(c) for c in choices], n=1)
             if close:
@@ -139,14 +178,27 @@ def _message(
     if keyword == "minLength":
         return f"must be at least {schema['minLength']} characters long"
     if keyword == "minItems":
-        return f"needs at least {schema['minItems']} entries"
+        return f"needs at least {_count(schema['minItems'], 'entry', 'entries')}"
     if keyword == "maxItems":
         return f"has {len(instance)} entries; at most {schema['maxItems']} are allowed"
-    if keyword == "uniqueItems":
-        return "lists the same entry twice"
     if keyword == "minProperties":
         return "must set at least one field"
     return error.message
+
+
+def _property_names_schema(error: ValidationError) -> dict[str, Any]:
+    parent = error.parent
+    schema = parent.schema if parent is not None else error.schema
+    if isinstance(schema, dict) and "propertyNames" in schema:
+        return schema["propertyNames"]
+    return schema if isinstance(schema, dict) else {}
+
+
+def _first_repeat(items: list[Any]) -> int:
+    for index, item in enumerate(items):
+        if item in items[:index]:
+            return index
+    return 0
 
 
 def _unknown_field(key: str, known: list[str]) -> str:
@@ -155,11 +207,14 @@ def _unknown_field(key: str, known: list[str]) -> str:
     return f"unknown field '{key}'{hint}"
 
 
+_PLAIN_NUMBER = re.compile(r"^[0-9]+(\.[0-9]+)?\Z")
+
+
 def _size_message(instance: Any) -> str:
     if isinstance(instance, bool) or not isinstance(instance, (int, float, str)):
         return f"expected a size with a unit such as 4GiB, found {_describe_value(instance)}"
     number = str(instance).strip()
-    if isinstance(instance, (int, float)) or number.replace(".", "", 1).isdigit():
+    if _PLAIN_NUMBER.match(number) and float(number) > 0:
         # A bare number is ambiguous (libvirt would read KiB, people usually mean MiB or GiB).
         guess = f"{number}GiB" if float(number) < 64 else f"{number}MiB"
         return f"a size needs a unit: write for example '{guess}' (units: KiB, MiB, GiB, TiB)"
@@ -170,7 +225,7 @@ def _quoting_hint(document: SourceDocument, path: tuple[str | int, ...]) -> str:
     """YAML 1.1 reads unquoted no/yes/on/off as booleans and 12:30 as a number: say so.
     (Plain scalars have style None from PyYAML's loader and '' from libyaml's.)"""
     node, _, depth = document.node_at(path)
-    if depth == len(path) and isinstance(node, yaml.ScalarNode) and not node.style:
+    if depth == len(path) and isinstance(node, yaml.ScalarNode) and not node.style and node.value:
         return f' (YAML reads the unquoted {node.value} as a {_yaml_kind(node)}; quote it: "{node.value}")'
     return ""
 
@@ -193,7 +248,13 @@ def _describe_value(value: Any) -> str:
     return "a mapping"
 
 
+def _count(number: int, singular: str, plural: str) -> str:
+    return f"{number} {singular if number == 1 else plural}"
+
+
 def _show(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
     if isinstance(value, str):
         shown = value if len(value) <= 60 else value[:57] + "..."
         return repr(shown)
