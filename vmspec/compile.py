@@ -8,13 +8,15 @@ the output and not with the node trees of every spec read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from vmspec.emit import domain_xml
+from vmspec.load import SourceDocument
 from vmspec.load.yaml_loader import load_file, spec_files
 from vmspec.lower import lower_virtual_machine
+from vmspec.lower.identity import domain_uuid
 from vmspec.problems import Finding, Problem
 from vmspec.schema import validate_document
 
@@ -33,41 +35,53 @@ class CompileResult:
     documents: int
 
 
+class ValidDocuments:
+    """Iterates over the valid documents under ``paths``, one file at a time, and
+    collects the problems of the others (including names and uuids used twice)."""
+
+    def __init__(self, paths: Iterable[Path]) -> None:
+        self.paths = list(paths)
+        self.problems: list[Problem] = []
+        self.count = 0
+
+    def __iter__(self) -> Iterator[SourceDocument]:
+        first_place: dict[tuple[str, str], str] = {}
+        for path in spec_files(self.paths):
+            loaded, load_problems = load_file(path)
+            self.problems.extend(load_problems)
+            self.count += len(loaded)
+            for document in loaded:
+                found = validate_document(document)
+                if found:
+                    self.problems.extend(found)
+                elif self._unique(document, first_place):
+                    yield document
+
+    def _unique(self, document: SourceDocument, first_place: dict[tuple[str, str], str]) -> bool:
+        metadata = document.data["metadata"]
+        line, _ = document.locate(("metadata", "name"))
+        here = f"{document.file}:{line}"
+        # libvirt refuses a second domain with the same name or uuid, given or derived.
+        uuid = metadata.get("uuid", "").lower() or domain_uuid(metadata["name"])
+        identities = [("name", metadata["name"]), ("uuid", uuid)]
+        for kind, value in identities:
+            earlier = first_place.setdefault((kind, value), here)
+            if earlier != here:
+                field = ("metadata", kind) if kind in metadata else ("metadata", "name")
+                message = f"the VM {kind} {value!r} is already used in {earlier}"
+                self.problems.append(document.problem(Finding(field, message)))
+                return False
+        return True
+
+
 def compile_paths(paths: Iterable[Path]) -> CompileResult:
-    compiled: list[CompiledDomain] = []
-    problems: list[Problem] = []
-    documents = 0
-    first_place_of_name: dict[str, str] = {}
-    first_place_of_uuid: dict[str, str] = {}
-    for path in spec_files(paths):
-        loaded, load_problems = load_file(path)
-        problems.extend(load_problems)
-        documents += len(loaded)
-        for document in loaded:
-            found = validate_document(document)
-            if found:
-                problems.extend(found)
-                continue
-            name = document.data["metadata"]["name"]
-            line, _ = document.locate(("metadata", "name"))
-            earlier = first_place_of_name.setdefault(name, f"{document.file}:{line}")
-            if earlier != f"{document.file}:{line}":
-                message = f"the VM name {name!r} is already used in {earlier}"
-                problems.append(document.problem(Finding(("metadata", "name"), message)))
-                continue
-            domain = lower_virtual_machine(document.data)
-            # libvirt refuses a second domain with the same uuid, whether given or derived.
-            uuid_field = (
-                ("metadata", "uuid")
-                if "uuid" in document.data["metadata"]
-                else ("metadata", "name")
-            )
-            earlier = first_place_of_uuid.setdefault(
-                domain.uuid, f"{document.file}:{line} ({name})"
-            )
-            if not earlier.startswith(f"{document.file}:{line} "):
-                message = f"the uuid {domain.uuid} is already used in {earlier}"
-                problems.append(document.problem(Finding(uuid_field, message)))
-                continue
-            compiled.append(CompiledDomain(name, document.file, domain_xml(domain)))
-    return CompileResult(compiled, problems, documents)
+    documents = ValidDocuments(paths)
+    compiled = [
+        CompiledDomain(
+            document.data["metadata"]["name"],
+            document.file,
+            domain_xml(lower_virtual_machine(document.data)),
+        )
+        for document in documents
+    ]
+    return CompileResult(compiled, documents.problems, documents.count)
