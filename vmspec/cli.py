@@ -1,6 +1,8 @@
 """The ``vmspec`` command: the only place that prints problems and picks exit codes.
 
-Exit codes: 0 ok, 1 problems in the specs (or golden files that differ), 2 usage errors.
+Exit codes: 0 ok, 1 problems in the specs (or golden files that differ, or a host that
+could not be converged), 2 usage errors; plan: 2 when changes are pending.
+
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from pathlib import Path
 import click
 
 from vmspec import __version__
-from vmspec.compile import CompiledDomain, CompileResult, compile_paths
+from vmspec.compile import CompiledDomain, CompileResult, ValidDocuments, compile_paths
 from vmspec.problems import Problem
 
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
+EXIT_CHANGES = 2  # plan only, like terraform plan -detailed-exitcode
 
 _paths_argument = click.argument(
     "paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
@@ -73,6 +76,134 @@ def compile_command(
             f"the paths hold {_count(len(result.domains), 'VM')}; stdout takes one: write them with -o DIR"
         )
     sys.stdout.buffer.write(result.domains[0].xml)
+
+
+def _host_options(command):
+    """The options plan and apply share."""
+    options = [
+        click.option(
+            "-c",
+            "--connect",
+            "uri",
+            metavar="URI",
+            help="libvirt URI; default: $LIBVIRT_DEFAULT_URI, else libvirt's default.",
+        ),
+        click.option(
+            "--prune",
+            is_flag=True,
+            help="Delete domains vmspec manages that no spec names (disks are kept).",
+        ),
+        click.option(
+            "--adopt",
+            is_flag=True,
+            help="Take over same-named domains that vmspec does not manage.",
+        ),
+        click.option(
+            "--restart", is_flag=True, help="Restart running guests whose changes need a restart."
+        ),
+        click.option(
+            "--live", is_flag=True, help="Also attach/detach disks and NICs on running guests."
+        ),
+        click.option(
+            "--force",
+            is_flag=True,
+            help="Allow powering off guests (prune, stop or restart past the timeout).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return _paths_argument(command)
+
+
+@main.command()
+@_host_options
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def plan(paths: tuple[Path, ...], uri: str | None, output: str, **flags: bool) -> None:
+    """Show what apply would change on the host. Exit 0: no changes, 2: changes pending, 1: errors."""
+    from vmspec.host.report import plan_lines
+
+    host, host_plan = _make_plan(paths, uri, flags)
+    host.close()
+    if output == "json":
+        click.echo(json.dumps(host_plan.to_json(), indent=2))
+    else:
+        click.echo("\n".join(plan_lines(host_plan)))
+    if host_plan.refused:
+        sys.exit(EXIT_PROBLEMS)
+    sys.exit(EXIT_CHANGES if host_plan.has_changes else 0)
+
+
+@main.command()
+@_host_options
+@click.option(
+    "--shutdown-timeout",
+    type=float,
+    default=120.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long a guest may take to shut down.",
+)
+def apply(paths: tuple[Path, ...], uri: str | None, shutdown_timeout: float, **flags: bool) -> None:
+    """Converge the host to the specs and print what was done. Exit 0, or 1 on any failure."""
+    from vmspec.host.apply import apply_plan
+    from vmspec.host.plan import Options
+    from vmspec.host.report import plan_lines
+
+    host, host_plan = _make_plan(paths, uri, flags)
+    try:
+        if not host_plan.has_changes and not host_plan.refused:
+            click.echo(f"No changes: {host_plan.uri} matches the specs.")
+            return
+        click.echo("\n".join(plan_lines(host_plan)[:-1]))
+        click.echo("Applying:")
+        failures = apply_plan(
+            host, host_plan, Options(**flags), click.echo, shutdown_timeout=shutdown_timeout
+        )
+    finally:
+        host.close()
+    for refused in host_plan.refused:
+        click.echo(f"vmspec: {refused.name}: refused: {refused.reason}", err=True)
+    if failures or host_plan.refused:
+        click.echo(
+            f"vmspec: {_count(len(failures) + len(host_plan.refused), 'domain')} not converged",
+            err=True,
+        )
+        sys.exit(EXIT_PROBLEMS)
+    click.echo("Done.")
+
+
+def _make_plan(paths: tuple[Path, ...], uri: str | None, flags: dict[str, bool]):
+    """Specs → validated documents, then the host's facts and domains → a plan."""
+    documents = ValidDocuments(paths)
+    valid = list(documents)
+    if documents.problems:
+        files = len({problem.file for problem in documents.problems})
+        _fail(
+            documents.problems,
+            f"{_count(len(documents.problems), 'problem')} in {_count(files, 'file')}",
+        )
+    if not documents.count:
+        _fail([], f"no spec documents found in {', '.join(map(str, paths))}", EXIT_USAGE)
+    try:
+        from vmspec.host.connection import Host
+        from vmspec.host.errors import HostError
+    except ImportError:
+        _fail([], "plan and apply need libvirt-python: pip install 'vmspec[libvirt]'")
+    from vmspec.host.facts import host_facts
+    from vmspec.host.inventory import read_live_domains
+    from vmspec.host.plan import Options, desired_from_document, make_plan
+
+    try:
+        host = Host(uri)
+        capabilities = host.call("reading host capabilities", None, lambda c: c.getCapabilities())
+        facts = host_facts(capabilities)
+        live = read_live_domains(host)
+        desired = [desired_from_document(document.data, document.file, facts) for document in valid]
+        actual_uri = host.call("reading the URI", None, lambda c: c.getURI())
+        return host, make_plan(actual_uri, facts, desired, live, Options(**flags))
+    except HostError as error:
+        _fail([], str(error))
+        raise  # unreachable: _fail exits
 
 
 @main.command()

@@ -172,6 +172,16 @@ def _codec_for(value_type: Any) -> Codec:
     return TEXT
 
 
+def xml_names(cls: type) -> dict[str, str]:
+    """Each field's name in XML terms: ``@attr`` for attributes, the tag for child
+    elements, ``text()`` for text content. Plans speak libvirt's words with these."""
+    plan = _plan(cls)
+    names = {binding.field_name: f"@{binding.xml_name}" for binding in plan.attributes}
+    for binding in plan.content:
+        names[binding.field_name] = "text()" if binding.kind is _Kind.TEXT else binding.xml_name
+    return names
+
+
 # --- emit -----------------------------------------------------------------------------------
 
 

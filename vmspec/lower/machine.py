@@ -15,9 +15,10 @@ from vmspec.lower.identity import domain_uuid
 from vmspec.units import size_in_kib
 
 
-def lower_virtual_machine(document: dict[str, Any]) -> Domain:
+def lower_virtual_machine(document: dict[str, Any], *, nested_kvm_host: bool = False) -> Domain:
     """The domain a valid document describes. The ownership marker's hash is left empty:
-    emitting fills it in, because it covers the XML that comes out."""
+    emitting fills it in, because it covers the XML that comes out. ``nested_kvm_host``
+    is the one host fact lowering heeds (plan and apply know it; compile does not)."""
     metadata = document["metadata"]
     spec = document["spec"]
     uuid = metadata.get("uuid", "").lower() or domain_uuid(metadata["name"])
@@ -34,7 +35,7 @@ def lower_virtual_machine(document: dict[str, Any]) -> Domain:
         vcpu=Vcpu(placement="static", count=spec["vcpus"]),
         os=_operating_system(spec),
         features=_features(spec),
-        cpu=_cpu(spec),
+        cpu=_cpu(spec, nested_kvm_host),
         clock=policy.clock(spec),
         on_poweroff=on_poweroff,
         on_reboot=on_reboot,
@@ -75,9 +76,10 @@ def _features(spec: dict[str, Any]) -> Features:
     )
 
 
-def _cpu(spec: dict[str, Any]) -> Cpu | None:
+def _cpu(spec: dict[str, Any], nested_kvm_host: bool) -> Cpu | None:
     cpu = spec.get("cpu", {})
-    mode = policy.cpu_mode(spec)
+    mode = policy.cpu_mode(spec, nested_kvm_host=nested_kvm_host)
+
     topology = cpu.get("topology")
     lowered_topology = (
         CpuTopology(

@@ -14,18 +14,29 @@ from vmspec.config.features import Hyperv, HypervFeature
 X86_ARCHES = ("x86_64", "i686")
 
 
-def cpu_mode(spec: dict[str, Any]) -> str | None:
+def cpu_mode(spec: dict[str, Any], *, nested_kvm_host: bool = False) -> str | None:
     """The CPU mode to emit, or None for no ``<cpu>`` element at all."""
     cpu = spec.get("cpu", {})
     if "mode" in cpu:
         return None if cpu["mode"] == "none" else cpu["mode"]
     if "model" in cpu:
         return "custom"
+    if spec["domainType"] == "kvm" and nested_kvm_host:
+        # Inside a VM, host-model and host-passthrough fail to start ("failed to set MSR").
+        return None
     if spec["domainType"] == "kvm":
         # host-model gives the guest the host's features yet stays migratable between alike hosts.
         return "host-model"
     # TCG emulates its own default CPU; asking for the host's would be meaningless.
     return None
+
+
+def chose_no_cpu_for_nested_kvm(spec: dict[str, Any], *, nested_kvm_host: bool) -> bool:
+    """Whether the nested-KVM rule above decided the CPU (the plan says so, and why)."""
+    cpu = spec.get("cpu", {})
+    return (
+        nested_kvm_host and spec["domainType"] == "kvm" and "mode" not in cpu and "model" not in cpu
+    )
 
 
 def clock(spec: dict[str, Any]) -> Clock:

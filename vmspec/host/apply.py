@@ -1,0 +1,169 @@
+"""Carry out a plan, domain by domain, printing what was done.
+
+Every step is idempotent (define the same XML, start what is not running, set
+autostart), so a rerun after any failure converges, and two applies of the same
+specs at once end in the same place. A domain is updated in place: defined again
+with the same name and uuid, never undefined, so NVRAM, snapshots and autostart
+survive.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import libvirt
+
+from vmspec.host.connection import Host
+from vmspec.host.diff import LIVE
+from vmspec.host.errors import HostError
+from vmspec.host.plan import ADOPT, CREATE, DELETE, REFUSE, UPDATE, DomainPlan, Options, Plan
+from vmspec.host.preserve import with_live_allocations
+
+Report = Callable[[str], None]
+SHUTDOWN_TIMEOUT_SECONDS = 120.0
+NESTED_START_HINT = (
+    "this host is itself a VM, where host-model and host-passthrough CPUs fail to start: "
+    "leave spec.cpu out or set cpu: {mode: none}"
+)
+
+
+def apply_plan(
+    host: Host,
+    plan: Plan,
+    options: Options,
+    report: Report,
+    *,
+    shutdown_timeout: float = SHUTDOWN_TIMEOUT_SECONDS,
+) -> list[HostError]:
+    """Apply every domain's plan; a failure stops that domain only. Returns the failures."""
+    failures: list[HostError] = []
+    for domain_plan in plan.domains:
+        if domain_plan.action == REFUSE or not domain_plan.has_changes:
+            continue
+        try:
+            _Applier(host, domain_plan, options, report, shutdown_timeout, plan.facts.nested).run()
+        except HostError as error:
+            failures.append(error)
+            report(f"! {error}")
+    return failures
+
+
+class _Applier:
+    def __init__(
+        self,
+        host: Host,
+        plan: DomainPlan,
+        options: Options,
+        report: Report,
+        shutdown_timeout: float,
+        nested_host: bool,
+    ):
+        self.host, self.plan, self.options, self.report = host, plan, options, report
+        self.shutdown_timeout = shutdown_timeout
+        self.nested_host = nested_host
+        self.name = plan.name
+
+    def run(self) -> None:
+        action = self.plan.action
+        if action == DELETE:
+            self._delete()
+            return
+        if action in (CREATE, UPDATE, ADOPT):
+            self._define()
+        if self.plan.autostart:
+            wanted = self.plan.autostart[1]
+            self._call("setting autostart", lambda d: d.setAutostart(int(wanted)))
+            self.report(f"  {self.name}: autostart {'on' if wanted else 'off'}")
+        if self.options.live and self._is_active():
+            self._hotplug()
+        if self.plan.restart == "planned":
+            self._stop(reason="restart")
+            self._start()
+        elif self.plan.state:
+            (self._start if self.plan.state[1] == "running" else self._stop)()
+
+    def _define(self) -> None:
+        xml = self.plan.xml
+        if self.plan.live is not None:
+            xml = with_live_allocations(xml, self.plan.live.xml)
+        self.host.call("defining", self.name, lambda c: c.defineXML(xml.decode()))
+        verb = {CREATE: "created", UPDATE: "updated", ADOPT: "adopted"}[self.plan.action]
+        self.report(f"  {self.name}: {verb}")
+
+    def _hotplug(self) -> None:
+        """Disks and NICs added or removed: attach or detach them on the running guest too
+        (the definition already has them from define)."""
+        for change in self.plan.changes:
+            if change.change_class != LIVE:
+                continue
+            if change.after is not None:
+                self._call(
+                    f"attaching {change.path}",
+                    lambda d, x=change.after: d.attachDeviceFlags(
+                        x, libvirt.VIR_DOMAIN_AFFECT_LIVE
+                    ),
+                )
+                self.report(f"  {self.name}: attached {change.path} to the running guest")
+            else:
+                self._call(
+                    f"detaching {change.path}",
+                    lambda d, x=change.before: d.detachDeviceFlags(
+                        x, libvirt.VIR_DOMAIN_AFFECT_LIVE
+                    ),
+                )
+                self.report(f"  {self.name}: detached {change.path} from the running guest")
+
+    def _start(self) -> None:
+        if self._is_active():
+            return  # started meanwhile (by a concurrent apply, say): the goal is met
+        try:
+            self._call("starting", lambda d: d.create())
+        except HostError as error:
+            if "already running" in error.message or "is already active" in error.message:
+                return
+            if self.nested_host and _asks_for_host_cpu(self.plan):
+                error.hint = NESTED_START_HINT
+            raise HostError(error.operation, error.message, self.name, error.hint) from None
+        self.report(f"  {self.name}: started")
+
+    def _stop(self, reason: str) -> None:
+        if not self._is_active():
+            return
+        self._call("shutting down", lambda d: d.shutdown())
+        deadline = time.monotonic() + self.shutdown_timeout
+        while time.monotonic() < deadline:
+            if not self._is_active():
+                self.report(f"  {self.name}: shut down for {reason}")
+                return
+            time.sleep(0.5)
+        if not self.options.force:
+            raise HostError(
+                "shutting down",
+                f"the guest did not shut down within {self.shutdown_timeout:g} s",
+                self.name,
+                "add --force to power it off",
+            )
+        self._call("powering off", lambda d: d.destroy())
+        self.report(f"  {self.name}: powered off for {reason} (--force)")
+
+    def _delete(self) -> None:
+        if self._is_active():
+            self._call("powering off", lambda d: d.destroy())
+        # Keep NVRAM and never touch storage: delete removes the definition only.
+        flags = (
+            libvirt.VIR_DOMAIN_UNDEFINE_KEEP_NVRAM | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+        )
+        self._call("deleting", lambda d: d.undefineFlags(flags))
+        self.report(f"  {self.name}: deleted (disks kept)")
+
+    def _is_active(self) -> bool:
+        return bool(self._call("reading the state", lambda d: d.isActive()))
+
+    def _call(self, operation: str, action: Callable[[libvirt.virDomain], object]) -> object:
+        return self.host.call(operation, self.name, lambda c: action(c.lookupByName(self.name)))
+
+
+def _asks_for_host_cpu(plan: DomainPlan) -> bool:
+    cpu = plan.desired.domain.cpu if plan.desired else None
+    return cpu is not None and cpu.mode in ("host-model", "host-passthrough")

@@ -1,0 +1,112 @@
+"""Field-by-field differences between two config objects, in libvirt's words.
+
+Devices are matched by what identifies them (a disk by its target, a NIC by its
+MAC), so removing the second disk reads as one removal, not as every later disk
+changing. Each change carries its class: ``live`` (a running guest can take it
+now, with --live), ``restart`` (takes effect at the next boot) or ``config``
+(only the stored definition cares).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from vmspec.config.xmlmap import to_element, xml_names
+
+LIVE = "live"
+RESTART = "restart"
+CONFIG = "config"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    path: str
+    before: str | None  # None: absent
+    after: str | None
+    change_class: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "from": self.before,
+            "to": self.after,
+            "class": self.change_class,
+        }
+
+
+def changes_between(before: Any, after: Any, root: str = "") -> list[Change]:
+    return list(_walk(before, after, root))
+
+
+def _walk(before: Any, after: Any, path: str):
+    if before == after:
+        return
+    if (
+        dataclasses.is_dataclass(before)
+        and dataclasses.is_dataclass(after)
+        and type(before) is type(after)
+    ):
+        names = xml_names(type(before))
+        for field in dataclasses.fields(before):
+            child_path = _join(path, names[field.name])
+            yield from _walk(getattr(before, field.name), getattr(after, field.name), child_path)
+        return
+    if isinstance(before, tuple) and isinstance(after, tuple):
+        yield from _walk_list(before, after, path)
+        return
+    yield Change(path or "/", _render(before), _render(after), classify(path, before, after))
+
+
+def _walk_list(before: tuple[Any, ...], after: tuple[Any, ...], path: str):
+    before_keys = [_identity(item, index) for index, item in enumerate(before)]
+    after_keys = [_identity(item, index) for index, item in enumerate(after)]
+    for key, item in zip(before_keys, before, strict=True):
+        if key not in after_keys:
+            yield Change(f"{path}[{key}]", _render(item), None, classify(path, item, None))
+    for key, item in zip(after_keys, after, strict=True):
+        if key in before_keys:
+            yield from _walk(before[before_keys.index(key)], item, f"{path}[{key}]")
+        else:
+            yield Change(f"{path}[{key}]", None, _render(item), classify(path, None, item))
+
+
+def _identity(item: Any, index: int) -> str:
+    """What names a device across definitions: a disk's target, a NIC's MAC, else its place."""
+    target = getattr(item, "target", None)
+    if getattr(item, "TAG", None) == "disk" and target is not None and target.dev:
+        return target.dev
+    mac = getattr(item, "mac", None)
+    if mac is not None and getattr(mac, "address", None):
+        return mac.address
+    return str(index + 1)
+
+
+def _join(path: str, name: str) -> str:
+    if name.startswith("@") or name == "text()":
+        return f"{path}/{name}" if name != "text()" else path
+    return f"{path}/{name}" if path else name
+
+
+def _render(value: Any) -> str | None:
+    if value is None or value == () or value is False:
+        return None
+    if value is True:
+        return "present"
+    if dataclasses.is_dataclass(value):
+        return etree.tostring(to_element(value)).decode()
+    if isinstance(value, tuple):
+        return " ".join(_render(item) or "" for item in value)
+    return str(value)
+
+
+def classify(path: str, before: Any, after: Any) -> str:
+    if path.startswith(("metadata", "description")):
+        return CONFIG  # only the stored definition reads these
+    whole_device = before is None or after is None
+    if whole_device and path in ("devices/disk", "devices/interface"):
+        return LIVE  # hot-plug: attach or detach on a running guest
+    return RESTART

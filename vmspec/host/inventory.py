@@ -1,0 +1,76 @@
+"""The domains a host has now, read once per plan: inactive XML parsed with the same
+mapping the compiler emits with, plus what the mapping does not cover."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libvirt
+from lxml import etree
+
+from vmspec.config.domain import Domain
+from vmspec.config.xmlmap import XmlMappingError, from_element
+from vmspec.host.connection import Host
+
+
+@dataclass(frozen=True, slots=True)
+class LiveDomain:
+    name: str
+    uuid: str
+    xml: str  # the inactive (persistent) definition
+    domain: Domain | None  # None when the XML holds values the mapping cannot read
+    uncovered: tuple[str, ...]  # XPaths of what the mapping does not cover
+    active: bool
+    autostart: bool
+
+    @property
+    def managed(self) -> bool:
+        return bool(self.domain and self.domain.metadata and self.domain.metadata.vmspec)
+
+    @property
+    def state(self) -> str:
+        return "running" if self.active else "stopped"
+
+
+def read_live_domains(host: Host) -> dict[str, LiveDomain]:
+    """Every persistent domain on the host, by name (transient ones are not vmspec's)."""
+    domains = host.call(
+        "listing domains",
+        None,
+        lambda c: c.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_PERSISTENT),
+    )
+    return {live.name: live for live in (_read(host, domain) for domain in domains)}
+
+
+def read_live_domain(host: Host, name: str) -> LiveDomain | None:
+    def lookup(connection: libvirt.virConnect) -> libvirt.virDomain | None:
+        try:
+            return connection.lookupByName(name)
+        except libvirt.libvirtError as error:
+            if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                return None
+            raise
+
+    domain = host.call("looking up the domain", name, lookup)
+    return _read(host, domain) if domain is not None else None
+
+
+def _read(host: Host, domain: libvirt.virDomain) -> LiveDomain:
+    name = domain.name()
+    xml = host.call(
+        "reading the definition", name, lambda _c: domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    )
+    uncovered: list[str] = []
+    try:
+        parsed: Domain | None = from_element(Domain, etree.fromstring(xml.encode()), uncovered)
+    except XmlMappingError as error:
+        parsed, uncovered = None, [error.xpath]
+    return LiveDomain(
+        name=name,
+        uuid=domain.UUIDString(),
+        xml=xml,
+        domain=parsed,
+        uncovered=tuple(uncovered),
+        active=bool(host.call("reading the state", name, lambda _c: domain.isActive())),
+        autostart=bool(host.call("reading autostart", name, lambda _c: domain.autostart())),
+    )

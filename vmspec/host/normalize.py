@@ -1,0 +1,135 @@
+"""What libvirt fills in when it stores a definition, so that a plan right after an
+apply says "no changes". One place, each rule with what libvirt does and why it is
+the same thing as what vmspec wrote (seen with libvirt 9.0 and QEMU 7.2).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from vmspec.config.boot import BootDevice
+from vmspec.config.cpu import Cpu
+from vmspec.config.domain import Domain
+from vmspec.config.graphics import Graphics
+from vmspec.host.facts import HostFacts
+
+# Elements and attributes libvirt adds that the spec does not speak about; they are
+# libvirt's to allocate, and apply carries them over (see preserve.py).
+_LIBVIRT_ALLOCATED = re.compile(
+    r"^/domain/(?:"
+    r"devices/controller(?:/.*)?"  # PCI topology, USB/SATA/SCSI/virtio-serial controllers
+    r"|devices/[^/]+/address"  # PCI, drive, USB and virtio-serial addresses
+    r"|devices/[^/]+/alias"  # device aliases
+    r"|devices/audio"  # the audio backend QEMU 7 needs, type none
+    r"|devices/serial/target/model"  # isa-serial
+    r"|cpu/@migratable"  # host-passthrough: migratable on
+    r"|devices/video/model/@(?:ram|vram|vram64|vgamem)"  # the video model's default memory
+    r"|os/(?:loader|nvram|firmware)(?:/.*)?"  # EFI: the firmware libvirt selected for firmware='efi'
+    r")$"
+)
+_X86_DEFAULT_CPU_MODELS = ("qemu64", "qemu32")
+
+
+def unexplained(uncovered: tuple[str, ...]) -> list[str]:
+    """The uncovered XPaths that libvirt did not put there: changes behind vmspec's back."""
+    return [
+        xpath for xpath in uncovered if not _LIBVIRT_ALLOCATED.match(re.sub(r"\[\d+\]", "", xpath))
+    ]
+
+
+def normalize_live(desired: Domain, live: Domain, facts: HostFacts) -> Domain:
+    """``live`` with libvirt's fill-ins replaced by what ``desired`` says where both mean
+    the same guest; any difference that remains is a real change."""
+    live = _marker_hash(live)
+    if desired.os and live.os:
+        live = dataclasses.replace(live, os=_os(desired, live, facts))
+    live = dataclasses.replace(live, cpu=_cpu(desired.cpu, live.cpu))
+    if desired.devices and live.devices:
+        live = dataclasses.replace(live, devices=_devices(desired, live))
+    return live
+
+
+def _marker_hash(live: Domain) -> Domain:
+    # The hash is derived from the XML, not a setting: compare what it covers instead.
+    if not (live.metadata and live.metadata.vmspec):
+        return live
+    marker = dataclasses.replace(live.metadata.vmspec, hash=None)
+    return dataclasses.replace(live, metadata=dataclasses.replace(live.metadata, vmspec=marker))
+
+
+def _os(desired: Domain, live: Domain, facts: HostFacts):
+    os_live = live.os
+    wanted_machine = desired.os.type.machine if desired.os.type else None
+    live_type = os_live.type
+    if live_type and live_type.machine and _same_machine(wanted_machine, live_type.machine, facts):
+        # libvirt expands "q35" to "pc-q35-7.2" and picks one when none is given.
+        os_live = dataclasses.replace(
+            os_live, type=dataclasses.replace(live_type, machine=wanted_machine)
+        )
+    if not desired.os.boot and os_live.boot == (BootDevice(dev="hd"),):
+        # With direct kernel boot vmspec states no boot device; libvirt writes hd.
+        os_live = dataclasses.replace(os_live, boot=())
+    return os_live
+
+
+def _same_machine(wanted: str | None, live: str, facts: HostFacts) -> bool:
+    if wanted is None or wanted == live:
+        return True
+    if facts.machine_aliases.get(wanted) == live:
+        return True
+    # Without capabilities (or for an older alias): q35 → pc-q35-X.Y, pc → pc-i440fx-X.Y.
+    family = {"pc": "i440fx"}.get(wanted, wanted)
+    return re.fullmatch(rf"pc-{re.escape(family)}-[0-9.]+", live) is not None
+
+
+def _cpu(wanted: Cpu | None, live: Cpu | None) -> Cpu | None:
+    if live is None:
+        return None
+    if wanted is None:
+        # No <cpu> means QEMU's default model, which libvirt writes out as custom qemu64.
+        is_default = (
+            live.mode == "custom"
+            and live.check == "none"
+            and live.model is not None
+            and live.model.name in _X86_DEFAULT_CPU_MODELS
+            and not live.features
+            and live.topology is None
+        )
+        return None if is_default else live
+    if wanted.check is None:
+        # libvirt records how strictly it checked the CPU (partial, none): not a setting of ours.
+        return dataclasses.replace(live, check=None)
+    return live
+
+
+def _devices(desired: Domain, live: Domain):
+    wanted, devices = desired.devices, live.devices
+    if wanted.emulator is None:
+        # libvirt names the QEMU binary it picked.
+        devices = dataclasses.replace(devices, emulator=None)
+    # x86 guests always get a PS/2 mouse and keyboard from libvirt.
+    implicit = [item for item in devices.inputs if item.bus == "ps2" and item not in wanted.inputs]
+    devices = dataclasses.replace(
+        devices, inputs=tuple(i for i in devices.inputs if i not in implicit)
+    )
+    serials = tuple(
+        # libvirt names the serial target type (isa-serial on x86) when vmspec leaves it out.
+        dataclasses.replace(s, target=dataclasses.replace(s.target, type=None))
+        if s.target
+        and index < len(wanted.serials)
+        and wanted.serials[index].target
+        and wanted.serials[index].target.type is None
+        else s
+        for index, s in enumerate(devices.serials)
+    )
+    graphics = tuple(_graphics(wanted.graphics, item) for item in devices.graphics)
+    return dataclasses.replace(devices, serials=serials, graphics=graphics)
+
+
+def _graphics(wanted: tuple[Graphics, ...], live: Graphics) -> Graphics:
+    match = next((item for item in wanted if item.type == live.type), None)
+    if match is not None and live.autoport and live.port is None and match.port == -1:
+        # With autoport libvirt drops port='-1' for SPICE; both mean "pick a port at start".
+        return dataclasses.replace(live, port=-1)
+    return live

@@ -1,0 +1,248 @@
+"""A plan: what apply would do to each domain, and why. Built from the specs and
+the host's domains, read once; carrying it out is apply.py's job."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from vmspec.config.domain import Domain
+from vmspec.config.metadata import OwnershipMarker
+from vmspec.emit import domain_xml
+from vmspec.host.diff import LIVE, RESTART, Change, changes_between
+from vmspec.host.facts import HostFacts
+from vmspec.host.inventory import LiveDomain
+from vmspec.host.normalize import normalize_live, unexplained
+from vmspec.lower import lower_virtual_machine
+from vmspec.lower.identity import domain_uuid
+from vmspec.lower.policy import chose_no_cpu_for_nested_kvm
+
+CREATE, UPDATE, ADOPT, DELETE, REFUSE, NONE = (
+    "create",
+    "update",
+    "adopt",
+    "delete",
+    "refuse",
+    "none",
+)
+NESTED_KVM_NOTE = (
+    "cpu: none, because this host is itself a VM (its CPU has the 'hypervisor' flag) "
+    "and host-model fails to start there ('failed to set MSR'); set spec.cpu to choose"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    prune: bool = False
+    adopt: bool = False
+    restart: bool = False
+    live: bool = False
+    force: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Desired:
+    """One spec, lowered for this host."""
+
+    name: str
+    file: str
+    domain: Domain
+    state: str | None  # running | stopped | None (power state not managed)
+    autostart: bool | None  # None: not managed
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class DomainPlan:
+    name: str
+    action: str
+    changes: list[Change] = field(default_factory=list)
+    drift: bool = False  # changed behind vmspec's back (the spec is what was last applied)
+    state: tuple[str, str] | None = None  # (now, wanted)
+    autostart: tuple[bool, bool] | None = None
+    restart: str | None = None  # "needed" (pending) or "planned" (--restart)
+    notes: list[str] = field(default_factory=list)
+    reason: str | None = None  # why a domain is refused, or what delete keeps
+    xml: bytes | None = None  # what apply defines
+    desired: Desired | None = None
+    live: LiveDomain | None = None
+
+    @property
+    def has_changes(self) -> bool:
+        return self.action not in (NONE, REFUSE) or bool(
+            self.state or self.autostart or self.restart == "planned"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "action": self.action,
+            "drift": self.drift,
+            "changes": [change.to_json() for change in self.changes],
+            "state": {"from": self.state[0], "to": self.state[1]} if self.state else None,
+            "autostart": {"from": self.autostart[0], "to": self.autostart[1]}
+            if self.autostart
+            else None,
+            "restart": self.restart,
+            "notes": self.notes,
+            "reason": self.reason,
+        }
+
+
+@dataclass(slots=True)
+class Plan:
+    uri: str
+    facts: HostFacts
+    domains: list[DomainPlan]
+
+    @property
+    def has_changes(self) -> bool:
+        return any(plan.has_changes for plan in self.domains)
+
+    @property
+    def refused(self) -> list[DomainPlan]:
+        return [plan for plan in self.domains if plan.action == REFUSE]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "formatVersion": 1,
+            "uri": self.uri,
+            "host": {"nested": self.facts.nested},
+            "changes": self.has_changes,
+            "domains": [plan.to_json() for plan in self.domains],
+        }
+
+
+def desired_from_document(data: dict[str, Any], file: str, facts: HostFacts) -> Desired:
+    spec = data["spec"]
+    notes = (
+        (NESTED_KVM_NOTE,)
+        if chose_no_cpu_for_nested_kvm(spec, nested_kvm_host=facts.nested)
+        else ()
+    )
+    return Desired(
+        name=data["metadata"]["name"],
+        file=file,
+        domain=lower_virtual_machine(data, nested_kvm_host=facts.nested),
+        state=spec.get("state"),
+        autostart=spec.get("autostart"),
+        notes=notes,
+    )
+
+
+def make_plan(
+    uri: str,
+    facts: HostFacts,
+    desired: list[Desired],
+    live: dict[str, LiveDomain],
+    options: Options,
+) -> Plan:
+    plans = [
+        _plan_domain(wanted, live.get(wanted.name), live, facts, options) for wanted in desired
+    ]
+    wanted_names = {wanted.name for wanted in desired}
+    for name, existing in sorted(live.items()):
+        if name in wanted_names or not existing.managed:
+            continue
+        if options.prune:
+            plans.append(_plan_delete(existing, options))
+    return Plan(uri, facts, plans)
+
+
+def _plan_domain(
+    wanted: Desired,
+    existing: LiveDomain | None,
+    all_live: dict[str, LiveDomain],
+    facts: HostFacts,
+    options: Options,
+) -> DomainPlan:
+    plan = DomainPlan(wanted.name, NONE, desired=wanted, live=existing, notes=list(wanted.notes))
+    domain = wanted.domain
+    if existing is None:
+        clash = next((other for other in all_live.values() if other.uuid == domain.uuid), None)
+        if clash is not None:
+            return _refuse(plan, f"its uuid {domain.uuid} belongs to the domain {clash.name!r}")
+        plan.action = CREATE
+        plan.xml = domain_xml(domain)
+        plan.state = ("stopped", "running") if wanted.state == "running" else None
+        plan.autostart = (False, True) if wanted.autostart else None
+        return plan
+
+    if not existing.managed and not options.adopt:
+        return _refuse(
+            plan,
+            f"a domain named {wanted.name!r} exists but vmspec does not manage it "
+            "(use --adopt to take it over)",
+        )
+    if existing.domain is None:
+        return _refuse(plan, f"its definition cannot be read: {existing.uncovered[0]}")
+    given_uuid = domain.uuid
+    if given_uuid != existing.uuid.lower():
+        spec_names_uuid = wanted.domain.uuid != domain_uuid(wanted.name)
+        if spec_names_uuid:
+            return _refuse(
+                plan,
+                f"the spec's uuid {given_uuid} differs from the domain's {existing.uuid}; "
+                "libvirt cannot change a uuid in place",
+            )
+        # An adopted domain keeps its uuid: changing it would mean undefine + define.
+        domain = dataclasses.replace(domain, uuid=existing.uuid.lower())
+
+    normalized = normalize_live(domain, existing.domain, facts)
+    plan.changes = changes_between(normalized, domain)
+    plan.changes += [
+        Change(xpath, "present", None, RESTART) for xpath in unexplained(existing.uncovered)
+    ]
+    if not existing.managed:
+        plan.action = ADOPT
+    elif plan.changes:
+        plan.action = UPDATE
+        plan.drift = _spec_unchanged_since_last_apply(domain, existing)
+    if plan.action != NONE:
+        plan.xml = domain_xml(domain)
+
+    if wanted.state and wanted.state != existing.state:
+        plan.state = (existing.state, wanted.state)
+    if wanted.autostart is not None and wanted.autostart != existing.autostart:
+        plan.autostart = (existing.autostart, wanted.autostart)
+    if existing.active and not plan.state:
+        pending = [
+            c
+            for c in plan.changes
+            if c.change_class == RESTART or (c.change_class == LIVE and not options.live)
+        ]
+        if pending:
+            plan.restart = "planned" if options.restart else "needed"
+    return plan
+
+
+def _spec_unchanged_since_last_apply(domain: Domain, existing: LiveDomain) -> bool:
+    marker = (
+        existing.domain.metadata.vmspec if existing.domain and existing.domain.metadata else None
+    )
+    if marker is None or marker.hash is None:
+        return False
+    return _marker_hash(domain_xml(domain)) == marker.hash
+
+
+def _marker_hash(xml: bytes) -> str | None:
+    marker = etree.fromstring(xml).find(f"metadata/{OwnershipMarker.TAG}")
+    return marker.get("hash") if marker is not None else None
+
+
+def _refuse(plan: DomainPlan, reason: str) -> DomainPlan:
+    plan.action = REFUSE
+    plan.reason = reason
+    return plan
+
+
+def _plan_delete(existing: LiveDomain, options: Options) -> DomainPlan:
+    plan = DomainPlan(existing.name, DELETE, live=existing, reason="its disks and volumes are kept")
+    if existing.active:
+        if not options.force:
+            return _refuse(plan, "it is running; deleting it means powering it off: add --force")
+        plan.state = ("running", "stopped")
+    return plan
