@@ -189,18 +189,12 @@ def _make_plan(paths: tuple[Path, ...], uri: str | None, flags: dict[str, bool])
         from vmspec.host.errors import HostError
     except ImportError:
         _fail([], "plan and apply need libvirt-python: pip install 'vmspec[libvirt]'")
-    from vmspec.host.facts import host_facts
-    from vmspec.host.inventory import read_live_domains
-    from vmspec.host.plan import Options, desired_from_document, make_plan
+    from vmspec.host.plan import Options
+    from vmspec.host.session import plan_documents
 
     try:
         host = Host(uri)
-        capabilities = host.call("reading host capabilities", None, lambda c: c.getCapabilities())
-        facts = host_facts(capabilities)
-        live = read_live_domains(host)
-        desired = [desired_from_document(document.data, document.file, facts) for document in valid]
-        actual_uri = host.call("reading the URI", None, lambda c: c.getURI())
-        return host, make_plan(actual_uri, facts, desired, live, Options(**flags))
+        return host, plan_documents(host, valid, Options(**flags))
     except HostError as error:
         _fail([], str(error))
         raise  # unreachable: _fail exits

@@ -182,6 +182,20 @@ def xml_names(cls: type) -> dict[str, str]:
     return names
 
 
+def xml_value(cls: type, field_name: str, value: Any) -> str | None:
+    """A field's value as it reads in the XML (True → "yes" or "on"; a flag → "present")."""
+    plan = _plan(cls)
+    for binding in (*plan.attributes, *plan.content):
+        if binding.field_name != field_name:
+            continue
+        if binding.kind is _Kind.FLAG:
+            return "present" if value else None
+        if binding.kind in (_Kind.CHILD, _Kind.CHILDREN):
+            break
+        return None if value is None else binding.codec.to_xml(value)
+    raise KeyError(f"{cls.__name__}.{field_name} is not a scalar field")
+
+
 # --- emit -----------------------------------------------------------------------------------
 
 

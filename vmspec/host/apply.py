@@ -127,7 +127,8 @@ class _Applier:
             raise HostError(error.operation, error.message, self.name, error.hint) from None
         self.report(f"  {self.name}: started")
 
-    def _stop(self, reason: str) -> None:
+    def _stop(self, reason: str = "the spec's state: stopped") -> None:
+
         if not self._is_active():
             return
         self._call("shutting down", lambda d: d.shutdown())
@@ -150,11 +151,15 @@ class _Applier:
     def _delete(self) -> None:
         if self._is_active():
             self._call("powering off", lambda d: d.destroy())
-        # Keep NVRAM and never touch storage: delete removes the definition only.
-        flags = (
-            libvirt.VIR_DOMAIN_UNDEFINE_KEEP_NVRAM | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
-        )
+        # Keep NVRAM and never touch storage: delete removes the definition only. Flags are
+        # passed only where they matter, since some drivers (test) refuse ones they lack.
+        flags = 0
+        if self.plan.live is not None and "<nvram" in self.plan.live.xml:
+            flags |= libvirt.VIR_DOMAIN_UNDEFINE_KEEP_NVRAM
+        if self._call("counting snapshots", lambda d: d.snapshotNum()):
+            flags |= libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
         self._call("deleting", lambda d: d.undefineFlags(flags))
+
         self.report(f"  {self.name}: deleted (disks kept)")
 
     def _is_active(self) -> bool:

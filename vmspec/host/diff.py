@@ -15,7 +15,7 @@ from typing import Any
 
 from lxml import etree
 
-from vmspec.config.xmlmap import to_element, xml_names
+from vmspec.config.xmlmap import to_element, xml_names, xml_value
 
 LIVE = "live"
 RESTART = "restart"
@@ -50,11 +50,23 @@ def _walk(before: Any, after: Any, path: str):
         and dataclasses.is_dataclass(after)
         and type(before) is type(after)
     ):
-        names = xml_names(type(before))
+        cls = type(before)
+        names = xml_names(cls)
         for field in dataclasses.fields(before):
             child_path = _join(path, names[field.name])
-            yield from _walk(getattr(before, field.name), getattr(after, field.name), child_path)
+            old, new = getattr(before, field.name), getattr(after, field.name)
+            if old == new:
+                continue
+            if _is_scalar(old) and _is_scalar(new):
+                shown_old, shown_new = (
+                    xml_value(cls, field.name, old),
+                    xml_value(cls, field.name, new),
+                )
+                yield Change(child_path, shown_old, shown_new, classify(child_path, old, new))
+            else:
+                yield from _walk(old, new, child_path)
         return
+
     if isinstance(before, tuple) and isinstance(after, tuple):
         yield from _walk_list(before, after, path)
         return
@@ -75,14 +87,22 @@ def _walk_list(before: tuple[Any, ...], after: tuple[Any, ...], path: str):
 
 
 def _identity(item: Any, index: int) -> str:
-    """What names a device across definitions: a disk's target, a NIC's MAC, else its place."""
+    """What names an item across definitions: a disk's target, a NIC's MAC, a timer's or
+    CPU feature's name; else its place in the list."""
     target = getattr(item, "target", None)
     if getattr(item, "TAG", None) == "disk" and target is not None and target.dev:
         return target.dev
     mac = getattr(item, "mac", None)
     if mac is not None and getattr(mac, "address", None):
         return mac.address
+    name = getattr(item, "name", None)
+    if isinstance(name, str):
+        return name
     return str(index + 1)
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, bool))
 
 
 def _join(path: str, name: str) -> str:

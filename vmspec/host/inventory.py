@@ -22,6 +22,7 @@ class LiveDomain:
     uncovered: tuple[str, ...]  # XPaths of what the mapping does not cover
     active: bool
     autostart: bool
+    running: Domain | None = None  # what the running guest was started with, when active
 
     @property
     def managed(self) -> bool:
@@ -60,17 +61,29 @@ def _read(host: Host, domain: libvirt.virDomain) -> LiveDomain:
     xml = host.call(
         "reading the definition", name, lambda _c: domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
     )
-    uncovered: list[str] = []
-    try:
-        parsed: Domain | None = from_element(Domain, etree.fromstring(xml.encode()), uncovered)
-    except XmlMappingError as error:
-        parsed, uncovered = None, [error.xpath]
+    parsed, uncovered = _parse(xml)
+    active = bool(host.call("reading the state", name, lambda _c: domain.isActive()))
+    running = None
+    if active:
+        running_xml = host.call(
+            "reading the running definition", name, lambda _c: domain.XMLDesc(0)
+        )
+        running, _ = _parse(running_xml)
     return LiveDomain(
         name=name,
         uuid=domain.UUIDString(),
         xml=xml,
         domain=parsed,
-        uncovered=tuple(uncovered),
-        active=bool(host.call("reading the state", name, lambda _c: domain.isActive())),
+        uncovered=uncovered,
+        active=active,
         autostart=bool(host.call("reading autostart", name, lambda _c: domain.autostart())),
+        running=running,
     )
+
+
+def _parse(xml: str) -> tuple[Domain | None, tuple[str, ...]]:
+    uncovered: list[str] = []
+    try:
+        return from_element(Domain, etree.fromstring(xml.encode()), uncovered), tuple(uncovered)
+    except XmlMappingError as error:
+        return None, (error.xpath,)

@@ -21,6 +21,7 @@ _LIBVIRT_ALLOCATED = re.compile(
     r"devices/controller(?:/.*)?"  # PCI topology, USB/SATA/SCSI/virtio-serial controllers
     r"|devices/[^/]+/address"  # PCI, drive, USB and virtio-serial addresses
     r"|devices/[^/]+/alias"  # device aliases
+    r"|devices/interface/target"  # the host-side tap name (vnet0), libvirt's to pick
     r"|devices/audio"  # the audio backend QEMU 7 needs, type none
     r"|devices/serial/target/model"  # isa-serial
     r"|cpu/@migratable"  # host-passthrough: migratable on
@@ -50,7 +51,17 @@ def normalize_live(desired: Domain, live: Domain, facts: HostFacts) -> Domain:
     return live
 
 
+def normalize_running(desired: Domain, running: Domain, facts: HostFacts) -> Domain:
+    """Like normalize_live, for what a running guest was started with. Two more fields
+    are the guest's own there: the CPU is expanded to the model QEMU really runs
+    (host-model becomes a named model with features), and currentMemory is the
+    balloon's size at this moment."""
+    running = normalize_live(desired, running, facts)
+    return dataclasses.replace(running, cpu=desired.cpu, current_memory=desired.current_memory)
+
+
 def _marker_hash(live: Domain) -> Domain:
+
     # The hash is derived from the XML, not a setting: compare what it covers instead.
     if not (live.metadata and live.metadata.vmspec):
         return live
@@ -129,7 +140,7 @@ def _devices(desired: Domain, live: Domain):
 
 def _graphics(wanted: tuple[Graphics, ...], live: Graphics) -> Graphics:
     match = next((item for item in wanted if item.type == live.type), None)
-    if match is not None and live.autoport and live.port is None and match.port == -1:
-        # With autoport libvirt drops port='-1' for SPICE; both mean "pick a port at start".
+    if match is not None and live.autoport and match.port == -1:
+        # With autoport the port is libvirt's to pick at start (and SPICE drops port='-1').
         return dataclasses.replace(live, port=-1)
     return live

@@ -12,10 +12,10 @@ from lxml import etree
 from vmspec.config.domain import Domain
 from vmspec.config.metadata import OwnershipMarker
 from vmspec.emit import domain_xml
-from vmspec.host.diff import LIVE, RESTART, Change, changes_between
+from vmspec.host.diff import CONFIG, LIVE, RESTART, Change, changes_between
 from vmspec.host.facts import HostFacts
 from vmspec.host.inventory import LiveDomain
-from vmspec.host.normalize import normalize_live, unexplained
+from vmspec.host.normalize import normalize_live, normalize_running, unexplained
 from vmspec.lower import lower_virtual_machine
 from vmspec.lower.identity import domain_uuid
 from vmspec.lower.policy import chose_no_cpu_for_nested_kvm
@@ -208,15 +208,23 @@ def _plan_domain(
         plan.state = (existing.state, wanted.state)
     if wanted.autostart is not None and wanted.autostart != existing.autostart:
         plan.autostart = (existing.autostart, wanted.autostart)
-    if existing.active and not plan.state:
-        pending = [
-            c
-            for c in plan.changes
-            if c.change_class == RESTART or (c.change_class == LIVE and not options.live)
-        ]
-        if pending:
-            plan.restart = "planned" if options.restart else "needed"
+    if existing.active and not plan.state and _needs_restart(domain, existing, facts, options):
+        plan.restart = "planned" if options.restart else "needed"
     return plan
+
+
+def _needs_restart(
+    domain: Domain, existing: LiveDomain, facts: HostFacts, options: Options
+) -> bool:
+    """Whether the running guest differs from the spec in a way only a restart brings in.
+    Compared with what the guest runs now, not with its definition, so a restart that
+    an earlier apply left pending is still reported."""
+    if existing.running is None:
+        return False
+    changes = changes_between(normalize_running(domain, existing.running, facts), domain)
+
+    hot_pluggable = (LIVE,) if options.live else ()
+    return any(change.change_class not in (CONFIG, *hot_pluggable) for change in changes)
 
 
 def _spec_unchanged_since_last_apply(domain: Domain, existing: LiveDomain) -> bool:

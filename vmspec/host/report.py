@@ -17,13 +17,16 @@ def plan_lines(plan: Plan) -> list[str]:
 
 
 def _domain_lines(plan: DomainPlan) -> list[str]:
-    symbol = "~" if plan.action == NONE and plan.has_changes else _SYMBOL[plan.action]
+    pending = plan.has_changes or plan.restart == "needed"
+    symbol = "~" if plan.action == NONE and pending else _SYMBOL[plan.action]
     lines = [f"{symbol} {plan.name}: {'; '.join(_headline(plan))}"]
     for change in plan.changes:
         before = change.before if change.before is not None else "(absent)"
         after = change.after if change.after is not None else "(absent)"
         lines.append(f"    {change.path}: {before} → {after}  [{change.change_class}]")
-    lines.extend(f"    note: {note}" for note in plan.notes)
+    if plan.action in (CREATE, UPDATE, ADOPT):  # JSON always has them; text only where they act
+        lines.extend(f"    note: {note}" for note in plan.notes)
+
     return lines
 
 
@@ -59,8 +62,12 @@ def summary(plan: Plan) -> str:
             else "change"
         )
         counts[key] = counts.get(key, 0) + 1
+    waiting = sum(1 for domain_plan in plan.domains if domain_plan.restart == "needed")
     if not plan.has_changes and not plan.refused:
+        if waiting:
+            return f"No changes to apply; {waiting} running guest(s) need a restart to take theirs (apply --restart)."
         return "No changes: the host matches the specs."
+
     words = {
         CREATE: "to create",
         UPDATE: "to update",

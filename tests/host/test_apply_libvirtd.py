@@ -1,0 +1,218 @@
+"""plan/apply against Debian's real libvirtd and QEMU, through the command as users run it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.host.conftest import SYSTEM_URI, TEST_PREFIX, guest_spec, libvirt, vmspec, write
+
+HAS_KVM = Path("/dev/kvm").exists()
+
+
+def virsh(*args: str) -> str:
+    return subprocess.run(
+        ["virsh", "-c", SYSTEM_URI, *args], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_create_then_a_second_apply_changes_nothing(system, tmp_path):
+    write(tmp_path, "web", guest_spec("web", "autostart: true\n"))
+    write(tmp_path, "db", guest_spec("db", state="stopped"))
+    first = vmspec("apply", "-c", SYSTEM_URI, str(tmp_path))
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert f"+ {TEST_PREFIX}web: create; start; autostart on" in first.stdout
+    assert f"  {TEST_PREFIX}web: started" in first.stdout
+    web = system.lookupByName(f"{TEST_PREFIX}web")
+    assert web.isActive() and web.autostart()
+    assert not system.lookupByName(f"{TEST_PREFIX}db").isActive()
+
+    second = vmspec("apply", "-c", SYSTEM_URI, str(tmp_path))
+    assert second.returncode == 0
+    assert second.stdout.strip() == f"No changes: {SYSTEM_URI} matches the specs."
+    plan = vmspec("plan", "-c", SYSTEM_URI, str(tmp_path))
+    assert plan.returncode == 0, plan.stdout
+    assert plan.stdout.splitlines()[-1] == "No changes: the host matches the specs."
+
+
+def test_every_example_defines_without_a_perpetual_diff(system, tmp_path):
+    # The examples name disks and networks this host lacks, so they are defined, not started.
+    examples = Path(__file__).resolve().parents[2] / "specs" / "examples"
+    for spec in examples.glob("*.yaml"):
+        text = (
+            spec.read_text()
+            .replace("name: ", f"name: {TEST_PREFIX}", 2)
+            .replace("state: running", "state: stopped")
+        )
+        text = text.replace("name: default", "name: default")  # network names stay
+        (tmp_path / spec.name).write_text(text)
+    applied = vmspec("apply", "-c", SYSTEM_URI, str(tmp_path))
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    plan = vmspec("plan", "-c", SYSTEM_URI, str(tmp_path))
+    assert plan.returncode == 0, plan.stdout
+
+
+def test_drift_is_shown_field_by_field_and_repaired(system, tmp_path):
+    spec = write(tmp_path, "drift", guest_spec("drift", state="stopped"))
+    assert vmspec("apply", "-c", SYSTEM_URI, str(spec)).returncode == 0
+    name = f"{TEST_PREFIX}drift"
+    virsh("setmaxmem", name, "262144", "--config")
+    disk = tmp_path / "extra.xml"
+    disk.write_text(
+        "<disk type='file' device='disk'><source file='/tmp/x.img'/><target dev='vdz' bus='virtio'/></disk>"
+    )
+    virsh("attach-device", name, str(disk), "--config")
+    xml = system.lookupByName(name).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    system.defineXML(
+        xml.replace("<timer name='hpet' present='no'/>", "<timer name='hpet' present='yes'/>")
+    )
+
+    plan = vmspec("plan", "-c", SYSTEM_URI, str(spec))
+    assert plan.returncode == 2
+    assert f"~ {name}: update (drift: changed behind vmspec's back)" in plan.stdout
+    assert "    memory: 262144 → 65536  [restart]" in plan.stdout
+    assert "    clock/timer[hpet]/@present: yes → no  [restart]" in plan.stdout
+    assert "    devices/disk[vdz]: <disk" in plan.stdout
+
+    applied = vmspec("apply", "-c", SYSTEM_URI, str(spec))
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert system.lookupByName(name).maxMemory() == 65536
+    assert vmspec("plan", "-c", SYSTEM_URI, str(spec)).returncode == 0
+
+
+def test_an_unmanaged_domain_is_refused_and_untouched_until_adopted(system, tmp_path):
+    name = f"{TEST_PREFIX}handmade"
+    handmade = (
+        f"<domain type='qemu'><name>{name}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+        "<os><type arch='x86_64'>hvm</type></os></domain>"
+    )
+    domain = system.defineXML(handmade)
+    before = domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    spec = write(tmp_path, "handmade", guest_spec("handmade", state="stopped"))
+
+    refused = vmspec("apply", "-c", SYSTEM_URI, str(spec))
+    assert refused.returncode == 1
+    assert (
+        f"{name}: refused: a domain named '{name}' exists but vmspec does not manage it (use --adopt"
+        in refused.stderr
+    )
+    assert system.lookupByName(name).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE) == before
+
+    adopted = vmspec("apply", "--adopt", "-c", SYSTEM_URI, str(spec))
+    assert adopted.returncode == 0, adopted.stdout + adopted.stderr
+    assert f"  {name}: adopted" in adopted.stdout
+    assert system.lookupByName(name).UUIDString() == domain.UUIDString()
+    assert vmspec("plan", "-c", SYSTEM_URI, str(spec)).returncode == 0
+
+
+def test_prune_deletes_the_domain_but_keeps_its_disk(system, tmp_path):
+    image = tmp_path / "keep.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(image), "16M"], check=True)
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    write(
+        specs,
+        "keep",
+        guest_spec("keep", f"disks:\n  - target: vda\n    file: {image}\n", state="stopped"),
+    )
+    assert vmspec("apply", "-c", SYSTEM_URI, str(specs)).returncode == 0
+    (specs / "keep.yaml").unlink()
+    write(specs, "other", guest_spec("other", state="stopped"))
+    pruned = vmspec("apply", "--prune", "-c", SYSTEM_URI, str(specs))
+    assert pruned.returncode == 0, pruned.stdout + pruned.stderr
+    assert f"  {TEST_PREFIX}keep: deleted (disks kept)" in pruned.stdout
+    assert f"{TEST_PREFIX}keep" not in {d.name() for d in system.listAllDomains()}
+    assert image.exists()
+
+
+def test_update_in_place_keeps_the_uuid_and_a_running_guest_waits_for_restart(system, tmp_path):
+    spec = write(tmp_path, "upd", guest_spec("upd"))
+    assert vmspec("apply", "-c", SYSTEM_URI, str(spec)).returncode == 0
+    name = f"{TEST_PREFIX}upd"
+    uuid = system.lookupByName(name).UUIDString()
+    write(tmp_path, "upd", guest_spec("upd", memory="96MiB"))
+
+    plan = vmspec("plan", "-c", SYSTEM_URI, str(spec))
+    assert plan.returncode == 2
+    assert (
+        f"~ {name}: update; restart needed (running; apply --restart to restart it now)"
+        in plan.stdout
+    )
+    applied = vmspec("apply", "-c", SYSTEM_URI, str(spec))
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    domain = system.lookupByName(name)
+    assert domain.UUIDString() == uuid and domain.isActive()
+    assert domain.maxMemory() == 96 * 1024  # the definition is current...
+    again = vmspec("plan", "-c", SYSTEM_URI, str(spec))
+    assert "need a restart" in again.stdout  # ...and the guest still runs the old one
+
+    restarted = vmspec(
+        "apply", "--restart", "--force", "--shutdown-timeout", "1", "-c", SYSTEM_URI, str(spec)
+    )
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    assert f"  {name}: powered off for restart (--force)" in restarted.stdout
+    assert system.lookupByName(name).isActive()
+    final = vmspec("plan", "-c", SYSTEM_URI, str(spec))
+    assert (
+        final.returncode == 0
+        and final.stdout.splitlines()[-1] == "No changes: the host matches the specs."
+    )
+
+
+def test_a_restart_without_force_reports_a_guest_that_does_not_shut_down(system, tmp_path):
+    spec = write(tmp_path, "stuck", guest_spec("stuck"))
+    assert vmspec("apply", "-c", SYSTEM_URI, str(spec)).returncode == 0
+    write(tmp_path, "stuck", guest_spec("stuck", memory="96MiB"))
+    result = vmspec("apply", "--restart", "--shutdown-timeout", "1", "-c", SYSTEM_URI, str(spec))
+    assert result.returncode == 1
+    assert "did not shut down within 1 s (add --force to power it off)" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    assert system.lookupByName(f"{TEST_PREFIX}stuck").isActive()
+
+
+@pytest.mark.skipif(not HAS_KVM, reason="no /dev/kvm on this machine")
+def test_on_a_nested_host_kvm_defaults_to_no_cpu_and_starts(system, tmp_path):
+    capabilities = system.getCapabilities()
+    if "name='hypervisor'" not in capabilities:
+        pytest.skip("this host is not itself a VM")
+    spec = write(tmp_path, "kvm", guest_spec("kvm", domain_type="kvm"))
+    plan = vmspec("plan", "--output", "json", "-c", SYSTEM_URI, str(spec))
+    (entry,) = json.loads(plan.stdout)["domains"]
+    assert any("hypervisor" in note for note in entry["notes"])
+    applied = vmspec("apply", "-c", SYSTEM_URI, str(spec))
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    domain = system.lookupByName(f"{TEST_PREFIX}kvm")
+    assert domain.isActive()
+    assert "<cpu mode='host-model'" not in domain.XMLDesc(0)
+
+
+@pytest.mark.skipif(not HAS_KVM, reason="no /dev/kvm on this machine")
+def test_an_explicit_host_model_on_a_nested_host_fails_to_start_with_advice(system, tmp_path):
+    if "name='hypervisor'" not in system.getCapabilities():
+        pytest.skip("this host is not itself a VM")
+    spec = write(tmp_path, "hm", guest_spec("hm", "cpu: {mode: host-model}\n", domain_type="kvm"))
+    result = vmspec("apply", "-c", SYSTEM_URI, str(spec))
+    if result.returncode == 0:
+        pytest.skip("host-model started on this host after all")
+    assert "starting failed" in result.stdout
+    assert "leave spec.cpu out or set cpu: {mode: none}" in result.stdout
+    assert system.lookupByName(f"{TEST_PREFIX}hm")  # defined, ready once the spec is fixed
+
+
+def test_plan_output_json_is_one_document(system, tmp_path):
+    spec = write(tmp_path, "json", guest_spec("json"))
+    result = vmspec("plan", "--output", "json", "-c", SYSTEM_URI, str(spec))
+    assert result.returncode == 2
+    document = json.loads(result.stdout)
+    assert document["uri"] == SYSTEM_URI
+    assert document["domains"][0]["action"] == "create"
+
+
+def test_libvirt_default_uri_comes_from_the_environment(system, tmp_path):
+    spec = write(tmp_path, "env", guest_spec("env"))
+    result = vmspec("plan", str(spec), env={"LIBVIRT_DEFAULT_URI": SYSTEM_URI})
+    assert result.returncode == 2
+    assert result.stdout.startswith(f"Plan for {SYSTEM_URI}")

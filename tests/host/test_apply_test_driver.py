@@ -1,0 +1,186 @@
+"""plan/apply on libvirt's embedded test driver: real libvirt XML handling, no daemon.
+
+Each test opens the driver on a node file of its own (``test:///PATH``), which gives
+it a private host holding one running domain, "test", that vmspec did not create,
+as test:///default does; one connection per test keeps state between plan and apply.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES
+from tests.host.conftest import guest_spec, libvirt, write
+from vmspec.compile import ValidDocuments
+from vmspec.host.apply import apply_plan
+from vmspec.host.connection import Host
+from vmspec.host.plan import ADOPT, CREATE, DELETE, NONE, REFUSE, UPDATE, Options, Plan
+from vmspec.host.session import plan_documents
+
+NODE = """\
+<node>
+  <domain type="test">
+    <name>test</name>
+    <uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>
+    <memory>8388608</memory>
+    <vcpu>2</vcpu>
+    <os><type arch="x86_64">hvm</type></os>
+  </domain>
+</node>
+"""
+
+
+@pytest.fixture
+def host(tmp_path):
+    node = tmp_path / "node.xml"
+    node.write_text(NODE)
+    connection = libvirt.open(f"test://{node}")
+    yield Host(f"test://{node}", connection=connection)
+    connection.close()
+
+
+def plan(host: Host, *paths: Path, **flags: bool) -> Plan:
+    documents = ValidDocuments(paths)
+    valid = list(documents)
+    assert documents.problems == []
+    return plan_documents(host, valid, Options(**flags))
+
+
+def apply(host: Host, *paths: Path, **flags: bool) -> tuple[Plan, list[str]]:
+    done: list[str] = []
+    the_plan = plan(host, *paths, **flags)
+    failures = apply_plan(host, the_plan, Options(**flags), done.append, shutdown_timeout=0.1)
+    assert failures == []
+    return the_plan, done
+
+
+def actions(the_plan: Plan) -> dict[str, str]:
+    return {domain.name: domain.action for domain in the_plan.domains}
+
+
+def test_every_example_applies_and_a_second_plan_has_no_changes(host):
+    first, done = apply(host, EXAMPLES)
+    assert set(actions(first).values()) == {CREATE}
+    assert "  web-01: started" in done and "  web-01: autostart on" in done
+    second = plan(host, EXAMPLES)
+    assert not second.has_changes, [
+        (d.name, d.changes, d.state) for d in second.domains if d.has_changes
+    ]
+    assert host.connection.lookupByName("web-01").autostart() == 1
+
+
+def test_a_changed_spec_updates_in_place_with_the_same_uuid(host, tmp_path):
+    spec = write(tmp_path, "a", guest_spec("a", state="stopped"))
+    apply(host, spec)
+    uuid = host.connection.lookupByName("vmspec-test-a").UUIDString()
+    write(tmp_path, "a", guest_spec("a", state="stopped", memory="128MiB"))
+    updated, _ = apply(host, spec)
+    (domain_plan,) = updated.domains
+    assert domain_plan.action == UPDATE and not domain_plan.drift
+    assert [c.path for c in domain_plan.changes] == ["memory", "currentMemory"]
+    domain = host.connection.lookupByName("vmspec-test-a")
+    assert domain.UUIDString() == uuid
+    assert domain.maxMemory() == 128 * 1024
+    assert not plan(host, spec).has_changes
+
+
+def test_an_unmanaged_domain_is_refused_and_left_as_it_was(host, tmp_path):
+    # The test driver ships a domain named "test" that vmspec did not create.
+    before = host.connection.lookupByName("test").XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    spec = write(tmp_path, "test", guest_spec("x").replace("vmspec-test-x", "test"))
+    the_plan = plan(host, spec)
+    (domain_plan,) = the_plan.domains
+    assert domain_plan.action == REFUSE
+    assert "--adopt" in domain_plan.reason
+    apply_plan(host, the_plan, Options(), lambda _: None)
+    assert host.connection.lookupByName("test").XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE) == before
+
+
+def test_adopt_takes_over_and_keeps_the_uuid(host, tmp_path):
+    uuid = host.connection.lookupByName("test").UUIDString()
+    spec = write(
+        tmp_path, "test", guest_spec("x", state="running").replace("vmspec-test-x", "test")
+    )
+    adopted, _ = apply(host, spec, adopt=True)
+    assert actions(adopted) == {"test": ADOPT}
+    assert host.connection.lookupByName("test").UUIDString() == uuid
+    again = plan(host, spec)
+    assert actions(again) == {"test": NONE} and not again.has_changes
+
+
+def test_prune_deletes_only_managed_domains_no_spec_names(host, tmp_path):
+    write(tmp_path, "a", guest_spec("a", state="stopped"))
+    write(tmp_path, "b", guest_spec("b", state="stopped"))
+    apply(host, tmp_path)
+    (tmp_path / "b.yaml").unlink()
+    without_prune = plan(host, tmp_path)
+    assert not without_prune.has_changes
+    pruned, done = apply(host, tmp_path, prune=True)
+    assert actions(pruned) == {"vmspec-test-a": NONE, "vmspec-test-b": DELETE}
+    assert "  vmspec-test-b: deleted (disks kept)" in done
+    names = {domain.name() for domain in host.connection.listAllDomains()}
+    assert "vmspec-test-b" not in names and {"vmspec-test-a", "test"} <= names
+
+
+def test_pruning_a_running_domain_needs_force(host, tmp_path):
+    write(tmp_path, "a", guest_spec("a", state="running"))
+    apply(host, tmp_path)
+    (tmp_path / "a.yaml").unlink()
+    write(tmp_path, "other", guest_spec("other", state="stopped"))
+    refused = plan(host, tmp_path, prune=True)
+    assert actions(refused)["vmspec-test-a"] == REFUSE
+    forced, _ = apply(host, tmp_path, prune=True, force=True)
+    assert actions(forced)["vmspec-test-a"] == DELETE
+
+
+def test_a_running_guest_with_a_restart_change_stays_up_unless_restart_is_given(host, tmp_path):
+    spec = write(tmp_path, "a", guest_spec("a"))
+    apply(host, spec)
+    write(tmp_path, "a", guest_spec("a", memory="96MiB"))
+    pending = plan(host, spec)
+    assert pending.domains[0].restart == "needed"
+    apply(host, spec)
+    assert host.connection.lookupByName("vmspec-test-a").isActive()
+    assert (
+        plan(host, spec).domains[0].restart == "needed"
+    )  # the definition is current; the guest is not
+
+
+def test_drift_outside_the_specs_fields_is_found_and_repaired(host, tmp_path):
+    spec = write(tmp_path, "a", guest_spec("a", state="stopped"))
+    apply(host, spec)
+    domain = host.connection.lookupByName("vmspec-test-a")
+    xml = domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    host.connection.defineXML(
+        xml.replace("</devices>", "<watchdog model='i6300esb' action='reset'/></devices>")
+    )
+    drifted = plan(host, spec)
+    (domain_plan,) = drifted.domains
+    assert domain_plan.action == UPDATE and domain_plan.drift
+    assert [c.path for c in domain_plan.changes] == ["/domain/devices/watchdog"]
+    apply(host, spec)
+    assert "watchdog" not in host.connection.lookupByName("vmspec-test-a").XMLDesc(0)
+    assert not plan(host, spec).has_changes
+
+
+def test_plan_json_is_stable_and_documented(host, tmp_path):
+    spec = write(tmp_path, "a", guest_spec("a"))
+    document = plan(host, spec).to_json()
+    assert document["formatVersion"] == 1 and document["changes"] is True
+    (entry,) = document["domains"]
+    assert entry["name"] == "vmspec-test-a"
+    assert entry["action"] == "create"
+    assert entry["state"] == {"from": "stopped", "to": "running"}
+    assert set(entry) == {
+        "name",
+        "action",
+        "drift",
+        "changes",
+        "state",
+        "autostart",
+        "restart",
+        "notes",
+        "reason",
+    }
