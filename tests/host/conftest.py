@@ -42,12 +42,18 @@ def remove_test_domains(connection) -> None:
     for domain in connection.listAllDomains():
         if not domain.name().startswith(TEST_PREFIX):
             continue
-        if domain.isActive():
-            domain.destroy()
-        if domain.isPersistent():
-            domain.undefineFlags(
-                libvirt.VIR_DOMAIN_UNDEFINE_NVRAM | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
-            )
+        try:
+            if domain.isActive():
+                domain.destroy()
+            if domain.isPersistent():
+                domain.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
+        except libvirt.libvirtError as error:
+            # Gone already (a test deleted it, or a guest stopped meanwhile): nothing to clean.
+            if error.get_error_code() not in (
+                libvirt.VIR_ERR_NO_DOMAIN,
+                libvirt.VIR_ERR_OPERATION_INVALID,
+            ):
+                raise
 
 
 def guest_spec(
