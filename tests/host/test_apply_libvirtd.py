@@ -20,7 +20,17 @@ def virsh(*args: str) -> str:
 
 
 def test_create_then_a_second_apply_changes_nothing(system, tmp_path):
-    write(tmp_path, "web", guest_spec("web", "autostart: true\n"))
+    # The devices whose running form differs most from their definition: a VNC port is
+    # picked at start, a pty names its /dev/pts/N, the agent channel gets a socket path.
+    running_devices = (
+        "autostart: true\n"
+        "graphics: [{type: vnc, listen: 127.0.0.1}]\n"
+        "serials: [{type: pty}]\n"
+        "guestAgent: true\n"
+        "rng: {backend: /dev/urandom}\n"
+    )
+    write(tmp_path, "web", guest_spec("web", running_devices))
+
     write(tmp_path, "db", guest_spec("db", state="stopped"))
     first = vmspec("apply", "-c", SYSTEM_URI, str(tmp_path))
     assert first.returncode == 0, first.stdout + first.stderr
@@ -36,9 +46,11 @@ def test_create_then_a_second_apply_changes_nothing(system, tmp_path):
     plan = vmspec("plan", "-c", SYSTEM_URI, str(tmp_path))
     assert plan.returncode == 0, plan.stdout
     assert plan.stdout.splitlines()[-1] == "No changes: the host matches the specs."
+    assert "restart" not in plan.stdout
 
 
-def test_every_example_defines_without_a_perpetual_diff(system, tmp_path):
+def test_every_example
+_defines_without_a_perpetual_diff(system, tmp_path):
     # The examples name disks and networks this host lacks, so they are defined, not started.
     examples = Path(__file__).resolve().parents[2] / "specs" / "examples"
     for spec in examples.glob("*.yaml"):
@@ -216,3 +228,22 @@ def test_libvirt_default_uri_comes_from_the_environment(system, tmp_path):
     result = vmspec("plan", str(spec), env={"LIBVIRT_DEFAULT_URI": SYSTEM_URI})
     assert result.returncode == 2
     assert result.stdout.startswith(f"Plan for {SYSTEM_URI}")
+
+
+def test_live_attaches_a_new_disk_to_a_running_guest(system, tmp_path):
+    image = tmp_path / "hot.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(image), "16M"], check=True)
+    spec = write(tmp_path, "hot", guest_spec("hot"))
+    assert vmspec("apply", "-c", SYSTEM_URI, str(spec)).returncode == 0
+    write(tmp_path, "hot", guest_spec("hot", f"disks:\n  - target: vdb\n    file: {image}\n"))
+
+    plan = vmspec("plan", "-c", SYSTEM_URI, str(spec))
+    assert "    devices/disk[vdb]: (absent) → <disk" in plan.stdout and "[live]" in plan.stdout
+    assert "restart needed" in plan.stdout  # without --live, the disk waits for the next boot
+    applied = vmspec("apply", "--live", "-c", SYSTEM_URI, str(spec))
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert f"  {TEST_PREFIX}hot: attached devices/disk[vdb] to the running guest" in applied.stdout
+    running = system.lookupByName(f"{TEST_PREFIX}hot").XMLDesc(0)
+    assert str(image) in running
+    after = vmspec("plan", "--live", "-c", SYSTEM_URI, str(spec))
+    assert after.returncode == 0, after.stdout

@@ -57,7 +57,20 @@ def normalize_running(desired: Domain, running: Domain, facts: HostFacts) -> Dom
     (host-model becomes a named model with features), and currentMemory is the
     balloon's size at this moment."""
     running = normalize_live(desired, running, facts)
-    return dataclasses.replace(running, cpu=desired.cpu, current_memory=desired.current_memory)
+    running = dataclasses.replace(running, cpu=desired.cpu, current_memory=desired.current_memory)
+    if running.devices is None:
+        return running
+    # A started guest's pty consoles name the /dev/pts/N that QEMU opened for them.
+    devices = dataclasses.replace(
+        running.devices,
+        serials=tuple(_without_pty_path(device) for device in running.devices.serials),
+        consoles=tuple(_without_pty_path(device) for device in running.devices.consoles),
+    )
+    return dataclasses.replace(running, devices=devices)
+
+
+def _without_pty_path(device):
+    return dataclasses.replace(device, source=None) if device.type == "pty" else device
 
 
 def _marker_hash(live: Domain) -> Domain:
