@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -44,6 +47,21 @@ def test_driver():
     connection = libvirt.open("test:///default")
     yield connection
     connection.close()
+
+
+def vmspec(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """The real command in a fresh process, as a user or a CI job runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "vmspec", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def write_spec(directory: Path, text: str, name: str = "spec.yaml") -> Path:

@@ -9,19 +9,10 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import EXAMPLES, GOLDEN, MINIMAL_SPEC, REPO, write_spec
+from tests.conftest import EXAMPLES, GOLDEN, MINIMAL_SPEC, REPO, vmspec, write_spec
 from vmspec.cli import main
 
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    """The real command in a fresh process, as a shell would start it."""
-    return subprocess.run(
-        [sys.executable, "-m", "vmspec", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=False,
-    )
+run = vmspec
 
 
 @pytest.fixture

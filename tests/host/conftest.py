@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, vmspec
 
 libvirt = pytest.importorskip("libvirt", reason="libvirt-python is the optional 'libvirt' extra")
 
@@ -86,16 +85,4 @@ def write(directory: Path, name: str, text: str) -> Path:
     return path
 
 
-def vmspec(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    """The real command, as a user or a CI job runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "vmspec", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=False,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )
+__all__ = ["SYSTEM_URI", "TEST_PREFIX", "guest_spec", "libvirt", "vmspec", "write"]

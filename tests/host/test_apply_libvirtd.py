@@ -49,8 +49,7 @@ def test_create_then_a_second_apply_changes_nothing(system, tmp_path):
     assert "restart" not in plan.stdout
 
 
-def test_every_example
-_defines_without_a_perpetual_diff(system, tmp_path):
+def test_every_example_defines_without_a_perpetual_diff(system, tmp_path):
     # The examples name disks and networks this host lacks, so they are defined, not started.
     examples = Path(__file__).resolve().parents[2] / "specs" / "examples"
     for spec in examples.glob("*.yaml"):
