@@ -121,6 +121,8 @@ class _Applier:
             self._call("starting", lambda d: d.create())
         except HostError as error:
             if "already running" in error.message or "is already active" in error.message:
+                # Started meanwhile: by this very call before a reconnect, or by another apply.
+                self.report(f"  {self.name}: running")
                 return
             if self.nested_host and _asks_for_host_cpu(self.plan):
                 error.hint = NESTED_START_HINT

@@ -118,6 +118,7 @@ class Host:
     def __init__(self, uri: str | None, *, connection: libvirt.virConnect | None = None) -> None:
         self.uri = uri
         self.connection = connection or open_connection(uri)
+        self.gave_up = False
 
     def call(self, operation: str, vm: str | None, action: Callable[[libvirt.virConnect], T]) -> T:
         for attempt in range(RECONNECT_ATTEMPTS + 1):
@@ -131,13 +132,18 @@ class Host:
 
     def _reconnect(self, operation: str, vm: str | None) -> None:
         last_error = "libvirtd went away"
-        for _ in range(RECONNECT_ATTEMPTS):
+        # Once reconnecting has failed, later operations try once, not the whole round
+        # again: with libvirtd down for good, N domains should not take N rounds to fail.
+        attempts = 1 if self.gave_up else RECONNECT_ATTEMPTS
+        for _ in range(attempts):
             time.sleep(RECONNECT_PAUSE_SECONDS)
             try:
                 self.connection = open_connection(self.uri)
+                self.gave_up = False
                 return
             except HostError as error:
                 last_error = error.message
+        self.gave_up = True
         hint = f"gave up reconnecting after {RECONNECT_ATTEMPTS} tries; rerun apply once libvirtd is back"
         raise HostError(operation, last_error, vm, hint)
 

@@ -57,26 +57,37 @@ def read_live_domain(host: Host, name: str) -> LiveDomain | None:
 
 
 def _read(host: Host, domain: libvirt.virDomain) -> LiveDomain:
-    name = domain.name()
+    name, uuid = domain.name(), domain.UUIDString()
+
+    def on_current_connection(action):
+        # Looked up again on each call: after a reconnect the old object is dead.
+        return lambda connection: action(connection.lookupByUUIDString(uuid))
+
     xml = host.call(
-        "reading the definition", name, lambda _c: domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+        "reading the definition",
+        name,
+        on_current_connection(lambda d: d.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)),
     )
     parsed, uncovered = _parse(xml)
-    active = bool(host.call("reading the state", name, lambda _c: domain.isActive()))
+    active = bool(
+        host.call("reading the state", name, on_current_connection(lambda d: d.isActive()))
+    )
     running = None
     if active:
         running_xml = host.call(
-            "reading the running definition", name, lambda _c: domain.XMLDesc(0)
+            "reading the running definition", name, on_current_connection(lambda d: d.XMLDesc(0))
         )
         running, _ = _parse(running_xml)
     return LiveDomain(
         name=name,
-        uuid=domain.UUIDString(),
+        uuid=uuid,
         xml=xml,
         domain=parsed,
         uncovered=uncovered,
         active=active,
-        autostart=bool(host.call("reading autostart", name, lambda _c: domain.autostart())),
+        autostart=bool(
+            host.call("reading autostart", name, on_current_connection(lambda d: d.autostart()))
+        ),
         running=running,
     )
 

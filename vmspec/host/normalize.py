@@ -60,17 +60,22 @@ def normalize_running(desired: Domain, running: Domain, facts: HostFacts) -> Dom
     running = dataclasses.replace(running, cpu=desired.cpu, current_memory=desired.current_memory)
     if running.devices is None:
         return running
-    # A started guest's pty consoles name the /dev/pts/N that QEMU opened for them.
+    # A started guest's pty consoles name the /dev/pts/N that QEMU opened for them, and
+    # the guest agent's channel the socket libvirt made for it.
     devices = dataclasses.replace(
         running.devices,
-        serials=tuple(_without_pty_path(device) for device in running.devices.serials),
-        consoles=tuple(_without_pty_path(device) for device in running.devices.consoles),
+        serials=tuple(_without_allocated_path(device) for device in running.devices.serials),
+        consoles=tuple(_without_allocated_path(device) for device in running.devices.consoles),
+        channels=tuple(_without_allocated_path(device) for device in running.devices.channels),
     )
     return dataclasses.replace(running, devices=devices)
 
 
-def _without_pty_path(device):
-    return dataclasses.replace(device, source=None) if device.type == "pty" else device
+def _without_allocated_path(device):
+    allocated = device.type == "pty" or (
+        device.target is not None and device.target.type == "virtio"
+    )
+    return dataclasses.replace(device, source=None) if allocated else device
 
 
 def _marker_hash(live: Domain) -> Domain:
