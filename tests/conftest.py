@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from vmspec.compile import CompiledDomain, compile_paths
+from vmspec.compile import VIRTUAL_MACHINE, CompiledResource, compile_paths
 from vmspec.load import load_paths
 
 REPO = Path(__file__).resolve().parent.parent
@@ -19,16 +19,20 @@ GOLDEN = REPO / "golden"
 DOMAIN_RNG = Path("/usr/share/libvirt/schemas/domain.rng")
 
 
-def compile_examples() -> list[CompiledDomain]:
+def compile_examples() -> list[CompiledResource]:
     result = compile_paths([EXAMPLES])
     assert result.problems == []
-    return result.domains
+    return result.resources
 
 
-EXAMPLE_DOMAINS = compile_examples()
+# Every compiled example (VMs, pools, networks, volumes), and the VMs alone.
+EXAMPLE_RESOURCES = compile_examples()
+EXAMPLE_DOMAINS = [resource for resource in EXAMPLE_RESOURCES if resource.kind == VIRTUAL_MACHINE]
 # The spec data of each example VM, by name, for tests that lower it themselves.
 EXAMPLE_SPECS = {
-    document.data["metadata"]["name"]: document.data for document in load_paths([EXAMPLES])[0]
+    document.data["metadata"]["name"]: document.data
+    for document in load_paths([EXAMPLES])[0]
+    if document.data["kind"] == VIRTUAL_MACHINE
 }
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from vmspec import __version__
-from vmspec.compile import CompiledDomain, CompileResult, ValidDocuments, compile_paths
+from vmspec.compile import CompiledResource, CompileResult, ValidDocuments, compile_paths
 from vmspec.problems import Problem
 
 EXIT_PROBLEMS = 1
@@ -40,7 +40,7 @@ def main() -> None:
 def validate(paths: tuple[Path, ...]) -> None:
     """Check spec files and directories; report every problem with file, line and field."""
     result = _compile_or_exit(paths)
-    click.echo(f"{_count(len(result.domains), 'spec')} valid")
+    click.echo(f"{_count(result.documents, 'spec')} valid")
 
 
 @main.command(name="compile")
@@ -49,33 +49,32 @@ def validate(paths: tuple[Path, ...]) -> None:
     "-o",
     "--output-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Write DIR/NAME.xml for each VM (written atomically).",
+    help="Write DIR/NAME.xml per VM, DIR/pools/, DIR/networks/ and DIR/volumes/POOL/ (atomically).",
 )
 @click.option(
     "--check",
     "check_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Compare with DIR/NAME.xml instead of writing; print diffs and exit 1 on any difference.",
+    help="Compare with the files -o DIR would write; print diffs and exit 1 on any difference.",
 )
 def compile_command(
     paths: tuple[Path, ...], output_dir: Path | None, check_dir: Path | None
 ) -> None:
-    """Compile specs to libvirt domain XML: one VM to stdout, or one file per VM with -o."""
+    """Compile specs to libvirt XML: one resource to stdout, or one file each with -o."""
     if output_dir and check_dir:
         raise click.UsageError("give either -o DIR or --check DIR, not both")
     result = _compile_or_exit(paths)
     if check_dir is not None:
-        sys.exit(_check_golden(result.domains, check_dir))
+        sys.exit(_check_golden(result.resources, check_dir))
     if output_dir is not None:
-        for domain in result.domains:
-            _write_atomically(output_dir, f"{domain.name}.xml", domain.xml)
-        click.echo(f"wrote {_count(len(result.domains), 'file')} to {output_dir}", err=True)
+        for resource in result.resources:
+            _write_atomically(output_dir, resource.output_path, resource.xml)
+        click.echo(f"wrote {_count(len(result.resources), 'file')} to {output_dir}", err=True)
         return
-    if len(result.domains) != 1:
-        raise click.UsageError(
-            f"the paths hold {_count(len(result.domains), 'VM')}; stdout takes one: write them with -o DIR"
-        )
-    sys.stdout.buffer.write(result.domains[0].xml)
+    if len(result.resources) != 1:
+        count = _count(len(result.resources), "resource")
+        raise click.UsageError(f"the paths hold {count}; stdout takes one: write them with -o DIR")
+    sys.stdout.buffer.write(result.resources[0].xml)
 
 
 def _host_options(command):
@@ -227,29 +226,30 @@ def _fail(problems: list[Problem], summary: str, code: int = EXIT_PROBLEMS) -> N
     sys.exit(code)
 
 
-def _check_golden(domains: list[CompiledDomain], golden_dir: Path) -> int:
+def _check_golden(resources: list[CompiledResource], golden_dir: Path) -> int:
     differing = 0
     expected_files = set()
-    for domain in domains:
-        golden = golden_dir / f"{domain.name}.xml"
-        expected_files.add(golden.name)
+    for resource in resources:
+        golden = golden_dir / resource.output_path
+        expected_files.add(resource.output_path)
         try:
             current = golden.read_bytes()
         except FileNotFoundError:
             click.echo(f"{golden}: missing (compile with -o {golden_dir} to create it)")
             differing += 1
             continue
-        if current != domain.xml:
+        if current != resource.xml:
             differing += 1
             diff = difflib.unified_diff(
                 current.decode("utf-8", "replace").splitlines(keepends=True),
-                domain.xml.decode().splitlines(keepends=True),
+                resource.xml.decode().splitlines(keepends=True),
                 fromfile=str(golden),
-                tofile=f"{domain.file} ({domain.name})",
+                tofile=f"{resource.file} ({resource.name})",
             )
             click.echo("".join(diff), nl=False)
     if golden_dir.is_dir():
-        for stale in sorted(set(path.name for path in golden_dir.glob("*.xml")) - expected_files):
+        present = {path.relative_to(golden_dir).as_posix() for path in golden_dir.rglob("*.xml")}
+        for stale in sorted(present - expected_files):
             click.echo(
                 f"{golden_dir / stale}: no spec defines {stale.removesuffix('.xml')} any more"
             )
@@ -257,7 +257,7 @@ def _check_golden(domains: list[CompiledDomain], golden_dir: Path) -> int:
     if differing:
         click.echo(f"vmspec: {_count(differing, 'golden file')} out of date", err=True)
         return EXIT_PROBLEMS
-    click.echo(f"{_count(len(domains), 'golden file')} up to date", err=True)
+    click.echo(f"{_count(len(resources), 'golden file')} up to date", err=True)
     return 0
 
 
@@ -265,16 +265,18 @@ def _write_atomically(directory: Path, name: str, content: bytes) -> None:
     """Write through a temporary file and a rename, so an interrupted compile never
     leaves a half-written golden file behind. An unchanged file is left alone
     (and keeps its modification time, which make and rsync rely on)."""
-    directory.mkdir(parents=True, exist_ok=True)
     target = directory / name
-    if target.resolve().parent != directory.resolve():
+    if not target.resolve().is_relative_to(directory.resolve()):
         raise click.UsageError(f"refusing to write {name}: it would land outside {directory}")
+    target.parent.mkdir(parents=True, exist_ok=True)
     try:
         if target.read_bytes() == content:
             return
     except OSError:
         pass  # missing or unreadable: write it
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+    handle, temporary = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+    )
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(content)

@@ -12,25 +12,43 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from vmspec.emit import domain_xml
+from vmspec.emit import domain_xml, resource_xml
 from vmspec.load import SourceDocument
 from vmspec.load.yaml_loader import load_file, spec_files
 from vmspec.lower import lower_virtual_machine
 from vmspec.lower.identity import domain_uuid
+from vmspec.lower.network import lower_network
+from vmspec.lower.storage import WantedVolume, lower_storage_pool, wanted_volumes
 from vmspec.problems import Finding, Problem
 from vmspec.schema import validate_document
 
+VIRTUAL_MACHINE, STORAGE_POOL, NETWORK, VOLUME = (
+    "VirtualMachine",
+    "StoragePool",
+    "Network",
+    "Volume",
+)
+
 
 @dataclass(frozen=True, slots=True)
-class CompiledDomain:
+class CompiledResource:
+    kind: str
     name: str
     file: str
     xml: bytes
 
+    @property
+    def output_path(self) -> str:
+        """Where ``compile -o DIR`` writes it: VMs at the top, the rest in a folder per kind."""
+        folder = {STORAGE_POOL: "pools/", NETWORK: "networks/", VOLUME: "volumes/"}.get(
+            self.kind, ""
+        )
+        return f"{folder}{self.name}.xml"
+
 
 @dataclass(frozen=True, slots=True)
 class CompileResult:
-    domains: list[CompiledDomain]
+    resources: list[CompiledResource]
     problems: list[Problem]
     documents: int
 
@@ -45,7 +63,7 @@ class ValidDocuments:
         self.count = 0
 
     def __iter__(self) -> Iterator[SourceDocument]:
-        first_place: dict[tuple[str, str], str] = {}
+        first_place: dict[tuple[str, ...], str] = {}
         for path in spec_files(self.paths):
             loaded, load_problems = load_file(path)
             self.problems.extend(load_problems)
@@ -57,31 +75,68 @@ class ValidDocuments:
                 elif self._unique(document, first_place):
                     yield document
 
-    def _unique(self, document: SourceDocument, first_place: dict[tuple[str, str], str]) -> bool:
+    def _unique(self, document: SourceDocument, first_place: dict[tuple[str, ...], str]) -> bool:
+        kind = document.data["kind"]
         metadata = document.data["metadata"]
         line, _ = document.locate(("metadata", "name"))
         here = f"{document.file}:{line}"
-        # libvirt refuses a second domain with the same name or uuid, given or derived.
-        uuid = metadata.get("uuid", "").lower() or domain_uuid(metadata["name"])
-        identities = [("name", metadata["name"]), ("uuid", uuid)]
-        for kind, value in identities:
-            earlier = first_place.setdefault((kind, value), here)
+        # libvirt refuses a second domain (pool, network) with the same name, or domain uuid.
+        identities = [("name", metadata["name"])]
+        if kind == VIRTUAL_MACHINE:
+            identities.append(
+                ("uuid", metadata.get("uuid", "").lower() or domain_uuid(metadata["name"]))
+            )
+        for field, value in identities:
+            earlier = first_place.setdefault((kind, field, value), here)
             if earlier != here:
-                field = ("metadata", kind) if kind in metadata else ("metadata", "name")
-                message = f"the VM {kind} {value!r} is already used in {earlier}"
-                self.problems.append(document.problem(Finding(field, message)))
+                where = ("metadata", field) if field in metadata else ("metadata", "name")
+                noun = {VIRTUAL_MACHINE: "VM", STORAGE_POOL: "pool", NETWORK: "network"}[kind]
+                message = f"the {noun} {field} {value!r} is already used in {earlier}"
+                self.problems.append(document.problem(Finding(where, message)))
                 return False
         return True
 
 
 def compile_paths(paths: Iterable[Path]) -> CompileResult:
     documents = ValidDocuments(paths)
-    compiled = [
-        CompiledDomain(
-            document.data["metadata"]["name"],
-            document.file,
-            domain_xml(lower_virtual_machine(document.data)),
-        )
-        for document in documents
-    ]
-    return CompileResult(compiled, documents.problems, documents.count)
+    resources: list[CompiledResource] = []
+    pool_paths: dict[str, str] = {}
+    volumes: dict[tuple[str, str], tuple[SourceDocument, WantedVolume]] = {}
+    for document in documents:
+        data, kind = document.data, document.data["kind"]
+        name = data["metadata"]["name"]
+        if kind == VIRTUAL_MACHINE:
+            xml = domain_xml(lower_virtual_machine(data))
+            _collect_volumes(document, volumes, documents.problems)
+        elif kind == STORAGE_POOL:
+            pool = lower_storage_pool(data)
+            pool_paths[name] = pool.target.path
+            xml = resource_xml(pool)
+        else:
+            xml = resource_xml(lower_network(data))
+        resources.append(CompiledResource(kind, name, document.file, xml))
+    for (pool, name), (document, volume) in sorted(volumes.items()):
+        # A volume's XML names its backing volume's path, which only a declared pool knows.
+        if pool in pool_paths:
+            backing = (
+                f"{pool_paths[pool]}/{volume.backing_volume}" if volume.backing_volume else None
+            )
+            xml = resource_xml(volume.config(backing))
+            resources.append(CompiledResource(VOLUME, f"{pool}/{name}", document.file, xml))
+    return CompileResult(resources, documents.problems, documents.count)
+
+
+def _collect_volumes(
+    document: SourceDocument,
+    volumes: dict[tuple[str, str], tuple[SourceDocument, WantedVolume]],
+    problems: list[Problem],
+) -> None:
+    for path, volume in wanted_volumes(document.data):
+        key = (volume.pool, volume.name)
+        earlier = volumes.setdefault(key, (document, volume))
+        if earlier[0] is not document or earlier[1] is not volume:
+            owner = earlier[0].data["metadata"]["name"]
+            message = (
+                f"the volume {volume.pool}/{volume.name} is already created by the VM {owner!r}"
+            )
+            problems.append(document.problem(Finding(path, message)))

@@ -30,5 +30,10 @@ def domain_xml(domain: Domain) -> bytes:
     return _serialize(root)
 
 
+def resource_xml(config: object) -> bytes:
+    """The canonical XML of a pool, network or volume: no marker (their uuid is it)."""
+    return _serialize(to_element(config))
+
+
 def _serialize(root: etree._Element) -> bytes:
     return etree.tostring(root, encoding="UTF-8", xml_declaration=False, pretty_print=True)

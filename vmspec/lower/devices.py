@@ -25,11 +25,14 @@ from vmspec.lower.identity import interface_macs
 GUEST_AGENT_CHANNEL = "org.qemu.guest_agent.0"
 
 
-def lower_devices(spec: dict[str, Any], domain_uuid: str) -> Devices:
+def lower_devices(spec: dict[str, Any], name: str, domain_uuid: str) -> Devices:
     serials = tuple(_serial(serial, port) for port, serial in enumerate(spec.get("serials", [])))
     video_model = policy.video_model(spec)
+    disks = tuple(_disk(disk) for disk in spec.get("disks", []))
+    if "cloudInit" in spec:
+        disks += (_seed_disk(spec, name),)
     return Devices(
-        disks=tuple(_disk(disk) for disk in spec.get("disks", [])),
+        disks=disks,
         interfaces=_interfaces(spec.get("interfaces", []), domain_uuid),
         serials=serials,
         # libvirt mirrors the first serial port as the console; writing it keeps the XML stable.
@@ -63,6 +66,18 @@ def _disk(disk: dict[str, Any]) -> Disk:
         # A cdrom is read-only whatever the spec says; libvirt would add this itself.
         readonly=disk.get("readonly", False) or device == "cdrom",
         serial=disk.get("serial"),
+    )
+
+
+def _seed_disk(spec: dict[str, Any], name: str) -> Disk:
+    """The cloud-init NoCloud seed, attached read-only as a cdrom from its pool."""
+    return Disk(
+        type="volume",
+        device="cdrom",
+        driver=DiskDriver(name="qemu", type="raw"),
+        source=DiskSource(pool=policy.seed_pool(spec), volume=policy.seed_volume_name(name)),
+        target=DiskTarget(dev=policy.seed_target(spec), bus="sata"),
+        readonly=True,
     )
 
 

@@ -16,8 +16,35 @@ DOMAIN_UUID_NAMESPACE = uuid.UUID("26826c54-103d-5c2f-9480-36866b2849fd")
 QEMU_MAC_PREFIX = "52:54:00"
 
 
+# Pools and networks have no <metadata> in libvirt 9.0: the uuid vmspec derives from the
+# name is their ownership marker (a pool made by hand has a random one).
+POOL_UUID_NAMESPACE = uuid.uuid5(DOMAIN_UUID_NAMESPACE, "StoragePool")
+NETWORK_UUID_NAMESPACE = uuid.uuid5(DOMAIN_UUID_NAMESPACE, "Network")
+
+
 def domain_uuid(name: str) -> str:
     return str(uuid.uuid5(DOMAIN_UUID_NAMESPACE, name))
+
+
+def pool_uuid(name: str) -> str:
+    return str(uuid.uuid5(POOL_UUID_NAMESPACE, name))
+
+
+def network_uuid(name: str) -> str:
+    return str(uuid.uuid5(NETWORK_UUID_NAMESPACE, name))
+
+
+def network_mac(network_uuid: str) -> str:
+    """The bridge's MAC; libvirt would otherwise draw a random one at every define."""
+    return _derived_mac(network_uuid, 0, 0)
+
+
+def network_bridge(name: str) -> str:
+    """A bridge name that fits Linux' 15 characters and stays the same for the name."""
+    candidate = f"vs-{name}"
+    if len(candidate) <= 15 and all(c.isalnum() or c in "-_." for c in candidate):
+        return candidate
+    return "vs-" + hashlib.sha256(name.encode()).hexdigest()[:12]
 
 
 def interface_macs(domain_uuid: str, explicit: list[str | None]) -> list[str]:

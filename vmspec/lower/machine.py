@@ -40,7 +40,7 @@ def lower_virtual_machine(document: dict[str, Any], *, nested_kvm_host: bool = F
         on_poweroff=on_poweroff,
         on_reboot=on_reboot,
         on_crash=on_crash,
-        devices=lower_devices(spec, uuid),
+        devices=lower_devices(spec, metadata["name"], uuid),
     )
 
 

@@ -139,6 +139,35 @@ def boot_devices(spec: dict[str, Any]) -> list[str]:
     return [] if "kernel" in spec else ["hd"]
 
 
+def pool_path(spec: dict[str, Any]) -> str:
+    # A logical pool's volumes appear under /dev/VG; libvirt expects that as its target.
+    if spec["type"] == "logical" and "path" not in spec:
+        return f"/dev/{spec['source']['name']}"
+    return spec["path"]
+
+
+def seed_volume_name(vm_name: str) -> str:
+    return f"{vm_name}-cidata.iso"
+
+
+def seed_pool(spec: dict[str, Any]) -> str | None:
+    """Where the cloud-init seed lives: the spec's choice, else the first volume disk's pool."""
+    cloud_init = spec.get("cloudInit", {})
+    if "pool" in cloud_init:
+        return cloud_init["pool"]
+    return next(
+        (disk["volume"]["pool"] for disk in spec.get("disks", []) if "volume" in disk), None
+    )
+
+
+def seed_target(spec: dict[str, Any]) -> str:
+    """The seed cdrom sits on SATA (every x86 machine type takes it) at the first free sdX."""
+    taken = {disk["target"] for disk in spec.get("disks", [])}
+    return next(
+        f"sd{letter}" for letter in "abcdefghijklmnopqrstuvwxyz" if f"sd{letter}" not in taken
+    )
+
+
 def lifecycle(spec: dict[str, Any]) -> tuple[str, str, str]:
     # libvirt's own defaults, written out so that a normalized definition compares equal.
     actions = spec.get("lifecycle", {})

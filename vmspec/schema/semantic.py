@@ -31,7 +31,8 @@ def semantic_findings(document: dict[str, Any]) -> list[Finding]:
     if findings:
         return findings  # the rules below trust that numbers are whole and text is XML-safe
     spec = document["spec"]
-    for check in _CHECKS:
+    checks = {"VirtualMachine": _CHECKS, "StoragePool": (_pool,), "Network": (_network,)}
+    for check in checks[document["kind"]]:
         findings.extend(check(spec))
     return findings
 
@@ -231,4 +232,103 @@ def _serials(spec: dict[str, Any]) -> Iterator[Finding]:
             )
 
 
-_CHECKS: tuple[Check, ...] = (_memory, _cpu, _disks, _interfaces, _graphics, _serials)
+def _cloud_init(spec: dict[str, Any]) -> Iterator[Finding]:
+    if "cloudInit" not in spec:
+        return
+    has_volume_disk = any("volume" in disk for disk in spec.get("disks", []))
+    if "pool" not in spec["cloudInit"] and not has_volume_disk:
+        message = "the seed ISO needs a pool: set cloudInit.pool, or give the VM a volume disk"
+        yield Finding(("spec", "cloudInit"), message)
+    if len(spec.get("disks", [])) >= 26:
+        yield Finding(("spec", "cloudInit"), "no free sdX target is left for the seed cdrom")
+
+
+def _volume_creation(spec: dict[str, Any]) -> Iterator[Finding]:
+    for index, disk in enumerate(spec.get("disks", [])):
+        create = disk.get("volume", {}).get("create")
+        if create is None:
+            continue
+        where: FieldPath = ("spec", "disks", index, "volume", "create")
+        # The same default as lowering: qcow2 for a *.qcow2 name, raw otherwise.
+        volume_format = (
+            create.get("format") or disk.get("format") or _format_from_source(disk) or "raw"
+        )
+        if "backingStore" in create and volume_format != "qcow2":
+            yield Finding(
+                (*where, "backingStore"),
+                "only a qcow2 volume can have a backingStore: set format: qcow2",
+            )
+        if disk.get("format") and create.get("format") and disk["format"] != create["format"]:
+            message = f"the volume is created as {create['format']} but the disk reads it as {disk['format']}"
+            yield Finding((*where, "format"), message)
+        if create.get("backingStore") == disk["volume"]["name"]:
+            yield Finding((*where, "backingStore"), "a volume cannot be its own backingStore")
+
+
+def _pool(spec: dict[str, Any]) -> Iterator[Finding]:
+    kind = spec["type"]
+    source = spec.get("source", {})
+    if kind in ("dir", "netfs") and "path" not in spec:
+        yield Finding(
+            ("spec",), f"a {kind} pool needs a path (its directory, or where NFS is mounted)"
+        )
+    if kind == "logical" and "name" not in source:
+        yield Finding(("spec", "source"), "a logical pool needs source.name: the LVM volume group")
+    if kind == "netfs":
+        for field in ("host", "dir"):
+            if field not in source:
+                yield Finding(("spec", "source"), f"a netfs pool needs source.{field}")
+    if kind == "dir" and source:
+        yield Finding(("spec", "source"), "a dir pool has no source: its path is all it needs")
+
+
+def _network(spec: dict[str, Any]) -> Iterator[Finding]:
+    mode = spec.get("forward", "nat")
+    ip = spec.get("ip")
+    if mode == "bridge":
+        if "bridge" not in spec:
+            yield Finding(
+                ("spec",), "forward: bridge needs bridge: the existing host bridge to use"
+            )
+        if ip:
+            yield Finding(
+                ("spec", "ip"), "forward: bridge uses the host bridge's network; it takes no ip"
+            )
+        return
+    if mode in ("nat", "route") and not ip:
+        yield Finding(("spec",), f"forward: {mode} needs an ip (the host's address on the network)")
+    if not ip:
+        return
+    interface = ipaddress.ip_interface(f"{ip['address']}/{ip['prefix']}")
+    network = interface.network
+    if interface.ip in (network.network_address, network.broadcast_address):
+        yield Finding(
+            ("spec", "ip", "address"),
+            f"{interface.ip} is the network's own or broadcast address, not a host's",
+        )
+    dhcp = ip.get("dhcp")
+    if dhcp:
+        start, end = ipaddress.ip_address(dhcp["start"]), ipaddress.ip_address(dhcp["end"])
+        for field, address in (("start", start), ("end", end)):
+            if address not in network:
+                yield Finding(("spec", "ip", "dhcp", field), f"{address} is outside {network}")
+        if start > end:
+            yield Finding(
+                ("spec", "ip", "dhcp"), f"the range starts at {start}, after its end {end}"
+            )
+        elif start <= interface.ip <= end:
+            yield Finding(
+                ("spec", "ip", "dhcp"), f"the range hands out the host's own address {interface.ip}"
+            )
+
+
+_CHECKS: tuple[Check, ...] = (
+    _memory,
+    _cpu,
+    _disks,
+    _interfaces,
+    _graphics,
+    _serials,
+    _cloud_init,
+    _volume_creation,
+)

@@ -1,0 +1,105 @@
+"""Lowering of StoragePool documents, and of the volumes VirtualMachine disks ask to create."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from vmspec.config.pool import (
+    PoolSource,
+    PoolSourceDevice,
+    PoolSourceDir,
+    PoolSourceFormat,
+    PoolSourceHost,
+    PoolTarget,
+    StoragePool,
+)
+from vmspec.config.volume import (
+    StorageVolume,
+    VolumeBackingStore,
+    VolumeFormat,
+    VolumeSize,
+    VolumeTarget,
+)
+from vmspec.lower import policy
+from vmspec.lower.identity import pool_uuid
+from vmspec.units import size_in_kib
+
+
+def lower_storage_pool(document: dict[str, Any]) -> StoragePool:
+    name = document["metadata"]["name"]
+    spec = document["spec"]
+    return StoragePool(
+        type=spec["type"],
+        name=name,
+        uuid=pool_uuid(name),
+        source=_pool_source(spec),
+        target=PoolTarget(path=policy.pool_path(spec)),
+    )
+
+
+def _pool_source(spec: dict[str, Any]) -> PoolSource | None:
+    source = spec.get("source")
+    if spec["type"] == "dir" or not source:
+        return None
+    if spec["type"] == "logical":
+        return PoolSource(
+            devices=tuple(PoolSourceDevice(path=device) for device in source.get("devices", [])),
+            name=source["name"],
+            format=PoolSourceFormat(type="lvm2"),
+        )
+    return PoolSource(  # netfs
+        host=PoolSourceHost(name=source["host"]),
+        dir=PoolSourceDir(path=source["dir"]),
+        format=PoolSourceFormat(type=source.get("format", "nfs")),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class WantedVolume:
+    """A volume a VM's disk asks vmspec to create (``volume.create``)."""
+
+    pool: str
+    name: str
+    capacity_bytes: int
+    format: str
+    backing_volume: str | None  # the name of a volume in the same pool
+
+    def config(self, backing_path: str | None) -> StorageVolume:
+        """The volume XML; the backing volume's path is the pool's to say (plan looks it up)."""
+        backing = None
+        if self.backing_volume is not None:
+            # qcow2 keeps the backing chain itself; its format is stated, never probed.
+            backing = VolumeBackingStore(path=backing_path, format=VolumeFormat(type="qcow2"))
+        return StorageVolume(
+            name=self.name,
+            capacity=VolumeSize(unit="bytes", value=self.capacity_bytes),
+            # Thin: allocate nothing up front (qcow2 grows, raw is sparse where the pool allows).
+            allocation=VolumeSize(unit="bytes", value=0),
+            target=VolumeTarget(format=VolumeFormat(type=self.format)),
+            backing_store=backing,
+        )
+
+
+def wanted_volumes(document: dict[str, Any]) -> list[tuple[tuple[str | int, ...], WantedVolume]]:
+    """(field path, volume) for each disk of a VM with ``volume.create``."""
+    found = []
+    for index, disk in enumerate(document["spec"].get("disks", [])):
+        volume = disk.get("volume")
+        if not volume or "create" not in volume:
+            continue
+        create = volume["create"]
+        volume_format = create.get("format") or policy.disk_format(disk)
+        found.append(
+            (
+                ("spec", "disks", index, "volume", "create"),
+                WantedVolume(
+                    pool=volume["pool"],
+                    name=volume["name"],
+                    capacity_bytes=size_in_kib(create["capacity"]) * 1024,
+                    format=volume_format,
+                    backing_volume=create.get("backingStore"),
+                ),
+            )
+        )
+    return found
