@@ -108,6 +108,11 @@ def _host_options(command):
             is_flag=True,
             help="Allow powering off guests (prune, stop or restart past the timeout).",
         ),
+        click.option(
+            "--delete-volumes",
+            is_flag=True,
+            help="With --prune: also delete volumes no spec names, and pools holding them.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)

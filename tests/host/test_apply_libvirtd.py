@@ -202,7 +202,7 @@ def test_on_a_nested_host_kvm_defaults_to_no_cpu_and_starts(system, tmp_path):
         pytest.skip("this host is not itself a VM")
     spec = write(tmp_path, "kvm", guest_spec("kvm", domain_type="kvm"))
     plan = vmspec("plan", "--output", "json", "-c", SYSTEM_URI, str(spec))
-    (entry,) = json.loads(plan.stdout)["domains"]
+    (entry,) = json.loads(plan.stdout)["resources"]
     assert any("hypervisor" in note for note in entry["notes"])
     applied = vmspec("apply", "-c", SYSTEM_URI, str(spec))
     assert applied.returncode == 0, applied.stdout + applied.stderr
@@ -217,7 +217,7 @@ def test_an_explicit_host_model_on_a_nested_host_is_kept(system, tmp_path):
         pytest.skip("this host is not itself a VM")
     spec = write(tmp_path, "hm", guest_spec("hm", "cpu: {mode: host-model}\n", domain_type="kvm"))
     plan = vmspec("plan", "--output", "json", "-c", SYSTEM_URI, str(spec))
-    assert json.loads(plan.stdout)["domains"][0]["notes"] == []  # the spec chose; no override
+    assert json.loads(plan.stdout)["resources"][0]["notes"] == []  # the spec chose; no override
     result = vmspec("apply", "-c", SYSTEM_URI, str(spec))
     definition = system.lookupByName(f"{TEST_PREFIX}hm").XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
     assert "<cpu mode='host-model'" in definition
@@ -233,7 +233,7 @@ def test_plan_output_json_is_one_document(system, tmp_path):
     assert result.returncode == 2
     document = json.loads(result.stdout)
     assert document["uri"] == SYSTEM_URI
-    assert document["domains"][0]["action"] == "create"
+    assert document["resources"][0]["action"] == "create"
 
 
 def test_libvirt_default_uri_comes_from_the_environment(system, tmp_path):

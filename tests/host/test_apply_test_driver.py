@@ -57,7 +57,7 @@ def apply(host: Host, *paths: Path, **flags: bool) -> tuple[Plan, list[str]]:
 
 
 def actions(the_plan: Plan) -> dict[str, str]:
-    return {domain.name: domain.action for domain in the_plan.domains}
+    return {domain.name: domain.action for domain in the_plan.resources}
 
 
 def test_every_example_applies_and_a_second_plan_has_no_changes(host):
@@ -66,7 +66,7 @@ def test_every_example_applies_and_a_second_plan_has_no_changes(host):
     assert "  web-01: started" in done and "  web-01: autostart on" in done
     second = plan(host, EXAMPLES)
     assert not second.has_changes, [
-        (d.name, d.changes, d.state) for d in second.domains if d.has_changes
+        (d.name, d.changes, d.state) for d in second.resources if d.has_changes
     ]
     assert host.connection.lookupByName("web-01").autostart() == 1
 
@@ -77,9 +77,9 @@ def test_a_changed_spec_updates_in_place_with_the_same_uuid(host, tmp_path):
     uuid = host.connection.lookupByName("vmspec-test-a").UUIDString()
     write(tmp_path, "a", guest_spec("a", state="stopped", memory="128MiB"))
     updated, _ = apply(host, spec)
-    (domain_plan,) = updated.domains
-    assert domain_plan.action == UPDATE and not domain_plan.drift
-    assert [c.path for c in domain_plan.changes] == ["memory", "currentMemory"]
+    (resource_plan,) = updated.resources
+    assert resource_plan.action == UPDATE and not resource_plan.drift
+    assert [c.path for c in resource_plan.changes] == ["memory", "currentMemory"]
     domain = host.connection.lookupByName("vmspec-test-a")
     assert domain.UUIDString() == uuid
     assert domain.maxMemory() == 128 * 1024
@@ -91,9 +91,9 @@ def test_an_unmanaged_domain_is_refused_and_left_as_it_was(host, tmp_path):
     before = host.connection.lookupByName("test").XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
     spec = write(tmp_path, "test", guest_spec("x").replace("vmspec-test-x", "test"))
     the_plan = plan(host, spec)
-    (domain_plan,) = the_plan.domains
-    assert domain_plan.action == REFUSE
-    assert "--adopt" in domain_plan.reason
+    (resource_plan,) = the_plan.resources
+    assert resource_plan.action == REFUSE
+    assert "--adopt" in resource_plan.reason
     apply_plan(host, the_plan, Options(), lambda _: None)
     assert host.connection.lookupByName("test").XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE) == before
 
@@ -140,11 +140,11 @@ def test_a_running_guest_with_a_restart_change_stays_up_unless_restart_is_given(
     apply(host, spec)
     write(tmp_path, "a", guest_spec("a", memory="96MiB"))
     pending = plan(host, spec)
-    assert pending.domains[0].restart == "needed"
+    assert pending.resources[0].restart == "needed"
     apply(host, spec)
     assert host.connection.lookupByName("vmspec-test-a").isActive()
     assert (
-        plan(host, spec).domains[0].restart == "needed"
+        plan(host, spec).resources[0].restart == "needed"
     )  # the definition is current; the guest is not
 
 
@@ -157,9 +157,9 @@ def test_drift_outside_the_specs_fields_is_found_and_repaired(host, tmp_path):
         xml.replace("</devices>", "<watchdog model='i6300esb' action='reset'/></devices>")
     )
     drifted = plan(host, spec)
-    (domain_plan,) = drifted.domains
-    assert domain_plan.action == UPDATE and domain_plan.drift
-    assert [c.path for c in domain_plan.changes] == ["/domain/devices/watchdog"]
+    (resource_plan,) = drifted.resources
+    assert resource_plan.action == UPDATE and resource_plan.drift
+    assert [c.path for c in resource_plan.changes] == ["/domain/devices/watchdog"]
     apply(host, spec)
     assert "watchdog" not in host.connection.lookupByName("vmspec-test-a").XMLDesc(0)
     assert not plan(host, spec).has_changes
@@ -169,7 +169,7 @@ def test_plan_json_is_stable_and_documented(host, tmp_path):
     spec = write(tmp_path, "a", guest_spec("a"))
     document = plan(host, spec).to_json()
     assert document["formatVersion"] == 1 and document["changes"] is True
-    (entry,) = document["domains"]
+    (entry,) = document["resources"]
     assert entry["name"] == "vmspec-test-a"
     assert entry["action"] == "create"
     assert entry["state"] == {"from": "stopped", "to": "running"}

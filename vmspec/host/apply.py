@@ -13,12 +13,26 @@ import time
 from collections.abc import Callable
 
 import libvirt
+from lxml import etree
 
 from vmspec.host.connection import Host
 from vmspec.host.diff import LIVE
 from vmspec.host.errors import HostError
-from vmspec.host.plan import ADOPT, CREATE, DELETE, REFUSE, UPDATE, DomainPlan, Options, Plan
+from vmspec.host.plan import (
+    ADOPT,
+    CREATE,
+    DELETE,
+    DOMAIN,
+    POOL,
+    REFUSE,
+    UPDATE,
+    VOLUME,
+    Options,
+    Plan,
+    ResourcePlan,
+)
 from vmspec.host.preserve import with_live_allocations
+from vmspec.host.volumes import apply_volume
 
 Report = Callable[[str], None]
 SHUTDOWN_TIMEOUT_SECONDS = 120.0
@@ -36,24 +50,128 @@ def apply_plan(
     *,
     shutdown_timeout: float = SHUTDOWN_TIMEOUT_SECONDS,
 ) -> list[HostError]:
-    """Apply every domain's plan; a failure stops that domain only. Returns the failures."""
+    """Apply every resource's plan in the plan's order (pools and networks, volumes,
+    domains; deletions in reverse). A failure stops that resource, and the domains
+    that need it. Returns the failures."""
     failures: list[HostError] = []
-    for domain_plan in plan.domains:
-        if domain_plan.action == REFUSE or not domain_plan.has_changes:
+    failed: set[str] = set()
+    for resource_plan in plan.resources:
+        if resource_plan.action == REFUSE or not resource_plan.has_changes:
             continue
-        try:
-            _Applier(host, domain_plan, options, report, shutdown_timeout, plan.facts.nested).run()
-        except HostError as error:
+        missing = _failed_dependency(resource_plan, failed)
+        if missing:
+            error = HostError(
+                "applying", f"{missing} it needs was not converged", resource_plan.name
+            )
             failures.append(error)
             report(f"! {error}")
+            continue
+        try:
+            if resource_plan.kind == DOMAIN:
+                _Applier(
+                    host, resource_plan, options, report, shutdown_timeout, plan.facts.nested
+                ).run()
+            elif resource_plan.kind == VOLUME:
+                report(f"  volume {resource_plan.name}: {apply_volume(host, resource_plan)}")
+            else:
+                _apply_pool_or_network(host, resource_plan, report)
+        except HostError as error:
+            failures.append(error)
+            failed.add(f"{resource_plan.kind} {resource_plan.name}")
+            report(f"! {error}")
     return failures
+
+
+def _failed_dependency(plan: ResourcePlan, failed: set[str]) -> str | None:
+    """A volume whose pool failed, or a domain whose pool, volume or network failed."""
+    if not failed:
+        return None
+    needs: list[str] = []
+    if plan.kind == VOLUME:
+        needs.append(f"pool {plan.name.split('/', 1)[0]}")
+    elif plan.kind == DOMAIN and plan.desired is not None and plan.desired.domain.devices:
+        devices = plan.desired.domain.devices
+        for disk in devices.disks:
+            if disk.source is not None and disk.source.pool:
+                needs += [
+                    f"pool {disk.source.pool}",
+                    f"volume {disk.source.pool}/{disk.source.volume}",
+                ]
+        needs += [
+            f"network {i.source.network}"
+            for i in devices.interfaces
+            if i.source and i.source.network
+        ]
+    return next((need for need in needs if need in failed), None)
+
+
+def _apply_pool_or_network(host: Host, plan: ResourcePlan, report: Report) -> None:
+    kind, name = plan.kind, plan.name
+    noun = "storage pool" if kind == POOL else "network"
+    lookup = "storagePoolLookupByName" if kind == POOL else "networkLookupByName"
+
+    def on_it(action):
+        return lambda connection: action(getattr(connection, lookup)(name))
+
+    if plan.action == DELETE:
+        if host.call(f"reading the {noun}", name, on_it(lambda h: h.isActive())):
+            host.call(f"stopping the {noun}", name, on_it(lambda h: h.destroy()))
+        host.call(f"deleting the {noun}", name, on_it(lambda h: h.undefine()))
+        report(f"  {kind} {name}: deleted")
+        return
+    if plan.action in (CREATE, UPDATE):
+        if kind == POOL:
+            host.call(
+                f"defining the {noun}", name, lambda c: c.storagePoolDefineXML(plan.xml.decode(), 0)
+            )
+        else:
+            host.call(f"defining the {noun}", name, lambda c: c.networkDefineXML(plan.xml.decode()))
+        report(f"  {kind} {name}: {'created' if plan.action == CREATE else 'updated'}")
+    if plan.state and plan.state[1] == "running":
+        if kind == POOL:
+            _start_pool(host, name, plan)
+        else:
+            host.call(f"starting the {noun}", name, on_it(lambda h: h.create()))
+        report(f"  {kind} {name}: started")
+    if plan.autostart:
+        wanted = plan.autostart[1]
+        host.call(
+            f"setting the {noun}'s autostart", name, on_it(lambda h: h.setAutostart(int(wanted)))
+        )
+        report(f"  {kind} {name}: autostart {'on' if wanted else 'off'}")
+
+
+def _start_pool(host: Host, name: str, plan: ResourcePlan) -> None:
+    """Start a pool; if it cannot start because it does not exist yet (no directory, no
+    volume group), build it without overwriting anything, and start it again."""
+    on_pool = lambda action: lambda c: action(c.storagePoolLookupByName(name))  # noqa: E731
+    try:
+        host.call("starting the storage pool", name, on_pool(lambda p: p.create(0)))
+        return
+    except HostError:
+        pass
+    try:
+        flags = libvirt.VIR_STORAGE_POOL_BUILD_NO_OVERWRITE
+        host.call("building the storage pool", name, on_pool(lambda p: p.build(flags)))
+        host.call("starting the storage pool", name, on_pool(lambda p: p.create(0)))
+    except HostError as error:
+        raise HostError(error.operation, error.message, f"pool {name}", _pool_hint(plan)) from None
+
+
+def _pool_hint(plan: ResourcePlan) -> str | None:
+    """For a network filesystem, name the server, since that is what usually failed."""
+    xml = etree.fromstring(plan.xml) if plan.xml else None
+    if xml is None or xml.get("type") != "netfs":
+        return None
+    server = xml.find("source/host").get("name")
+    return f"is the NFS export {server}:{xml.find('source/dir').get('path')} reachable and mountable here?"
 
 
 class _Applier:
     def __init__(
         self,
         host: Host,
-        plan: DomainPlan,
+        plan: ResourcePlan,
         options: Options,
         report: Report,
         shutdown_timeout: float,
@@ -171,6 +289,6 @@ class _Applier:
         return self.host.call(operation, self.name, lambda c: action(c.lookupByName(self.name)))
 
 
-def _asks_for_host_cpu(plan: DomainPlan) -> bool:
+def _asks_for_host_cpu(plan: ResourcePlan) -> bool:
     cpu = plan.desired.domain.cpu if plan.desired else None
     return cpu is not None and cpu.mode in ("host-model", "host-passthrough")

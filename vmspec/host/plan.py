@@ -41,6 +41,7 @@ class Options:
     restart: bool = False
     live: bool = False
     force: bool = False
+    delete_volumes: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +56,17 @@ class Desired:
     notes: tuple[str, ...] = ()
 
 
+DOMAIN, POOL, NETWORK, VOLUME = "domain", "pool", "network", "volume"
+REPLACE, GROW = "replace", "grow"  # volumes: a seed rebuilt, a disk made larger
+
+
 @dataclass(slots=True)
-class DomainPlan:
-    name: str
+class ResourcePlan:
+    """What apply does to one resource: a domain, pool, network or volume."""
+
+    name: str  # a volume's is POOL/NAME
     action: str
+    kind: str = DOMAIN
     changes: list[Change] = field(default_factory=list)
     drift: bool = False  # changed behind vmspec's back (the spec is what was last applied)
     state: tuple[str, str] | None = None  # (now, wanted)
@@ -69,6 +77,8 @@ class DomainPlan:
     xml: bytes | None = None  # what apply defines
     desired: Desired | None = None
     live: LiveDomain | None = None
+    payload: bytes | None = None  # a seed ISO's bytes, to upload
+    capacity: int | None = None  # a volume's wanted size in bytes
 
     @property
     def has_changes(self) -> bool:
@@ -78,6 +88,7 @@ class DomainPlan:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "kind": self.kind,
             "name": self.name,
             "action": self.action,
             "drift": self.drift,
@@ -96,15 +107,15 @@ class DomainPlan:
 class Plan:
     uri: str
     facts: HostFacts
-    domains: list[DomainPlan]
+    resources: list[ResourcePlan]  # in apply order: pools and networks, volumes, domains
 
     @property
     def has_changes(self) -> bool:
-        return any(plan.has_changes for plan in self.domains)
+        return any(plan.has_changes for plan in self.resources)
 
     @property
-    def refused(self) -> list[DomainPlan]:
-        return [plan for plan in self.domains if plan.action == REFUSE]
+    def refused(self) -> list[ResourcePlan]:
+        return [plan for plan in self.resources if plan.action == REFUSE]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -112,7 +123,7 @@ class Plan:
             "uri": self.uri,
             "host": {"nested": self.facts.nested},
             "changes": self.has_changes,
-            "domains": [plan.to_json() for plan in self.domains],
+            "resources": [plan.to_json() for plan in self.resources],
         }
 
 
@@ -158,8 +169,8 @@ def _plan_domain(
     all_live: dict[str, LiveDomain],
     facts: HostFacts,
     options: Options,
-) -> DomainPlan:
-    plan = DomainPlan(wanted.name, NONE, desired=wanted, live=existing, notes=list(wanted.notes))
+) -> ResourcePlan:
+    plan = ResourcePlan(wanted.name, NONE, desired=wanted, live=existing, notes=list(wanted.notes))
     domain = wanted.domain
     if existing is None:
         clash = next((other for other in all_live.values() if other.uuid == domain.uuid), None)
@@ -241,14 +252,16 @@ def _marker_hash(xml: bytes) -> str | None:
     return marker.get("hash") if marker is not None else None
 
 
-def _refuse(plan: DomainPlan, reason: str) -> DomainPlan:
+def _refuse(plan: ResourcePlan, reason: str) -> ResourcePlan:
     plan.action = REFUSE
     plan.reason = reason
     return plan
 
 
-def _plan_delete(existing: LiveDomain, options: Options) -> DomainPlan:
-    plan = DomainPlan(existing.name, DELETE, live=existing, reason="its disks and volumes are kept")
+def _plan_delete(existing: LiveDomain, options: Options) -> ResourcePlan:
+    plan = ResourcePlan(
+        existing.name, DELETE, live=existing, reason="its disks and volumes are kept"
+    )
     if existing.active:
         if not options.force:
             return _refuse(plan, "it is running; deleting it means powering it off: add --force")

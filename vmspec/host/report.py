@@ -2,35 +2,58 @@
 
 from __future__ import annotations
 
-from vmspec.host.plan import ADOPT, CREATE, DELETE, NONE, REFUSE, UPDATE, DomainPlan, Plan
+from vmspec.host.plan import (
+    ADOPT,
+    CREATE,
+    DELETE,
+    DOMAIN,
+    GROW,
+    NONE,
+    REFUSE,
+    REPLACE,
+    UPDATE,
+    Plan,
+    ResourcePlan,
+)
 
-_SYMBOL = {CREATE: "+", UPDATE: "~", ADOPT: "~", DELETE: "-", REFUSE: "!", NONE: "="}
+_SYMBOL = {
+    CREATE: "+",
+    UPDATE: "~",
+    ADOPT: "~",
+    GROW: "~",
+    REPLACE: "~",
+    DELETE: "-",
+    REFUSE: "!",
+    NONE: "=",
+}
 
 
 def plan_lines(plan: Plan) -> list[str]:
     where = plan.uri + (" (this host is itself a VM)" if plan.facts.nested else "")
     lines = [f"Plan for {where}:"]
-    for domain_plan in plan.domains:
-        lines.extend(_domain_lines(domain_plan))
+    for resource_plan in plan.resources:
+        lines.extend(_resource_lines(resource_plan))
     lines.append(summary(plan))
     return lines
 
 
-def _domain_lines(plan: DomainPlan) -> list[str]:
+def _resource_lines(plan: ResourcePlan) -> list[str]:
     pending = plan.has_changes or plan.restart == "needed"
     symbol = "~" if plan.action == NONE and pending else _SYMBOL[plan.action]
-    lines = [f"{symbol} {plan.name}: {'; '.join(_headline(plan))}"]
+    # Domains are what people plan most: they go by name; the rest by kind and name.
+    label = plan.name if plan.kind == DOMAIN else f"{plan.kind} {plan.name}"
+    lines = [f"{symbol} {label}: {'; '.join(_headline(plan))}"]
     for change in plan.changes:
         before = change.before if change.before is not None else "(absent)"
         after = change.after if change.after is not None else "(absent)"
         lines.append(f"    {change.path}: {before} → {after}  [{change.change_class}]")
-    if plan.action in (CREATE, UPDATE, ADOPT):  # JSON always has them; text only where they act
+    # JSON always has the notes; text shows a domain's only where it acts.
+    if plan.action != NONE or plan.kind != DOMAIN:
         lines.extend(f"    note: {note}" for note in plan.notes)
-
     return lines
 
 
-def _headline(plan: DomainPlan) -> list[str]:
+def _headline(plan: ResourcePlan) -> list[str]:
     if plan.action == REFUSE:
         return [f"refused: {plan.reason}"]
     parts: list[str] = []
@@ -42,6 +65,10 @@ def _headline(plan: DomainPlan) -> list[str]:
         parts.append(f"delete ({plan.reason})")
     elif plan.action == CREATE:
         parts.append("create")
+    elif plan.action == GROW:
+        parts.append("grow")
+    elif plan.action == REPLACE:
+        parts.append("replace")
     if plan.state:
         parts.append("start" if plan.state[1] == "running" else "stop")
     if plan.autostart:
@@ -55,14 +82,14 @@ def _headline(plan: DomainPlan) -> list[str]:
 
 def summary(plan: Plan) -> str:
     counts: dict[str, int] = {}
-    for domain_plan in plan.domains:
+    for resource_plan in plan.resources:
         key = (
-            domain_plan.action
-            if domain_plan.action != NONE or not domain_plan.has_changes
+            resource_plan.action
+            if resource_plan.action != NONE or not resource_plan.has_changes
             else "change"
         )
         counts[key] = counts.get(key, 0) + 1
-    waiting = sum(1 for domain_plan in plan.domains if domain_plan.restart == "needed")
+    waiting = sum(1 for resource_plan in plan.resources if resource_plan.restart == "needed")
     if not plan.has_changes and not plan.refused:
         if waiting:
             return f"No changes to apply; {waiting} running guest(s) need a restart to take theirs (apply --restart)."
@@ -72,6 +99,8 @@ def summary(plan: Plan) -> str:
         CREATE: "to create",
         UPDATE: "to update",
         ADOPT: "to adopt",
+        GROW: "to grow",
+        REPLACE: "to replace",
         "change": "to start, stop or restart",
         DELETE: "to delete",
         REFUSE: "refused",

@@ -1,0 +1,264 @@
+"""Volumes: the disks VMs ask vmspec to create, and cloud-init seeds.
+
+vmspec creates a volume that does not exist, grows one that is smaller than the
+spec says, and otherwise leaves it alone: an existing volume is never recreated,
+overwritten or shrunk, and deleted only with --prune --delete-volumes. A seed is
+vmspec's own: it is rebuilt when its content changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libvirt
+from lxml import etree
+
+from vmspec.config.volume import StorageVolume, VolumeFormat, VolumeSize, VolumeTarget
+from vmspec.emit import resource_xml
+from vmspec.host.connection import Host
+from vmspec.host.errors import HostError
+from vmspec.host.plan import CREATE, DELETE, GROW, NONE, REFUSE, REPLACE, VOLUME, ResourcePlan
+from vmspec.lower.storage import WantedVolume
+
+STREAM_CHUNK = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class LiveVolume:
+    name: str
+    path: str
+    capacity: int
+    format: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class WantedSeed:
+    pool: str
+    name: str
+    content: bytes
+    vm: str
+
+
+def read_volumes(host: Host, pool: str) -> dict[str, LiveVolume]:
+    """The volumes of an active pool, refreshed first so files added by hand are seen."""
+
+    def listing(connection: libvirt.virConnect) -> dict[str, LiveVolume]:
+        handle = connection.storagePoolLookupByName(pool)
+        if not handle.isActive():
+            return {}
+        handle.refresh(0)
+        found = {}
+        for volume in handle.listAllVolumes(0):
+            target_format = etree.fromstring(volume.XMLDesc(0).encode()).find("target/format")
+            found[volume.name()] = LiveVolume(
+                name=volume.name(),
+                path=volume.path(),
+                capacity=volume.info()[1],
+                format=target_format.get("type") if target_format is not None else None,
+            )
+        return found
+
+    return host.call("listing volumes", pool, listing)
+
+
+def plan_volumes(
+    wanted: list[tuple[str, WantedVolume]],
+    seeds: list[WantedSeed],
+    pool_paths: dict[str, str],
+    live: dict[str, dict[str, LiveVolume]],
+    host: Host,
+) -> list[ResourcePlan]:
+    """``wanted``: (VM name, volume); ``pool_paths``: every pool declared or on the host;
+    ``live``: the volumes of the pools that exist and run now."""
+    plans: list[ResourcePlan] = []
+    created: set[tuple[str, str]] = set()
+    for vm, volume in wanted:
+        plan = _plan_volume(vm, volume, pool_paths, live, created)
+        if plan.action == CREATE:
+            created.add((volume.pool, volume.name))
+        plans.append(plan)
+    plans.extend(_plan_seed(seed, pool_paths, live, host) for seed in seeds)
+    return plans
+
+
+def _plan_volume(
+    vm: str,
+    volume: WantedVolume,
+    pool_paths: dict[str, str],
+    live: dict[str, dict[str, LiveVolume]],
+    created: set[tuple[str, str]],
+) -> ResourcePlan:
+    plan = ResourcePlan(
+        f"{volume.pool}/{volume.name}", NONE, kind=VOLUME, capacity=volume.capacity_bytes
+    )
+    if volume.pool not in pool_paths:
+        return _refuse(
+            plan,
+            f"its pool {volume.pool!r} (named by {vm}) is neither in the specs nor on the host",
+        )
+    existing = live.get(volume.pool, {}).get(volume.name)
+    if existing is not None:
+        if volume.capacity_bytes > existing.capacity:
+            plan.action = GROW
+            plan.notes.append(f"capacity {existing.capacity} → {volume.capacity_bytes} bytes")
+        elif volume.capacity_bytes < existing.capacity:
+            return _refuse(
+                plan,
+                f"the spec asks for {volume.capacity_bytes} bytes but it holds {existing.capacity}: "
+                "vmspec never shrinks a volume (data could be lost); raise the spec's capacity",
+            )
+        if existing.format and existing.format != volume.format:
+            plan.notes.append(
+                f"it is {existing.format}, not {volume.format}; an existing volume is never recreated"
+            )
+        return plan
+    backing_path = None
+    if volume.backing_volume is not None:
+        backing = live.get(volume.pool, {}).get(volume.backing_volume)
+        if backing is not None:
+            backing_path = backing.path
+        elif (volume.pool, volume.backing_volume) in created:
+            backing_path = f"{pool_paths[volume.pool]}/{volume.backing_volume}"
+        else:
+            return _refuse(
+                plan,
+                f"its backing volume {volume.backing_volume!r} is not in the pool {volume.pool!r}",
+            )
+    plan.action = CREATE
+    plan.xml = resource_xml(volume.config(backing_path))
+    return plan
+
+
+def _plan_seed(
+    seed: WantedSeed, pool_paths: dict[str, str], live: dict[str, dict[str, LiveVolume]], host: Host
+) -> ResourcePlan:
+    plan = ResourcePlan(
+        f"{seed.pool}/{seed.name}",
+        NONE,
+        kind=VOLUME,
+        payload=seed.content,
+        capacity=len(seed.content),
+    )
+    if seed.pool not in pool_paths:
+        return _refuse(
+            plan,
+            f"its pool {seed.pool!r} (the cloud-init seed of {seed.vm}) is neither in the specs nor on the host",
+        )
+    plan.xml = resource_xml(_seed_volume(seed))
+    existing = live.get(seed.pool, {}).get(seed.name)
+    if existing is None:
+        plan.action = CREATE
+    elif _download(host, seed.pool, seed.name) != seed.content:
+        plan.action = REPLACE
+        plan.notes.append(
+            f"the cloud-init data of {seed.vm} changed: the seed is rebuilt (first boot already happened for a running guest)"
+        )
+    return plan
+
+
+def _seed_volume(seed: WantedSeed) -> StorageVolume:
+    size = VolumeSize(unit="bytes", value=len(seed.content))
+    return StorageVolume(
+        name=seed.name,
+        capacity=size,
+        allocation=size,
+        target=VolumeTarget(format=VolumeFormat(type="raw")),
+    )
+
+
+def plan_volume_prune(
+    owned_pools: list[str],
+    wanted: set[tuple[str, str]],
+    live: dict[str, dict[str, LiveVolume]],
+    delete_volumes: bool,
+) -> list[ResourcePlan]:
+    """Volumes in vmspec's pools that no spec names: deleted only with --delete-volumes."""
+    plans = []
+    for pool in owned_pools:
+        for name in sorted(live.get(pool, {})):
+            if (pool, name) in wanted:
+                continue
+            if delete_volumes:
+                plans.append(
+                    ResourcePlan(f"{pool}/{name}", DELETE, kind=VOLUME, reason="--delete-volumes")
+                )
+            else:
+                plans.append(
+                    ResourcePlan(
+                        f"{pool}/{name}",
+                        NONE,
+                        kind=VOLUME,
+                        notes=["no spec names it; kept (add --delete-volumes to delete)"],
+                    )
+                )
+    return plans
+
+
+def _refuse(plan: ResourcePlan, reason: str) -> ResourcePlan:
+    plan.action = REFUSE
+    plan.reason = reason
+    return plan
+
+
+def _download(host: Host, pool: str, name: str) -> bytes:
+    """A volume's bytes through libvirt's stream: works on remote hosts too."""
+
+    def download(connection: libvirt.virConnect) -> bytes:
+        volume = connection.storagePoolLookupByName(pool).storageVolLookupByName(name)
+        stream = connection.newStream(0)
+        volume.download(stream, 0, 0, 0)
+        chunks = []
+        while True:
+            chunk = stream.recv(STREAM_CHUNK)
+            if not chunk or not isinstance(chunk, bytes):
+                break
+            chunks.append(chunk)
+        stream.finish()
+        return b"".join(chunks)
+
+    return host.call("reading the seed", f"{pool}/{name}", download)
+
+
+def apply_volume(host: Host, plan: ResourcePlan) -> str:
+    pool, name = plan.name.split("/", 1)
+
+    def on_pool(action):
+        return lambda connection: action(connection, connection.storagePoolLookupByName(pool))
+
+    if plan.action in (REPLACE, DELETE):
+        host.call(
+            "deleting the volume",
+            plan.name,
+            on_pool(lambda _c, p: p.storageVolLookupByName(name).delete(0)),
+        )
+        if plan.action == DELETE:
+            return "deleted"
+    if plan.action in (CREATE, REPLACE):
+        host.call(
+            "creating the volume",
+            plan.name,
+            on_pool(lambda _c, p: p.createXML(plan.xml.decode(), 0)),
+        )
+        if plan.payload is not None:
+            host.call(
+                "uploading the seed",
+                plan.name,
+                on_pool(lambda c, p: _upload(c, p.storageVolLookupByName(name), plan.payload)),
+            )
+        return "replaced" if plan.action == REPLACE else "created"
+    if plan.action == GROW:
+        host.call(
+            "growing the volume",
+            plan.name,
+            on_pool(lambda _c, p: p.storageVolLookupByName(name).resize(plan.capacity, 0)),
+        )
+        return "grown"
+    raise HostError("applying", f"unknown volume action {plan.action}", plan.name)
+
+
+def _upload(connection: libvirt.virConnect, volume: libvirt.virStorageVol, content: bytes) -> None:
+    stream = connection.newStream(0)
+    volume.upload(stream, 0, len(content), 0)
+    for start in range(0, len(content), STREAM_CHUNK):
+        stream.send(content[start : start + STREAM_CHUNK])
+    stream.finish()
