@@ -169,7 +169,7 @@ def apply(paths: tuple[Path, ...], uri: str | None, shutdown_timeout: float, **f
         click.echo(f"vmspec: {refused.name}: refused: {refused.reason}", err=True)
     if failures or host_plan.refused:
         click.echo(
-            f"vmspec: {_count(len(failures) + len(host_plan.refused), 'domain')} not converged",
+            f"vmspec: {_count(len(failures) + len(host_plan.refused), 'resource')} not converged",
             err=True,
         )
         sys.exit(EXIT_PROBLEMS)

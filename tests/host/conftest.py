@@ -32,9 +32,22 @@ def system(libvirtd):
     """A connection to the real libvirtd; every vmspec-test-* domain is removed before and after."""
     connection = libvirt.open(libvirtd)
     remove_test_domains(connection)
+    remove_test_pools_and_networks(connection)
     yield connection
     remove_test_domains(connection)
+    remove_test_pools_and_networks(connection)
     connection.close()
+
+
+def remove_test_pools_and_networks(connection) -> None:
+    """Stops and undefines vmspec-test-* pools (their files stay; tests own their folders)
+    and networks."""
+    for resource in [*connection.listAllStoragePools(), *connection.listAllNetworks()]:
+        if not resource.name().startswith(TEST_PREFIX):
+            continue
+        if resource.isActive():
+            resource.destroy()
+        resource.undefine()
 
 
 def remove_test_domains(connection) -> None:

@@ -151,7 +151,10 @@ def _start_pool(host: Host, name: str, plan: ResourcePlan) -> None:
     except HostError:
         pass
     try:
-        flags = libvirt.VIR_STORAGE_POOL_BUILD_NO_OVERWRITE
+        # A directory is only made; a volume group is made on its devices only when they
+        # hold nothing (NO_OVERWRITE), so an existing file system is never formatted.
+        is_logical = plan.xml is not None and etree.fromstring(plan.xml).get("type") == "logical"
+        flags = libvirt.VIR_STORAGE_POOL_BUILD_NO_OVERWRITE if is_logical else 0
         host.call("building the storage pool", name, on_pool(lambda p: p.build(flags)))
         host.call("starting the storage pool", name, on_pool(lambda p: p.create(0)))
     except HostError as error:

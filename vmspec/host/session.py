@@ -18,6 +18,7 @@ from vmspec.host.plan import (
     DELETE,
     DOMAIN,
     NETWORK,
+    NONE,
     POOL,
     REFUSE,
     Options,
@@ -167,7 +168,7 @@ def _keep_pools_holding_volumes(deletions: list, live_volumes: dict, options: Op
     for plan in deletions:
         held = live_volumes.get(plan.name, {})
         if plan.kind == POOL and held and not options.delete_volumes:
-            plan.action, plan.reason = (
-                REFUSE,
-                f"it holds {len(held)} volume(s); add --delete-volumes to delete them and it",
+            plan.action, plan.reason = NONE, None
+            plan.notes.append(
+                f"no spec names it, but it holds {len(held)} volume(s): kept (add --delete-volumes)"
             )

@@ -1,0 +1,196 @@
+"""Pools, volumes and networks on the real libvirtd: from a bare host to a guest's disk."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.host.conftest import SYSTEM_URI, TEST_PREFIX, guest_spec, vmspec, write
+
+POOL = f"{TEST_PREFIX}pool"
+
+
+@pytest.fixture
+def pool_dir():
+    # libvirt-qemu must reach the images: not under pytest's private /tmp folder.
+    Path("/var/lib/libvirt/images").mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=TEST_PREFIX, dir="/var/lib/libvirt/images"))
+    folder.chmod(0o755)
+    yield folder / "pool"
+    shutil.rmtree(folder)
+
+
+def pool_spec(path: Path, name: str = POOL) -> str:
+    return textwrap.dedent(
+        f"""\
+        apiVersion: vmspec/v1
+        kind: StoragePool
+        metadata: {{name: {name}}}
+        spec: {{type: dir, path: {path}, autostart: true}}
+        """
+    )
+
+
+def disk_vm(
+    name: str, capacity: str, *, backing: str | None = "base.qcow2", state: str = "stopped"
+) -> str:
+    create = f"{{capacity: {capacity}, format: qcow2" + (
+        f", backingStore: {backing}}}" if backing else "}"
+    )
+    extra = f"disks:\n  - target: vda\n    volume: {{pool: {POOL}, name: {TEST_PREFIX}{name}.qcow2, create: {create}}}\n"
+    return guest_spec(name, extra, state=state)
+
+
+def qemu_img_info(path: Path) -> dict:
+    result = subprocess.run(
+        ["qemu-img", "info", "--output=json", str(path)], capture_output=True, text=True, check=True
+    )
+    return json.loads(result.stdout)
+
+
+def make_base_image(pool_path: Path) -> Path:
+    pool_path.mkdir(parents=True, exist_ok=True)
+    base = pool_path / "base.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(base), "32M"], check=True)
+    return base
+
+
+def test_a_dir_pool_and_a_qcow2_volume_over_a_backing_volume(system, tmp_path, pool_dir):
+    write(tmp_path, "pool", pool_spec(pool_dir))
+    first = vmspec("apply", "-c", SYSTEM_URI, str(tmp_path))
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert f"+ pool {POOL}: create; start; autostart on" in first.stdout
+    assert pool_dir.is_dir() and system.storagePoolLookupByName(POOL).isActive()
+
+    base = make_base_image(pool_dir)
+    write(tmp_path, "vm", disk_vm("disk", "64MiB"))
+    applied = vmspec("apply", "-c", SYSTEM_URI, str(tmp_path))
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert f"  volume {POOL}/{TEST_PREFIX}disk.qcow2: created" in applied.stdout
+    info = qemu_img_info(pool_dir / f"{TEST_PREFIX}disk.qcow2")
+    assert info["format"] == "qcow2"
+    assert info["virtual-size"] == 64 * 1024 * 1024
+    assert info["backing-filename"] == str(base)
+    assert info["backing-filename-format"] == "qcow2"
+
+    again = vmspec("plan", "-c", SYSTEM_URI, str(tmp_path))
+    assert again.returncode == 0, again.stdout
+    assert again.stdout.splitlines()[-1] == "No changes: the host matches the specs."
+
+
+def test_a_larger_capacity_grows_and_a_smaller_one_is_refused(system, tmp_path, pool_dir):
+    write(tmp_path, "pool", pool_spec(pool_dir))
+    write(tmp_path, "vm", disk_vm("grow", "32MiB", backing=None))
+    assert vmspec("apply", "-c", SYSTEM_URI, str(tmp_path)).returncode == 0
+    volume = pool_dir / f"{TEST_PREFIX}grow.qcow2"
+
+    write(tmp_path, "vm", disk_vm("grow", "48MiB", backing=None))
+    grown = vmspec("apply", "-c", SYSTEM_URI, str(tmp_path))
+    assert grown.returncode == 0, grown.stdout + grown.stderr
+    assert qemu_img_info(volume)["virtual-size"] == 48 * 1024 * 1024
+
+    write(tmp_path, "vm", disk_vm("grow", "16MiB", backing=None))
+    shrink = vmspec("plan", "-c", SYSTEM_URI, str(tmp_path))
+    assert shrink.returncode == 1
+    assert "vmspec never shrinks a volume" in shrink.stdout
+    refused = vmspec("apply", "-c", SYSTEM_URI, str(tmp_path))
+    assert refused.returncode == 1
+    assert qemu_img_info(volume)["virtual-size"] == 48 * 1024 * 1024
+
+
+def test_prune_keeps_volumes_and_the_pool_holding_them(system, tmp_path, pool_dir):
+    write(tmp_path, "pool", pool_spec(pool_dir))
+    write(tmp_path, "vm", disk_vm("kept", "32MiB", backing=None))
+    assert vmspec("apply", "-c", SYSTEM_URI, str(tmp_path)).returncode == 0
+    (tmp_path / "vm.yaml").unlink()
+    (tmp_path / "pool.yaml").unlink()
+    write(tmp_path, "other", guest_spec("other", state="stopped"))
+    pruned = vmspec("apply", "--prune", "-c", SYSTEM_URI, str(tmp_path))
+    assert pruned.returncode == 0, pruned.stdout + pruned.stderr
+    assert f"  {TEST_PREFIX}kept: deleted (disks kept)" in pruned.stdout
+    assert "no spec names it; kept (add --delete-volumes to delete)" in pruned.stdout
+    assert "holds 1 volume(s): kept" in pruned.stdout
+    assert (pool_dir / f"{TEST_PREFIX}kept.qcow2").exists()
+    assert system.storagePoolLookupByName(POOL).isActive()
+
+    deleted = vmspec("apply", "--prune", "--delete-volumes", "-c", SYSTEM_URI, str(tmp_path))
+    assert deleted.returncode == 0, deleted.stdout + deleted.stderr
+    assert not (pool_dir / f"{TEST_PREFIX}kept.qcow2").exists()
+    assert POOL not in {pool.name() for pool in system.listAllStoragePools()}
+
+
+def test_an_isolated_network_is_defined_and_started(system, tmp_path):
+    name = f"{TEST_PREFIX}net"
+    spec = textwrap.dedent(
+        f"""\
+        apiVersion: vmspec/v1
+        kind: Network
+        metadata: {{name: {name}}}
+        spec:
+          forward: isolated
+          bridge: vstest0
+          ip: {{address: 10.253.77.1, prefix: 24, dhcp: {{start: 10.253.77.10, end: 10.253.77.20}}}}
+        """
+    )
+    write(tmp_path, "net", spec)
+    applied = vmspec("apply", "-c", SYSTEM_URI, str(tmp_path))
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert system.networkLookupByName(name).isActive()
+    again = vmspec("plan", "-c", SYSTEM_URI, str(tmp_path))
+    assert again.returncode == 0, again.stdout
+
+
+def test_plan_time_errors_create_nothing(system, tmp_path, pool_dir):
+    write(tmp_path, "pool", pool_spec(pool_dir))
+    write(tmp_path, "vm", disk_vm("nobase", "32MiB", backing="missing.qcow2"))
+    write(
+        tmp_path,
+        "elsewhere",
+        guest_spec(
+            "elsewhere",
+            "disks:\n  - target: vda\n    volume: {pool: no-such-pool, name: x.qcow2, create: {capacity: 1GiB}}\n",
+        ),
+    )
+    result = vmspec("plan", "-c", SYSTEM_URI, str(tmp_path))
+    assert result.returncode == 1
+    assert f"its backing volume 'missing.qcow2' is not in the pool '{POOL}'" in result.stdout
+    assert (
+        "its pool 'no-such-pool' (named by vmspec-test-elsewhere) is neither in the specs nor on the host"
+        in result.stdout
+    )
+    applied = vmspec("apply", "-c", SYSTEM_URI, str(tmp_path))
+    assert applied.returncode == 1
+    assert not list(pool_dir.glob("*.qcow2"))
+
+
+def test_a_pool_path_that_is_a_file_is_refused(system, tmp_path, pool_dir):
+    pool_dir.parent.joinpath("file").write_text("not a directory")
+    write(tmp_path, "pool", pool_spec(pool_dir.parent / "file"))
+    result = vmspec("plan", "-c", SYSTEM_URI, str(tmp_path))
+    assert result.returncode == 1
+    assert "exists and is not a directory" in result.stdout
+
+
+def test_overlapping_networks_are_refused(system, tmp_path):
+    for index, address in enumerate(("10.253.80.1", "10.253.80.129")):
+        write(
+            tmp_path,
+            f"net{index}",
+            textwrap.dedent(
+                f"""\
+                apiVersion: vmspec/v1
+                kind: Network
+                metadata: {{name: {TEST_PREFIX}ov{index}}}
+                spec: {{forward: isolated, ip: {{address: {address}, prefix: {24 if index == 0 else 25}}}}}
+                """
+            ),
+        )
+    result = vmspec("plan", "-c", SYSTEM_URI, str(tmp_path))
+    assert result.returncode == 1
+    assert f"its addresses overlap the network '{TEST_PREFIX}ov0'" in result.stdout
