@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -194,3 +195,44 @@ def test_overlapping_networks_are_refused(system, tmp_path):
     result = vmspec("plan", "-c", SYSTEM_URI, str(tmp_path))
     assert result.returncode == 1
     assert f"its addresses overlap the network '{TEST_PREFIX}ov0'" in result.stdout
+
+
+def test_a_cloud_init_seed_is_uploaded_attached_and_rebuilt_only_when_it_changes(
+    system, tmp_path, pool_dir
+):
+    pycdlib = pytest.importorskip("pycdlib", reason="pycdlib builds the seeds; it is a dependency")
+
+    write(tmp_path, "pool", pool_spec(pool_dir))
+    cloud_init = f"cloudInit:\n  pool: {POOL}\n  userData: {{hostname: seeded}}\n"
+    write(tmp_path, "vm", guest_spec("seeded", cloud_init, state="running"))
+    applied = vmspec("apply", "-c", SYSTEM_URI, str(tmp_path))
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    seed = pool_dir / f"{TEST_PREFIX}seeded-cidata.iso"
+    assert f"  volume {POOL}/{seed.name}: created" in applied.stdout
+
+    iso = pycdlib.PyCdlib()
+    iso.open(str(seed))
+    try:
+        assert iso.pvd.volume_identifier.decode().strip() == "cidata"
+        user_data, meta_data = io.BytesIO(), io.BytesIO()
+        iso.get_file_from_iso_fp(user_data, rr_path="/user-data")
+        iso.get_file_from_iso_fp(meta_data, rr_path="/meta-data")
+    finally:
+        iso.close()
+    assert user_data.getvalue() == b"#cloud-config\nhostname: seeded\n"
+    assert b"instance-id: vmspec-test-seeded" in meta_data.getvalue()
+    running = system.lookupByName(f"{TEST_PREFIX}seeded").XMLDesc(0)
+    assert f"<source pool='{POOL}' volume='{seed.name}'" in running and "<readonly/>" in running
+
+    again = vmspec("plan", "-c", SYSTEM_URI, str(tmp_path))
+    assert again.returncode == 0, again.stdout
+
+    write(
+        tmp_path,
+        "vm",
+        guest_spec("seeded", cloud_init.replace("seeded", "reseeded"), state="running"),
+    )
+    changed = vmspec("plan", "-c", SYSTEM_URI, str(tmp_path))
+    assert changed.returncode == 2
+    assert f"~ volume {POOL}/{seed.name}: replace" in changed.stdout
+    assert "the cloud-init data of vmspec-test-seeded changed" in changed.stdout
