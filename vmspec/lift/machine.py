@@ -1,0 +1,360 @@
+"""A parsed ``Domain`` → an idiomatic VirtualMachine spec, and the list of what it drops.
+
+Lifting writes only what the policy would not produce anyway (units like 2GiB, no
+default clock, uuid and MACs only where they differ from the derived ones). Then it
+checks itself: the spec is lowered again and compared with the domain, field by
+field, and every difference is reported as dropped. So import and compile agree by
+construction, and a loss can only be reported, never hidden.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from vmspec.config.chardev import CharDevice
+from vmspec.config.disk import Disk
+from vmspec.config.domain import Domain
+from vmspec.config.interface import Interface
+from vmspec.lower import lower_virtual_machine, policy
+from vmspec.lower.identity import domain_uuid, interface_macs
+from vmspec.units import format_kib
+
+KIB_PER_UNIT = {
+    "b": 1 / 1024,
+    "bytes": 1 / 1024,
+    "KiB": 1,
+    "k": 1,
+    "KB": 1,
+    "MiB": 1024,
+    "M": 1024,
+    "GiB": 1024**2,
+    "G": 1024**2,
+    "TiB": 1024**3,
+    "T": 1024**3,
+}
+X86 = ("x86_64", "i686")
+
+
+@dataclass(frozen=True, slots=True)
+class Lifted:
+    name: str
+    document: dict[str, Any]
+    dropped: tuple[str, ...]  # XPaths (or config paths) of what the spec cannot express
+    added: tuple[str, ...] = ()  # what the spec's policy writes where the domain says nothing
+
+    @property
+    def lossless(self) -> bool:
+        return not self.dropped
+
+
+class _Unliftable(Exception):
+    """The domain has something the spec has no word for at all (an unknown disk type)."""
+
+
+def lift_domain(
+    domain: Domain,
+    uncovered: tuple[str, ...] | list[str] = (),
+    *,
+    autostart: bool | None = None,
+    running: bool | None = None,
+) -> Lifted:
+    """``uncovered``: what parsing found outside the mapping (already filtered for what
+    libvirt allocates itself)."""
+    from vmspec.host.diff import changes_between  # the diff speaks libvirt's words
+    from vmspec.host.facts import HostFacts
+    from vmspec.host.normalize import normalize_live
+
+    name = domain.name or "unnamed"
+    dropped = list(uncovered)
+    try:
+        spec, lost = _spec(domain)
+    except _Unliftable as error:
+        return Lifted(name, {}, (*dropped, str(error)))
+    dropped += lost
+    if autostart:
+        spec["autostart"] = True
+    if running is not None:
+        spec["state"] = "running" if running else "stopped"
+    document = {
+        "apiVersion": "vmspec/v1",
+        "kind": "VirtualMachine",
+        "metadata": _metadata(domain),
+        "spec": spec,
+    }
+    # The check: lower what we wrote, and compare with the domain (metadata aside: vmspec
+    # writes its own marker, and other applications' metadata shows as uncovered).
+    lowered = lower_virtual_machine(document)
+    if domain.uuid and lowered.uuid != domain.uuid.lower():
+        lowered = dataclasses.replace(lowered, uuid=domain.uuid.lower())
+    original = normalize_live(
+        lowered, dataclasses.replace(domain, metadata=lowered.metadata), HostFacts()
+    )
+    added = []
+    for change in changes_between(original, lowered):
+        if change.before is None:
+            added.append(f"{change.path}: {change.after}")
+        else:
+            dropped.append(
+                f"{change.path}: {change.before} (the spec gives {change.after or 'nothing'})"
+            )
+    return Lifted(name, document, tuple(dict.fromkeys(dropped)), tuple(added))
+
+
+def _metadata(domain: Domain) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": domain.name}
+    if domain.uuid and domain.uuid.lower() != domain_uuid(domain.name):
+        metadata["uuid"] = domain.uuid.lower()
+    marker = domain.metadata.vmspec if domain.metadata else None
+    if marker and marker.labels:
+        metadata["labels"] = {label.key: label.value for label in marker.labels}
+    if domain.description:
+        metadata["description"] = domain.description
+    return metadata
+
+
+def _spec(domain: Domain) -> tuple[dict[str, Any], list[str]]:
+    lost: list[str] = []
+    spec: dict[str, Any] = {"domainType": domain.type}
+    if domain.type not in ("kvm", "qemu"):
+        raise _Unliftable(f"/domain/@type: {domain.type} (the spec knows kvm and qemu)")
+    os_type = domain.os.type if domain.os else None
+    if os_type and os_type.arch and os_type.arch != "x86_64":
+        spec["arch"] = os_type.arch
+    if os_type and os_type.machine:
+        spec["machine"] = os_type.machine
+    if domain.os and domain.os.firmware == "efi":
+        spec["firmware"] = "efi"
+    if _looks_like_windows(domain):
+        spec["osType"] = "windows"
+    spec["memory"] = format_kib(_kib(domain.memory))
+    spec["vcpus"] = domain.vcpu.count if domain.vcpu else 1
+    _cpu(domain, spec)
+    _clock(domain, spec)
+    _boot(domain, spec)
+    _features(domain, spec)
+    _devices(domain, spec, lost)
+    _lifecycle(domain, spec)
+    return spec, lost
+
+
+def _kib(size) -> int:
+    if size is None or size.value is None:
+        return 0
+    return int(size.value * KIB_PER_UNIT.get(size.unit or "KiB", 1))
+
+
+def _looks_like_windows(domain: Domain) -> bool:
+    return bool(domain.clock and domain.clock.offset == "localtime")
+
+
+def _cpu(domain: Domain, spec: dict[str, Any]) -> None:
+    cpu = domain.cpu
+    default_mode = policy.cpu_mode(spec)
+    if cpu is None:
+        if default_mode is not None:
+            spec["cpu"] = {"mode": "none"}
+        return
+    lifted: dict[str, Any] = {}
+    mode = cpu.mode or "custom"
+    if mode == "custom" and cpu.model and cpu.model.name:
+        lifted["model"] = cpu.model.name
+    elif mode != default_mode:
+        lifted["mode"] = mode
+    if cpu.features:
+        lifted["features"] = {feature.name: feature.policy for feature in cpu.features}
+    if cpu.topology:
+        lifted["topology"] = {
+            "sockets": cpu.topology.sockets,
+            "cores": cpu.topology.cores,
+            "threads": cpu.topology.threads,
+        }
+    if mode == "custom" and not (cpu.model and cpu.model.name):
+        lifted = {
+            "mode": "none",
+            **({"topology": lifted["topology"]} if "topology" in lifted else {}),
+        }
+    if lifted:
+        spec["cpu"] = lifted
+
+
+def _clock(domain: Domain, spec: dict[str, Any]) -> None:
+    if domain.clock is None:
+        return
+    wanted = policy.clock(spec)
+    override: dict[str, Any] = {}
+    if domain.clock.offset != wanted.offset:
+        override["offset"] = domain.clock.offset
+    policy_timers = {timer.name: timer for timer in wanted.timers}
+    timers = {}
+    for timer in domain.clock.timers:
+        if policy_timers.get(timer.name) != timer:
+            setting = {}
+            if timer.present is not None:
+                setting["present"] = timer.present
+            if timer.tickpolicy is not None:
+                setting["tickpolicy"] = timer.tickpolicy
+            timers[timer.name] = setting or {"present": True}
+    if timers:
+        override["timers"] = timers
+    if override:
+        spec["clock"] = override
+
+
+def _boot(domain: Domain, spec: dict[str, Any]) -> None:
+    os = domain.os
+    if os is None:
+        return
+    if os.kernel:
+        spec["kernel"] = {
+            key: value
+            for key, value in (("path", os.kernel), ("initrd", os.initrd), ("cmdline", os.cmdline))
+            if value
+        }
+    devices = [device.dev for device in os.boot]
+    if devices and devices != policy.boot_devices(spec):
+        spec["boot"] = devices
+
+
+def _features(domain: Domain, spec: dict[str, Any]) -> None:
+    features = domain.features
+    x86 = spec.get("arch", "x86_64") in X86
+    lifted: dict[str, Any] = {}
+    acpi, apic = (features.acpi, features.apic) if features else (False, False)
+    if acpi != x86:
+        lifted["acpi"] = acpi
+    if apic != x86:
+        lifted["apic"] = apic
+    if features and features.pae:
+        lifted["pae"] = True
+    if features and features.smm and features.smm.state:
+        lifted["smm"] = True
+    if lifted:
+        spec["features"] = lifted
+
+
+def _devices(domain: Domain, spec: dict[str, Any], lost: list[str]) -> None:
+    devices = domain.devices
+    if devices is None:
+        return
+    disks = [_disk(disk, index) for index, disk in enumerate(devices.disks)]
+    if disks:
+        spec["disks"] = disks
+    interfaces = _interfaces(devices.interfaces, spec_uuid=domain_uuid(domain.name))
+    if interfaces:
+        spec["interfaces"] = interfaces
+    graphics = []
+    for item in devices.graphics:
+        entry: dict[str, Any] = {"type": item.type}
+        if item.listen:
+            entry["listen"] = item.listen
+        if item.port is not None and item.port != -1 and not item.autoport:
+            entry["port"] = item.port
+        graphics.append(entry)
+    if graphics:
+        spec["graphics"] = graphics
+    serials = [_serial(serial) for serial in devices.serials]
+    if serials:
+        spec["serials"] = serials
+    agent = [
+        channel
+        for channel in devices.channels
+        if channel.target and channel.target.name == "org.qemu.guest_agent.0"
+    ]
+    if agent:
+        spec["guestAgent"] = True
+    if devices.rngs and devices.rngs[0].backend:
+        spec["rng"] = {"backend": devices.rngs[0].backend.path}
+    if devices.memballoon and devices.memballoon.model != policy.memballoon_model({}):
+        spec["memballoon"] = {"model": devices.memballoon.model}
+    if devices.videos and devices.videos[0].model:
+        model = devices.videos[0].model.type
+        if model != policy.video_model({"graphics": graphics}) or not graphics:
+            spec["video"] = {"model": model}
+
+
+def _disk(disk: Disk, index: int) -> dict[str, Any]:
+    lifted: dict[str, Any] = {"target": disk.target.dev if disk.target else f"vd{chr(97 + index)}"}
+    bus = disk.target.bus if disk.target else None
+    if bus and bus != "virtio":
+        lifted["bus"] = bus
+    if disk.device and disk.device != "disk":
+        lifted["device"] = disk.device
+    source = disk.source
+    if source is not None:
+        if disk.type == "file" and source.file:
+            lifted["file"] = source.file
+        elif disk.type == "block" and source.dev:
+            lifted["block"] = source.dev
+        elif disk.type == "volume" and source.pool:
+            lifted["volume"] = {"pool": source.pool, "name": source.volume}
+        elif disk.type == "network" and source.protocol:
+            hosts = [
+                {"name": host.name, **({"port": host.port} if host.port else {})}
+                for host in source.hosts
+            ]
+            lifted["network"] = {"protocol": source.protocol, "name": source.name, "hosts": hosts}
+    driver = disk.driver
+    if driver:
+        if driver.type and driver.type != policy.disk_format(lifted):
+            lifted["format"] = driver.type
+        for key in ("cache", "io", "discard"):
+            if getattr(driver, key):
+                lifted[key] = getattr(driver, key)
+    if disk.readonly and disk.device != "cdrom":
+        lifted["readonly"] = True
+    if disk.serial:
+        lifted["serial"] = disk.serial
+    backing = disk.backing_store
+    if backing and backing.source and backing.source.file:
+        lifted["backingStore"] = {
+            "file": backing.source.file,
+            **({"format": backing.format.type} if backing.format else {}),
+        }
+    return lifted
+
+
+def _interfaces(interfaces: tuple[Interface, ...], spec_uuid: str) -> list[dict[str, Any]]:
+    derived = interface_macs(spec_uuid, [None] * len(interfaces))
+    lifted = []
+    for index, interface in enumerate(interfaces):
+        source = interface.source
+        entry: dict[str, Any] = {}
+        if interface.type == "bridge" and source and source.bridge:
+            entry["bridge"] = source.bridge
+        elif interface.type == "network" and source and source.network:
+            entry["network"] = source.network
+        elif interface.type == "direct" and source and source.dev:
+            entry["direct"] = {
+                "dev": source.dev,
+                **({"mode": source.mode} if source.mode and source.mode != "bridge" else {}),
+            }
+        if interface.model and interface.model.type and interface.model.type != "virtio":
+            entry["model"] = interface.model.type
+        mac = interface.mac.address.lower() if interface.mac and interface.mac.address else None
+        if mac and mac != derived[index]:
+            entry["mac"] = mac
+        lifted.append(entry)
+    return lifted
+
+
+def _serial(serial: CharDevice) -> dict[str, Any]:
+    entry: dict[str, Any] = {"type": serial.type}
+    if serial.source and serial.source.path and serial.type in ("file", "unix"):
+        entry["path"] = serial.source.path
+    return entry
+
+
+def _lifecycle(domain: Domain, spec: dict[str, Any]) -> None:
+    defaults = policy.lifecycle({})
+    actual = (domain.on_poweroff, domain.on_reboot, domain.on_crash)
+    lifted = {
+        key: value
+        for key, value, default in zip(
+            ("onPoweroff", "onReboot", "onCrash"), actual, defaults, strict=True
+        )
+        if value and value != default
+    }
+    if lifted:
+        spec["lifecycle"] = lifted
