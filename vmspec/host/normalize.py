@@ -112,20 +112,23 @@ def _same_machine(wanted: str | None, live: str, facts: HostFacts) -> bool:
     return re.fullmatch(rf"pc-{re.escape(family)}-[0-9.]+", live) is not None
 
 
+def is_qemu_default_cpu(cpu: Cpu) -> bool:
+    """No <cpu> means QEMU's default model, which libvirt writes out as custom qemu64."""
+    return (
+        cpu.mode == "custom"
+        and cpu.check == "none"
+        and cpu.model is not None
+        and cpu.model.name in _X86_DEFAULT_CPU_MODELS
+        and not cpu.features
+        and cpu.topology is None
+    )
+
+
 def _cpu(wanted: Cpu | None, live: Cpu | None) -> Cpu | None:
     if live is None:
         return None
     if wanted is None:
-        # No <cpu> means QEMU's default model, which libvirt writes out as custom qemu64.
-        is_default = (
-            live.mode == "custom"
-            and live.check == "none"
-            and live.model is not None
-            and live.model.name in _X86_DEFAULT_CPU_MODELS
-            and not live.features
-            and live.topology is None
-        )
-        return None if is_default else live
+        return None if is_qemu_default_cpu(live) else live
     if wanted.check is None:
         # libvirt records how strictly it checked the CPU (partial, none): not a setting of ours.
         return dataclasses.replace(live, check=None)

@@ -150,7 +150,11 @@ def _looks_like_windows(domain: Domain) -> bool:
 
 
 def _cpu(domain: Domain, spec: dict[str, Any]) -> None:
+    from vmspec.host.normalize import is_qemu_default_cpu
+
     cpu = domain.cpu
+    if cpu is not None and is_qemu_default_cpu(cpu):
+        cpu = None  # what libvirt writes for a domain without <cpu>
     default_mode = policy.cpu_mode(spec)
     if cpu is None:
         if default_mode is not None:
