@@ -61,7 +61,7 @@ def apply_plan(
         missing = _failed_dependency(resource_plan, failed)
         if missing:
             error = HostError(
-                "applying", f"{missing} it needs was not converged", resource_plan.name
+                "applying", f"it needs the {missing}, which was not converged", resource_plan.name
             )
             failures.append(error)
             report(f"! {error}")
@@ -162,12 +162,20 @@ def _start_pool(host: Host, name: str, plan: ResourcePlan) -> None:
 
 
 def _pool_hint(plan: ResourcePlan) -> str | None:
-    """For a network filesystem, name the server, since that is what usually failed."""
+    """What usually failed: for NFS the server, for LVM a device that already holds data."""
     xml = etree.fromstring(plan.xml) if plan.xml else None
-    if xml is None or xml.get("type") != "netfs":
+    if xml is None:
         return None
-    server = xml.find("source/host").get("name")
-    return f"is the NFS export {server}:{xml.find('source/dir').get('path')} reachable and mountable here?"
+    if xml.get("type") == "netfs":
+        server = xml.find("source/host").get("name")
+        return f"is the NFS export {server}:{xml.find('source/dir').get('path')} reachable and mountable here?"
+    if xml.get("type") == "logical":
+        devices = ", ".join(device.get("path") for device in xml.iterfind("source/device"))
+        return (
+            f"vmspec makes a volume group only on devices that hold nothing ({devices}); "
+            "it never formats one that holds data: check what is on it"
+        )
+    return None
 
 
 class _Applier:

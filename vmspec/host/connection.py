@@ -126,7 +126,8 @@ class Host:
                 return action(self.connection)
             except libvirt.libvirtError as error:
                 if not is_connection_lost(error) or attempt == RECONNECT_ATTEMPTS:
-                    raise HostError(operation, libvirt_message(error), vm) from None
+                    code = error.get_error_code()
+                    raise HostError(operation, libvirt_message(error), vm, code=code) from None
                 self._reconnect(operation, vm)
         raise AssertionError("unreachable")
 

@@ -7,12 +7,18 @@ class HostError(Exception):
     """A libvirt operation failed. ``str()`` is the one line the CLI prints."""
 
     def __init__(
-        self, operation: str, message: str, vm: str | None = None, hint: str | None = None
+        self,
+        operation: str,
+        message: str,
+        vm: str | None = None,
+        hint: str | None = None,
+        code: int | None = None,
     ):
         self.operation = operation
         self.vm = vm
         self.message = message
         self.hint = hint
+        self.code = code  # libvirt's error code, when libvirt raised it
         super().__init__(self.render())
 
     def render(self) -> str:

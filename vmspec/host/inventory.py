@@ -11,6 +11,7 @@ from lxml import etree
 from vmspec.config.domain import Domain
 from vmspec.config.xmlmap import XmlMappingError, from_element
 from vmspec.host.connection import Host
+from vmspec.host.errors import HostError
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,16 @@ def read_live_domains(host: Host) -> dict[str, LiveDomain]:
         None,
         lambda c: c.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_PERSISTENT),
     )
-    return {live.name: live for live in (_read(host, domain) for domain in domains)}
+    found = {}
+    for domain in domains:
+        try:
+            live = _read(host, domain)
+        except HostError as error:
+            if error.code == libvirt.VIR_ERR_NO_DOMAIN:
+                continue  # undefined while we read (another tool, another apply): not ours to plan
+            raise
+        found[live.name] = live
+    return found
 
 
 def read_live_domain(host: Host, name: str) -> LiveDomain | None:

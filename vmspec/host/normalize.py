@@ -64,11 +64,19 @@ def normalize_running(desired: Domain, running: Domain, facts: HostFacts) -> Dom
     # the guest agent's channel the socket libvirt made for it.
     devices = dataclasses.replace(
         running.devices,
+        # A started guest's disks say <backingStore/> where the image has no backing file.
+        disks=tuple(_without_empty_backing(disk) for disk in running.devices.disks),
         serials=tuple(_without_allocated_path(device) for device in running.devices.serials),
         consoles=tuple(_without_allocated_path(device) for device in running.devices.consoles),
         channels=tuple(_without_allocated_path(device) for device in running.devices.channels),
     )
     return dataclasses.replace(running, devices=devices)
+
+
+def _without_empty_backing(disk):
+    if disk.backing_store is not None and disk.backing_store == type(disk.backing_store)():
+        return dataclasses.replace(disk, backing_store=None)
+    return disk
 
 
 def _without_allocated_path(device):

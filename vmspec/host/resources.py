@@ -21,6 +21,7 @@ from vmspec.config.xmlmap import XmlMappingError, from_element
 from vmspec.emit import resource_xml
 from vmspec.host.connection import Host
 from vmspec.host.diff import RESTART, Change, changes_between
+from vmspec.host.errors import HostError
 from vmspec.host.plan import CREATE, DELETE, NETWORK, NONE, POOL, REFUSE, UPDATE, ResourcePlan
 from vmspec.lower.identity import network_uuid, pool_uuid
 
@@ -54,41 +55,50 @@ class WantedResource:
 
 
 def read_pools(host: Host) -> dict[str, LiveResource]:
-    pools = host.call(
-        "listing storage pools",
-        None,
-        lambda c: c.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_PERSISTENT),
-    )
-    return {
-        pool.name(): _read(
+    flags = libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_PERSISTENT
+    pools = host.call("listing storage pools", None, lambda c: c.listAllStoragePools(flags))
+    read = (
+        _read_or_none(
             host,
             POOL,
             pool,
             StoragePool,
             libvirt.VIR_STORAGE_XML_INACTIVE,
             "storagePoolLookupByUUIDString",
+            libvirt.VIR_ERR_NO_STORAGE_POOL,
         )
         for pool in pools
-    }
+    )
+    return {live.name: live for live in read if live is not None}
 
 
 def read_networks(host: Host) -> dict[str, LiveResource]:
-    networks = host.call(
-        "listing networks",
-        None,
-        lambda c: c.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_PERSISTENT),
-    )
-    return {
-        network.name(): _read(
+    flags = libvirt.VIR_CONNECT_LIST_NETWORKS_PERSISTENT
+    networks = host.call("listing networks", None, lambda c: c.listAllNetworks(flags))
+    read = (
+        _read_or_none(
             host,
             NETWORK,
             network,
             Network,
             libvirt.VIR_NETWORK_XML_INACTIVE,
             "networkLookupByUUIDString",
+            libvirt.VIR_ERR_NO_NETWORK,
         )
         for network in networks
-    }
+    )
+    return {live.name: live for live in read if live is not None}
+
+
+def _read_or_none(
+    host: Host, kind: str, handle: Any, cls: type, inactive_flag: int, lookup: str, gone: int
+) -> LiveResource | None:
+    try:
+        return _read(host, kind, handle, cls, inactive_flag, lookup)
+    except HostError as error:
+        if error.code == gone:
+            return None  # undefined while we read: not ours to plan
+        raise
 
 
 def _read(

@@ -90,7 +90,10 @@ def plan_documents(host: Host, documents: list[SourceDocument], options: Options
         (vm["metadata"]["name"], volume) for vm in machines for _, volume in wanted_volumes(vm)
     ]
     seeds = [_seed(vm) for vm in machines if "cloudInit" in vm["spec"]]
-    volume_plans = plan_volumes(wanted, seeds, pool_paths, live_volumes, host)
+    kinds = {name: pool.config.type for name, pool in live_pools.items() if pool.config}
+    kinds.update({pool.name: pool.config.type for pool in pools})
+    thick = {name for name, kind in kinds.items() if kind == "logical"}
+    volume_plans = plan_volumes(wanted, seeds, pool_paths, live_volumes, host, thick)
 
     domain_plan = make_plan(
         uri,

@@ -67,13 +67,14 @@ def plan_volumes(
     pool_paths: dict[str, str],
     live: dict[str, dict[str, LiveVolume]],
     host: Host,
+    thick_pools: set[str] = frozenset(),
 ) -> list[ResourcePlan]:
     """``wanted``: (VM name, volume); ``pool_paths``: every pool declared or on the host;
     ``live``: the volumes of the pools that exist and run now."""
     plans: list[ResourcePlan] = []
     created: set[tuple[str, str]] = set()
     for vm, volume in wanted:
-        plan = _plan_volume(vm, volume, pool_paths, live, created)
+        plan = _plan_volume(vm, volume, pool_paths, live, created, volume.pool in thick_pools)
         if plan.action == CREATE:
             created.add((volume.pool, volume.name))
         plans.append(plan)
@@ -87,6 +88,7 @@ def _plan_volume(
     pool_paths: dict[str, str],
     live: dict[str, dict[str, LiveVolume]],
     created: set[tuple[str, str]],
+    thick: bool,
 ) -> ResourcePlan:
     plan = ResourcePlan(
         f"{volume.pool}/{volume.name}", NONE, kind=VOLUME, capacity=volume.capacity_bytes
@@ -125,7 +127,7 @@ def _plan_volume(
                 f"its backing volume {volume.backing_volume!r} is not in the pool {volume.pool!r}",
             )
     plan.action = CREATE
-    plan.xml = resource_xml(volume.config(backing_path))
+    plan.xml = resource_xml(volume.config(backing_path, thick=thick))
     return plan
 
 

@@ -65,8 +65,9 @@ class WantedVolume:
     format: str
     backing_volume: str | None  # the name of a volume in the same pool
 
-    def config(self, backing_path: str | None) -> StorageVolume:
-        """The volume XML; the backing volume's path is the pool's to say (plan looks it up)."""
+    def config(self, backing_path: str | None, *, thick: bool = False) -> StorageVolume:
+        """The volume XML; the backing volume's path is the pool's to say (plan looks it up).
+        ``thick``: allocate it all up front, for pools where thin means something else (LVM)."""
         backing = None
         if self.backing_volume is not None:
             # qcow2 keeps the backing chain itself; its format is stated, never probed.
@@ -75,7 +76,9 @@ class WantedVolume:
             name=self.name,
             capacity=VolumeSize(unit="bytes", value=self.capacity_bytes),
             # Thin: allocate nothing up front (qcow2 grows, raw is sparse where the pool allows).
-            allocation=VolumeSize(unit="bytes", value=0),
+            # In an LVM pool libvirt turns allocation 0 into a snapshot LV with a tiny
+            # copy-on-write area that breaks once the guest writes more: allocate it all.
+            allocation=VolumeSize(unit="bytes", value=self.capacity_bytes if thick else 0),
             target=VolumeTarget(format=VolumeFormat(type=self.format)),
             backing_store=backing,
         )
