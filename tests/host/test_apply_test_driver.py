@@ -194,3 +194,44 @@ def test_plan_json_is_stable_and_documented(host, tmp_path):
         "notes",
         "reason",
     }
+
+
+NETWORK_SPEC = """\
+apiVersion: vmspec/v1
+kind: Network
+metadata: {name: vmspec-test-net}
+spec:
+  forward: isolated
+  ip: {address: 10.253.50.1, prefix: 24, dhcp: {start: 10.253.50.10, end: 10.253.50.20}}
+"""
+
+
+def test_network_drift_is_found_and_repaired(host, tmp_path):
+    spec = write(tmp_path, "net", NETWORK_SPEC)
+    apply(host, spec)
+    network = host.connection.networkLookupByName("vmspec-test-net")
+    # Stopped first: the test driver shows one definition (the running one while active).
+    network.destroy()
+    host.connection.networkDefineXML(network.XMLDesc(0).replace("10.253.50.20", "10.253.50.30"))
+    drifted = plan(host, spec)
+    (network_plan,) = drifted.resources
+    assert network_plan.action == UPDATE and network_plan.state == ("stopped", "running")
+    assert [(c.path, c.before, c.after) for c in network_plan.changes] == [
+        ("ip[1]/dhcp/range[1]/@end", "10.253.50.30", "10.253.50.20")
+    ]
+    apply(host, spec)
+    assert "10.253.50.20" in host.connection.networkLookupByName("vmspec-test-net").XMLDesc(0)
+
+
+def test_a_same_named_pool_made_by_hand_is_refused(host, tmp_path):
+    pool_xml = "<pool type='dir'><name>vmspec-test-pool</name><target><path>/tmp/elsewhere</path></target></pool>"
+    host.connection.storagePoolDefineXML(pool_xml, 0)
+    spec = write(
+        tmp_path,
+        "pool",
+        "apiVersion: vmspec/v1\nkind: StoragePool\nmetadata: {name: vmspec-test-pool}\n"
+        "spec: {type: dir, path: /tmp/elsewhere}\n",
+    )
+    (pool_plan,) = plan(host, spec).resources
+    assert pool_plan.action == REFUSE
+    assert "vmspec did not create it" in pool_plan.reason
