@@ -294,3 +294,111 @@ def _write_atomically(directory: Path, name: str, content: bytes) -> None:
 
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+@main.command(name="import")
+@click.argument("names", nargs=-1)
+@click.option(
+    "-c",
+    "--connect",
+    "uri",
+    metavar="URI",
+    help="libvirt URI; default: $LIBVIRT_DEFAULT_URI, else libvirt's default.",
+)
+@click.option(
+    "--all", "import_all", is_flag=True, help="Import every persistent domain of the host."
+)
+@click.option(
+    "--xml",
+    "xml_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Import a domain XML file instead (offline; repeatable).",
+)
+@click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write DIR/NAME.yaml per domain; default: stdout.",
+)
+@click.option(
+    "--lossy",
+    is_flag=True,
+    help="Write specs even where the vocabulary cannot say everything (and print what is dropped).",
+)
+def import_command(
+    names: tuple[str, ...],
+    uri: str | None,
+    import_all: bool,
+    xml_files: tuple[Path, ...],
+    output_dir: Path | None,
+    lossy: bool,
+) -> None:
+    """Write specs for existing domains: from a host (NAME... or --all) or from XML files.
+
+    A domain the spec vocabulary cannot fully describe is refused, with the XPath of each
+    element or attribute it would drop, unless --lossy is given.
+    """
+    import yaml
+
+    from vmspec.lift.sources import lift_files
+
+    if xml_files and (names or import_all):
+        raise click.UsageError("give domain names (or --all), or --xml FILE..., not both")
+    if not xml_files and not names and not import_all:
+        raise click.UsageError("name the domains to import, or give --all or --xml FILE...")
+    lifted = (
+        lift_files(list(xml_files))
+        if xml_files
+        else _lift_from_host(uri, None if import_all else list(names))
+    )
+    refused = 0
+    written: list[str] = []
+    for item in lifted:
+        if not item.document:
+            refused += 1
+            click.echo(
+                f"vmspec: {item.name}: cannot be imported: {'; '.join(item.dropped)}", err=True
+            )
+            continue
+        if item.dropped and not lossy:
+            refused += 1
+            lines = "\n".join(f"  {path}" for path in item.dropped)
+            click.echo(
+                f"vmspec: {item.name}: not imported; the spec cannot express:\n{lines}", err=True
+            )
+            continue
+        for path in item.dropped:
+            click.echo(f"vmspec: {item.name}: dropped {path}", err=True)
+        text = yaml.safe_dump(item.document, sort_keys=False, allow_unicode=True)
+        if output_dir is not None:
+            _write_atomically(output_dir, f"{item.name}.yaml", text.encode())
+        written.append(text)
+    if output_dir is None and written:
+        click.echo("---\n".join(written), nl=False)
+    elif output_dir is not None:
+        click.echo(f"wrote {_count(len(written), 'spec')} to {output_dir}", err=True)
+    if refused:
+        click.echo(
+            f"vmspec: {_count(refused, 'domain')} not imported (--lossy writes them anyway)",
+            err=True,
+        )
+        sys.exit(EXIT_PROBLEMS)
+
+
+def _lift_from_host(uri: str | None, names: list[str] | None):
+    try:
+        from vmspec.host.connection import Host
+        from vmspec.host.errors import HostError
+        from vmspec.host.importing import lift_host_domains
+    except ImportError:
+        _fail([], "import from a host needs libvirt-python: pip install 'vmspec[libvirt]'")
+    try:
+        host = Host(uri)
+        try:
+            return lift_host_domains(host, names)
+        finally:
+            host.close()
+    except HostError as error:
+        _fail([], str(error))
+        raise  # unreachable: _fail exits
