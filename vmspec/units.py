@@ -37,3 +37,38 @@ def format_kib(kib: int) -> str:
         if kib % factor == 0 and kib >= factor:
             return f"{kib // factor}{unit}"
     return f"{kib}KiB"
+
+
+# libvirt's scaled integers (formatdomain "Memory Allocation"): KB, MB, ... are powers
+# of 1000; k, KiB, M, MiB, ... powers of 1024; no unit on <memory> means KiB.
+_LIBVIRT_UNIT_BYTES = {
+    "b": 1,
+    "bytes": 1,
+    "KB": 1000,
+    "k": 1024,
+    "KiB": 1024,
+    "MB": 1000**2,
+    "M": 1024**2,
+    "MiB": 1024**2,
+    "GB": 1000**3,
+    "G": 1024**3,
+    "GiB": 1024**3,
+    "TB": 1000**4,
+    "T": 1024**4,
+    "TiB": 1024**4,
+    "PB": 1000**5,
+    "P": 1024**5,
+    "PiB": 1024**5,
+    "EB": 1000**6,
+    "E": 1024**6,
+    "EiB": 1024**6,
+}
+
+
+def libvirt_size_in_kib(value: int, unit: str | None) -> int | None:
+    """A libvirt ``<memory unit=...>`` value in KiB (rounded up, as libvirt does), or None
+    for a unit libvirt does not know."""
+    factor = _LIBVIRT_UNIT_BYTES.get(unit or "KiB")
+    if factor is None:
+        return None
+    return -(-value * factor // 1024)

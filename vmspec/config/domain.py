@@ -36,6 +36,15 @@ class Vcpu:
 
 
 @dataclass(**CONFIG)
+class Audio:
+    """``<audio>``: vmspec writes none; libvirt adds type none for QEMU 7 (see normalize)."""
+
+    TAG: ClassVar[str] = "audio"
+    id: int | None = attr("id")
+    type: str | None = attr("type")
+
+
+@dataclass(**CONFIG)
 class Devices:
     """Device lists in the order libvirt formats them, so emitted and normalized XML line up."""
 
@@ -48,6 +57,7 @@ class Devices:
     channels: tuple[CharDevice, ...] = children("channel")
     inputs: tuple[Input, ...] = children()
     graphics: tuple[Graphics, ...] = children()
+    audios: tuple[Audio, ...] = children()
     videos: tuple[Video, ...] = children()
     memballoon: Memballoon | None = child()
     rngs: tuple[Rng, ...] = children()

@@ -10,9 +10,10 @@ import re
 
 from vmspec.config.boot import BootDevice
 from vmspec.config.cpu import Cpu
-from vmspec.config.domain import Domain
+from vmspec.config.domain import Audio, Domain, MemorySize
 from vmspec.config.graphics import Graphics
 from vmspec.host.facts import HostFacts
+from vmspec.units import libvirt_size_in_kib
 
 # Elements and attributes libvirt adds that the spec does not speak about; they are
 # libvirt's to allocate, and apply carries them over (see preserve.py).
@@ -22,27 +23,35 @@ _LIBVIRT_ALLOCATED = re.compile(
     r"|devices/[^/]+/address"  # PCI, drive, USB and virtio-serial addresses
     r"|devices/[^/]+/alias"  # device aliases
     r"|devices/interface/target"  # the host-side tap name (vnet0), libvirt's to pick
-    r"|devices/audio"  # the audio backend QEMU 7 needs, type none
     r"|devices/serial/target/model"  # isa-serial
     r"|cpu/@migratable"  # host-passthrough: migratable on
     r"|devices/video/model/@(?:ram|vram|vram64|vgamem)"  # the video model's default memory
-    r"|os/(?:loader|nvram|firmware)(?:/.*)?"  # EFI: the firmware libvirt selected for firmware='efi'
     r")$"
 )
+# With firmware='efi', libvirt writes the OVMF build and NVRAM file it selected; without
+# it, a <loader> is the domain's own choice and must not be passed over.
+_EFI_SELECTED = re.compile(r"^/domain/os/(?:loader|nvram|firmware)(?:/.*)?$")
 _X86_DEFAULT_CPU_MODELS = ("qemu64", "qemu32")
 
 
-def unexplained(uncovered: tuple[str, ...]) -> list[str]:
+def unexplained(uncovered: tuple[str, ...], *, efi: bool = False) -> list[str]:
     """The uncovered XPaths that libvirt did not put there: changes behind vmspec's back."""
-    return [
-        xpath for xpath in uncovered if not _LIBVIRT_ALLOCATED.match(re.sub(r"\[\d+\]", "", xpath))
-    ]
+    found = []
+    for xpath in uncovered:
+        generic = re.sub(r"\[\d+\]", "", xpath)
+        if _LIBVIRT_ALLOCATED.match(generic) or (efi and _EFI_SELECTED.match(generic)):
+            continue
+        found.append(xpath)
+    return found
 
 
 def normalize_live(desired: Domain, live: Domain, facts: HostFacts) -> Domain:
     """``live`` with libvirt's fill-ins replaced by what ``desired`` says where both mean
     the same guest; any difference that remains is a real change."""
     live = _marker_hash(live)
+    live = dataclasses.replace(
+        live, memory=_in_kib(live.memory), current_memory=_in_kib(live.current_memory)
+    )
     if desired.os and live.os:
         live = dataclasses.replace(live, os=_os(desired, live, facts))
     live = dataclasses.replace(live, cpu=_cpu(desired.cpu, live.cpu))
@@ -153,10 +162,15 @@ def _devices(desired: Domain, live: Domain):
     devices = dataclasses.replace(
         devices, inputs=tuple(i for i in devices.inputs if i not in implicit)
     )
+    arch = desired.os.type.arch if desired.os and desired.os.type else "x86_64"
+    x86 = arch in ("x86_64", "i686")
     serials = tuple(
-        # libvirt names the serial target type (isa-serial on x86) when vmspec leaves it out.
+        # libvirt names the x86 serial target type (isa-serial) when vmspec leaves it out;
+        # any other type (pci-serial, isa-debug, ...) is a real choice.
         dataclasses.replace(s, target=dataclasses.replace(s.target, type=None))
         if s.target
+        and s.target.type == "isa-serial"
+        and x86
         and index < len(wanted.serials)
         and wanted.serials[index].target
         and wanted.serials[index].target.type is None
@@ -164,7 +178,20 @@ def _devices(desired: Domain, live: Domain):
         for index, s in enumerate(devices.serials)
     )
     graphics = tuple(_graphics(wanted.graphics, item) for item in devices.graphics)
-    return dataclasses.replace(devices, serials=serials, graphics=graphics)
+    # QEMU 7 needs an audio backend: libvirt writes <audio id='1' type='none'/>, or type
+    # spice when the guest has a SPICE display (which carries the sound).
+    spice = any(item.type == "spice" for item in wanted.graphics)
+    default_audio = Audio(id=1, type="spice" if spice else "none")
+    audios = tuple(a for a in devices.audios if a in wanted.audios or a != default_audio)
+    return dataclasses.replace(devices, serials=serials, graphics=graphics, audios=audios)
+
+
+def _in_kib(size: MemorySize | None) -> MemorySize | None:
+    """libvirt stores KiB; a definition written by hand may say 512 MiB: the same size."""
+    if size is None or size.value is None or size.unit in (None, "KiB"):
+        return size
+    kib = libvirt_size_in_kib(size.value, size.unit)
+    return size if kib is None else MemorySize(unit="KiB", value=kib)
 
 
 def _graphics(wanted: tuple[Graphics, ...], live: Graphics) -> Graphics:

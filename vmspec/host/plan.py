@@ -205,7 +205,10 @@ def _plan_domain(
     normalized = normalize_live(domain, existing.domain, facts)
     plan.changes = changes_between(normalized, domain)
     plan.changes += [
-        Change(xpath, "present", None, RESTART) for xpath in unexplained(existing.uncovered)
+        Change(xpath, "present", None, RESTART)
+        for xpath in unexplained(
+            existing.uncovered, efi=bool(domain.os and domain.os.firmware == "efi")
+        )
     ]
     if not existing.managed:
         plan.action = ADOPT

@@ -19,21 +19,8 @@ from vmspec.config.domain import Domain
 from vmspec.config.interface import Interface
 from vmspec.lower import lower_virtual_machine, policy
 from vmspec.lower.identity import domain_uuid, interface_macs
-from vmspec.units import format_kib
+from vmspec.units import format_kib, libvirt_size_in_kib
 
-KIB_PER_UNIT = {
-    "b": 1 / 1024,
-    "bytes": 1 / 1024,
-    "KiB": 1,
-    "k": 1,
-    "KB": 1,
-    "MiB": 1024,
-    "M": 1024,
-    "GiB": 1024**2,
-    "G": 1024**2,
-    "TiB": 1024**3,
-    "T": 1024**3,
-}
 X86 = ("x86_64", "i686")
 
 
@@ -85,6 +72,11 @@ def lift_domain(
     }
     # The check: lower what we wrote, and compare with the domain (metadata aside: vmspec
     # writes its own marker, and other applications' metadata shows as uncovered).
+    invalid = _problems(document)
+    if invalid:
+        # Something the domain has in a form the spec refuses (an arch, a serial type,
+        # 8 MiB of memory): the spec cannot say it, so it is a loss, not a spec.
+        return Lifted(name, {}, (*dropped, *invalid))
     lowered = lower_virtual_machine(document)
     if domain.uuid and lowered.uuid != domain.uuid.lower():
         lowered = dataclasses.replace(lowered, uuid=domain.uuid.lower())
@@ -100,6 +92,19 @@ def lift_domain(
                 f"{change.path}: {change.before} (the spec gives {change.after or 'nothing'})"
             )
     return Lifted(name, document, tuple(dict.fromkeys(dropped)), tuple(added))
+
+
+def _problems(document: dict[str, Any]) -> list[str]:
+    """What ``vmspec validate`` would say about the lifted spec, by field."""
+    import yaml
+
+    from vmspec.load import load_text
+    from vmspec.problems import format_field_path
+    from vmspec.schema import validate_document
+
+    documents, problems = load_text(yaml.safe_dump(document, sort_keys=False), "lifted")
+    problems += [problem for loaded in documents for problem in validate_document(loaded)]
+    return [f"{format_field_path(problem.path)}: {problem.message}" for problem in problems]
 
 
 def _metadata(domain: Domain) -> dict[str, Any]:
@@ -142,7 +147,10 @@ def _spec(domain: Domain) -> tuple[dict[str, Any], list[str]]:
 def _kib(size) -> int:
     if size is None or size.value is None:
         return 0
-    return int(size.value * KIB_PER_UNIT.get(size.unit or "KiB", 1))
+    kib = libvirt_size_in_kib(size.value, size.unit)
+    if kib is None:
+        raise _Unliftable(f"/domain/memory/@unit: {size.unit} is no unit libvirt knows")
+    return kib
 
 
 def _looks_like_windows(domain: Domain) -> bool:
@@ -245,7 +253,15 @@ def _devices(domain: Domain, spec: dict[str, Any], lost: list[str]) -> None:
     disks = [_disk(disk, index) for index, disk in enumerate(devices.disks)]
     if disks:
         spec["disks"] = disks
-    interfaces = _interfaces(devices.interfaces, spec_uuid=domain_uuid(domain.name))
+    # The MACs lowering derives come from the uuid the spec will have: the domain's own.
+    lost += [
+        f"/domain/devices/interface[{index + 1}]/@type: {item.type} (the spec knows bridge, network and direct)"
+        for index, item in enumerate(devices.interfaces)
+        if _interface_source(item) is None
+    ]
+    interfaces = _interfaces(
+        devices.interfaces, spec_uuid=(domain.uuid or domain_uuid(domain.name)).lower()
+    )
     if interfaces:
         spec["interfaces"] = interfaces
     graphics = []
@@ -323,17 +339,9 @@ def _interfaces(interfaces: tuple[Interface, ...], spec_uuid: str) -> list[dict[
     derived = interface_macs(spec_uuid, [None] * len(interfaces))
     lifted = []
     for index, interface in enumerate(interfaces):
-        source = interface.source
-        entry: dict[str, Any] = {}
-        if interface.type == "bridge" and source and source.bridge:
-            entry["bridge"] = source.bridge
-        elif interface.type == "network" and source and source.network:
-            entry["network"] = source.network
-        elif interface.type == "direct" and source and source.dev:
-            entry["direct"] = {
-                "dev": source.dev,
-                **({"mode": source.mode} if source.mode and source.mode != "bridge" else {}),
-            }
+        entry = _interface_source(interface)
+        if entry is None:
+            continue  # reported as lost above
         if interface.model and interface.model.type and interface.model.type != "virtio":
             entry["model"] = interface.model.type
         mac = interface.mac.address.lower() if interface.mac and interface.mac.address else None
@@ -341,6 +349,18 @@ def _interfaces(interfaces: tuple[Interface, ...], spec_uuid: str) -> list[dict[
             entry["mac"] = mac
         lifted.append(entry)
     return lifted
+
+
+def _interface_source(interface: Interface) -> dict[str, Any] | None:
+    source = interface.source
+    if interface.type == "bridge" and source and source.bridge:
+        return {"bridge": source.bridge}
+    if interface.type == "network" and source and source.network:
+        return {"network": source.network}
+    if interface.type == "direct" and source and source.dev:
+        mode = {"mode": source.mode} if source.mode and source.mode != "bridge" else {}
+        return {"direct": {"dev": source.dev, **mode}}
+    return None
 
 
 def _serial(serial: CharDevice) -> dict[str, Any]:

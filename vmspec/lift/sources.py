@@ -30,7 +30,10 @@ def lift_xml(
         return Lifted(root.findtext("name") or origin, {}, (f"{error.xpath}: {error}",))
     if not domain.name:
         return Lifted(origin, {}, ("/domain/name: missing",))
-    return lift_domain(domain, unexplained(tuple(uncovered)), autostart=autostart, running=running)
+    efi = bool(domain.os and domain.os.firmware == "efi")
+    return lift_domain(
+        domain, unexplained(tuple(uncovered), efi=efi), autostart=autostart, running=running
+    )
 
 
 def lift_files(paths: list[Path]) -> list[Lifted]:

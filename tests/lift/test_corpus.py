@@ -1,0 +1,345 @@
+"""lift against libvirt's own test suite: every domain XML in qemuxml2xmloutdata/ and
+qemuxml2argvdata/ (Debian's libvirt source, fetched by scripts/fetch-libvirt-tests).
+
+Each file is imported or refused with what the vocabulary lacks, never a traceback. A
+file lift calls lossless must really round-trip: its spec, written as ``vmspec import``
+writes it, is a valid spec; it compiles to XML libvirt's schema accepts; lifting that XML
+is lossless again and gives the same spec; and every attribute and text of the original
+that the mapping covers comes back equal, apart from the few values libvirt fills in
+itself (``LIBVIRT_FILL_INS``); nor may a setting the domain chose itself be passed over
+as one libvirt allocates (``hidden``). benchmarks/corpus_report.py prints the same walk
+as tables for the README.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import pytest
+import yaml
+from lxml import etree
+
+from vmspec.config.domain import Domain
+from vmspec.config.xmlmap import from_element
+from vmspec.emit import domain_xml
+from vmspec.lift import Lifted
+from vmspec.lift.sources import lift_xml
+from vmspec.load import load_text
+from vmspec.lower import lower_virtual_machine
+from vmspec.problems import format_field_path
+from vmspec.schema import validate_document
+
+REPO = Path(__file__).resolve().parents[2]
+FETCH = REPO / "scripts" / "fetch-libvirt-tests"
+CORPUS = REPO / ".cache" / "libvirt-tests"
+FOLDERS = ("qemuxml2xmloutdata", "qemuxml2argvdata")
+# libvirt 9.0's test suite has 620 and 1,070 files; fewer means a broken fetch.
+AT_LEAST = {"qemuxml2xmloutdata": 600, "qemuxml2argvdata": 1000}
+DOMAIN_RNG = Path("/usr/share/libvirt/schemas/domain.rng")
+# The share of distinct files that round-trip (every check below), measured with libvirt
+# 9.0.0 (Debian 12): 201 of 1,543 = 13.0%. A little under it, so a regression fails.
+ROUND_TRIP_FLOOR = 0.125
+
+
+# --- the corpus ---------------------------------------------------------------------------
+
+
+class CorpusUnavailable(Exception):
+    pass
+
+
+def corpus_dir() -> Path:
+    """The unpacked test files, fetched first when this checkout has none yet."""
+    if (CORPUS / ".complete").is_file():
+        return CORPUS
+    try:
+        result = subprocess.run(
+            [str(FETCH)], capture_output=True, text=True, timeout=900, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise CorpusUnavailable(f"{FETCH.name} could not run: {error}") from error
+    if result.returncode != 0:
+        raise CorpusUnavailable(
+            f"{FETCH.name} failed (exit {result.returncode}): libvirt's test XML comes from "
+            "Debian's libvirt source package through apt, so the package mirrors must be "
+            "reachable. Its last words:\n" + "\n".join(result.stderr.strip().splitlines()[-8:])
+        )
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+def corpus_files(root: Path) -> list[Path]:
+    return [path for folder in FOLDERS for path in sorted((root / folder).glob("*.xml"))]
+
+
+@dataclass
+class Outcome:
+    """One file: what lift made of it, and for a lossless lift what the round trip found."""
+
+    path: Path
+    lifted: Lifted | None = None
+    error: str | None = None  # lift_xml raised: the traceback
+    problems: list[str] = field(default_factory=list)  # the round trip's, lossless files only
+
+    @property
+    def folder(self) -> str:
+        return self.path.parent.name
+
+    @property
+    def round_trips(self) -> bool:
+        return self.lifted is not None and self.lifted.lossless and not self.problems
+
+
+def examine(path: Path, schema: etree.RelaxNG) -> Outcome:
+    original = path.read_bytes()
+    outcome = Outcome(path)
+    try:
+        outcome.lifted = lift_xml(original, path.name)
+    except Exception:
+        outcome.error = traceback.format_exc()
+        return outcome
+    if outcome.lifted.lossless:
+        outcome.problems = round_trip_problems(original, outcome.lifted, schema)
+    return outcome
+
+
+@cache
+def domain_schema() -> etree.RelaxNG:
+    # libvirt's own schema, shipped by Debian's libvirt0 (installed by scripts/install).
+    return etree.RelaxNG(etree.parse(str(DOMAIN_RNG)))
+
+
+# --- the round trip -----------------------------------------------------------------------
+
+
+def round_trip_problems(original: bytes, lifted: Lifted, schema: etree.RelaxNG) -> list[str]:
+    # As `vmspec import` writes it and `vmspec compile` reads it back.
+    text = yaml.safe_dump(lifted.document, sort_keys=False, allow_unicode=True)
+    documents, problems = load_text(text, "imported.yaml")
+    problems = problems or [p for document in documents for p in validate_document(document)]
+    if problems:
+        return [f"not a valid spec: {format_field_path(p.path)}: {p.message}" for p in problems]
+    compiled = domain_xml(lower_virtual_machine(documents[0].data))
+    found = []
+    if not schema.validate(etree.fromstring(compiled)):
+        found.append(f"compiled XML fails domain.rng: {schema.error_log.last_error}")
+    again = lift_xml(compiled, "compiled")
+    if again.dropped:
+        found.append(f"lifting the compiled XML drops {list(again.dropped)}")
+    elif again.document != lifted.document:
+        found.append(f"lifting the compiled XML gives another spec: {again.document}")
+    found += [
+        f"{xpath}: {before!r} comes back as {after!r}"
+        for xpath, before, after in covered_differences(original, compiled)
+    ]
+    found += [f"{xpath}: set by hand, yet passed over as libvirt's" for xpath in hidden(original)]
+    return found
+
+
+def covered_differences(original: bytes, compiled: bytes) -> list[tuple[str, str, str | None]]:
+    """Each attribute and text of ``original`` that the config mapping covers and that
+    ``compiled`` does not give back equal, libvirt's fill-ins aside: (xpath, was, is)."""
+    original_root, compiled_root = etree.fromstring(original), etree.fromstring(compiled)
+    uncovered: list[str] = []
+    from_element(Domain, original_root, uncovered)
+    _remove_fill_ins(original_root, compiled_root)
+    wanted, got = dict(_values(original_root)), dict(_values(compiled_root))
+    return [
+        (xpath, value, got.get(xpath))
+        for xpath, value in wanted.items()
+        if got.get(xpath) != value and not _under(xpath, uncovered)
+    ]
+
+
+# What libvirt writes into a definition where the spec (rightly) says nothing; each is the
+# same guest as without it (formatdomain, and the qemu driver's defaults).
+LIBVIRT_FILL_INS = (
+    "devices/emulator",  # the QEMU binary for the arch, libvirt's to pick
+    "devices/input[@bus='ps2']",  # implicit on x86: every PC has a PS/2 mouse and keyboard
+    "devices/audio[@id='1'][@type='none']",  # the audio backend QEMU 7 needs, none
+)
+_DEFAULT_CPU_MODELS = ("qemu64", "qemu32")  # no <cpu> on x86 is written as custom qemu64
+_DEFAULT_CPU_CHECKS = ("none", "partial")  # recorded by libvirt; 'full' is a choice
+_DEFAULT_SERIAL_TARGETS = {"x86_64": "isa-serial", "i686": "isa-serial", "aarch64": "system-serial"}
+
+
+def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None:
+    for xpath in LIBVIRT_FILL_INS:
+        for element in original.xpath(xpath):
+            element.getparent().remove(element)
+    cpu, compiled_cpu = original.find("cpu"), compiled.find("cpu")
+    if cpu is not None and compiled_cpu is None and _is_default_cpu(cpu):
+        original.remove(cpu)
+    elif (
+        cpu is not None
+        and cpu.get("check") in _DEFAULT_CPU_CHECKS
+        and (compiled_cpu is None or compiled_cpu.get("check") is None)
+    ):
+        del cpu.attrib["check"]
+    default_serial = _DEFAULT_SERIAL_TARGETS.get(original.xpath("string(os/type/@arch)"))
+    for target in original.findall("devices/serial/target"):
+        if target.get("type") == default_serial:
+            del target.attrib["type"]
+
+
+def _is_default_cpu(cpu: etree._Element) -> bool:
+    model = cpu.find("model")
+    return (
+        cpu.get("mode") == "custom"
+        and cpu.get("check") == "none"
+        and model is not None
+        and (model.text or "").strip() in _DEFAULT_CPU_MODELS
+        and len(cpu) == 1
+    )
+
+
+def hidden(original: bytes) -> list[str]:
+    """Settings the mapping leaves to libvirt (vmspec.host.normalize.unexplained), where this
+    domain chose them itself: an import that passes over them changes the guest."""
+    root = etree.fromstring(original)
+    found = []
+    if root.xpath("string(os/@firmware)") != "efi":
+        # Without firmware='efi' nothing selects a firmware: this loader (say OVMF, with its
+        # NVRAM) is the domain's own, and without it the guest boots SeaBIOS.
+        found += [f"/domain/os/{item.tag}" for item in root.xpath("os/loader | os/nvram")]
+    for audio in root.findall("devices/audio"):
+        # What libvirt adds by itself: no sound (type none), or SPICE's own channel.
+        allocated = "spice" if root.find("devices/graphics[@type='spice']") is not None else "none"
+        if set(audio.attrib) - {"id", "type"} or len(audio) or audio.get("type") != allocated:
+            found.append(f"/domain/devices/audio[@type='{audio.get('type')}']")
+    return found
+
+
+# libvirt applies CPU features and clock timers by name, in any order (vmspec sorts the
+# features, and writes its policy's timers first).
+_NAMED_SETS = ("feature", "timer")
+
+
+def _values(element: etree._Element, xpath: str = "") -> Iterator[tuple[str, str]]:
+    """(xpath, value) of every attribute and text below ``element``, indexed as the config
+    mapping indexes its uncovered XPaths: ``disk[2]`` only where there are several."""
+    xpath = xpath or f"/{_tag(element)}"
+    for name, value in element.attrib.items():
+        yield f"{xpath}/@{name}", value
+    if element.text and element.text.strip():
+        yield f"{xpath}/text()", element.text.strip()
+    children = [item for item in element if isinstance(item.tag, str)]
+    for item in children:
+        same = [other for other in children if other.tag == item.tag]
+        if item.tag in _NAMED_SETS:
+            step = f"[@name='{item.get('name')}']"
+        else:
+            step = f"[{same.index(item) + 1}]" if len(same) > 1 else ""
+        yield from _values(item, f"{xpath}/{_tag(item)}{step}")
+
+
+def _tag(element: etree._Element) -> str:
+    local = etree.QName(element).localname
+    return f"{element.prefix}:{local}" if element.prefix else local
+
+
+def _under(xpath: str, uncovered: list[str]) -> bool:
+    """Is ``xpath`` one of the uncovered XPaths, or inside one? (Those are libvirt's own,
+    or the file would not be lossless: see vmspec.host.normalize.unexplained.)"""
+    return any(xpath == path or xpath.startswith(f"{path}/") for path in uncovered)
+
+
+# --- the tests ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def outcomes() -> list[Outcome]:
+    assert DOMAIN_RNG.is_file(), f"{DOMAIN_RNG} is missing: scripts/install installs libvirt"
+    try:
+        root = corpus_dir()
+    except CorpusUnavailable as error:
+        pytest.fail(str(error), pytrace=False)
+    schema = domain_schema()
+    return [examine(path, schema) for path in corpus_files(root)]
+
+
+def _listing(lines: list[str], limit: int = 15) -> str:
+    shown = "\n".join(f"  {line}" for line in lines[:limit])
+    more = f"\n  ... and {len(lines) - limit} more" if len(lines) > limit else ""
+    return f"{shown}{more}"
+
+
+def test_the_corpus_has_libvirts_test_files(outcomes):
+    counts = {folder: sum(o.folder == folder for o in outcomes) for folder in FOLDERS}
+    assert all(counts[folder] >= AT_LEAST[folder] for folder in FOLDERS), counts
+
+
+def test_lift_never_raises(outcomes):
+    raised = [o for o in outcomes if o.error is not None]
+    lines = [f"{o.folder}/{o.path.name}: {o.error.strip().splitlines()[-1]}" for o in raised]
+    assert len(raised) == 0, f"lift_xml raised on {len(raised)} files:\n{_listing(lines)}"
+
+
+def test_every_file_is_imported_or_refused_with_what_the_vocabulary_lacks(outcomes):
+    lifted = [o.lifted for o in outcomes if o.lifted is not None]
+    unexplained = [
+        item.name
+        for item in lifted
+        if not item.lossless and not all(isinstance(d, str) and d.strip() for d in item.dropped)
+    ]
+    empty = [item.name for item in lifted if item.lossless and not item.document.get("spec")]
+    assert not unexplained, f"refused without saying why: {unexplained}"
+    assert not empty, f"lossless, yet no spec: {empty}"
+
+
+def test_every_lossless_file_round_trips(outcomes):
+    failing = [o for o in outcomes if o.lifted and o.lifted.lossless and o.problems]
+    lines = [f"{o.folder}/{o.path.name}: {o.problems[0]}" for o in failing]
+    lossless = sum(bool(o.lifted and o.lifted.lossless) for o in outcomes)
+    assert len(failing) == 0, (
+        f"{len(failing)} of {lossless} files lift calls lossless do not round-trip:\n"
+        f"{_listing(lines)}"
+    )
+
+
+def test_the_share_that_round_trips_stays_above_the_floor(outcomes):
+    # A symlink in qemuxml2xmloutdata names a file of qemuxml2argvdata: count it once.
+    distinct = {o.path.resolve(): o for o in outcomes}.values()
+    share = sum(o.round_trips for o in distinct) / len(distinct)
+    assert share >= ROUND_TRIP_FLOOR, f"{share:.1%} of the corpus round-trips"
+
+
+def test_corpus_is_fetched_by_the_script_not_committed():
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(CORPUS)], cwd=REPO, check=False)
+    assert ignored.returncode == 0, ".cache/ must stay out of git"
+
+
+# --- the comparison itself, on two small domains ---------------------------------------------
+
+_COMPILED = (
+    b"<domain type='kvm'><name>a</name><os><type arch='x86_64'>hvm</type></os><devices>"
+    b"<disk type='file'><driver name='qemu' type='raw' cache='none'/><source file='/a.img'/>"
+    b"<target dev='vda' bus='virtio'/></disk></devices></domain>"
+)
+
+
+def test_the_comparison_sees_a_covered_value_that_does_not_come_back():
+    original = _COMPILED.replace(b"cache='none'", b"cache='writeback'")
+    assert covered_differences(original, _COMPILED) == [
+        ("/domain/devices/disk/driver/@cache", "writeback", "none")
+    ]
+
+
+def test_the_comparison_leaves_libvirts_fill_ins_and_allocations_aside():
+    original = _COMPILED.replace(
+        b"<devices>",
+        b"<devices><emulator>/usr/bin/qemu-system-x86_64</emulator>"
+        b"<controller type='usb' index='0'/><input type='mouse' bus='ps2'/>",
+    ).replace(b"</disk>", b"<address type='pci' bus='0x00' slot='0x04'/></disk>")
+    assert covered_differences(original, _COMPILED) == []
+
+
+def test_a_loader_of_its_own_is_not_libvirts():
+    loader = b"<loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE.fd</loader>"
+    assert hidden(_COMPILED.replace(b"</type>", b"</type>" + loader)) == ["/domain/os/loader"]
+    selected = _COMPILED.replace(b"<os>", b"<os firmware='efi'>")
+    assert hidden(selected.replace(b"</type>", b"</type>" + loader)) == []
