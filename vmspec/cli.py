@@ -354,7 +354,17 @@ def import_command(
     )
     refused = 0
     written: list[str] = []
+    seen: set[str] = set()
     for item in lifted:
+        if item.document and item.name in seen:
+            # A second domain of the same name would overwrite the first's spec.
+            refused += 1
+            click.echo(
+                f"vmspec: {item.name}: not imported: another domain of that name came first",
+                err=True,
+            )
+            continue
+        seen.add(item.name)
         if not item.document:
             refused += 1
             click.echo(
@@ -380,7 +390,7 @@ def import_command(
         click.echo(f"wrote {_count(len(written), 'spec')} to {output_dir}", err=True)
     if refused:
         click.echo(
-            f"vmspec: {_count(refused, 'domain')} not imported (--lossy writes them anyway)",
+            f"vmspec: {_count(refused, 'domain')} not imported",
             err=True,
         )
         sys.exit(EXIT_PROBLEMS)
