@@ -35,22 +35,34 @@ class LiveDomain:
 
 
 def read_live_domains(host: Host) -> dict[str, LiveDomain]:
-    """Every persistent domain on the host, by name (transient ones are not vmspec's)."""
-    domains = host.call(
-        "listing domains",
-        None,
-        lambda c: c.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_PERSISTENT),
-    )
+    """Every persistent domain on the host, by name (transient ones are not vmspec's).
+
+    Which are running and which autostart come from two more listings, not from a call
+    per domain: a plan reads each domain's definition (and a running one's live XML)
+    and nothing else, so it stays close to the bare cost of reading the host.
+    """
+    persistent = libvirt.VIR_CONNECT_LIST_DOMAINS_PERSISTENT
+    domains = host.call("listing domains", None, lambda c: c.listAllDomains(persistent))
+    active = _uuids(host, persistent | libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)
+    autostart = _uuids(host, persistent | libvirt.VIR_CONNECT_LIST_DOMAINS_AUTOSTART)
     found = {}
     for domain in domains:
+        uuid = domain.UUIDString()
         try:
-            live = _read(host, domain)
+            live = _read(host, domain, active=uuid in active, autostart=uuid in autostart)
         except HostError as error:
             if error.code == libvirt.VIR_ERR_NO_DOMAIN:
                 continue  # undefined while we read (another tool, another apply): not ours to plan
             raise
         found[live.name] = live
     return found
+
+
+def _uuids(host: Host, flags: int) -> set[str]:
+    return {
+        domain.UUIDString()
+        for domain in host.call("listing domains", None, lambda c: c.listAllDomains(flags))
+    }
 
 
 def read_live_domain(host: Host, name: str) -> LiveDomain | None:
@@ -63,25 +75,30 @@ def read_live_domain(host: Host, name: str) -> LiveDomain | None:
             raise
 
     domain = host.call("looking up the domain", name, lookup)
-    return _read(host, domain) if domain is not None else None
+    if domain is None:
+        return None
+    active = bool(host.call("reading the state", name, lambda _c: domain.isActive()))
+    autostart = bool(host.call("reading autostart", name, lambda _c: domain.autostart()))
+    return _read(host, domain, active=active, autostart=autostart)
 
 
-def _read(host: Host, domain: libvirt.virDomain) -> LiveDomain:
+def _read(host: Host, domain: libvirt.virDomain, *, active: bool, autostart: bool) -> LiveDomain:
     name, uuid = domain.name(), domain.UUIDString()
+    listed_on = host.connection
 
     def on_current_connection(action):
-        # Looked up again on each call: after a reconnect the old object is dead.
-        return lambda connection: action(connection.lookupByUUIDString(uuid))
+        # After a reconnect the listed object is dead: look the domain up again there.
+        def call(connection: libvirt.virConnect):
+            handle = domain if connection is listed_on else connection.lookupByUUIDString(uuid)
+            return action(handle)
 
+        return call
+
+    inactive = libvirt.VIR_DOMAIN_XML_INACTIVE
     xml = host.call(
-        "reading the definition",
-        name,
-        on_current_connection(lambda d: d.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)),
+        "reading the definition", name, on_current_connection(lambda d: d.XMLDesc(inactive))
     )
     parsed, uncovered = _parse(xml)
-    active = bool(
-        host.call("reading the state", name, on_current_connection(lambda d: d.isActive()))
-    )
     running = None
     if active:
         running_xml = host.call(
@@ -95,9 +112,7 @@ def _read(host: Host, domain: libvirt.virDomain) -> LiveDomain:
         domain=parsed,
         uncovered=uncovered,
         active=active,
-        autostart=bool(
-            host.call("reading autostart", name, on_current_connection(lambda d: d.autostart()))
-        ),
+        autostart=autostart,
         running=running,
     )
 
