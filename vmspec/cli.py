@@ -176,6 +176,107 @@ def apply(paths: tuple[Path, ...], uri: str | None, shutdown_timeout: float, **f
     click.echo("Done.")
 
 
+@main.command()
+@click.argument("targets", nargs=-1, metavar="[NAME... | PATH...]")
+@click.option(
+    "-c",
+    "--connect",
+    "uri",
+    metavar="URI",
+    help="libvirt URI; default: $LIBVIRT_DEFAULT_URI, else libvirt's default.",
+)
+@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--watch",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Refresh every SECONDS, with CPU %, disk and NIC bytes/s; Ctrl-C stops.",
+)
+@click.option("--count", type=click.IntRange(min=1), hidden=True, help="Stop after N samples.")
+def diagnostics(
+    targets: tuple[str, ...], uri: str | None, output: str, watch: float | None, count: int | None
+) -> None:
+    """Show state, CPU, memory, disk and NIC counters of domains, read in one bulk call.
+
+    Each argument that is an existing path is read as specs (their VMs' names); any
+    other is a domain name. No argument: every domain on the host. JSON keys are listed
+    in the README (with --watch: one JSON document per line).
+    """
+    import time
+
+    names = _diagnostics_names(targets) if targets else None
+    try:
+        from vmspec.host.connection import Host
+        from vmspec.host.diagnostics import Sampler
+        from vmspec.host.diagnostics_report import table_lines, to_json
+        from vmspec.host.errors import HostError
+    except ImportError:
+        _fail([], "diagnostics needs libvirt-python: pip install 'vmspec[libvirt]'")
+    host = None
+    try:
+        host = Host(uri)
+        sampler = Sampler(host, names)
+        previous, shown = None, 0
+        next_at = time.monotonic()
+        while True:
+            current = sampler.sample()
+            if output == "json":
+                document = to_json(current, previous)
+                click.echo(json.dumps(document, indent=None if watch else 2))
+            else:
+                if watch and shown:
+                    # A terminal shows the latest sample; piped output keeps every one.
+                    if sys.stdout.isatty():
+                        click.clear()
+                    else:
+                        click.echo()
+                click.echo("\n".join(table_lines(current, previous)))
+            shown += 1
+            if watch is None or (count is not None and shown >= count):
+                return
+            previous = current
+            next_at += watch  # every SECONDS, however long a sample takes
+            time.sleep(max(0.0, next_at - time.monotonic()))
+    except KeyboardInterrupt:
+        return  # Ctrl-C is how --watch ends
+    except HostError as error:
+        _fail([], str(error))
+    finally:
+        if host is not None:
+            host.close()
+
+
+def _diagnostics_names(targets: tuple[str, ...]) -> list[str]:
+    """Domain names: an existing path gives its VirtualMachine documents' names."""
+    from vmspec.compile import VIRTUAL_MACHINE
+
+    names: list[str] = []
+    for target in targets:
+        path = Path(target)
+        if not path.exists() and "/" in target:
+            # libvirt refuses '/' in domain names: this was meant as a path.
+            _fail([], f"{target}: no such file or directory", EXIT_USAGE)
+        if not path.exists():
+            names.append(target)
+            continue
+        documents = ValidDocuments([path])
+        found = [
+            document.data["metadata"]["name"]
+            for document in documents
+            if document.data["kind"] == VIRTUAL_MACHINE
+        ]
+        if documents.problems:
+            files = len({problem.file for problem in documents.problems})
+            _fail(
+                documents.problems,
+                f"{_count(len(documents.problems), 'problem')} in {_count(files, 'file')}",
+            )
+        if not found:
+            _fail([], f"no VirtualMachine documents found in {target}", EXIT_USAGE)
+        names.extend(found)
+    return list(dict.fromkeys(names))
+
+
 def _make_plan(paths: tuple[Path, ...], uri: str | None, flags: dict[str, bool]):
     """Specs → validated documents, then the host's facts and domains → a plan."""
     documents = ValidDocuments(paths)
