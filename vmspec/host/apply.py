@@ -32,6 +32,7 @@ from vmspec.host.plan import (
     ResourcePlan,
 )
 from vmspec.host.preserve import with_live_allocations
+from vmspec.host.secrets import with_passwords
 from vmspec.host.volumes import apply_volume
 
 Report = Callable[[str], None]
@@ -216,6 +217,10 @@ class _Applier:
         xml = self.plan.xml
         if self.plan.live is not None:
             xml = with_live_allocations(xml, self.plan.live.xml)
+        sources = self.plan.desired.passwords if self.plan.desired else ()
+        xml = with_passwords(
+            xml, {source.graphics_type: source.read(self.name) for source in sources}
+        )
         self.host.call("defining", self.name, lambda c: c.defineXML(xml.decode()))
         verb = {CREATE: "created", UPDATE: "updated", ADOPT: "adopted"}[self.plan.action]
         self.report(f"  {self.name}: {verb}")

@@ -13,9 +13,11 @@ from vmspec.config.domain import Domain
 from vmspec.config.metadata import OwnershipMarker
 from vmspec.emit import domain_xml
 from vmspec.host.diff import CONFIG, LIVE, RESTART, Change, changes_between
+from vmspec.host.errors import HostError
 from vmspec.host.facts import HostFacts
 from vmspec.host.inventory import LiveDomain
 from vmspec.host.normalize import normalize_live, normalize_running, unexplained
+from vmspec.host.secrets import PasswordSource, password_sources
 from vmspec.lower import lower_virtual_machine
 from vmspec.lower.identity import domain_uuid
 from vmspec.lower.policy import chose_no_cpu_for_nested_kvm
@@ -54,6 +56,7 @@ class Desired:
     state: str | None  # running | stopped | None (power state not managed)
     autostart: bool | None  # None: not managed
     notes: tuple[str, ...] = ()
+    passwords: tuple[PasswordSource, ...] = ()  # where display passwords come from (not them)
 
 
 DOMAIN, POOL, NETWORK, VOLUME = "domain", "pool", "network", "volume"
@@ -141,6 +144,7 @@ def desired_from_document(data: dict[str, Any], file: str, facts: HostFacts) -> 
         state=spec.get("state"),
         autostart=spec.get("autostart"),
         notes=notes,
+        passwords=password_sources(spec),
     )
 
 
@@ -172,6 +176,11 @@ def _plan_domain(
 ) -> ResourcePlan:
     plan = ResourcePlan(wanted.name, NONE, desired=wanted, live=existing, notes=list(wanted.notes))
     domain = wanted.domain
+    for source in wanted.passwords:
+        try:
+            source.read(wanted.name)  # now, so that apply never stops halfway for a missing secret
+        except HostError as error:
+            return _refuse(plan, f"{error.operation} failed: {error.message}")
     if existing is None:
         clash = next((other for other in all_live.values() if other.uuid == domain.uuid), None)
         if clash is not None:

@@ -209,6 +209,11 @@ def _graphics(spec: dict[str, Any]) -> Iterator[Finding]:
                     (*where, "port"), f"port {port} is already used by graphics[{seen_ports[port]}]"
                 )
             seen_ports.setdefault(port, index)
+        if "passwordFile" in graphics and "passwordEnv" in graphics:
+            yield Finding(
+                (*where, "passwordEnv"),
+                "give the password in passwordFile or passwordEnv, not both",
+            )
         listen = graphics.get("listen")
         if listen is not None:
             try:

@@ -202,6 +202,9 @@ def _first_repeat(items: list[Any]) -> int:
 
 
 def _unknown_field(key: str, known: list[str]) -> str:
+    if key in ("password", "passwd") and "passwordFile" in known:
+        # Said plainly, since a spec lives in Git: the value itself is never echoed.
+        return f"unknown field '{key}': a password never goes into a spec; use passwordFile or passwordEnv"
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     hint = f"; did you mean '{close[0]}'?" if close else f"; known fields: {', '.join(known)}"
     return f"unknown field '{key}'{hint}"
