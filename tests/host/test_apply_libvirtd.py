@@ -224,12 +224,14 @@ def test_an_explicit_host_model_on_a_nested_host_is_kept(system, tmp_path):
     plan = vmspec("plan", "--output", "json", "-c", SYSTEM_URI, str(spec))
     assert json.loads(plan.stdout)["resources"][0]["notes"] == []  # the spec chose; no override
     result = vmspec("apply", "-c", SYSTEM_URI, str(spec))
-    definition = system.lookupByName(f"{TEST_PREFIX}hm").XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
-    assert "<cpu mode='host-model'" in definition
     # Whether it starts depends on the outer hypervisor (here, with no guest OS, it does);
-    # when it does not, the error says what to change.
+    # when it does not, the error says what to change, and the creation is rolled back.
     if result.returncode != 0:
         assert "leave spec.cpu out or set cpu: {mode: none}" in result.stdout
+        assert "undefined again, since it could not start" in result.stdout
+        return
+    definition = system.lookupByName(f"{TEST_PREFIX}hm").XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    assert "<cpu mode='host-model'" in definition
 
 
 def test_plan_output_json_is_one_document(system, tmp_path):
@@ -271,3 +273,32 @@ def test_live_attaches_a_new_disk_to_a_running_guest(system, tmp_path):
     assert after.returncode == 0, after.stdout
     remove_test_domains(system)
     shutil.rmtree(images)
+
+
+def test_a_missing_disk_file_is_refused_before_anything_is_defined(system, tmp_path):
+    image = tmp_path / "later.img"
+    spec = write(
+        tmp_path, "nodisk", guest_spec("nodisk", f"disks: [{{target: vda, file: {image}}}]\n")
+    )
+    refused = vmspec("apply", "-c", SYSTEM_URI, str(spec))
+    assert refused.returncode == 1
+    assert f"disk vda: {image} does not exist, so it could not start" in refused.stdout
+    assert f"{TEST_PREFIX}nodisk" not in {domain.name() for domain in system.listAllDomains()}
+
+
+def test_a_guest_that_fails_to_start_is_rolled_back_and_a_fixed_spec_converges(system, tmp_path):
+    spec = write(
+        tmp_path, "nobridge", guest_spec("nobridge", "interfaces: [{bridge: vmspec-nobr0}]\n")
+    )
+    failed = vmspec("apply", "-c", SYSTEM_URI, str(spec))
+    assert failed.returncode == 1
+    assert "Traceback" not in failed.stdout + failed.stderr
+    assert f"! {TEST_PREFIX}nobridge: starting failed:" in failed.stdout
+    assert "vmspec-nobr0" in failed.stdout  # libvirt's own message names the missing bridge
+    assert f"  {TEST_PREFIX}nobridge: undefined again, since it could not start" in failed.stdout
+    assert f"{TEST_PREFIX}nobridge" not in {domain.name() for domain in system.listAllDomains()}
+
+    write(tmp_path, "nobridge", guest_spec("nobridge"))
+    fixed = vmspec("apply", "-c", SYSTEM_URI, str(spec))
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert system.lookupByName(f"{TEST_PREFIX}nobridge").isActive()

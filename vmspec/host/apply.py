@@ -201,6 +201,14 @@ class _Applier:
             return
         if action in (CREATE, UPDATE, ADOPT):
             self._define()
+        try:
+            self._converge_state()
+        except HostError:
+            if action == CREATE:
+                self._roll_back_creation()
+            raise
+
+    def _converge_state(self) -> None:
         if self.plan.autostart:
             wanted = self.plan.autostart[1]
             self._call("setting autostart", lambda d: d.setAutostart(int(wanted)))
@@ -212,6 +220,17 @@ class _Applier:
             self._start()
         elif self.plan.state:
             (self._start if self.plan.state[1] == "running" else self._stop)()
+
+    def _roll_back_creation(self) -> None:
+        """A domain this apply created but could not start is undefined again, so a failed
+        apply leaves the host as it found it (a rerun tries afresh)."""
+        try:
+            if self._is_active():
+                self._call("powering off", lambda d: d.destroy())
+            self._call("undefining after the failed start", lambda d: d.undefine())
+            self.report(f"  {self.name}: undefined again, since it could not start")
+        except HostError as error:
+            self.report(f"! {error}")
 
     def _define(self) -> None:
         xml = self.plan.xml

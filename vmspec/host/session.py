@@ -117,6 +117,7 @@ def plan_documents(host: Host, documents: list[SourceDocument], options: Options
         volume_deletions = plan_volume_prune(owned, names, live_volumes, options.delete_volumes)
         _keep_pools_holding_volumes(deletions, live_volumes, options)
     domains = [plan for plan in domain_plan.resources if plan.kind == DOMAIN]
+    _refuse_missing_local_disks(domains, uri)
     ordered = [
         *creations,
         *[p for p in domains if p.action != DELETE],
@@ -175,3 +176,30 @@ def _keep_pools_holding_volumes(deletions: list, live_volumes: dict, options: Op
             plan.notes.append(
                 f"no spec names it, but it holds {len(held)} volume(s): kept (add --delete-volumes)"
             )
+
+
+def _refuse_missing_local_disks(plans: list, uri: str) -> None:
+    """On a local host, a guest to be started whose disk file or device is missing would
+    fail to start: refuse it now, before anything is defined."""
+    if urlparse(uri).hostname not in (None, "", "localhost", "127.0.0.1") or uri.startswith(
+        "test:"
+    ):
+        return
+    for plan in plans:
+        starting = plan.state is not None and plan.state[1] == "running"
+        if (
+            plan.action == REFUSE
+            or not starting
+            or plan.desired is None
+            or plan.desired.domain.devices is None
+        ):
+            continue
+        for disk in plan.desired.domain.devices.disks:
+            path = disk.source.file or disk.source.dev if disk.source else None
+            if path and not os.path.exists(path):
+                target = disk.target.dev if disk.target else "?"
+                plan.action, plan.reason = (
+                    REFUSE,
+                    f"disk {target}: {path} does not exist, so it could not start",
+                )
+                break
