@@ -1,8 +1,8 @@
 # Developer shortcuts; each target is a thin wrapper around scripts/ or .venv tools.
-.PHONY: install test demo golden lint format libvirtd
+.PHONY: install test demo golden lint format libvirtd bench
 
 VENV := .venv/bin
-PY_DIRS := vmspec tests
+PY_DIRS := vmspec tests benchmarks
 
 install:
 	scripts/install
@@ -26,3 +26,9 @@ format: install
 
 libvirtd:
 	scripts/libvirtd
+
+# Benchmarks (never part of the test suite): prints Markdown tables and the goals, writes
+# benchmarks/results.json. Needs virt-install (Debian's virtinst), GNU time (Debian's time)
+# and the libvirtd of `make libvirtd`. `make bench BENCH_ARGS=--quick` is a smoke run.
+bench: install libvirtd
+	$(VENV)/python benchmarks/run_all.py $(BENCH_ARGS)

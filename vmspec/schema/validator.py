@@ -13,11 +13,13 @@ import json
 import re
 from collections.abc import Iterator
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
 import yaml
-from jsonschema import Draft202012Validator, ValidationError, validators
+
+if TYPE_CHECKING:  # imported where needed: only specs that fail the fast check need jsonschema
+    from jsonschema import Draft202012Validator, ValidationError
 
 from vmspec.load.source import SourceDocument
 from vmspec.problems import Finding, Problem
@@ -46,6 +48,8 @@ def _ecma_pattern(
 ) -> Iterator[ValidationError]:
     """``pattern`` with JSON Schema's (ECMA-262) meaning of ``$``: the end of the text.
     Python's ``$`` also matches before a final newline, which let "web-01\n" through."""
+    from jsonschema import ValidationError
+
     if isinstance(instance, str) and not _compiled_pattern(pattern).search(instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
@@ -55,13 +59,14 @@ def _compiled_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(re.sub(r"(?<!\\)\$$", r"\\Z", pattern))
 
 
-_StrictValidator = validators.extend(Draft202012Validator, validators={"pattern": _ecma_pattern})
-
-
 @functools.cache
 def _validator() -> Draft202012Validator:
-    # Built once per process: compiling the schema costs more than validating a spec.
-    return _StrictValidator(load_schema())
+    # Built once per process, and only when a spec fails the fast check: importing
+    # jsonschema costs a CLI start about 27 ms.
+    from jsonschema import Draft202012Validator, validators
+
+    strict = validators.extend(Draft202012Validator, validators={"pattern": _ecma_pattern})
+    return strict(load_schema())
 
 
 @functools.cache

@@ -1,0 +1,327 @@
+"""Compile throughput and peak memory (goals 1 and 4 of the benchmarks issue).
+
+For each N: N typical specs (4 disks, 2 NICs, VNC, labels) in a temporary folder, then,
+interleaved, the median of --repeat runs of each of:
+
+- `vmspec compile DIR -o OUT`, as a user runs it: OUT empty (every file written), and
+  OUT current (every file read and compared, none written);
+- the floor, compile_floor.py: PyYAML's C loader on the same specs, lxml parse + serialize
+  of the XML vmspec wrote; without writing, and writing the XML files (plain writes).
+
+Once: `virt-install --connect test:///default --print-xml` for --virt-install-vms VMs, one
+call per VM as people make it; and `vmspec compile -o` of one spec, the fixed cost taken
+out of the growth figure. Peak memory: each process's max RSS, from GNU time.
+
+    .venv/bin/python benchmarks/compile_bench.py [--quick] [--sizes N ...] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from measure import (
+    PYTHON,
+    TIMES,
+    VMSPEC,
+    duration,
+    goal_line,
+    goal_table,
+    machine,
+    markdown_table,
+    median,
+    mib,
+    run,
+    times,
+)
+
+FLOOR = str(Path(__file__).with_name("compile_floor.py"))
+# run_benchmark's arguments for a full run, and for --quick (a smoke run).
+FULL = {"sizes": [100, 1000, 10000], "repeat": 5, "virt_install_vms": 20}
+QUICK = {"sizes": [50, 500], "repeat": 1, "virt_install_vms": 3}
+IMAGES = "/var/lib/libvirt/images"
+
+SPEC = """\
+apiVersion: vmspec/v1
+kind: VirtualMachine
+metadata:
+  name: {name}
+  labels: {{role: {role}, tier: {tier}, team: platform}}
+  description: "generated for the compile benchmark"
+spec:
+  domainType: kvm
+  machine: q35
+  memory: {memory}GiB
+  vcpus: {vcpus}
+  disks:
+    - target: vda
+      file: {images}/{name}-root.qcow2
+      cache: none
+      io: native
+      discard: unmap
+    - target: vdb
+      file: {images}/{name}-data.qcow2
+    - target: vdc
+      file: {images}/{name}-scratch.img
+      format: raw
+    - target: sda
+      bus: sata
+      device: cdrom
+      file: {images}/debian-12.iso
+      readonly: true
+  interfaces:
+    - network: default
+    - bridge: br0
+      model: virtio
+  graphics:
+    - type: vnc
+      listen: 127.0.0.1
+"""
+
+
+def typical_vm(index: int) -> dict[str, Any]:
+    return {
+        "name": f"bench-{index:05d}",
+        "role": ("web", "db", "cache")[index % 3],
+        "tier": ("frontend", "backend")[index % 2],
+        "memory": 2 + index % 7,
+        "vcpus": 1 + index % 4,
+    }
+
+
+def virt_install_command(vm: dict[str, Any], images: Path) -> list[str]:
+    """The same VM for virt-install. test:///default knows only i686 guests of type 'test',
+    so no machine type; its disk paths must exist (empty files in ``images``)."""
+    name = vm["name"]
+    return [
+        *("virt-install", "--connect", "test:///default", "--print-xml", "--import"),
+        *("--name", name, "--memory", str(vm["memory"] * 1024), "--vcpus", str(vm["vcpus"])),
+        *("--osinfo", "linux2022", "--metadata", "description=generated for the benchmark"),
+        "--disk",
+        f"path={images}/{name}-root.qcow2,bus=virtio,target.dev=vda,format=qcow2,"
+        "cache=none,io=native,discard=unmap",
+        *("--disk", f"path={images}/{name}-data.qcow2,bus=virtio,target.dev=vdb,format=qcow2"),
+        *("--disk", f"path={images}/{name}-scratch.img,bus=virtio,target.dev=vdc,format=raw"),
+        "--disk",
+        f"path={images}/debian-12.iso,device=cdrom,bus=sata,target.dev=sda,readonly=on",
+        *("--network", "network=default", "--network", "bridge=br0,model=virtio"),
+        *("--graphics", "vnc,listen=127.0.0.1"),
+    ]
+
+
+def write_specs(folder: Path, count: int) -> None:
+    folder.mkdir(parents=True)
+    for index in range(1, count + 1):
+        vm = typical_vm(index)
+        (folder / f"{vm['name']}.yaml").write_text(SPEC.format(images=IMAGES, **vm))
+
+
+def measure_size(work: Path, count: int, repeat: int) -> dict[str, Any]:
+    specs, current = work / f"specs-{count}", work / f"current-{count}"
+    write_specs(specs, count)
+    run([VMSPEC, "compile", str(specs), "-o", str(current)])  # warms caches; OUT for "current"
+    seconds: dict[str, list[float]] = {
+        key: [] for key in ("compile_new", "compile_current", "floor_read", "floor_write")
+    }
+    compile_rss, floor_rss = [], []
+    for attempt in range(repeat):
+        fresh = work / f"new-{count}-{attempt}"
+        result = run([VMSPEC, "compile", str(specs), "-o", str(fresh)], memory=True)
+        seconds["compile_new"].append(result.seconds)
+        compile_rss.append(result.max_rss_bytes)
+        shutil.rmtree(fresh)
+        seconds["compile_current"].append(
+            run([VMSPEC, "compile", str(specs), "-o", str(current)]).seconds
+        )
+        seconds["floor_read"].append(run([PYTHON, FLOOR, str(specs), str(current)]).seconds)
+        result = run([PYTHON, FLOOR, str(specs), str(current), "-o", str(fresh)], memory=True)
+        seconds["floor_write"].append(result.seconds)
+        floor_rss.append(result.max_rss_bytes)
+        shutil.rmtree(fresh)
+    output_bytes = sum(path.stat().st_size for path in current.glob("*.xml"))
+    shutil.rmtree(specs)
+    shutil.rmtree(current)
+    return {
+        "specs": count,
+        **{f"{key}_s": median(values) for key, values in seconds.items()},
+        "compile_max_rss_bytes": max(compile_rss),
+        "floor_max_rss_bytes": max(floor_rss),
+        "output_bytes": output_bytes,
+    }
+
+
+def measure_fixed_cost(work: Path, repeat: int) -> float:
+    """`vmspec compile -o` of one spec: start-up and the rest that does not grow with N."""
+    specs = work / "specs-1"
+    write_specs(specs, 1)
+    seconds = []
+    for attempt in range(repeat + 1):
+        fresh = work / f"new-1-{attempt}"
+        seconds.append(run([VMSPEC, "compile", str(specs), "-o", str(fresh)]).seconds)
+        shutil.rmtree(fresh)
+    return median(seconds[1:])  # the first run warms the caches
+
+
+def measure_virt_install(work: Path, count: int) -> dict[str, Any]:
+    images = work / "images"
+    images.mkdir()
+    (images / "debian-12.iso").touch()
+    seconds = []
+    for index in range(1, count + 1):
+        vm = typical_vm(index)
+        for disk in ("root.qcow2", "data.qcow2", "scratch.img"):
+            (images / f"{vm['name']}-{disk}").touch()
+        result = run(virt_install_command(vm, images))
+        assert b"<domain" in result.stdout, "virt-install printed no domain XML"
+        seconds.append(result.seconds)
+    return {"vms": count, "per_vm_s": median(seconds), "total_s": sum(seconds)}
+
+
+def run_benchmark(sizes: list[int], repeat: int, virt_install_vms: int) -> dict[str, Any]:
+    sizes = sorted(sizes)
+    if len(sizes) < 2:
+        raise ValueError("give at least two sizes: growth compares the two largest")
+    with tempfile.TemporaryDirectory(prefix="vmspec-bench-") as directory:
+        work = Path(directory)
+        virt_install = measure_virt_install(work, virt_install_vms)
+        fixed = measure_fixed_cost(work, repeat)
+        rows = [measure_size(work, count, repeat) for count in sizes]
+    return {"repeat": repeat, "fixed_cost_s": fixed, "virt_install": virt_install, "sizes": rows}
+
+
+def growth(results: dict[str, Any]) -> tuple[float, float]:
+    """Per-spec time of the largest N over the next largest: raw, and net of the fixed cost."""
+    small, large = results["sizes"][-2], results["sizes"][-1]
+    fixed = results["fixed_cost_s"]
+
+    def per_spec(row: dict[str, Any], cost: float) -> float:
+        return (row["compile_new_s"] - cost) / row["specs"]
+
+    return per_spec(large, 0) / per_spec(small, 0), per_spec(large, fixed) / per_spec(small, fixed)
+
+
+def memory_growth(results: dict[str, Any]) -> float:
+    """Extra max RSS from the next largest N to the largest, per extra byte of XML held."""
+    small, large = results["sizes"][-2], results["sizes"][-1]
+    extra_rss = large["compile_max_rss_bytes"] - small["compile_max_rss_bytes"]
+    return extra_rss / (large["output_bytes"] - small["output_bytes"])
+
+
+def goals(results: dict[str, Any]) -> list[list[object]]:
+    large = results["sizes"][-1]
+    n = f"N = {large['specs']:,}"
+    ratios = (
+        large["compile_new_s"] / large["floor_write_s"],
+        large["compile_current_s"] / large["floor_read_s"],
+    )
+    speedup = results["virt_install"]["per_vm_s"] / (large["compile_new_s"] / large["specs"])
+    raw, net = growth(results)
+    per_byte = memory_growth(results)
+    small = results["sizes"][-2]["specs"]
+    return [
+        goal_line(
+            f"compile within 3{TIMES} the floor ({n})",
+            f"{times(ratios[0])} (OUT empty, floor writing), {times(ratios[1])} (OUT current, floor not writing)",
+            max(ratios) <= 3,
+        ),
+        goal_line(
+            f"≥ 300{TIMES} faster per VM than virt-install ({n})", times(speedup, 0), speedup >= 300
+        ),
+        goal_line(
+            f"linear: per-spec time {large['specs']:,} / {small:,} ≤ 1.2",
+            f"{net:.2f} net of the fixed cost of one spec ({raw:.2f} raw)",
+            net <= 1.2,
+        ),
+        goal_line(
+            f"memory grows only with the output held (extra RSS ≤ 1.5{TIMES} the extra XML)",
+            f"{per_byte:.2f} bytes of RSS per byte of XML, {small:,} → {large['specs']:,} specs",
+            per_byte <= 1.5,
+        ),
+    ]
+
+
+def report(results: dict[str, Any]) -> str:
+    per_vm_virt_install = results["virt_install"]["per_vm_s"]
+    throughput, memory = [], []
+    for row in results["sizes"]:
+        count = row["specs"]
+        throughput.append(
+            [
+                f"{count:,}",
+                duration(row["compile_new_s"]),
+                f"{count / row['compile_new_s']:,.0f}",
+                duration(row["floor_write_s"]),
+                times(row["compile_new_s"] / row["floor_write_s"]),
+                duration(row["compile_current_s"]),
+                duration(row["floor_read_s"]),
+                times(row["compile_current_s"] / row["floor_read_s"]),
+                f"{row['compile_new_s'] / count * 1000:.2f} ms",
+                times(per_vm_virt_install / (row["compile_new_s"] / count), 0),
+            ]
+        )
+        memory.append(
+            [
+                f"{count:,}",
+                mib(row["compile_max_rss_bytes"]),
+                mib(row["floor_max_rss_bytes"]),
+                mib(row["output_bytes"]),
+            ]
+        )
+    virt_install = results["virt_install"]
+    return "\n\n".join(
+        [
+            f"### Compile throughput (median of {results['repeat']} runs each)",
+            markdown_table(
+                [
+                    "specs",
+                    "compile, OUT empty",
+                    "specs/s",
+                    "floor, writing",
+                    "ratio",
+                    "compile, OUT current",
+                    "floor, not writing",
+                    "ratio",
+                    "per VM",
+                    "vs virt-install",
+                ],
+                throughput,
+            ),
+            f"virt-install --print-xml: {duration(per_vm_virt_install)} per VM "
+            f"(median of {virt_install['vms']} calls). `vmspec compile -o` of one spec: "
+            f"{duration(results['fixed_cost_s'])}, "
+            f"{times(per_vm_virt_install / results['fixed_cost_s'], 1)} faster call for call. "
+            "Per VM: the whole CLI's time over N.",
+            "### Peak memory (max RSS of the process)",
+            markdown_table(["specs", "vmspec compile", "floor, writing", "XML written"], memory),
+            goal_table(goals(results)),
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=f"a smoke run: {QUICK}")
+    parser.add_argument("--sizes", type=int, nargs="+", help=f"default {FULL['sizes']}")
+    parser.add_argument("--repeat", type=int, help=f"runs per measurement ({FULL['repeat']})")
+    parser.add_argument(
+        "--virt-install-vms",
+        type=int,
+        help=f"VMs through virt-install ({FULL['virt_install_vms']})",
+    )
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    arguments = parser.parse_args()
+    settings = QUICK if arguments.quick else FULL
+    results = run_benchmark(
+        **{key: getattr(arguments, key) or default for key, default in settings.items()}
+    )
+    print(report(results))
+    if arguments.json:
+        arguments.json.write_text(json.dumps({"machine": machine(), "compile": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
