@@ -77,16 +77,20 @@ def compile_command(
     sys.stdout.buffer.write(result.resources[0].xml)
 
 
+# Like virsh: -c URI, else $LIBVIRT_DEFAULT_URI, else libvirt's default (libvirt reads both).
+_connect_option = click.option(
+    "-c",
+    "--connect",
+    "uri",
+    metavar="URI",
+    help="libvirt URI; default: $LIBVIRT_DEFAULT_URI, else libvirt's default.",
+)
+
+
 def _host_options(command):
     """The options plan and apply share."""
     options = [
-        click.option(
-            "-c",
-            "--connect",
-            "uri",
-            metavar="URI",
-            help="libvirt URI; default: $LIBVIRT_DEFAULT_URI, else libvirt's default.",
-        ),
+        _connect_option,
         click.option(
             "--prune",
             is_flag=True,
@@ -178,13 +182,7 @@ def apply(paths: tuple[Path, ...], uri: str | None, shutdown_timeout: float, **f
 
 @main.command()
 @click.argument("targets", nargs=-1, metavar="[NAME... | PATH...]")
-@click.option(
-    "-c",
-    "--connect",
-    "uri",
-    metavar="URI",
-    help="libvirt URI; default: $LIBVIRT_DEFAULT_URI, else libvirt's default.",
-)
+@_connect_option
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option(
     "--watch",
@@ -399,13 +397,7 @@ def _count(number: int, noun: str) -> str:
 
 @main.command(name="import")
 @click.argument("names", nargs=-1)
-@click.option(
-    "-c",
-    "--connect",
-    "uri",
-    metavar="URI",
-    help="libvirt URI; default: $LIBVIRT_DEFAULT_URI, else libvirt's default.",
-)
+@_connect_option
 @click.option(
     "--all", "import_all", is_flag=True, help="Import every persistent domain of the host."
 )

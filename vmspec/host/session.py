@@ -53,24 +53,8 @@ def plan_documents(host: Host, documents: list[SourceDocument], options: Options
     facts = host_facts(capabilities)
     uri = host.call("reading the URI", None, lambda c: c.getURI())
 
-    pools = [
-        WantedResource(
-            POOL,
-            d.data["metadata"]["name"],
-            lower_storage_pool(d.data),
-            d.data["spec"].get("autostart"),
-        )
-        for d in by_kind["StoragePool"]
-    ]
-    networks = [
-        WantedResource(
-            NETWORK,
-            d.data["metadata"]["name"],
-            lower_network(d.data),
-            d.data["spec"].get("autostart"),
-        )
-        for d in by_kind["Network"]
-    ]
+    pools = _wanted(POOL, by_kind["StoragePool"], lower_storage_pool)
+    networks = _wanted(NETWORK, by_kind["Network"], lower_network)
     live_pools, live_networks = read_pools(host), read_networks(host)
     pool_plans = plan_resources(pools, live_pools, options)
     _refuse_unusable_pool_paths(pool_plans, pools, uri)
@@ -126,6 +110,15 @@ def plan_documents(host: Host, documents: list[SourceDocument], options: Options
         *deletions,
     ]
     return Plan(uri, facts, ordered)
+
+
+def _wanted(kind: str, documents: list[SourceDocument], lower: Any) -> list[WantedResource]:
+    return [
+        WantedResource(
+            kind, d.data["metadata"]["name"], lower(d.data), d.data["spec"].get("autostart")
+        )
+        for d in documents
+    ]
 
 
 def _pool_path(pool: Any) -> str:
