@@ -116,6 +116,38 @@ def _cpu(spec: dict[str, Any]) -> Iterator[Finding]:
             yield Finding((*where, "topology"), message)
 
 
+# Protocols whose source name is POOL/IMAGE (rbd) or VOLUME/PATH (gluster), and the ones
+# libvirt's schema gives a single <host>.
+_NAME_WITH_POOL = ("rbd", "gluster")
+_SINGLE_HOST = ("nbd", "iscsi", "http", "https", "sheepdog")
+
+
+def _network_disks(spec: dict[str, Any]) -> Iterator[Finding]:
+    for index, disk in enumerate(spec.get("disks", [])):
+        network = disk.get("network")
+        if network is None:
+            continue
+        where: FieldPath = ("spec", "disks", index, "network")
+        protocol = network["protocol"]
+        if protocol in _NAME_WITH_POOL and "/" not in network["name"].strip("/"):
+            shape = "POOL/IMAGE" if protocol == "rbd" else "VOLUME/PATH"
+            yield Finding((*where, "name"), f"a {protocol} name is {shape}, such as vms/web-01")
+        if protocol in _SINGLE_HOST and len(network["hosts"]) > 1:
+            yield Finding(
+                (*where, "hosts"), f"{protocol} takes one host, not {len(network['hosts'])}"
+            )
+
+
+def _clock(spec: dict[str, Any]) -> Iterator[Finding]:
+    for name, timer in spec.get("clock", {}).get("timers", {}).items():
+        if name in ("kvmclock", "hypervclock", "tsc") and "tickpolicy" in timer:
+            # libvirt: "timer kvmclock doesn't support setting of timer tickpolicy".
+            yield Finding(
+                ("spec", "clock", "timers", name, "tickpolicy"),
+                f"the {name} timer has no tickpolicy",
+            )
+
+
 def _disks(spec: dict[str, Any]) -> Iterator[Finding]:
     seen_targets: dict[str, int] = {}
     for index, disk in enumerate(spec.get("disks", [])):
@@ -248,12 +280,28 @@ def _cloud_init(spec: dict[str, Any]) -> Iterator[Finding]:
         yield Finding(("spec", "cloudInit"), "no free sdX target is left for the seed cdrom")
 
 
+# libvirt keeps volume sizes in bytes as an unsigned 64-bit number; 1 MiB is the least
+# any image format can hold a guest's boot sector and partition table in.
+MAX_VOLUME_KIB = 2**64 // 1024 - 1
+MIN_VOLUME_KIB = 1024
+
+
 def _volume_creation(spec: dict[str, Any]) -> Iterator[Finding]:
     for index, disk in enumerate(spec.get("disks", [])):
         create = disk.get("volume", {}).get("create")
         if create is None:
             continue
         where: FieldPath = ("spec", "disks", index, "volume", "create")
+        try:
+            kib = size_in_kib(create["capacity"])
+        except ValueError as error:
+            yield Finding((*where, "capacity"), str(error))
+        else:
+            if not MIN_VOLUME_KIB <= kib <= MAX_VOLUME_KIB:
+                message = (
+                    f"{create['capacity']} is not a volume size libvirt can hold (1MiB up to 16EiB)"
+                )
+                yield Finding((*where, "capacity"), message)
         # The same default as lowering: qcow2 for a *.qcow2 name, raw otherwise.
         volume_format = (
             create.get("format") or disk.get("format") or _format_from_source(disk) or "raw"
@@ -336,4 +384,6 @@ _CHECKS: tuple[Check, ...] = (
     _serials,
     _cloud_init,
     _volume_creation,
+    _network_disks,
+    _clock,
 )

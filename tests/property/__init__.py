@@ -1,0 +1,1 @@
+"""Property tests: specs generated from the schema, and mutants of the examples."""
