@@ -288,10 +288,21 @@ MIN_VOLUME_KIB = 1024
 
 def _volume_creation(spec: dict[str, Any]) -> Iterator[Finding]:
     for index, disk in enumerate(spec.get("disks", [])):
-        create = disk.get("volume", {}).get("create")
+        volume = disk.get("volume", {})
+        for field in ("name",):
+            if volume.get(field) in (".", ".."):
+                yield Finding(
+                    ("spec", "disks", index, "volume", field),
+                    f"{volume[field]!r} is not a volume name",
+                )
+        create = volume.get("create")
         if create is None:
             continue
         where: FieldPath = ("spec", "disks", index, "volume", "create")
+        if create.get("backingStore") in (".", ".."):
+            yield Finding(
+                (*where, "backingStore"), f"{create['backingStore']!r} is not a volume name"
+            )
         try:
             kib = size_in_kib(create["capacity"])
         except ValueError as error:
