@@ -289,12 +289,11 @@ MIN_VOLUME_KIB = 1024
 def _volume_creation(spec: dict[str, Any]) -> Iterator[Finding]:
     for index, disk in enumerate(spec.get("disks", [])):
         volume = disk.get("volume", {})
-        for field in ("name",):
-            if volume.get(field) in (".", ".."):
-                yield Finding(
-                    ("spec", "disks", index, "volume", field),
-                    f"{volume[field]!r} is not a volume name",
-                )
+        if volume.get("name") in (".", ".."):  # libvirt's volName excludes both
+            yield Finding(
+                ("spec", "disks", index, "volume", "name"),
+                f"{volume['name']!r} is not a volume name",
+            )
         create = volume.get("create")
         if create is None:
             continue
