@@ -140,7 +140,7 @@ def _network_disks(spec: dict[str, Any]) -> Iterator[Finding]:
 
 def _clock(spec: dict[str, Any]) -> Iterator[Finding]:
     for name, timer in spec.get("clock", {}).get("timers", {}).items():
-        if name in ("kvmclock", "hypervclock", "tsc") and "tickpolicy" in timer:
+        if name in ("kvmclock", "hypervclock") and "tickpolicy" in timer:
             # libvirt: "timer kvmclock doesn't support setting of timer tickpolicy".
             yield Finding(
                 ("spec", "clock", "timers", name, "tickpolicy"),
