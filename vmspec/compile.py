@@ -16,11 +16,12 @@ from vmspec.emit import domain_xml, resource_xml
 from vmspec.load import SourceDocument
 from vmspec.load.yaml_loader import load_file, spec_files
 from vmspec.lower import lower_virtual_machine
-from vmspec.lower.identity import domain_uuid
+from vmspec.lower.identity import domain_uuid, interface_macs
 from vmspec.lower.network import lower_network
 from vmspec.lower.storage import WantedVolume, lower_storage_pool, wanted_volumes
 from vmspec.problems import Finding, Problem
 from vmspec.schema import validate_document
+from vmspec.scope import DEFAULT_SCOPE
 
 VIRTUAL_MACHINE, STORAGE_POOL, NETWORK, VOLUME = (
     "VirtualMachine",
@@ -55,12 +56,17 @@ class CompileResult:
 
 class ValidDocuments:
     """Iterates over the valid documents under ``paths``, one file at a time, and
-    collects the problems of the others (including names and uuids used twice)."""
+    collects the problems of the others, including those across documents: names and
+    uuids used twice, a volume created by two VMs, a MAC address on two NICs. Every
+    command that reads specs (validate, compile, plan, apply, destroy) reads them here,
+    so they all refuse the same specs."""
 
     def __init__(self, paths: Iterable[Path]) -> None:
         self.paths = list(paths)
         self.problems: list[Problem] = []
         self.count = 0
+        self._volume_creators: dict[tuple[str, str], str] = {}
+        self._mac_users: dict[str, str] = {}
 
     def __iter__(self) -> Iterator[SourceDocument]:
         first_place: dict[tuple[str, ...], str] = {}
@@ -94,10 +100,48 @@ class ValidDocuments:
                 message = f"the {noun} {field} {value!r} is already used in {earlier}"
                 self.problems.append(document.problem(Finding(where, message)))
                 return False
+        if kind == VIRTUAL_MACHINE:
+            findings = [*self._shared_volumes(document), *self._shared_macs(document, identities)]
+            self.problems.extend(document.problem(finding) for finding in findings)
+            return not findings
         return True
 
+    def _shared_volumes(self, document: SourceDocument) -> Iterator[Finding]:
+        """Two VMs that create one volume would both write to it."""
+        name = document.data["metadata"]["name"]
+        for path, volume in wanted_volumes(document.data):
+            owner = self._volume_creators.setdefault((volume.pool, volume.name), name)
+            if owner != name:
+                yield Finding(
+                    path,
+                    f"the volume {volume.pool}/{volume.name} is already created by the VM {owner!r}",
+                )
 
-def compile_paths(paths: Iterable[Path]) -> CompileResult:
+    def _shared_macs(
+        self, document: SourceDocument, identities: list[tuple[str, str]]
+    ) -> Iterator[Finding]:
+        """Two NICs with one MAC on a network confuse every switch and DHCP server on it."""
+        interfaces = document.data["spec"].get("interfaces", [])
+        explicit = [interface.get("mac") for interface in interfaces]
+        name, uuid = identities[0][1], identities[1][1]
+        for index, mac in enumerate(interface_macs(uuid, explicit)):
+            owner = self._mac_users.setdefault(mac, name)
+            if owner == name:
+                continue
+            if explicit[index] is not None:
+                yield Finding(
+                    ("spec", "interfaces", index, "mac"),
+                    f"the MAC address {mac} is already used by the VM {owner!r}",
+                )
+            else:
+                yield Finding(
+                    ("spec", "interfaces", index),
+                    f"the MAC address {mac} derived for this NIC is already used by the VM "
+                    f"{owner!r}: set mac to choose another",
+                )
+
+
+def compile_paths(paths: Iterable[Path], scope: str = DEFAULT_SCOPE) -> CompileResult:
     documents = ValidDocuments(paths)
     resources: list[CompiledResource] = []
     pool_paths: dict[str, str] = {}
@@ -106,14 +150,17 @@ def compile_paths(paths: Iterable[Path]) -> CompileResult:
         data, kind = document.data, document.data["kind"]
         name = data["metadata"]["name"]
         if kind == VIRTUAL_MACHINE:
-            xml = domain_xml(lower_virtual_machine(data))
-            _collect_volumes(document, volumes, documents.problems)
+            xml = domain_xml(lower_virtual_machine(data, scope=scope))
+            volumes.update(
+                ((volume.pool, volume.name), (document, volume))
+                for _, volume in wanted_volumes(data)
+            )
         elif kind == STORAGE_POOL:
-            pool = lower_storage_pool(data)
+            pool = lower_storage_pool(data, scope)
             pool_paths[name] = pool.target.path
             xml = resource_xml(pool)
         else:
-            xml = resource_xml(lower_network(data))
+            xml = resource_xml(lower_network(data, scope))
         resources.append(CompiledResource(kind, name, document.file, xml))
     for (pool, name), (document, volume) in sorted(volumes.items()):
         # A volume's XML names its backing volume's path, which only a declared pool knows.
@@ -125,18 +172,3 @@ def compile_paths(paths: Iterable[Path]) -> CompileResult:
             resources.append(CompiledResource(VOLUME, f"{pool}/{name}", document.file, xml))
     return CompileResult(resources, documents.problems, documents.count)
 
-
-def _collect_volumes(
-    document: SourceDocument,
-    volumes: dict[tuple[str, str], tuple[SourceDocument, WantedVolume]],
-    problems: list[Problem],
-) -> None:
-    for path, volume in wanted_volumes(document.data):
-        key = (volume.pool, volume.name)
-        earlier = volumes.setdefault(key, (document, volume))
-        if earlier[0] is not document or earlier[1] is not volume:
-            owner = earlier[0].data["metadata"]["name"]
-            message = (
-                f"the volume {volume.pool}/{volume.name} is already created by the VM {owner!r}"
-            )
-            problems.append(document.problem(Finding(path, message)))

@@ -28,6 +28,7 @@ class OwnershipMarker:
     TAG: ClassVar[str] = f"{{{NAMESPACE}}}domain"
     NSMAP: ClassVar[dict[str, str]] = {PREFIX: NAMESPACE}
     spec: str | None = attr("spec")
+    scope: str | None = attr("scope")  # absent: the default scope
     hash: str | None = attr("hash")
     labels: tuple[Label, ...] = children()
 

@@ -75,6 +75,8 @@ class ResourcePlan:
     state: tuple[str, str] | None = None  # (now, wanted)
     autostart: tuple[bool, bool] | None = None
     restart: str | None = None  # "needed" (pending) or "planned" (--restart)
+    # What the running guest lacks that only a restart brings in (named, never a bare flag).
+    restart_changes: list[Change] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     reason: str | None = None  # why a domain is refused, or what delete keeps
     xml: bytes | None = None  # what apply defines
@@ -101,6 +103,7 @@ class ResourcePlan:
             if self.autostart
             else None,
             "restart": self.restart,
+            "restartChanges": [change.to_json() for change in self.restart_changes],
             "notes": self.notes,
             "reason": self.reason,
         }
@@ -231,23 +234,24 @@ def _plan_domain(
         plan.state = (existing.state, wanted.state)
     if wanted.autostart is not None and wanted.autostart != existing.autostart:
         plan.autostart = (existing.autostart, wanted.autostart)
-    if existing.active and not plan.state and _needs_restart(domain, existing, facts, options):
-        plan.restart = "planned" if options.restart else "needed"
+    if existing.active and not plan.state:
+        plan.restart_changes = _restart_changes(domain, existing, facts, options)
+        if plan.restart_changes:
+            plan.restart = "planned" if options.restart else "needed"
     return plan
 
 
-def _needs_restart(
+def _restart_changes(
     domain: Domain, existing: LiveDomain, facts: HostFacts, options: Options
-) -> bool:
-    """Whether the running guest differs from the spec in a way only a restart brings in.
+) -> list[Change]:
+    """How the running guest differs from the spec in ways only a restart brings in.
     Compared with what the guest runs now, not with its definition, so a restart that
     an earlier apply left pending is still reported."""
     if existing.running is None:
-        return False
+        return []
     changes = changes_between(normalize_running(domain, existing.running, facts), domain)
-
     hot_pluggable = (LIVE,) if options.live else ()
-    return any(change.change_class not in (CONFIG, *hot_pluggable) for change in changes)
+    return [change for change in changes if change.change_class not in (CONFIG, *hot_pluggable)]
 
 
 def _spec_unchanged_since_last_apply(domain: Domain, existing: LiveDomain) -> bool:

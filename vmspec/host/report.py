@@ -43,14 +43,22 @@ def _resource_lines(plan: ResourcePlan) -> list[str]:
     # Domains are what people plan most: they go by name; the rest by kind and name.
     label = plan.name if plan.kind == DOMAIN else f"{plan.kind} {plan.name}"
     lines = [f"{symbol} {label}: {'; '.join(_headline(plan))}"]
-    for change in plan.changes:
-        before = change.before if change.before is not None else "(absent)"
-        after = change.after if change.after is not None else "(absent)"
-        lines.append(f"    {change.path}: {before} → {after}  [{change.change_class}]")
+    lines.extend(_change_line(change) for change in plan.changes)
+    lines.extend(
+        _change_line(change, "the running guest; restart")
+        for change in plan.restart_changes
+        if change not in plan.changes
+    )
     # JSON always has the notes; text shows a domain's only where it acts.
     if plan.action != NONE or plan.kind != DOMAIN:
         lines.extend(f"    note: {note}" for note in plan.notes)
     return lines
+
+
+def _change_line(change, change_class: str | None = None) -> str:
+    before = change.before if change.before is not None else "(absent)"
+    after = change.after if change.after is not None else "(absent)"
+    return f"    {change.path}: {before} → {after}  [{change_class or change.change_class}]"
 
 
 def _headline(plan: ResourcePlan) -> list[str]:

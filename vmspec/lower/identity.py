@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import uuid
 
+from vmspec.scope import DEFAULT_SCOPE
+
 # uuid5(NAMESPACE_URL, "https://vmspec.dev/domain"): never change it, or every VM gets a new identity.
 DOMAIN_UUID_NAMESPACE = uuid.UUID("26826c54-103d-5c2f-9480-36866b2849fd")
 # QEMU's locally administered OUI; libvirt uses it for the MACs it generates too.
@@ -26,12 +28,17 @@ def domain_uuid(name: str) -> str:
     return str(uuid.uuid5(DOMAIN_UUID_NAMESPACE, name))
 
 
-def pool_uuid(name: str) -> str:
-    return str(uuid.uuid5(POOL_UUID_NAMESPACE, name))
+def pool_uuid(name: str, scope: str = DEFAULT_SCOPE) -> str:
+    return str(uuid.uuid5(POOL_UUID_NAMESPACE, _scoped(name, scope)))
 
 
-def network_uuid(name: str) -> str:
-    return str(uuid.uuid5(NETWORK_UUID_NAMESPACE, name))
+def network_uuid(name: str, scope: str = DEFAULT_SCOPE) -> str:
+    return str(uuid.uuid5(NETWORK_UUID_NAMESPACE, _scoped(name, scope)))
+
+
+def _scoped(name: str, scope: str) -> str:
+    # The default scope keeps the uuids of before scopes existed; names hold no '/'.
+    return name if scope == DEFAULT_SCOPE else f"{scope}/{name}"
 
 
 def network_mac(network_uuid: str) -> str:

@@ -12,13 +12,17 @@ from vmspec.config.metadata import Label, Metadata, OwnershipMarker
 from vmspec.lower import policy
 from vmspec.lower.devices import lower_devices
 from vmspec.lower.identity import domain_uuid
+from vmspec.scope import DEFAULT_SCOPE
 from vmspec.units import size_in_kib
 
 
-def lower_virtual_machine(document: dict[str, Any], *, nested_kvm_host: bool = False) -> Domain:
+def lower_virtual_machine(
+    document: dict[str, Any], *, nested_kvm_host: bool = False, scope: str = DEFAULT_SCOPE
+) -> Domain:
     """The domain a valid document describes. The ownership marker's hash is left empty:
     emitting fills it in, because it covers the XML that comes out. ``nested_kvm_host``
-    is the one host fact lowering heeds (plan and apply know it; compile does not)."""
+    is the one host fact lowering heeds (plan and apply know it; compile does not);
+    ``scope`` is recorded in the marker (see vmspec/scope.py)."""
     metadata = document["metadata"]
     spec = document["spec"]
     uuid = metadata.get("uuid", "").lower() or domain_uuid(metadata["name"])
@@ -29,7 +33,7 @@ def lower_virtual_machine(document: dict[str, Any], *, nested_kvm_host: bool = F
         name=metadata["name"],
         uuid=uuid,
         description=metadata.get("description"),
-        metadata=Metadata(vmspec=_marker(metadata)),
+        metadata=Metadata(vmspec=_marker(metadata, scope)),
         memory=MemorySize(unit="KiB", value=memory_kib),
         current_memory=MemorySize(unit="KiB", value=memory_kib),
         vcpu=Vcpu(placement="static", count=spec["vcpus"]),
@@ -44,11 +48,14 @@ def lower_virtual_machine(document: dict[str, Any], *, nested_kvm_host: bool = F
     )
 
 
-def _marker(metadata: dict[str, Any]) -> OwnershipMarker:
+def _marker(metadata: dict[str, Any], scope: str) -> OwnershipMarker:
     labels = tuple(
         Label(key=key, value=value) for key, value in sorted(metadata.get("labels", {}).items())
     )
-    return OwnershipMarker(spec=metadata["name"], labels=labels)
+    # The default scope is left unsaid, so domains made before scopes existed are its own.
+    return OwnershipMarker(
+        spec=metadata["name"], scope=None if scope == DEFAULT_SCOPE else scope, labels=labels
+    )
 
 
 def _operating_system(spec: dict[str, Any]) -> OperatingSystem:

@@ -6,12 +6,13 @@ from typing import Any
 
 from vmspec.config.network import Bridge, Dhcp, DhcpRange, Forward, Network, NetworkIp, NetworkMac
 from vmspec.lower.identity import network_bridge, network_mac, network_uuid
+from vmspec.scope import DEFAULT_SCOPE
 
 
-def lower_network(document: dict[str, Any]) -> Network:
+def lower_network(document: dict[str, Any], scope: str = DEFAULT_SCOPE) -> Network:
     name = document["metadata"]["name"]
     spec = document["spec"]
-    uuid = network_uuid(name)
+    uuid = network_uuid(name, scope)
     mode = spec.get("forward", "nat")
     if mode == "bridge":
         # An existing host bridge: libvirt only points guests at it.

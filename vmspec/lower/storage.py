@@ -23,16 +23,17 @@ from vmspec.config.volume import (
 )
 from vmspec.lower import policy
 from vmspec.lower.identity import pool_uuid
+from vmspec.scope import DEFAULT_SCOPE
 from vmspec.units import size_in_kib
 
 
-def lower_storage_pool(document: dict[str, Any]) -> StoragePool:
+def lower_storage_pool(document: dict[str, Any], scope: str = DEFAULT_SCOPE) -> StoragePool:
     name = document["metadata"]["name"]
     spec = document["spec"]
     return StoragePool(
         type=spec["type"],
         name=name,
-        uuid=pool_uuid(name),
+        uuid=pool_uuid(name, scope),
         source=_pool_source(spec),
         target=PoolTarget(path=policy.pool_path(spec)),
     )
