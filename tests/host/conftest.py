@@ -1,9 +1,14 @@
 """The real libvirtd (Debian's, started once by scripts/libvirtd) and helpers for specs
-that run on it: small TCG guests without disks or networks, named vmspec-test-*."""
+that run on it: small TCG guests without disks or networks, named TEST_PREFIX*.
+
+TEST_PREFIX differs per pytest process (vmspec-test-<6 hex>-), and cleanup removes only
+objects that carry it: two test runs on the same libvirtd at once leave each other alone.
+"""
 
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import textwrap
 from pathlib import Path
@@ -15,7 +20,29 @@ from tests.conftest import REPO, vmspec
 libvirt = pytest.importorskip("libvirt", reason="libvirt-python is the optional 'libvirt' extra")
 
 SYSTEM_URI = "qemu:///system"
-TEST_PREFIX = "vmspec-test-"
+# Every run's prefix shares this, so a leftover from a killed run is recognisable by eye.
+TEST_PREFIX_FAMILY = "vmspec-test-"
+# Random rather than the pid: runs in separate containers may share a libvirtd and a pid.
+TEST_RUN = secrets.token_hex(3)
+TEST_PREFIX = f"{TEST_PREFIX_FAMILY}{TEST_RUN}-"
+# Linux refuses interface names longer than IFNAMSIZ - 1.
+BRIDGE_NAME_LIMIT = 15
+
+
+def run_bridge_name(suffix: str) -> str:
+    """A bridge name of this run: a network's bridge must be unique on the host too."""
+    name = f"vst{TEST_RUN}{suffix}"
+    assert len(name) <= BRIDGE_NAME_LIMIT, f"bridge name {name!r} is too long for Linux"
+    return name
+
+
+def run_subnet(index: int) -> str:
+    """The first three octets of this run's /24 number ``index`` (0 to 7), within
+    10.128.0.0/10: libvirt refuses to start a network whose subnet is routed already, such
+    as the same test's network in another run (2,048 runs' worth of subnets)."""
+    assert 0 <= index < 8
+    run = int(TEST_RUN, 16)
+    return f"10.{128 + run % 64}.{(run >> 6) % 32 * 8 + index}"
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +56,8 @@ def libvirtd() -> str:
 
 @pytest.fixture
 def system(libvirtd):
-    """A connection to the real libvirtd; every vmspec-test-* domain is removed before and after."""
+    """A connection to the real libvirtd; this run's domains, pools and networks are
+    removed before and after."""
     connection = libvirt.open(libvirtd)
     remove_test_domains(connection)
     remove_test_pools_and_networks(connection)
@@ -40,7 +68,7 @@ def system(libvirtd):
 
 
 def remove_test_pools_and_networks(connection) -> None:
-    """Stops and undefines vmspec-test-* pools (their files stay; tests own their folders)
+    """Stops and undefines this run's pools (their files stay; tests own their folders)
     and networks."""
     for resource in [*connection.listAllStoragePools(), *connection.listAllNetworks()]:
         if not resource.name().startswith(TEST_PREFIX):
@@ -98,4 +126,14 @@ def write(directory: Path, name: str, text: str) -> Path:
     return path
 
 
-__all__ = ["SYSTEM_URI", "TEST_PREFIX", "guest_spec", "libvirt", "vmspec", "write"]
+__all__ = [
+    "SYSTEM_URI",
+    "TEST_PREFIX",
+    "TEST_RUN",
+    "guest_spec",
+    "libvirt",
+    "run_bridge_name",
+    "run_subnet",
+    "vmspec",
+    "write",
+]

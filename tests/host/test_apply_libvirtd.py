@@ -253,7 +253,7 @@ def test_libvirt_default_uri_comes_from_the_environment(system, tmp_path):
 def test_live_attaches_a_new_disk_to_a_running_guest(system, tmp_path):
     # QEMU runs as libvirt-qemu and cannot reach into pytest's private /tmp folder.
     Path("/var/lib/libvirt/images").mkdir(parents=True, exist_ok=True)
-    images = Path(tempfile.mkdtemp(prefix="vmspec-test-", dir="/var/lib/libvirt/images"))
+    images = Path(tempfile.mkdtemp(prefix=TEST_PREFIX, dir="/var/lib/libvirt/images"))
     images.chmod(0o755)
     image = images / "hot.qcow2"
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(image), "16M"], check=True)

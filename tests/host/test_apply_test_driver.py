@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLES
-from tests.host.conftest import guest_spec, libvirt, write
+from tests.host.conftest import TEST_PREFIX, guest_spec, libvirt, write
 from vmspec.compile import ValidDocuments
 from vmspec.host.apply import apply_plan
 from vmspec.host.connection import Host
@@ -82,13 +82,13 @@ def test_every_example_applies_and_a_second_plan_has_no_changes(host):
 def test_a_changed_spec_updates_in_place_with_the_same_uuid(host, tmp_path):
     spec = write(tmp_path, "a", guest_spec("a", state="stopped"))
     apply(host, spec)
-    uuid = host.connection.lookupByName("vmspec-test-a").UUIDString()
+    uuid = host.connection.lookupByName(f"{TEST_PREFIX}a").UUIDString()
     write(tmp_path, "a", guest_spec("a", state="stopped", memory="128MiB"))
     updated, _ = apply(host, spec)
     (resource_plan,) = updated.resources
     assert resource_plan.action == UPDATE and not resource_plan.drift
     assert [c.path for c in resource_plan.changes] == ["memory", "currentMemory"]
-    domain = host.connection.lookupByName("vmspec-test-a")
+    domain = host.connection.lookupByName(f"{TEST_PREFIX}a")
     assert domain.UUIDString() == uuid
     assert domain.maxMemory() == 128 * 1024
     assert not plan(host, spec).has_changes
@@ -97,7 +97,7 @@ def test_a_changed_spec_updates_in_place_with_the_same_uuid(host, tmp_path):
 def test_an_unmanaged_domain_is_refused_and_left_as_it_was(host, tmp_path):
     # The test driver ships a domain named "test" that vmspec did not create.
     before = host.connection.lookupByName("test").XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
-    spec = write(tmp_path, "test", guest_spec("x").replace("vmspec-test-x", "test"))
+    spec = write(tmp_path, "test", guest_spec("x").replace(f"{TEST_PREFIX}x", "test"))
     the_plan = plan(host, spec)
     (resource_plan,) = the_plan.resources
     assert resource_plan.action == REFUSE
@@ -109,7 +109,7 @@ def test_an_unmanaged_domain_is_refused_and_left_as_it_was(host, tmp_path):
 def test_adopt_takes_over_and_keeps_the_uuid(host, tmp_path):
     uuid = host.connection.lookupByName("test").UUIDString()
     spec = write(
-        tmp_path, "test", guest_spec("x", state="running").replace("vmspec-test-x", "test")
+        tmp_path, "test", guest_spec("x", state="running").replace(f"{TEST_PREFIX}x", "test")
     )
     adopted, _ = apply(host, spec, adopt=True)
     assert actions(adopted) == {"test": ADOPT}
@@ -126,10 +126,10 @@ def test_prune_deletes_only_managed_domains_no_spec_names(host, tmp_path):
     without_prune = plan(host, tmp_path)
     assert not without_prune.has_changes
     pruned, done = apply(host, tmp_path, prune=True)
-    assert actions(pruned) == {"vmspec-test-a": NONE, "vmspec-test-b": DELETE}
-    assert "  vmspec-test-b: deleted (disks kept)" in done
+    assert actions(pruned) == {f"{TEST_PREFIX}a": NONE, f"{TEST_PREFIX}b": DELETE}
+    assert f"  {TEST_PREFIX}b: deleted (disks kept)" in done
     names = {domain.name() for domain in host.connection.listAllDomains()}
-    assert "vmspec-test-b" not in names and {"vmspec-test-a", "test"} <= names
+    assert f"{TEST_PREFIX}b" not in names and {f"{TEST_PREFIX}a", "test"} <= names
 
 
 def test_pruning_a_running_domain_needs_force(host, tmp_path):
@@ -138,9 +138,9 @@ def test_pruning_a_running_domain_needs_force(host, tmp_path):
     (tmp_path / "a.yaml").unlink()
     write(tmp_path, "other", guest_spec("other", state="stopped"))
     refused = plan(host, tmp_path, prune=True)
-    assert actions(refused)["vmspec-test-a"] == REFUSE
+    assert actions(refused)[f"{TEST_PREFIX}a"] == REFUSE
     forced, _ = apply(host, tmp_path, prune=True, force=True)
-    assert actions(forced)["vmspec-test-a"] == DELETE
+    assert actions(forced)[f"{TEST_PREFIX}a"] == DELETE
 
 
 def test_a_running_guest_with_a_restart_change_stays_up_unless_restart_is_given(host, tmp_path):
@@ -150,7 +150,7 @@ def test_a_running_guest_with_a_restart_change_stays_up_unless_restart_is_given(
     pending = plan(host, spec)
     assert pending.resources[0].restart == "needed"
     apply(host, spec)
-    assert host.connection.lookupByName("vmspec-test-a").isActive()
+    assert host.connection.lookupByName(f"{TEST_PREFIX}a").isActive()
     assert (
         plan(host, spec).resources[0].restart == "needed"
     )  # the definition is current; the guest is not
@@ -159,7 +159,7 @@ def test_a_running_guest_with_a_restart_change_stays_up_unless_restart_is_given(
 def test_drift_outside_the_specs_fields_is_found_and_repaired(host, tmp_path):
     spec = write(tmp_path, "a", guest_spec("a", state="stopped"))
     apply(host, spec)
-    domain = host.connection.lookupByName("vmspec-test-a")
+    domain = host.connection.lookupByName(f"{TEST_PREFIX}a")
     xml = domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
     host.connection.defineXML(
         xml.replace("</devices>", "<watchdog model='i6300esb' action='reset'/></devices>")
@@ -169,7 +169,7 @@ def test_drift_outside_the_specs_fields_is_found_and_repaired(host, tmp_path):
     assert resource_plan.action == UPDATE and resource_plan.drift
     assert [c.path for c in resource_plan.changes] == ["/domain/devices/watchdog"]
     apply(host, spec)
-    assert "watchdog" not in host.connection.lookupByName("vmspec-test-a").XMLDesc(0)
+    assert "watchdog" not in host.connection.lookupByName(f"{TEST_PREFIX}a").XMLDesc(0)
     assert not plan(host, spec).has_changes
 
 
@@ -178,7 +178,7 @@ def test_plan_json_is_stable_and_documented(host, tmp_path):
     document = plan(host, spec).to_json()
     assert document["formatVersion"] == 1 and document["changes"] is True
     (entry,) = document["resources"]
-    assert entry["name"] == "vmspec-test-a"
+    assert entry["name"] == f"{TEST_PREFIX}a"
     assert entry["action"] == "create"
     assert entry["state"] == {"from": "stopped", "to": "running"}
     assert entry["kind"] == "domain"
@@ -196,20 +196,20 @@ def test_plan_json_is_stable_and_documented(host, tmp_path):
     }
 
 
-NETWORK_SPEC = """\
+NETWORK_SPEC = f"""\
 apiVersion: vmspec/v1
 kind: Network
-metadata: {name: vmspec-test-net}
+metadata: {{name: {TEST_PREFIX}net}}
 spec:
   forward: isolated
-  ip: {address: 10.253.50.1, prefix: 24, dhcp: {start: 10.253.50.10, end: 10.253.50.20}}
+  ip: {{address: 10.253.50.1, prefix: 24, dhcp: {{start: 10.253.50.10, end: 10.253.50.20}}}}
 """
 
 
 def test_network_drift_is_found_and_repaired(host, tmp_path):
     spec = write(tmp_path, "net", NETWORK_SPEC)
     apply(host, spec)
-    network = host.connection.networkLookupByName("vmspec-test-net")
+    network = host.connection.networkLookupByName(f"{TEST_PREFIX}net")
     # Stopped first: the test driver shows one definition (the running one while active).
     network.destroy()
     host.connection.networkDefineXML(network.XMLDesc(0).replace("10.253.50.20", "10.253.50.30"))
@@ -220,16 +220,16 @@ def test_network_drift_is_found_and_repaired(host, tmp_path):
         ("ip[1]/dhcp/range[1]/@end", "10.253.50.30", "10.253.50.20")
     ]
     apply(host, spec)
-    assert "10.253.50.20" in host.connection.networkLookupByName("vmspec-test-net").XMLDesc(0)
+    assert "10.253.50.20" in host.connection.networkLookupByName(f"{TEST_PREFIX}net").XMLDesc(0)
 
 
 def test_a_same_named_pool_made_by_hand_is_refused(host, tmp_path):
-    pool_xml = "<pool type='dir'><name>vmspec-test-pool</name><target><path>/tmp/elsewhere</path></target></pool>"
+    pool_xml = f"<pool type='dir'><name>{TEST_PREFIX}pool</name><target><path>/tmp/elsewhere</path></target></pool>"
     host.connection.storagePoolDefineXML(pool_xml, 0)
     spec = write(
         tmp_path,
         "pool",
-        "apiVersion: vmspec/v1\nkind: StoragePool\nmetadata: {name: vmspec-test-pool}\n"
+        f"apiVersion: vmspec/v1\nkind: StoragePool\nmetadata: {{name: {TEST_PREFIX}pool}}\n"
         "spec: {type: dir, path: /tmp/elsewhere}\n",
     )
     (pool_plan,) = plan(host, spec).resources

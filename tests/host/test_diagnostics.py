@@ -23,6 +23,7 @@ from tests.host.conftest import (
     libvirt,
     remove_test_domains,
     remove_test_pools_and_networks,
+    run_subnet,
     vmspec,
     write,
 )
@@ -52,7 +53,7 @@ def host_specs(libvirtd, tmp_path_factory):
         apiVersion: vmspec/v1
         kind: Network
         metadata: {{name: {NETWORK}}}
-        spec: {{forward: isolated, ip: {{address: 10.253.91.1, prefix: 24}}}}
+        spec: {{forward: isolated, ip: {{address: {run_subnet(1)}.1, prefix: 24}}}}
         """
     )
     devices = f"disks: [{{target: vda, file: {image}}}]\ninterfaces: [{{network: {NETWORK}}}]\n"

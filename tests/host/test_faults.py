@@ -54,7 +54,7 @@ def start_libvirtd() -> None:
 
 @pytest.fixture
 def system_across_restarts(libvirtd) -> Iterator[None]:
-    """Like `system` (no vmspec-test-* domain before or after), for tests that restart
+    """Like `system` (none of this run's domains before or after), for tests that restart
     libvirtd: the cleanup afterwards starts libvirtd if needed and opens a new connection,
     since a connection opened before a restart is dead."""
     remove_test_domains_now()

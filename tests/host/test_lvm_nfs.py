@@ -4,7 +4,7 @@ volume XML against libvirt's RelaxNG schemas and its test driver.
 
 The kernel here may lack device-mapper (no logical volumes) and NFS (no netfs pool
 starts): the tests check how vmspec reports those failures. Every libvirt object is
-named vmspec-test-*; the loop devices, the volume group and its physical volume are
+named TEST_PREFIX*; the loop devices, the volume group and its physical volume are
 removed after each test, also when it fails.
 """
 
@@ -97,7 +97,7 @@ def detach(device: str) -> None:
 
 
 def remove_stale_volume_group(group: str) -> None:
-    """A vmspec-test-* volume group left by a run that was killed: remove it, and the
+    """A volume group of this run's name left by a test that was killed: remove it, and the
     loop devices it sits on, so that libvirt's build (NO_OVERWRITE) is not refused."""
     devices = volume_groups().get(group, [])
     if not devices:
@@ -312,9 +312,9 @@ def test_a_netfs_pool_that_cannot_mount_fails_with_the_export_named(system, tmp_
 # --- the XML against libvirt's schemas and its test driver ------------------------------
 
 POOL_SPECS = {
-    "logical": "type: logical\nsource: {name: vmspec-test-vg, devices: [/dev/loop6, /dev/loop7]}",
-    "logical-no-devices": "type: logical\nsource: {name: vmspec-test-vg2}",
-    "logical-path": "type: logical\npath: /dev/vmspec-test-vg3\nsource: {name: vmspec-test-vg3}",
+    "logical": f"type: logical\nsource: {{name: {VG}, devices: [/dev/loop6, /dev/loop7]}}",
+    "logical-no-devices": f"type: logical\nsource: {{name: {VG}2}}",
+    "logical-path": f"type: logical\npath: /dev/{VG}3\nsource: {{name: {VG}3}}",
     "netfs-nfs": f"type: netfs\npath: /var/lib/vmspec/nfs\nsource: {{host: 127.0.0.1, dir: {NFS_EXPORT}, format: nfs}}",
     "netfs-auto": "type: netfs\npath: /mnt/vmspec-a\nsource: {host: nfs.example.org, dir: /srv/a, format: auto}",
     "netfs-default-format": "type: netfs\npath: /mnt/vmspec-d\nsource: {host: 10.0.0.5, dir: /srv/d}",

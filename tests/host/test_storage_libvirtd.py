@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.host.conftest import SYSTEM_URI, TEST_PREFIX, guest_spec, vmspec, write
+from tests.host.conftest import (
+    SYSTEM_URI,
+    TEST_PREFIX,
+    guest_spec,
+    run_bridge_name,
+    run_subnet,
+    vmspec,
+    write,
+)
 
 POOL = f"{TEST_PREFIX}pool"
 
@@ -128,6 +136,7 @@ def test_prune_keeps_volumes_and_the_pool_holding_them(system, tmp_path, pool_di
 
 def test_an_isolated_network_is_defined_and_started(system, tmp_path):
     name = f"{TEST_PREFIX}net"
+    subnet = run_subnet(0)
     spec = textwrap.dedent(
         f"""\
         apiVersion: vmspec/v1
@@ -135,8 +144,8 @@ def test_an_isolated_network_is_defined_and_started(system, tmp_path):
         metadata: {{name: {name}}}
         spec:
           forward: isolated
-          bridge: vstest0
-          ip: {{address: 10.253.77.1, prefix: 24, dhcp: {{start: 10.253.77.10, end: 10.253.77.20}}}}
+          bridge: {run_bridge_name("0")}
+          ip: {{address: {subnet}.1, prefix: 24, dhcp: {{start: {subnet}.10, end: {subnet}.20}}}}
         """
     )
     write(tmp_path, "net", spec)
@@ -162,7 +171,7 @@ def test_plan_time_errors_create_nothing(system, tmp_path, pool_dir):
     assert result.returncode == 1
     assert f"its backing volume 'missing.qcow2' is not in the pool '{POOL}'" in result.stdout
     assert (
-        "its pool 'no-such-pool' (named by vmspec-test-elsewhere) is neither in the specs nor on the host"
+        f"its pool 'no-such-pool' (named by {TEST_PREFIX}elsewhere) is neither in the specs nor on the host"
         in result.stdout
     )
     applied = vmspec("apply", "-c", SYSTEM_URI, str(tmp_path))
@@ -220,7 +229,7 @@ def test_a_cloud_init_seed_is_uploaded_attached_and_rebuilt_only_when_it_changes
     finally:
         iso.close()
     assert user_data.getvalue() == b"#cloud-config\nhostname: seeded\n"
-    assert b"instance-id: vmspec-test-seeded" in meta_data.getvalue()
+    assert f"instance-id: {TEST_PREFIX}seeded".encode() in meta_data.getvalue()
     running = system.lookupByName(f"{TEST_PREFIX}seeded").XMLDesc(0)
     assert f"<source pool='{POOL}' volume='{seed.name}'" in running and "<readonly/>" in running
 
@@ -235,4 +244,4 @@ def test_a_cloud_init_seed_is_uploaded_attached_and_rebuilt_only_when_it_changes
     changed = vmspec("plan", "-c", SYSTEM_URI, str(tmp_path))
     assert changed.returncode == 2
     assert f"~ volume {POOL}/{seed.name}: replace" in changed.stdout
-    assert "the cloud-init data of vmspec-test-seeded changed" in changed.stdout
+    assert f"the cloud-init data of {TEST_PREFIX}seeded changed" in changed.stdout
