@@ -8,10 +8,14 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from vmspec.config.boot import BootDevice
+from vmspec.config.boot import BootDevice, OperatingSystem
+from vmspec.config.chardev import CharDevice
 from vmspec.config.cpu import Cpu
-from vmspec.config.domain import Audio, Domain, MemorySize
-from vmspec.config.graphics import Graphics
+from vmspec.config.disk import BackingStore, Disk
+from vmspec.config.domain import Audio, Devices, Domain, MemorySize
+from vmspec.config.features import Features, Smm
+from vmspec.config.graphics import Graphics, GraphicsListen
+from vmspec.config.interface import Interface
 from vmspec.host.facts import HostFacts
 from vmspec.units import libvirt_size_in_kib
 
@@ -61,38 +65,126 @@ def normalize_live(desired: Domain, live: Domain, facts: HostFacts) -> Domain:
 
 
 def normalize_running(desired: Domain, running: Domain, facts: HostFacts) -> Domain:
-    """Like normalize_live, for what a running guest was started with. Two more fields
-    are the guest's own there: the CPU is expanded to the model QEMU really runs
-    (host-model becomes a named model with features), and currentMemory is the
-    balloon's size at this moment."""
+    """Like normalize_live, for what a running guest was started with: also drops what
+    libvirt resolves only at start (a network's bridge, an image's backing chain, a
+    listen address, an allocated pty or socket), since a restart resolves it again the
+    same way. What the mapping does not cover (aliases, addresses, ``index``, ``portid``,
+    a NIC's target dev, seclabels, a pty's ``tty``) is never compared at all."""
     running = normalize_live(desired, running, facts)
+    # QEMU expands the CPU to the model it really runs (host-model becomes a named model
+    # with features), and currentMemory is the balloon's size at this moment.
     running = dataclasses.replace(running, cpu=desired.cpu, current_memory=desired.current_memory)
-    if running.devices is None:
+    if desired.os and running.os:
+        running = dataclasses.replace(
+            running,
+            os=_running_os(desired.os, running.os),
+            features=_running_features(desired, running.features),
+        )
+    if desired.devices is not None and running.devices is not None:
+        running = dataclasses.replace(
+            running, devices=_running_devices(desired.devices, running.devices)
+        )
+    return running
+
+
+def _running_os(wanted: OperatingSystem, running: OperatingSystem) -> OperatingSystem:
+    if wanted.firmware == "efi" and running.firmware is None:
+        # libvirt replaces firmware='efi' with the OVMF loader and NVRAM it picked at
+        # start; the next start picks again from the same firmware descriptors.
+        return dataclasses.replace(running, firmware="efi")
+    return running
+
+
+def _running_features(desired: Domain, running: Features | None) -> Features | None:
+    efi = desired.os is not None and desired.os.firmware == "efi"
+    wanted_smm = desired.features.smm if desired.features else None
+    if running is None or not efi or wanted_smm is not None or running.smm != Smm(state=True):
         return running
-    # A started guest's pty consoles name the /dev/pts/N that QEMU opened for them, and
-    # the guest agent's channel the socket libvirt made for it.
-    devices = dataclasses.replace(
-        running.devices,
-        # A started guest's disks say <backingStore/> where the image has no backing file.
-        disks=tuple(_without_empty_backing(disk) for disk in running.devices.disks),
-        serials=tuple(_without_allocated_path(device) for device in running.devices.serials),
-        consoles=tuple(_without_allocated_path(device) for device in running.devices.consoles),
-        channels=tuple(_without_allocated_path(device) for device in running.devices.channels),
+    # The secure-boot OVMF build libvirt picks for firmware='efi' needs SMM, so it turns
+    # SMM on at start; it does so again at every start.
+    without_smm = dataclasses.replace(running, smm=None)
+    return None if without_smm == Features() else without_smm
+
+
+def _running_devices(wanted: Devices, running: Devices) -> Devices:
+    wanted_disks = {disk.target.dev: disk for disk in wanted.disks if disk.target}
+    wanted_nics = {_mac(nic): nic for nic in wanted.interfaces}
+    return dataclasses.replace(
+        running,
+        disks=tuple(
+            _without_image_chain(wanted_disks.get(_target_dev(disk)), disk)
+            for disk in running.disks
+        ),
+        interfaces=tuple(
+            _unresolved_network(wanted_nics.get(_mac(nic)), nic) for nic in running.interfaces
+        ),
+        # QEMU opens a /dev/pts/N for each pty, and libvirt makes the guest agent's socket.
+        serials=tuple(_without_allocated_path(device) for device in running.serials),
+        consoles=tuple(_without_allocated_path(device) for device in running.consoles),
+        channels=tuple(_without_allocated_path(device) for device in running.channels),
+        graphics=tuple(_without_default_listen(wanted.graphics, item) for item in running.graphics),
     )
-    return dataclasses.replace(running, devices=devices)
 
 
-def _without_empty_backing(disk):
-    if disk.backing_store is not None and disk.backing_store == type(disk.backing_store)():
-        return dataclasses.replace(disk, backing_store=None)
-    return disk
+def _target_dev(disk: Disk) -> str | None:
+    return disk.target.dev if disk.target else None
 
 
-def _without_allocated_path(device):
+def _mac(nic: Interface) -> str | None:
+    return nic.mac.address.lower() if nic.mac and nic.mac.address else None
+
+
+def _without_image_chain(wanted: Disk | None, running: Disk) -> Disk:
+    if wanted is None:
+        return running
+    # At start libvirt reads the backing chain from the image headers and writes it out
+    # (ending in an empty <backingStore/>); below what the spec states, the chain is the
+    # image's own, read again from the same headers at the next start.
+    chain = _chain_cut(wanted.backing_store, running.backing_store)
+    return dataclasses.replace(running, backing_store=chain)
+
+
+def _chain_cut(wanted: BackingStore | None, running: BackingStore | None) -> BackingStore | None:
+    if wanted is None or running is None:
+        return None if wanted is None else running
+    return dataclasses.replace(
+        running, backing_store=_chain_cut(wanted.backing_store, running.backing_store)
+    )
+
+
+def _unresolved_network(wanted: Interface | None, running: Interface) -> Interface:
+    if (
+        wanted is None
+        or wanted.type != "network"
+        or running.source is None
+        or wanted.source is None
+        or running.source.network != wanted.source.network
+    ):
+        return running
+    # At start libvirt resolves a network NIC to the network's bridge or macvtap device
+    # (source bridge, dev and mode; type bridge or direct); a restart resolves it again.
+    return dataclasses.replace(running, type=wanted.type, source=wanted.source)
+
+
+def _without_allocated_path(device: CharDevice) -> CharDevice:
     allocated = device.type == "pty" or (
         device.target is not None and device.target.type == "virtio"
     )
     return dataclasses.replace(device, source=None) if allocated else device
+
+
+def _without_default_listen(wanted: tuple[Graphics, ...], running: Graphics) -> Graphics:
+    match = next((item for item in wanted if item.type == running.type), None)
+    if match is None or match.listen is not None or match.listens:
+        return running
+    # With no listen address libvirt listens where qemu.conf says (vnc_listen,
+    # spice_listen) and writes that address at start; the next start reads it again.
+    listens = tuple(
+        listen
+        for listen in running.listens
+        if not (listen.type == "address" and listen.address == running.listen)
+    )
+    return dataclasses.replace(running, listen=None, listens=listens)
 
 
 def _marker_hash(live: Domain) -> Domain:
@@ -196,7 +288,14 @@ def _in_kib(size: MemorySize | None) -> MemorySize | None:
 
 def _graphics(wanted: tuple[Graphics, ...], live: Graphics) -> Graphics:
     match = next((item for item in wanted if item.type == live.type), None)
-    if match is not None and live.autoport and match.port == -1:
+    if match is None:
+        return live
+    if live.autoport and match.port == -1:
         # With autoport the port is libvirt's to pick at start (and SPICE drops port='-1').
-        return dataclasses.replace(live, port=-1)
+        live = dataclasses.replace(live, port=-1)
+    if match.listen is None and not match.listens:
+        # Without a listen address libvirt stores <listen type='address'/>: qemu.conf's
+        # default address, which is what no listen means.
+        empty = GraphicsListen(type="address")
+        live = dataclasses.replace(live, listens=tuple(i for i in live.listens if i != empty))
     return live

@@ -71,16 +71,18 @@ def _operating_system(spec: dict[str, Any]) -> OperatingSystem:
     )
 
 
-def _features(spec: dict[str, Any]) -> Features:
+def _features(spec: dict[str, Any]) -> Features | None:
     acpi, apic = policy.acpi_and_apic(spec)
     features = spec.get("features", {})
-    return Features(
+    lowered = Features(
         acpi=acpi,
         apic=apic,
         pae=features.get("pae", False),
         hyperv=policy.hyperv(spec),
         smm=Smm(state=True) if features.get("smm") else None,
     )
+    # libvirt drops an empty <features/>, so writing one would read as drift after every apply.
+    return None if lowered == Features() else lowered
 
 
 def _cpu(spec: dict[str, Any], nested_kvm_host: bool) -> Cpu | None:
