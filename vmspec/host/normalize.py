@@ -153,17 +153,16 @@ def _chain_cut(wanted: BackingStore | None, running: BackingStore | None) -> Bac
 
 
 def _unresolved_network(wanted: Interface | None, running: Interface) -> Interface:
-    if (
-        wanted is None
-        or wanted.type != "network"
-        or running.source is None
-        or wanted.source is None
-        or running.source.network != wanted.source.network
-    ):
+    if wanted is None or wanted.type != "network" or not (running.source and wanted.source):
         return running
+    if running.source.network is None:
+        return running  # not on a network at all: a real change
     # At start libvirt resolves a network NIC to the network's bridge or macvtap device
     # (source bridge, dev and mode; type bridge or direct); a restart resolves it again.
-    return dataclasses.replace(running, type=wanted.type, source=wanted.source)
+    source = dataclasses.replace(
+        running.source, bridge=wanted.source.bridge, dev=wanted.source.dev, mode=wanted.source.mode
+    )
+    return dataclasses.replace(running, type=wanted.type, source=source)
 
 
 def _without_allocated_path(device: CharDevice) -> CharDevice:
