@@ -79,7 +79,7 @@ def test_a_vm_name_used_twice_is_an_error(tmp_path, cli):
 
 def test_several_vms_to_stdout_is_a_usage_error(cli):
     result = cli("compile", str(EXAMPLES))
-    assert result.exit_code == 2
+    assert result.exit_code == 1  # usage errors exit 1: 2 is plan's "changes pending"
     assert "write them with -o DIR" in result.stderr
 
 
@@ -130,18 +130,18 @@ def test_check_reports_missing_golden_files(tmp_path, cli):
 
 def test_output_and_check_together_is_a_usage_error(tmp_path, cli):
     result = cli("compile", str(EXAMPLES), "-o", str(tmp_path), "--check", str(tmp_path))
-    assert result.exit_code == 2
+    assert result.exit_code == 1  # usage errors exit 1: 2 is plan's "changes pending"
 
 
 def test_a_path_that_does_not_exist_is_a_usage_error(cli):
     result = cli("validate", "/nonexistent/specs")
-    assert result.exit_code == 2
+    assert result.exit_code == 1  # usage errors exit 1: 2 is plan's "changes pending"
     assert "does not exist" in result.stderr
 
 
 def test_a_directory_without_specs_is_a_usage_error(tmp_path, cli):
     result = cli("validate", str(tmp_path))
-    assert result.exit_code == 2
+    assert result.exit_code == 1  # usage errors exit 1: 2 is plan's "changes pending"
     assert "no spec documents found" in result.stderr
 
 

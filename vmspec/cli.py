@@ -1,8 +1,9 @@
 """The ``vmspec`` command: the only place that prints problems and picks exit codes.
 
-Exit codes: 0 ok, 1 problems in the specs (or golden files that differ, or a host that
-could not be converged), 2 usage errors; plan: 2 when changes are pending.
-
+Exit codes, the same for every command: 0 ok; 1 anything wrong (problems in the specs,
+golden files that differ, a usage error, a host that could not be converged, something
+refused or blocked); 2 only from plan, when changes are pending. A CI gate can then
+read 2 as "changes" and nothing else.
 """
 
 from __future__ import annotations
@@ -19,17 +20,53 @@ import click
 from vmspec import __version__
 from vmspec.compile import CompiledResource, CompileResult, ValidDocuments, compile_paths
 from vmspec.problems import Problem
+from vmspec.scope import DEFAULT_SCOPE
 
 EXIT_PROBLEMS = 1
-EXIT_USAGE = 2
+EXIT_USAGE = 1  # not click's 2: that is plan's "changes pending"
 EXIT_CHANGES = 2  # plan only, like terraform plan -detailed-exitcode
+
+
+class _Group(click.Group):
+    """click exits 2 on usage errors; here that code means "changes pending" (plan), so
+    usage errors exit 1 like every other error."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except click.ClickException as error:
+            error.show()
+            sys.exit(EXIT_USAGE)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(EXIT_PROBLEMS)
+        if not standalone_mode:
+            return result
+        sys.exit(result if isinstance(result, int) else 0)
+
 
 _paths_argument = click.argument(
     "paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+_scope_option = click.option(
+    "--scope",
+    metavar="NAME",
+    help="The scope that owns what these specs make; default: $VMSPEC_SCOPE, else "
+    "scope: in the repo's .vmspec.yaml, else 'default'.",
+)
+_target_option = click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="KIND/NAME",
+    help="Only this object (domain/NAME or a bare VM name, pool/NAME, network/NAME, "
+    "volume/POOL/NAME) and what it needs; repeatable.",
+)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="vmspec")
 def main() -> None:
     """Compile declarative VM specs (YAML) into canonical libvirt domain XML."""
@@ -57,19 +94,41 @@ def validate(paths: tuple[Path, ...]) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Compare with the files -o DIR would write; print diffs and exit 1 on any difference.",
 )
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="With -o: delete the .xml files in DIR that no spec compiles to any more.",
+)
+@_scope_option
 def compile_command(
-    paths: tuple[Path, ...], output_dir: Path | None, check_dir: Path | None
+    paths: tuple[Path, ...],
+    output_dir: Path | None,
+    check_dir: Path | None,
+    prune: bool,
+    scope: str | None,
 ) -> None:
     """Compile specs to libvirt XML: one resource to stdout, or one file each with -o."""
     if output_dir and check_dir:
         raise click.UsageError("give either -o DIR or --check DIR, not both")
-    result = _compile_or_exit(paths)
+    if prune and output_dir is None:
+        raise click.UsageError("--prune needs -o DIR")
+    result = _compile_or_exit(paths, _resolve_scope(scope, paths).name)
     if check_dir is not None:
         sys.exit(_check_golden(result.resources, check_dir))
     if output_dir is not None:
-        for resource in result.resources:
+        written = sum(
             _write_atomically(output_dir, resource.output_path, resource.xml)
-        click.echo(f"wrote {_count(len(result.resources), 'file')} to {output_dir}", err=True)
+            for resource in result.resources
+        )
+        removed = (
+            _prune_output(output_dir, {r.output_path for r in result.resources}) if prune else []
+        )
+        unchanged = len(result.resources) - written
+        summary = f"wrote {_count(written, 'file')} to {output_dir} ({unchanged} unchanged"
+        summary += f", {len(removed)} removed)" if prune else ")"
+        click.echo(summary, err=True)
+        for name in removed:
+            click.echo(f"removed {output_dir / name}: no spec compiles to it any more", err=True)
         return
     if len(result.resources) != 1:
         count = _count(len(result.resources), "resource")
@@ -91,6 +150,8 @@ def _host_options(command):
     """The options plan and apply share."""
     options = [
         _connect_option,
+        _scope_option,
+        _target_option,
         click.option(
             "--prune",
             is_flag=True,
@@ -126,11 +187,19 @@ def _host_options(command):
 @main.command()
 @_host_options
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def plan(paths: tuple[Path, ...], uri: str | None, output: str, **flags: bool) -> None:
-    """Show what apply would change on the host. Exit 0: no changes, 2: changes pending, 1: errors."""
+def plan(
+    paths: tuple[Path, ...],
+    uri: str | None,
+    output: str,
+    scope: str | None,
+    targets: tuple[str, ...],
+    **flags: bool,
+) -> None:
+    """Show what apply would change on the host. Exit 0: no changes, 2: changes pending,
+    1: anything else (errors, refused or blocked resources)."""
     from vmspec.host.report import plan_lines
 
-    host, host_plan = _make_plan(paths, uri, flags)
+    host, host_plan, _ = _make_plan(paths, uri, scope, targets, flags)
     host.close()
     if output == "json":
         click.echo(json.dumps(host_plan.to_json(), indent=2))
@@ -151,26 +220,39 @@ def plan(paths: tuple[Path, ...], uri: str | None, output: str, **flags: bool) -
     metavar="SECONDS",
     help="How long a guest may take to shut down.",
 )
-def apply(paths: tuple[Path, ...], uri: str | None, shutdown_timeout: float, **flags: bool) -> None:
+def apply(
+    paths: tuple[Path, ...],
+    uri: str | None,
+    shutdown_timeout: float,
+    scope: str | None,
+    targets: tuple[str, ...],
+    **flags: bool,
+) -> None:
     """Converge the host to the specs and print what was done. Exit 0, or 1 on any failure."""
-    from vmspec.host.apply import apply_plan
-    from vmspec.host.plan import Options
     from vmspec.host.report import plan_lines
 
-    host, host_plan = _make_plan(paths, uri, flags)
+    host, host_plan, options = _make_plan(paths, uri, scope, targets, flags)
+    _carry_out(host, host_plan, options, shutdown_timeout, plan_lines(host_plan))
+
+
+def _carry_out(host, host_plan, options, shutdown_timeout: float, shown: list[str]) -> None:
+    """Print the plan, apply it, report what was refused, blocked or failed, and exit."""
+    from vmspec.host.apply import apply_plan
+
     try:
         if not host_plan.has_changes and not host_plan.refused:
             click.echo(f"No changes: {host_plan.uri} matches the specs.")
             return
-        click.echo("\n".join(plan_lines(host_plan)[:-1]))
+        click.echo("\n".join(shown[:-1]))
         click.echo("Applying:")
         failures = apply_plan(
-            host, host_plan, Options(**flags), click.echo, shutdown_timeout=shutdown_timeout
+            host, host_plan, options, click.echo, shutdown_timeout=shutdown_timeout
         )
     finally:
         host.close()
     for refused in host_plan.refused:
-        click.echo(f"vmspec: {refused.name}: refused: {refused.reason}", err=True)
+        verb = "refused" if refused.action == "refuse" else "blocked"
+        click.echo(f"vmspec: {refused.name}: {verb}: {refused.reason}", err=True)
     if failures or host_plan.refused:
         click.echo(
             f"vmspec: {_count(len(failures) + len(host_plan.refused), 'resource')} not converged",
@@ -178,6 +260,49 @@ def apply(paths: tuple[Path, ...], uri: str | None, shutdown_timeout: float, **f
         )
         sys.exit(EXIT_PROBLEMS)
     click.echo("Done.")
+
+
+@main.command()
+@_paths_argument
+@_connect_option
+@_scope_option
+@_target_option
+@click.option(
+    "--delete-volumes",
+    is_flag=True,
+    help="Also delete the volumes the specs create (and their cloud-init seeds).",
+)
+@click.option("--yes", is_flag=True, help="Do not ask; needed when stdin is not a terminal.")
+@click.option("--shutdown-timeout", type=float, default=120.0, show_default=True, metavar="SECONDS")
+def destroy(
+    paths: tuple[Path, ...],
+    uri: str | None,
+    scope: str | None,
+    targets: tuple[str, ...],
+    delete_volumes: bool,
+    yes: bool,
+    shutdown_timeout: float,
+) -> None:
+    """Remove the VMs the specs describe and this scope owns (powered off, disks kept).
+
+    Volumes go only with --delete-volumes; pools and networks only when named with
+    --target. The plan is shown first; a terminal is asked, otherwise --yes is needed.
+    """
+    from vmspec.host.report import plan_lines
+
+    flags = {"delete_volumes": delete_volumes, "force": True}
+    host, host_plan, options = _make_plan(paths, uri, scope, targets, flags, destroy=True)
+    shown = plan_lines(host_plan)
+    if host_plan.has_changes and not yes:
+        click.echo("\n".join(shown))
+        if not sys.stdin.isatty():
+            host.close()
+            _fail([], "stdin is not a terminal: add --yes to destroy", EXIT_PROBLEMS)
+        if not click.confirm("Destroy these?", default=False):
+            host.close()
+            _fail([], "nothing destroyed", EXIT_PROBLEMS)
+        shown = ["", ""]  # shown already: apply prints only what it does
+    _carry_out(host, host_plan, options, shutdown_timeout, shown)
 
 
 @main.command()
@@ -275,8 +400,18 @@ def _diagnostics_names(targets: tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _make_plan(paths: tuple[Path, ...], uri: str | None, flags: dict[str, bool]):
-    """Specs → validated documents, then the host's facts and domains → a plan."""
+def _make_plan(
+    paths: tuple[Path, ...],
+    uri: str | None,
+    scope_option: str | None,
+    target_options: tuple[str, ...],
+    flags: dict[str, bool],
+    *,
+    destroy: bool = False,
+):
+    """Specs → validated documents, then the host's facts and domains → a plan (or, with
+    ``destroy``, the plan that removes them)."""
+    scope = _resolve_scope(scope_option, paths)
     documents = ValidDocuments(paths)
     valid = list(documents)
     if documents.problems:
@@ -292,14 +427,37 @@ def _make_plan(paths: tuple[Path, ...], uri: str | None, flags: dict[str, bool])
         from vmspec.host.errors import HostError
     except ImportError:
         _fail([], "plan and apply need libvirt-python: pip install 'vmspec[libvirt]'")
+    from vmspec.host.destroy import plan_destroy
+    from vmspec.host.graph import TargetError, parse_target
     from vmspec.host.plan import Options
     from vmspec.host.session import plan_documents
 
+    if target_options and flags.get("prune"):
+        raise click.UsageError("--prune looks at every spec: it cannot go with --target")
+    try:
+        targets = tuple(parse_target(target) for target in target_options)
+    except TargetError as error:
+        raise click.UsageError(str(error)) from None
+    options = Options(**flags, scope=scope.name, targets=targets)
+    make = plan_destroy if destroy else plan_documents
     try:
         host = Host(uri)
-        return host, plan_documents(host, valid, Options(**flags))
+        return host, make(host, valid, options, scope), options
+    except TargetError as error:
+        _fail([], str(error))
     except HostError as error:
         _fail([], str(error))
+    raise AssertionError("unreachable: _fail exits")
+
+
+def _resolve_scope(option: str | None, paths: tuple[Path, ...]):
+    from vmspec.problems import SpecError
+    from vmspec.scope import resolve_scope
+
+    try:
+        return resolve_scope(option, paths, os.environ)
+    except SpecError as error:
+        _fail(error.problems, "the scope is not valid")
         raise  # unreachable: _fail exits
 
 
@@ -311,8 +469,8 @@ def schema() -> None:
     click.echo(json.dumps(load_schema(), indent=2))
 
 
-def _compile_or_exit(paths: tuple[Path, ...]) -> CompileResult:
-    result = compile_paths(paths)
+def _compile_or_exit(paths: tuple[Path, ...], scope: str = DEFAULT_SCOPE) -> CompileResult:
+    result = compile_paths(paths, scope)
     if not result.problems and not result.documents:
         _fail([], f"no spec documents found in {', '.join(map(str, paths))}", EXIT_USAGE)
     if result.problems:
@@ -365,17 +523,30 @@ def _check_golden(resources: list[CompiledResource], golden_dir: Path) -> int:
     return 0
 
 
-def _write_atomically(directory: Path, name: str, content: bytes) -> None:
+def _prune_output(directory: Path, expected: set[str]) -> list[str]:
+    """Delete the .xml files under ``directory`` that no spec compiles to (a VM renamed or
+    removed), so the folder holds exactly what the specs say; other files are left."""
+    removed = []
+    for path in sorted(directory.rglob("*.xml")):
+        name = path.relative_to(directory).as_posix()
+        if name not in expected:
+            path.unlink()
+            removed.append(name)
+    return removed
+
+
+def _write_atomically(directory: Path, name: str, content: bytes) -> bool:
     """Write through a temporary file and a rename, so an interrupted compile never
     leaves a half-written golden file behind. An unchanged file is left alone
-    (and keeps its modification time, which make and rsync rely on)."""
+    (and keeps its modification time, which make and rsync rely on). Returns whether
+    the file was written."""
     target = directory / name
     if not target.resolve().is_relative_to(directory.resolve()):
         raise click.UsageError(f"refusing to write {name}: it would land outside {directory}")
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         if target.read_bytes() == content:
-            return
+            return False
     except OSError:
         pass  # missing or unreadable: write it
     handle, temporary = tempfile.mkstemp(
@@ -389,6 +560,7 @@ def _write_atomically(directory: Path, name: str, content: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    return True
 
 
 def _count(number: int, noun: str) -> str:

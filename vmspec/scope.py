@@ -39,6 +39,9 @@ class Scope:
         return self.name == DEFAULT_SCOPE
 
 
+UNSCOPED = Scope(DEFAULT_SCOPE, "default")  # no option, variable or scope file
+
+
 def resolve_scope(
     option: str | None, paths: Iterable[Path], environment: Mapping[str, str]
 ) -> Scope:
@@ -58,7 +61,7 @@ def resolve_scope(
     if scopes:
         file, name = next(iter(scopes.items()))
         return Scope(name, str(file))
-    return Scope(DEFAULT_SCOPE, "default")
+    return UNSCOPED
 
 
 def _checked(name: str, where: str) -> str:
@@ -95,7 +98,9 @@ def _read_scope_file(file: Path) -> str:
         raise SpecError([Problem(str(file), 1, 1, (), "expected one mapping: scope: NAME")])
     document = documents[0]
     unknown = sorted(set(document.data) - {"scope"})
-    findings = [Finding((key,), f"unknown field {key!r}; the file holds only scope") for key in unknown]
+    findings = [
+        Finding((key,), f"unknown field {key!r}; the file holds only scope") for key in unknown
+    ]
     name = document.data.get("scope")
     if name is None:
         findings.append(Finding((), "scope is missing: write scope: NAME"))

@@ -2,7 +2,7 @@
 
 Each test opens the driver on a node file of its own (``test:///PATH``), which gives
 it a private host holding one running domain, "test", that vmspec did not create,
-as test:///default does; one connection per test keeps state between plan and apply.
+and the network "default", as test:///default does; one connection per test keeps state between plan and apply.
 """
 
 from __future__ import annotations
@@ -28,6 +28,12 @@ NODE = """\
     <vcpu>2</vcpu>
     <os><type arch="x86_64">hvm</type></os>
   </domain>
+  <network>
+    <name>default</name>
+    <bridge name="virbr0"/>
+    <forward/>
+    <ip address="192.168.122.1" netmask="255.255.255.0"/>
+  </network>
 </node>
 """
 
@@ -193,7 +199,13 @@ def test_plan_json_is_stable_and_documented(host, tmp_path):
         "restart",
         "notes",
         "reason",
+        "restartChanges",
+        "needs",
+        "knownAfterApply",
+        "owner",
     }
+    assert set(document) == {"formatVersion", "uri", "scope", "host", "changes", "resources"}
+    assert document["scope"] == {"name": "default", "source": "default"}
 
 
 NETWORK_SPEC = f"""\
@@ -234,4 +246,4 @@ def test_a_same_named_pool_made_by_hand_is_refused(host, tmp_path):
     )
     (pool_plan,) = plan(host, spec).resources
     assert pool_plan.action == REFUSE
-    assert "vmspec did not create it" in pool_plan.reason
+    assert "this scope ('default') did not create it" in pool_plan.reason

@@ -23,8 +23,8 @@ from vmspec.host.plan import (
     CREATE,
     DELETE,
     DOMAIN,
+    NOT_CONVERGING,
     POOL,
-    REFUSE,
     UPDATE,
     VOLUME,
     Options,
@@ -52,23 +52,31 @@ def apply_plan(
     shutdown_timeout: float = SHUTDOWN_TIMEOUT_SECONDS,
 ) -> list[HostError]:
     """Apply every resource's plan in the plan's order (pools and networks, volumes,
-    domains; deletions in reverse). A failure stops that resource, and the domains
-    that need it. Returns the failures."""
+    domains; deletions in reverse). A failure stops that resource and blocks every
+    resource that needs it; refused and blocked ones are never touched. Returns the
+    failures, blocked resources included."""
     failures: list[HostError] = []
-    failed: set[str] = set()
+    failed: dict[str, str] = {}  # plan key → "failed" or "blocked"
     for resource_plan in plan.resources:
-        if resource_plan.action == REFUSE or not resource_plan.has_changes:
+        if resource_plan.action in NOT_CONVERGING or not resource_plan.has_changes:
             continue
-        missing = _failed_dependency(resource_plan, failed)
-        if missing:
+        cause = next((need for need in resource_plan.needs if need in failed), None)
+        if cause is not None:
             error = HostError(
-                "applying", f"it needs the {missing}, which was not converged", resource_plan.name
+                "applying",
+                f"blocked: it needs the {cause.replace('/', ' ', 1)}, which {failed[cause]}",
+                f"{resource_plan.kind} {resource_plan.name}"
+                if resource_plan.kind != DOMAIN
+                else resource_plan.name,
             )
             failures.append(error)
+            failed[resource_plan.key] = "is blocked"
             report(f"! {error}")
             continue
         try:
             if resource_plan.kind == DOMAIN:
+                if resource_plan.known_after_apply and resource_plan.recheck is not None:
+                    resource_plan.recheck(host)
                 _Applier(
                     host, resource_plan, options, report, shutdown_timeout, plan.facts.nested
                 ).run()
@@ -78,32 +86,9 @@ def apply_plan(
                 _apply_pool_or_network(host, resource_plan, report)
         except HostError as error:
             failures.append(error)
-            failed.add(f"{resource_plan.kind} {resource_plan.name}")
+            failed[resource_plan.key] = "failed"
             report(f"! {error}")
     return failures
-
-
-def _failed_dependency(plan: ResourcePlan, failed: set[str]) -> str | None:
-    """A volume whose pool failed, or a domain whose pool, volume or network failed."""
-    if not failed:
-        return None
-    needs: list[str] = []
-    if plan.kind == VOLUME:
-        needs.append(f"pool {plan.name.split('/', 1)[0]}")
-    elif plan.kind == DOMAIN and plan.desired is not None and plan.desired.domain.devices:
-        devices = plan.desired.domain.devices
-        for disk in devices.disks:
-            if disk.source is not None and disk.source.pool:
-                needs += [
-                    f"pool {disk.source.pool}",
-                    f"volume {disk.source.pool}/{disk.source.volume}",
-                ]
-        needs += [
-            f"network {i.source.network}"
-            for i in devices.interfaces
-            if i.source and i.source.network
-        ]
-    return next((need for need in needs if need in failed), None)
 
 
 def _apply_pool_or_network(host: Host, plan: ResourcePlan, report: Report) -> None:
@@ -129,17 +114,29 @@ def _apply_pool_or_network(host: Host, plan: ResourcePlan, report: Report) -> No
             host.call(f"defining the {noun}", name, lambda c: c.networkDefineXML(plan.xml.decode()))
         report(f"  {kind} {name}: {'created' if plan.action == CREATE else 'updated'}")
     if plan.state and plan.state[1] == "running":
-        if kind == POOL:
+        if host.call(f"reading the {noun}", name, on_it(lambda h: h.isActive())):
+            report(f"  {kind} {name}: running (started meanwhile by another apply)")
+        elif kind == POOL:
             _start_pool(host, name, plan)
+            report(f"  {kind} {name}: started")
         else:
-            host.call(f"starting the {noun}", name, on_it(lambda h: h.create()))
-        report(f"  {kind} {name}: started")
+            _start_network(host, name, on_it)
+            report(f"  {kind} {name}: started")
     if plan.autostart:
         wanted = plan.autostart[1]
         host.call(
             f"setting the {noun}'s autostart", name, on_it(lambda h: h.setAutostart(int(wanted)))
         )
         report(f"  {kind} {name}: autostart {'on' if wanted else 'off'}")
+
+
+def _start_network(host: Host, name: str, on_it) -> None:
+    try:
+        host.call("starting the network", name, on_it(lambda h: h.create()))
+    except HostError:
+        # Two applies at once: the other one started it first. Running is the goal.
+        if not host.call("reading the network", name, on_it(lambda h: h.isActive())):
+            raise
 
 
 def _start_pool(host: Host, name: str, plan: ResourcePlan) -> None:
@@ -150,7 +147,8 @@ def _start_pool(host: Host, name: str, plan: ResourcePlan) -> None:
         host.call("starting the storage pool", name, on_pool(lambda p: p.create(0)))
         return
     except HostError:
-        pass
+        if host.call("reading the storage pool", name, on_pool(lambda p: p.isActive())):
+            return  # started meanwhile by another apply: the goal is met
     try:
         # A directory is only made; a volume group is made on its devices only when they
         # hold nothing (NO_OVERWRITE), so an existing file system is never formatted.
@@ -159,6 +157,8 @@ def _start_pool(host: Host, name: str, plan: ResourcePlan) -> None:
         host.call("building the storage pool", name, on_pool(lambda p: p.build(flags)))
         host.call("starting the storage pool", name, on_pool(lambda p: p.create(0)))
     except HostError as error:
+        if host.call("reading the storage pool", name, on_pool(lambda p: p.isActive())):
+            return  # another apply built and started it while this one tried
         raise HostError(error.operation, error.message, f"pool {name}", _pool_hint(plan)) from None
 
 

@@ -12,6 +12,7 @@ from vmspec.config.domain import Domain
 from vmspec.config.xmlmap import XmlMappingError, from_element
 from vmspec.host.connection import Host
 from vmspec.host.errors import HostError
+from vmspec.scope import DEFAULT_SCOPE
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,13 @@ class LiveDomain:
     @property
     def managed(self) -> bool:
         return bool(self.domain and self.domain.metadata and self.domain.metadata.vmspec)
+
+    @property
+    def scope(self) -> str | None:
+        """The scope that owns it; None when vmspec does not manage it."""
+        if not self.managed:
+            return None
+        return self.domain.metadata.vmspec.scope or DEFAULT_SCOPE
 
     @property
     def state(self) -> str:

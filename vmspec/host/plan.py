@@ -4,6 +4,7 @@ the host's domains, read once; carrying it out is apply.py's job."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,15 +22,18 @@ from vmspec.host.secrets import PasswordSource, password_sources
 from vmspec.lower import lower_virtual_machine
 from vmspec.lower.identity import domain_uuid
 from vmspec.lower.policy import chose_no_cpu_for_nested_kvm
+from vmspec.scope import DEFAULT_SCOPE, UNSCOPED, Scope
 
-CREATE, UPDATE, ADOPT, DELETE, REFUSE, NONE = (
+CREATE, UPDATE, ADOPT, DELETE, REFUSE, BLOCKED, NONE = (
     "create",
     "update",
     "adopt",
     "delete",
     "refuse",
+    "blocked",  # something it needs is refused or blocked: apply does not touch it
     "none",
 )
+NOT_CONVERGING = (REFUSE, BLOCKED)
 NESTED_KVM_NOTE = (
     "cpu: none, because this host is itself a VM (its CPU has the 'hypervisor' flag) "
     "and host-model fails to start there ('failed to set MSR'); set spec.cpu to choose"
@@ -44,6 +48,8 @@ class Options:
     live: bool = False
     force: bool = False
     delete_volumes: bool = False
+    scope: str = DEFAULT_SCOPE
+    targets: tuple[str, ...] = ()  # plan keys (KIND/NAME): only these and what they need
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +90,24 @@ class ResourcePlan:
     live: LiveDomain | None = None
     payload: bytes | None = None  # a seed ISO's bytes, to upload
     capacity: int | None = None  # a volume's wanted size in bytes
+    # The keys (KIND/NAME) of the resources it needs: a volume its pool, a domain its
+    # pools, volumes and networks. A refused or failed one blocks it.
+    needs: tuple[str, ...] = ()
+    # Why part of this plan is "known after apply": what it depends on does not exist
+    # (or run) yet, so apply checks it again right before this step.
+    known_after_apply: str | None = None
+    owner: tuple[str, str] | None = None  # (from scope, to scope) when --adopt moves it
+    # Apply calls it right before this step: a volume's plan made again against the pool
+    # as it is then (returned), or a domain's references checked again (raises HostError).
+    recheck: Callable[[Any], ResourcePlan | None] | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}/{self.name}"
 
     @property
     def has_changes(self) -> bool:
-        return self.action not in (NONE, REFUSE) or bool(
+        return self.action not in (NONE, *NOT_CONVERGING) or bool(
             self.state or self.autostart or self.restart == "planned"
         )
 
@@ -106,6 +126,9 @@ class ResourcePlan:
             "restartChanges": [change.to_json() for change in self.restart_changes],
             "notes": self.notes,
             "reason": self.reason,
+            "needs": list(self.needs),
+            "knownAfterApply": self.known_after_apply,
+            "owner": {"from": self.owner[0], "to": self.owner[1]} if self.owner else None,
         }
 
 
@@ -114,6 +137,7 @@ class Plan:
     uri: str
     facts: HostFacts
     resources: list[ResourcePlan]  # in apply order: pools and networks, volumes, domains
+    scope: Scope = UNSCOPED
 
     @property
     def has_changes(self) -> bool:
@@ -121,19 +145,23 @@ class Plan:
 
     @property
     def refused(self) -> list[ResourcePlan]:
-        return [plan for plan in self.resources if plan.action == REFUSE]
+        """What this plan cannot converge: refused, or blocked by something refused."""
+        return [plan for plan in self.resources if plan.action in NOT_CONVERGING]
 
     def to_json(self) -> dict[str, Any]:
         return {
             "formatVersion": 1,
             "uri": self.uri,
+            "scope": {"name": self.scope.name, "source": self.scope.source},
             "host": {"nested": self.facts.nested},
             "changes": self.has_changes,
             "resources": [plan.to_json() for plan in self.resources],
         }
 
 
-def desired_from_document(data: dict[str, Any], file: str, facts: HostFacts) -> Desired:
+def desired_from_document(
+    data: dict[str, Any], file: str, facts: HostFacts, scope: str = DEFAULT_SCOPE
+) -> Desired:
     spec = data["spec"]
     notes = (
         (NESTED_KVM_NOTE,)
@@ -143,7 +171,7 @@ def desired_from_document(data: dict[str, Any], file: str, facts: HostFacts) -> 
     return Desired(
         name=data["metadata"]["name"],
         file=file,
-        domain=lower_virtual_machine(data, nested_kvm_host=facts.nested),
+        domain=lower_virtual_machine(data, nested_kvm_host=facts.nested, scope=scope),
         state=spec.get("state"),
         autostart=spec.get("autostart"),
         notes=notes,
@@ -163,10 +191,10 @@ def make_plan(
     ]
     wanted_names = {wanted.name for wanted in desired}
     for name, existing in sorted(live.items()):
-        if name in wanted_names or not existing.managed:
+        if name in wanted_names or existing.scope != options.scope:
             continue
         if options.prune:
-            plans.append(_plan_delete(existing, options))
+            plans.append(plan_delete(existing, options))
     return Plan(uri, facts, plans)
 
 
@@ -200,6 +228,14 @@ def _plan_domain(
             f"a domain named {wanted.name!r} exists but vmspec does not manage it "
             "(use --adopt to take it over)",
         )
+    if existing.managed and existing.scope != options.scope:
+        if not options.adopt:
+            return _refuse(
+                plan,
+                f"it belongs to the scope {existing.scope!r}, not to {options.scope!r}; "
+                f"to move it on purpose, apply with --adopt in the scope {options.scope!r}",
+            )
+        plan.owner = (existing.scope, options.scope)
     if existing.domain is None:
         return _refuse(plan, f"its definition cannot be read: {existing.uncovered[0]}")
     given_uuid = domain.uuid
@@ -222,7 +258,7 @@ def _plan_domain(
             existing.uncovered, efi=bool(domain.os and domain.os.firmware == "efi")
         )
     ]
-    if not existing.managed:
+    if not existing.managed or plan.owner:
         plan.action = ADOPT
     elif plan.changes:
         plan.action = UPDATE
@@ -274,7 +310,7 @@ def _refuse(plan: ResourcePlan, reason: str) -> ResourcePlan:
     return plan
 
 
-def _plan_delete(existing: LiveDomain, options: Options) -> ResourcePlan:
+def plan_delete(existing: LiveDomain, options: Options) -> ResourcePlan:
     plan = ResourcePlan(
         existing.name, DELETE, live=existing, reason="its disks and volumes are kept"
     )

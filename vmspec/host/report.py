@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from vmspec.host.plan import (
     ADOPT,
+    BLOCKED,
     CREATE,
     DELETE,
     DOMAIN,
@@ -24,13 +25,17 @@ _SYMBOL = {
     REPLACE: "~",
     DELETE: "-",
     REFUSE: "!",
+    BLOCKED: "!",
     NONE: "=",
 }
 
 
 def plan_lines(plan: Plan) -> list[str]:
     where = plan.uri + (" (this host is itself a VM)" if plan.facts.nested else "")
-    lines = [f"Plan for {where}:"]
+    scope = f"scope {plan.scope.name!r}" + (
+        f" (from {plan.scope.source})" if plan.scope.source != "default" else ""
+    )
+    lines = [f"Plan for {where} in {scope}:"]
     for resource_plan in plan.resources:
         lines.extend(_resource_lines(resource_plan))
     lines.append(summary(plan))
@@ -43,6 +48,8 @@ def _resource_lines(plan: ResourcePlan) -> list[str]:
     # Domains are what people plan most: they go by name; the rest by kind and name.
     label = plan.name if plan.kind == DOMAIN else f"{plan.kind} {plan.name}"
     lines = [f"{symbol} {label}: {'; '.join(_headline(plan))}"]
+    if plan.known_after_apply and plan.action not in (REFUSE, BLOCKED):
+        lines.append(f"    (known after apply): {plan.known_after_apply}")
     lines.extend(_change_line(change) for change in plan.changes)
     lines.extend(
         _change_line(change, "the running guest; restart")
@@ -64,9 +71,13 @@ def _change_line(change, change_class: str | None = None) -> str:
 def _headline(plan: ResourcePlan) -> list[str]:
     if plan.action == REFUSE:
         return [f"refused: {plan.reason}"]
+    if plan.action == BLOCKED:
+        return [f"blocked: {plan.reason}"]
     parts: list[str] = []
     if plan.action == UPDATE:
         parts.append("update (drift: changed behind vmspec's back)" if plan.drift else "update")
+    elif plan.action == ADOPT and plan.owner:
+        parts.append(f"adopt (owner: scope {plan.owner[0]!r} → {plan.owner[1]!r})")
     elif plan.action == ADOPT:
         parts.append("adopt (take over as vmspec's)")
     elif plan.action == DELETE:
@@ -112,6 +123,7 @@ def summary(plan: Plan) -> str:
         "change": "to start, stop or restart",
         DELETE: "to delete",
         REFUSE: "refused",
+        BLOCKED: "blocked",
         NONE: "unchanged",
     }
     parts = [f"{counts[key]} {words[key]}" for key in words if key in counts]

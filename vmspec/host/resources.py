@@ -140,41 +140,47 @@ def _inactive_xml(handle: Any, inactive_flag: int) -> str:
 
 
 def plan_resources(
-    wanted: list[WantedResource], live: dict[str, LiveResource], options: Any
+    wanted: list[WantedResource],
+    live: dict[str, LiveResource],
+    options: Any,
+    known_scopes: set[str],
 ) -> list[ResourcePlan]:
-    """Plans for the pools (or networks) the specs want, then deletions with --prune."""
-    plans = [_plan_one(item, live.get(item.name)) for item in wanted]
+    """Plans for the pools (or networks) the specs want, then deletions with --prune
+    (of this scope's only). ``known_scopes``: the scopes seen on the host, to name the
+    owner of a resource that is not this scope's."""
+    plans = [_plan_one(item, live.get(item.name), options.scope, known_scopes) for item in wanted]
     wanted_names = {item.name for item in wanted}
-    kind = wanted[0].kind if wanted else None
     if options.prune:
-        for name, existing in sorted(live.items()):
-            if (
-                name not in wanted_names
-                and existing.config is not None
-                and _owned(existing)
-                and (kind is None or existing.kind == kind)
-            ):
-                plans.append(
-                    ResourcePlan(
-                        name, DELETE, kind=existing.kind, reason="nothing it holds is touched"
-                    )
-                )
+        plans += [
+            plan_resource_delete(existing)
+            for name, existing in sorted(live.items())
+            if name not in wanted_names and owned_by(existing, options.scope)
+        ]
     return plans
 
 
-def _owned(existing: LiveResource) -> bool:
-    return (
-        existing.config is not None
-        and existing.uuid.lower() == (existing.config.uuid or "").lower()
-        and existing.uuid.lower() == _derived_uuid(existing.kind, existing.name)
+def plan_resource_delete(existing: LiveResource) -> ResourcePlan:
+    return ResourcePlan(
+        existing.name, DELETE, kind=existing.kind, reason="nothing it holds is touched"
     )
 
 
-def _derived_uuid(kind: str, name: str) -> str:
-    return (pool_uuid if kind == POOL else network_uuid)(name)
+def owned_by(existing: LiveResource, scope: str) -> bool:
+    """Whether ``scope`` made it: its uuid is the one vmspec derives for the scope and name."""
+    return (
+        existing.config is not None
+        and existing.uuid.lower() == (existing.config.uuid or "").lower()
+        and existing.uuid.lower() == _derived_uuid(existing.kind, existing.name, scope)
+    )
 
 
-def _plan_one(item: WantedResource, existing: LiveResource | None) -> ResourcePlan:
+def _derived_uuid(kind: str, name: str, scope: str) -> str:
+    return (pool_uuid if kind == POOL else network_uuid)(name, scope)
+
+
+def _plan_one(
+    item: WantedResource, existing: LiveResource | None, scope: str, known_scopes: set[str]
+) -> ResourcePlan:
     plan = ResourcePlan(item.name, NONE, kind=item.kind, xml=resource_xml(item.config))
     if existing is None:
         plan.action = CREATE
@@ -182,8 +188,15 @@ def _plan_one(item: WantedResource, existing: LiveResource | None) -> ResourcePl
         plan.autostart = (False, True) if item.autostart else None
         return plan
     if existing.uuid.lower() != item.config.uuid:
+        owner = next((other for other in sorted(known_scopes) if owned_by(existing, other)), None)
         plan.action = REFUSE
-        plan.reason = f"a {item.kind} named {item.name!r} exists but vmspec did not create it (its uuid is not vmspec's)"
+        plan.reason = (
+            f"it belongs to the scope {owner!r}, not to {scope!r}; a {item.kind} cannot change "
+            "owner in place (its uuid is vmspec's marker): delete it from that scope first"
+            if owner
+            else f"a {item.kind} named {item.name!r} exists but this scope ({scope!r}) did not "
+            "create it (its uuid is not the one vmspec derives)"
+        )
         return plan
     if existing.config is None:
         plan.action = REFUSE

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import os
 from typing import Any
-from urllib.parse import urlparse
+
+from lxml import etree
 
 from vmspec.host.connection import Host
 from vmspec.host.facts import host_facts
+from vmspec.host.graph import block_dependents, with_dependencies
 from vmspec.host.inventory import read_live_domains
 from vmspec.host.plan import (
+    CREATE,
     DELETE,
     DOMAIN,
     NETWORK,
@@ -26,22 +29,37 @@ from vmspec.host.plan import (
     desired_from_document,
     make_plan,
 )
+from vmspec.host.references import HostView, check_references, is_local
 from vmspec.host.resources import (
     WantedResource,
     overlapping_networks,
+    owned_by,
     plan_resources,
     read_networks,
     read_pools,
 )
-from vmspec.host.volumes import WantedSeed, plan_volume_prune, plan_volumes, read_volumes
+from vmspec.host.volumes import (
+    PoolView,
+    WantedSeed,
+    plan_volume_prune,
+    plan_volumes,
+    read_volumes,
+)
 from vmspec.load import SourceDocument
 from vmspec.lower import policy
-from vmspec.lower.identity import pool_uuid
 from vmspec.lower.network import lower_network
 from vmspec.lower.storage import lower_storage_pool, wanted_volumes
+from vmspec.scope import DEFAULT_SCOPE, UNSCOPED, Scope
 
 
-def plan_documents(host: Host, documents: list[SourceDocument], options: Options) -> Plan:
+def plan_documents(
+    host: Host,
+    documents: list[SourceDocument],
+    options: Options,
+    scope: Scope = UNSCOPED,
+) -> Plan:
+    """The plan for ``documents`` on ``host``. Read-only: nothing on the host is
+    refreshed, started or built, and only the pools the specs use are listed."""
     by_kind: dict[str, list[SourceDocument]] = {
         "VirtualMachine": [],
         "StoragePool": [],
@@ -52,56 +70,73 @@ def plan_documents(host: Host, documents: list[SourceDocument], options: Options
     capabilities = host.call("reading host capabilities", None, lambda c: c.getCapabilities())
     facts = host_facts(capabilities)
     uri = host.call("reading the URI", None, lambda c: c.getURI())
+    local = is_local(uri)
 
-    pools = _wanted(POOL, by_kind["StoragePool"], lower_storage_pool)
-    networks = _wanted(NETWORK, by_kind["Network"], lower_network)
+    pools = _wanted(POOL, by_kind["StoragePool"], lambda d: lower_storage_pool(d, scope.name))
+    networks = _wanted(NETWORK, by_kind["Network"], lambda d: lower_network(d, scope.name))
+    live_domains = read_live_domains(host)
+    known_scopes = {DEFAULT_SCOPE, scope.name} | {
+        live.scope for live in live_domains.values() if live.scope
+    }
     live_pools, live_networks = read_pools(host), read_networks(host)
-    pool_plans = plan_resources(pools, live_pools, options)
-    _refuse_unusable_pool_paths(pool_plans, pools, uri)
-    network_plans = plan_resources(networks, live_networks, options)
+    pool_plans = plan_resources(pools, live_pools, options, known_scopes)
+    if local:
+        _refuse_unusable_pool_paths(pool_plans, pools)
+    network_plans = plan_resources(networks, live_networks, options, known_scopes)
     for name, other in overlapping_networks(networks, live_networks):
         for plan in network_plans:
             if plan.name == name and plan.action != REFUSE:
                 plan.action, plan.reason = REFUSE, f"its addresses overlap the network {other!r}"
 
     machines = [d.data for d in by_kind["VirtualMachine"]]
-    pool_paths = {name: _pool_path(pool.config) for name, pool in live_pools.items() if pool.config}
-    pool_paths.update({pool.name: pool.config.target.path for pool in pools})
-    live_volumes = {
-        name: read_volumes(host, name) for name, pool in live_pools.items() if pool.active
-    }
     wanted = [
         (vm["metadata"]["name"], volume) for vm in machines for _, volume in wanted_volumes(vm)
     ]
     seeds = [_seed(vm) for vm in machines if "cloudInit" in vm["spec"]]
-    kinds = {name: pool.config.type for name, pool in live_pools.items() if pool.config}
-    kinds.update({pool.name: pool.config.type for pool in pools})
-    thick = {name for name, kind in kinds.items() if kind == "logical"}
-    volume_plans = plan_volumes(wanted, seeds, pool_paths, live_volumes, host, thick)
+    used_pools = (
+        {volume.pool for _, volume in wanted}
+        | {seed.pool for seed in seeds}
+        | {pool for vm in machines for pool in _disk_pools(vm)}
+    )
+    owned_pools = [
+        name for name, live in live_pools.items() if options.prune and owned_by(live, scope.name)
+    ]
+    views = _pool_views(host, uri, pools, pool_plans, live_pools, used_pools | set(owned_pools))
+    volume_plans = plan_volumes(wanted, seeds, views, host)
 
     domain_plan = make_plan(
         uri,
         facts,
-        [desired_from_document(d.data, d.file, facts) for d in by_kind["VirtualMachine"]],
-        read_live_domains(host),
+        [
+            desired_from_document(d.data, d.file, facts, scope.name)
+            for d in by_kind["VirtualMachine"]
+        ],
+        live_domains,
         options,
     )
+    domains = [plan for plan in domain_plan.resources if plan.kind == DOMAIN]
+    host_view = HostView(
+        local=local,
+        pools=views,
+        networks={n.name for n in networks} | set(live_networks),
+        planned_volumes={plan.name for plan in volume_plans},
+    )
+    for plan in domains:
+        if plan.action != DELETE:
+            check_references(plan, host_view, {pool.name for pool in pools})
     creations = [
         plan for plan in (*pool_plans, *network_plans, *volume_plans) if plan.action != DELETE
     ]
     deletions = [plan for plan in (*pool_plans, *network_plans) if plan.action == DELETE]
     volume_deletions: list = []
     if options.prune:
-        owned = [
-            name
-            for name, pool in live_pools.items()
-            if pool.uuid.lower() == pool_uuid(name) and pool.active
-        ]
+        live_volumes = {name: views[name].volumes or {} for name in owned_pools}
         names = {(v.pool, v.name) for _, v in wanted} | {(s.pool, s.name) for s in seeds}
-        volume_deletions = plan_volume_prune(owned, names, live_volumes, options.delete_volumes)
+        volume_deletions = plan_volume_prune(
+            owned_pools, names, live_volumes, options.delete_volumes
+        )
         _keep_pools_holding_volumes(deletions, live_volumes, options)
-    domains = [plan for plan in domain_plan.resources if plan.kind == DOMAIN]
-    _refuse_missing_local_disks(domains, uri)
+        keep_what_domains_use(deletions, domains, live_domains)
     ordered = [
         *creations,
         *[p for p in domains if p.action != DELETE],
@@ -109,7 +144,77 @@ def plan_documents(host: Host, documents: list[SourceDocument], options: Options
         *volume_deletions,
         *deletions,
     ]
-    return Plan(uri, facts, ordered)
+    block_dependents(ordered)
+    if options.targets:
+        ordered = with_dependencies(ordered, options.targets)
+    return Plan(uri, facts, ordered, scope)
+
+
+def _disk_pools(vm: dict[str, Any]) -> set[str]:
+    return {disk["volume"]["pool"] for disk in vm["spec"].get("disks", []) if "volume" in disk}
+
+
+def _pool_views(
+    host: Host,
+    uri: str,
+    pools: list[WantedResource],
+    pool_plans: list,
+    live_pools: dict,
+    used: set[str],
+) -> dict[str, PoolView]:
+    """What the plan knows of each pool the specs use: its path and the volumes libvirt
+    lists now, or None where they are known only after apply (the pool is created or
+    started by it, or does not run)."""
+    files = "here" if is_local(uri) else "none" if uri.startswith("test:") else "elsewhere"
+    declared = {pool.name: pool.config for pool in pools}
+    starting = {plan.name for plan in pool_plans if plan.action == CREATE or plan.state}
+    views = {}
+    for name in sorted(set(declared) | set(live_pools)):
+        config = declared.get(name) or live_pools[name].config
+        if config is None:
+            continue
+        live = live_pools.get(name)
+        listed = (
+            read_volumes(host, name)
+            if name in used and live is not None and live.active and name not in starting
+            else None
+        )
+        views[name] = PoolView(
+            name=name,
+            path=config.target.path if config.target else "",
+            volumes=listed,
+            thick=config.type == "logical",
+            files=files,
+        )
+    return views
+
+
+def keep_what_domains_use(deletions: list, domains: list, live_domains: dict) -> None:
+    """A network or pool that a domain which stays still uses is kept, and the plan
+    says which domains use it."""
+    leaving = {plan.name for plan in domains if plan.action == DELETE}
+    staying = [live for name, live in live_domains.items() if name not in leaving]
+    users: dict[tuple[str, str], list[str]] = {}
+    for live in staying:
+        root = etree.fromstring(live.xml.encode())
+        for network in root.xpath("devices/interface/source/@network"):
+            users.setdefault((NETWORK, str(network)), []).append(live.name)
+        for pool in root.xpath("devices/disk/source/@pool"):
+            users.setdefault((POOL, str(pool)), []).append(live.name)
+    for plan in domains:
+        if plan.action != DELETE and plan.desired is not None and plan.desired.domain.devices:
+            devices = plan.desired.domain.devices
+            for interface in devices.interfaces:
+                if interface.source and interface.source.network:
+                    users.setdefault((NETWORK, interface.source.network), []).append(plan.name)
+            for disk in devices.disks:
+                if disk.source and disk.source.pool:
+                    users.setdefault((POOL, disk.source.pool), []).append(plan.name)
+    for plan in deletions:
+        using = sorted(set(users.get((plan.kind, plan.name), [])))
+        if plan.action == DELETE and using:
+            plan.action, plan.reason = NONE, None
+            plan.notes.append(f"no spec names it, but {', '.join(using)} still use(s) it: kept")
 
 
 def _wanted(kind: str, documents: list[SourceDocument], lower: Any) -> list[WantedResource]:
@@ -147,10 +252,8 @@ def _seed(vm: dict[str, Any]) -> WantedSeed:
     )
 
 
-def _refuse_unusable_pool_paths(plans: list, pools: list[WantedResource], uri: str) -> None:
+def _refuse_unusable_pool_paths(plans: list, pools: list[WantedResource]) -> None:
     """On a local host, a dir pool whose path is a file would fail to build: say so now."""
-    if urlparse(uri).hostname not in (None, "", "localhost", "127.0.0.1"):
-        return
     for plan, pool in zip(plans, pools, strict=False):
         path = pool.config.target.path
         if (
@@ -169,30 +272,3 @@ def _keep_pools_holding_volumes(deletions: list, live_volumes: dict, options: Op
             plan.notes.append(
                 f"no spec names it, but it holds {len(held)} volume(s): kept (add --delete-volumes)"
             )
-
-
-def _refuse_missing_local_disks(plans: list, uri: str) -> None:
-    """On a local host, a guest to be started whose disk file or device is missing would
-    fail to start: refuse it now, before anything is defined."""
-    if urlparse(uri).hostname not in (None, "", "localhost", "127.0.0.1") or uri.startswith(
-        "test:"
-    ):
-        return
-    for plan in plans:
-        starting = plan.state is not None and plan.state[1] == "running"
-        if (
-            plan.action == REFUSE
-            or not starting
-            or plan.desired is None
-            or plan.desired.domain.devices is None
-        ):
-            continue
-        for disk in plan.desired.domain.devices.disks:
-            path = disk.source.file or disk.source.dev if disk.source else None
-            if path and not os.path.exists(path):
-                target = disk.target.dev if disk.target else "?"
-                plan.action, plan.reason = (
-                    REFUSE,
-                    f"disk {target}: {path} does not exist, so it could not start",
-                )
-                break

@@ -8,6 +8,8 @@ vmspec's own: it is rebuilt when its content changes.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from dataclasses import dataclass
 
 import libvirt
@@ -17,7 +19,17 @@ from vmspec.config.volume import StorageVolume, VolumeFormat, VolumeSize, Volume
 from vmspec.emit import resource_xml
 from vmspec.host.connection import Host
 from vmspec.host.errors import HostError
-from vmspec.host.plan import CREATE, DELETE, GROW, NONE, REFUSE, REPLACE, VOLUME, ResourcePlan
+from vmspec.host.plan import (
+    CREATE,
+    DELETE,
+    GROW,
+    NONE,
+    POOL,
+    REFUSE,
+    REPLACE,
+    VOLUME,
+    ResourcePlan,
+)
 from vmspec.lower.storage import WantedVolume
 
 STREAM_CHUNK = 256 * 1024
@@ -39,66 +51,109 @@ class WantedSeed:
     vm: str
 
 
+@dataclass(frozen=True, slots=True)
+class PoolView:
+    """What a plan knows of a pool that volumes or disks use."""
+
+    name: str
+    path: str
+    # The volumes libvirt lists now; None when they are known only after apply, because
+    # the pool does not exist or run yet (this apply creates or starts it).
+    volumes: dict[str, LiveVolume] | None
+    thick: bool = False  # allocate in full (LVM)
+    # Where its files are: "here" (a plan may look at them), "elsewhere" (a remote host:
+    # the plan cannot), "none" (test:///, whose listing is all there is).
+    files: str = "none"
+
+    def may_hold(self, name: str) -> bool:
+        """Whether a volume libvirt does not list may still be there, as a file copied by
+        hand since the pool was last refreshed: apply refreshes the pool and finds it."""
+        if self.files == "here":
+            return os.path.isfile(os.path.join(self.path, name))
+        return self.files == "elsewhere"
+
+
 def read_volumes(host: Host, pool: str) -> dict[str, LiveVolume]:
-    """The volumes of an active pool, refreshed first so files added by hand are seen."""
+    """The volumes an active pool lists now. Never refreshed here: a plan must not change
+    the host, and refreshing a pool whose folder is gone stops it."""
+
+    def listing(connection: libvirt.virConnect) -> dict[str, LiveVolume]:
+        return _listing(connection.storagePoolLookupByName(pool))
+
+    return host.call("listing volumes", pool, listing)
+
+
+def refreshed_volumes(host: Host, pool: str) -> dict[str, LiveVolume]:
+    """Apply's view: the pool refreshed first, so files added by hand are volumes too."""
 
     def listing(connection: libvirt.virConnect) -> dict[str, LiveVolume]:
         handle = connection.storagePoolLookupByName(pool)
-        if not handle.isActive():
-            return {}
         handle.refresh(0)
-        found = {}
-        for volume in handle.listAllVolumes(0):
-            target_format = etree.fromstring(volume.XMLDesc(0).encode()).find("target/format")
-            found[volume.name()] = LiveVolume(
-                name=volume.name(),
-                path=volume.path(),
-                capacity=volume.info()[1],
-                format=target_format.get("type") if target_format is not None else None,
-            )
-        return found
+        return _listing(handle)
 
-    return host.call("listing volumes", pool, listing)
+    return host.call("refreshing the storage pool", pool, listing)
+
+
+def _listing(handle: libvirt.virStoragePool) -> dict[str, LiveVolume]:
+    if not handle.isActive():
+        return {}
+    found = {}
+    for volume in handle.listAllVolumes(0):
+        target_format = etree.fromstring(volume.XMLDesc(0).encode()).find("target/format")
+        found[volume.name()] = LiveVolume(
+            name=volume.name(),
+            path=volume.path(),
+            capacity=volume.info()[1],
+            format=target_format.get("type") if target_format is not None else None,
+        )
+    return found
 
 
 def plan_volumes(
     wanted: list[tuple[str, WantedVolume]],
     seeds: list[WantedSeed],
-    pool_paths: dict[str, str],
-    live: dict[str, dict[str, LiveVolume]],
+    pools: dict[str, PoolView],
     host: Host,
-    thick_pools: set[str] = frozenset(),
 ) -> list[ResourcePlan]:
-    """``wanted``: (VM name, volume); ``pool_paths``: every pool declared or on the host;
-    ``live``: the volumes of the pools that exist and run now."""
+    """``wanted``: (VM name, volume); ``pools``: every pool declared or on the host."""
     plans: list[ResourcePlan] = []
     created: set[tuple[str, str]] = set()
     for vm, volume in wanted:
-        plan = _plan_volume(vm, volume, pool_paths, live, created, volume.pool in thick_pools)
+        plan = plan_volume(vm, volume, pools, created)
         if plan.action == CREATE:
             created.add((volume.pool, volume.name))
         plans.append(plan)
-    plans.extend(_plan_seed(seed, pool_paths, live, host) for seed in seeds)
+    plans.extend(plan_seed(seed, pools, host) for seed in seeds)
     return plans
 
 
-def _plan_volume(
+def plan_volume(
     vm: str,
     volume: WantedVolume,
-    pool_paths: dict[str, str],
-    live: dict[str, dict[str, LiveVolume]],
+    pools: dict[str, PoolView],
     created: set[tuple[str, str]],
-    thick: bool,
 ) -> ResourcePlan:
     plan = ResourcePlan(
-        f"{volume.pool}/{volume.name}", NONE, kind=VOLUME, capacity=volume.capacity_bytes
+        f"{volume.pool}/{volume.name}",
+        NONE,
+        kind=VOLUME,
+        capacity=volume.capacity_bytes,
+        needs=(f"{POOL}/{volume.pool}",),
     )
-    if volume.pool not in pool_paths:
+    pool = pools.get(volume.pool)
+    if pool is None:
         return _refuse(
             plan,
             f"its pool {volume.pool!r} (named by {vm}) is neither in the specs nor on the host",
         )
-    existing = live.get(volume.pool, {}).get(volume.name)
+    plan.recheck = lambda host: _plan_again(host, vm, volume, pool, created)
+    if pool.volumes is None:
+        plan.action = CREATE
+        plan.known_after_apply = (
+            f"the pool {volume.pool} does not run yet: its volumes are read once it does"
+        )
+        return plan
+    existing = pool.volumes.get(volume.name)
     if existing is not None:
         if volume.capacity_bytes > existing.capacity:
             plan.action = GROW
@@ -116,38 +171,64 @@ def _plan_volume(
         return plan
     backing_path = None
     if volume.backing_volume is not None:
-        backing = live.get(volume.pool, {}).get(volume.backing_volume)
+        backing = pool.volumes.get(volume.backing_volume)
         if backing is not None:
             backing_path = backing.path
         elif (volume.pool, volume.backing_volume) in created:
-            backing_path = f"{pool_paths[volume.pool]}/{volume.backing_volume}"
+            backing_path = f"{pool.path}/{volume.backing_volume}"
+        elif pool.may_hold(volume.backing_volume):
+            plan.action = CREATE
+            plan.known_after_apply = (
+                f"its backing volume {volume.backing_volume!r} is a file the pool has not "
+                "listed yet: apply refreshes the pool first"
+            )
+            return plan
         else:
             return _refuse(
                 plan,
                 f"its backing volume {volume.backing_volume!r} is not in the pool {volume.pool!r}",
             )
     plan.action = CREATE
-    plan.xml = resource_xml(volume.config(backing_path, thick=thick))
+    plan.xml = resource_xml(volume.config(backing_path, thick=pool.thick))
     return plan
 
 
-def _plan_seed(
-    seed: WantedSeed, pool_paths: dict[str, str], live: dict[str, dict[str, LiveVolume]], host: Host
+def _plan_again(
+    host: Host, vm: str, volume: WantedVolume, pool: PoolView, created: set[tuple[str, str]]
 ) -> ResourcePlan:
+    """At apply, right before this step: the same plan, against the pool as it is now."""
+    fresh = dataclasses.replace(pool, volumes=refreshed_volumes(host, pool.name), files="none")
+    return plan_volume(vm, volume, {pool.name: fresh}, created)
+
+
+def plan_seed(seed: WantedSeed, pools: dict[str, PoolView], host: Host) -> ResourcePlan:
     plan = ResourcePlan(
         f"{seed.pool}/{seed.name}",
         NONE,
         kind=VOLUME,
         payload=seed.content,
         capacity=len(seed.content),
+        needs=(f"{POOL}/{seed.pool}",),
     )
-    if seed.pool not in pool_paths:
+    pool = pools.get(seed.pool)
+    if pool is None:
         return _refuse(
             plan,
             f"its pool {seed.pool!r} (the cloud-init seed of {seed.vm}) is neither in the specs nor on the host",
         )
     plan.xml = resource_xml(_seed_volume(seed))
-    existing = live.get(seed.pool, {}).get(seed.name)
+    if pool.volumes is None:
+        plan.action = CREATE
+        plan.known_after_apply = (
+            f"the pool {seed.pool} does not run yet: its volumes are read once it does"
+        )
+        plan.recheck = lambda host: plan_seed(
+            seed,
+            {seed.pool: dataclasses.replace(pool, volumes=refreshed_volumes(host, seed.pool))},
+            host,
+        )
+        return plan
+    existing = pool.volumes.get(seed.name)
     if existing is None:
         plan.action = CREATE
     elif _download(host, seed.pool, seed.name) != seed.content:
@@ -222,6 +303,12 @@ def _download(host: Host, pool: str, name: str) -> bytes:
 
 
 def apply_volume(host: Host, plan: ResourcePlan) -> str:
+    if plan.known_after_apply and plan.recheck is not None:
+        plan = plan.recheck(host)
+        if plan.action == REFUSE:
+            raise HostError("checking the volume", plan.reason, plan.name)
+        if plan.action == NONE:
+            return "exists already"
     pool, name = plan.name.split("/", 1)
 
     def on_pool(action):
@@ -236,11 +323,18 @@ def apply_volume(host: Host, plan: ResourcePlan) -> str:
         if plan.action == DELETE:
             return "deleted"
     if plan.action in (CREATE, REPLACE):
-        host.call(
-            "creating the volume",
-            plan.name,
-            on_pool(lambda _c, p: p.createXML(plan.xml.decode(), 0)),
-        )
+        try:
+            host.call(
+                "creating the volume",
+                plan.name,
+                on_pool(lambda _c, p: p.createXML(plan.xml.decode(), 0)),
+            )
+        except HostError as error:
+            if error.code != libvirt.VIR_ERR_STORAGE_VOL_EXIST:
+                raise
+            # Another apply of the same specs made it between our plan and now: the
+            # goal is met (a seed's content is checked again by the next plan).
+            return "exists already (created meanwhile by another apply)"
         if plan.payload is not None:
             host.call(
                 "uploading the seed",

@@ -1,0 +1,117 @@
+"""What a domain refers to on the host (disk files, pools, volumes, networks, bridges),
+checked at plan time whatever the domain's power state: a definition that points at
+nothing fails only when the guest starts, which may be weeks after the apply.
+
+Each reference becomes either a dependency (the specs create it: the domain needs
+that resource, and is blocked if it is refused or fails), a refusal (it exists
+nowhere), or "known after apply" (its pool does not run yet, or has a file libvirt
+has not listed yet): apply checks it again right before the domain's step.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from vmspec.host.errors import HostError
+from vmspec.host.plan import NETWORK, NOT_CONVERGING, POOL, REFUSE, VOLUME, ResourcePlan
+from vmspec.host.volumes import PoolView, refreshed_volumes
+
+
+@dataclass(frozen=True, slots=True)
+class HostView:
+    """What the plan read of the host, and what the specs will add to it."""
+
+    local: bool  # the host is this machine: files and bridges can be looked at
+    pools: dict[str, PoolView]  # declared or on the host
+    networks: set[str]  # declared or on the host
+    planned_volumes: set[str]  # POOL/NAME of the volumes the specs create
+
+
+def is_local(uri: str) -> bool:
+    """Whether the host's files are this machine's (test:/// has no files at all)."""
+    return not uri.startswith("test:") and urlparse(uri).hostname in (
+        None,
+        "",
+        "localhost",
+        "127.0.0.1",
+    )
+
+
+def check_references(plan: ResourcePlan, view: HostView, spec_pools: set[str]) -> None:
+    """Sets the domain plan's needs, refuses it for a reference to nothing, or defers
+    what only apply can know."""
+    if plan.action in NOT_CONVERGING or plan.desired is None or plan.desired.domain.devices is None:
+        return
+    devices = plan.desired.domain.devices
+    needs: list[str] = []
+    deferred: list[tuple[str, str, str]] = []  # (pool, volume, disk target)
+    for disk in devices.disks:
+        source, target = disk.source, disk.target.dev if disk.target else "?"
+        if source is None:
+            continue
+        path = source.file or source.dev
+        if path and view.local and not os.path.exists(path):
+            _refuse(plan, f"disk {target}: {path} does not exist")
+            return
+        if not source.pool:
+            continue
+        pool = view.pools.get(source.pool)
+        if pool is None:
+            _refuse(
+                plan,
+                f"disk {target}: the pool {source.pool!r} is neither in the specs nor on the host",
+            )
+            return
+        if source.pool in spec_pools:
+            needs.append(f"{POOL}/{source.pool}")
+        volume_key = f"{source.pool}/{source.volume}"
+        if volume_key in view.planned_volumes:
+            needs.append(f"{VOLUME}/{volume_key}")
+        elif pool.volumes is None or (
+            source.volume not in pool.volumes and pool.may_hold(source.volume)
+        ):
+            deferred.append((source.pool, source.volume, target))
+        elif source.volume not in pool.volumes:
+            _refuse(plan, f"disk {target}: the volume {volume_key} does not exist")
+            return
+    for index, interface in enumerate(devices.interfaces):
+        source = interface.source
+        if source is None:
+            continue
+        if source.network:
+            if source.network not in view.networks:
+                _refuse(
+                    plan,
+                    f"interface {index + 1}: the network {source.network!r} is neither in the specs nor on the host",
+                )
+                return
+            needs.append(f"{NETWORK}/{source.network}")
+        elif source.bridge and view.local and not os.path.exists(f"/sys/class/net/{source.bridge}"):
+            _refuse(
+                plan,
+                f"interface {index + 1}: the bridge {source.bridge!r} does not exist on this host",
+            )
+            return
+    plan.needs = tuple(dict.fromkeys(needs))
+    if deferred:
+        listed = ", ".join(f"{pool}/{volume}" for pool, volume, _ in deferred)
+        plan.known_after_apply = f"the volumes {listed} are looked up once their pools run"
+        plan.recheck = lambda host: _volumes_exist(host, plan.name, deferred)
+
+
+def _volumes_exist(host, name: str, deferred: list[tuple[str, str, str]]) -> None:
+    for pool in sorted({pool for pool, _, _ in deferred}):
+        volumes = refreshed_volumes(host, pool)
+        for _, volume, target in (item for item in deferred if item[0] == pool):
+            if volume not in volumes:
+                raise HostError(
+                    "checking the disks",
+                    f"disk {target}: the volume {pool}/{volume} does not exist",
+                    name,
+                )
+
+
+def _refuse(plan: ResourcePlan, reason: str) -> None:
+    plan.action, plan.reason = REFUSE, reason
