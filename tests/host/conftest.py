@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, vmspec
+from vmspec.host.connection import Host
 
 libvirt = pytest.importorskip("libvirt", reason="libvirt-python is the optional 'libvirt' extra")
 
@@ -137,3 +138,35 @@ __all__ = [
     "vmspec",
     "write",
 ]
+
+
+# libvirt's embedded test driver on a node file of each test's own: a private host
+# holding one running domain, "test", that vmspec did not create, and the network
+# "default", as test:///default does.
+NODE = """\
+<node>
+  <domain type="test">
+    <name>test</name>
+    <uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>
+    <memory>8388608</memory>
+    <vcpu>2</vcpu>
+    <os><type arch="x86_64">hvm</type></os>
+  </domain>
+  <network>
+    <name>default</name>
+    <bridge name="virbr0"/>
+    <forward/>
+    <ip address="192.168.122.1" netmask="255.255.255.0"/>
+  </network>
+</node>
+"""
+
+
+@pytest.fixture
+def host(tmp_path):
+    """A private host on the test driver (its own node file): state lasts for the test."""
+    node = tmp_path / "node.xml"
+    node.write_text(NODE)
+    connection = libvirt.open(f"test://{node}")
+    yield Host(f"test://{node}", connection=connection)
+    connection.close()

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import EXAMPLES
 from tests.host.conftest import TEST_PREFIX, guest_spec, libvirt, write
 from vmspec.compile import ValidDocuments
@@ -18,33 +16,6 @@ from vmspec.host.apply import apply_plan
 from vmspec.host.connection import Host
 from vmspec.host.plan import ADOPT, CREATE, DELETE, NONE, REFUSE, UPDATE, Options, Plan
 from vmspec.host.session import plan_documents
-
-NODE = """\
-<node>
-  <domain type="test">
-    <name>test</name>
-    <uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>
-    <memory>8388608</memory>
-    <vcpu>2</vcpu>
-    <os><type arch="x86_64">hvm</type></os>
-  </domain>
-  <network>
-    <name>default</name>
-    <bridge name="virbr0"/>
-    <forward/>
-    <ip address="192.168.122.1" netmask="255.255.255.0"/>
-  </network>
-</node>
-"""
-
-
-@pytest.fixture
-def host(tmp_path):
-    node = tmp_path / "node.xml"
-    node.write_text(NODE)
-    connection = libvirt.open(f"test://{node}")
-    yield Host(f"test://{node}", connection=connection)
-    connection.close()
 
 
 def plan(host: Host, *paths: Path, **flags: bool) -> Plan:
