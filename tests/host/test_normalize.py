@@ -159,6 +159,17 @@ def test_a_display_without_listen_address_is_stored_and_run_with_qemu_conf_defau
     assert running_changes(desired, stored, started) == []
 
 
+def test_a_vnc_display_without_listen_address_on_qemu_conf_auto_socket_is_the_same():
+    desired = lowered(graphics=[{"type": "vnc"}])
+
+    def on_a_socket(root: etree._Element) -> None:
+        graphics = root.find("devices/graphics")
+        graphics.set("socket", "/var/lib/libvirt/qemu/domain-7-running/vnc.sock")
+        sub(graphics, "listen", type="socket", socket=graphics.get("socket"))
+
+    assert running_changes(desired, on_a_socket) == []
+
+
 def test_a_display_listening_elsewhere_than_the_spec_says_is_still_a_change():
     desired = lowered(graphics=[{"type": "vnc", "listen": "127.0.0.1"}])
 

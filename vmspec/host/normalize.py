@@ -1,5 +1,5 @@
-"""What libvirt fills in when it stores a definition, so that a plan right after an
-apply says "no changes". One place, each rule with what libvirt does and why it is
+"""What libvirt fills in when it stores a definition or starts a guest, so that a plan
+right after an apply says "no changes", for a running guest too. One place, each rule with what libvirt does and why it is
 the same thing as what vmspec wrote (seen with libvirt 9.0 and QEMU 7.2).
 """
 
@@ -176,12 +176,14 @@ def _without_default_listen(wanted: tuple[Graphics, ...], running: Graphics) -> 
     match = next((item for item in wanted if item.type == running.type), None)
     if match is None or match.listen is not None or match.listens:
         return running
-    # With no listen address libvirt listens where qemu.conf says (vnc_listen,
-    # spice_listen) and writes that address at start; the next start reads it again.
+    # With no listen address libvirt listens where qemu.conf says (vnc_listen and
+    # spice_listen, or a socket of its own with vnc_auto_unix_socket) and writes that at
+    # start; the next start reads the same qemu.conf.
     listens = tuple(
         listen
         for listen in running.listens
-        if not (listen.type == "address" and listen.address == running.listen)
+        if listen.type != "socket"
+        and not (listen.type == "address" and listen.address == running.listen)
     )
     return dataclasses.replace(running, listen=None, listens=listens)
 
