@@ -98,14 +98,17 @@ def _read_scope_file(file: Path) -> str:
         raise SpecError([Problem(str(file), 1, 1, (), "expected one mapping: scope: NAME")])
     document = documents[0]
     unknown = sorted(set(document.data) - {"scope"})
-    findings = [
-        Finding((key,), f"unknown field {key!r}; the file holds only scope") for key in unknown
+    problems = [
+        document.problem(
+            Finding((key,), f"unknown field {key!r}; the file holds only scope"), at_key=True
+        )
+        for key in unknown
     ]
     name = document.data.get("scope")
     if name is None:
-        findings.append(Finding((), "scope is missing: write scope: NAME"))
+        problems.append(document.problem(Finding((), "scope is missing: write scope: NAME")))
     elif not isinstance(name, str) or not _SCOPE_NAME.fullmatch(name):
-        findings.append(Finding(("scope",), _invalid(name)))
-    if findings:
-        raise SpecError([document.problem(finding) for finding in findings])
+        problems.append(document.problem(Finding(("scope",), _invalid(name))))
+    if problems:
+        raise SpecError(problems)
     return name
