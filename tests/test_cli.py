@@ -162,3 +162,26 @@ def test_compile_does_not_import_libvirt():
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_compile_prune_removes_files_of_deleted_specs_and_counts_only_real_writes(tmp_path, cli):
+    out = tmp_path / "out"
+    (tmp_path / "specs").mkdir()
+    write_spec(tmp_path / "specs", MINIMAL_SPEC, "a.yaml")
+    write_spec(tmp_path / "specs", MINIMAL_SPEC.replace("name: tiny", "name: gone"), "b.yaml")
+    first = cli("compile", str(tmp_path / "specs"), "-o", str(out))
+    assert first.exit_code == 0
+    assert "wrote 2 files" in first.stderr and "(0 unchanged)" in first.stderr
+    again = cli("compile", str(tmp_path / "specs"), "-o", str(out))
+    assert "wrote 0 files" in again.stderr and "(2 unchanged)" in again.stderr
+
+    (tmp_path / "specs" / "b.yaml").unlink()
+    (out / "notes.txt").write_text("not ours")
+    kept = cli("compile", str(tmp_path / "specs"), "-o", str(out))
+    assert (out / "gone.xml").exists()  # without --prune nothing is deleted
+    assert "removed" not in kept.stderr
+    pruned = cli("compile", str(tmp_path / "specs"), "-o", str(out), "--prune")
+    assert pruned.exit_code == 0
+    assert "(1 unchanged, 1 removed)" in pruned.stderr
+    assert f"removed {out / 'gone.xml'}: no spec compiles to it any more" in pruned.stderr
+    assert sorted(path.name for path in out.iterdir()) == ["notes.txt", "tiny.xml"]
