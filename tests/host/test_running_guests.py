@@ -29,7 +29,9 @@ CLEAN = "No changes: the host matches the specs."
 
 @pytest.fixture
 def images():
-    # libvirt-qemu opens the images: a 0755 folder outside pytest's private /tmp one.
+    """A 0755 folder outside pytest's private /tmp one, since libvirt-qemu opens the images.
+    Tests ask for it (and host_bridge) before system, so that system's cleanup removes
+    their guests before the folder and the bridge go."""
     Path("/var/lib/libvirt/images").mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=TEST_PREFIX, dir="/var/lib/libvirt/images"))
     folder.chmod(0o755)
@@ -111,7 +113,7 @@ def test_apply_then_plan_is_clean_for_a_running_guest_with_a_network_nic(system,
 
 
 def test_apply_then_plan_is_clean_for_a_running_guest_with_a_bridge_nic(
-    system, tmp_path, host_bridge
+    host_bridge, system, tmp_path
 ):
     write(tmp_path, "vm", guest_spec("brnic", f"interfaces: [{{bridge: {host_bridge}}}]\n"))
     apply_and_see_it_run(system, tmp_path, "brnic")
@@ -119,7 +121,7 @@ def test_apply_then_plan_is_clean_for_a_running_guest_with_a_bridge_nic(
 
 
 def test_apply_then_plan_is_clean_for_a_running_guest_on_a_network_over_a_host_bridge(
-    system, tmp_path, host_bridge
+    host_bridge, system, tmp_path
 ):
     # The running NIC turns into <interface type='bridge'> naming the host bridge.
     write(tmp_path, "net", bridge_network_spec(host_bridge))
@@ -128,7 +130,7 @@ def test_apply_then_plan_is_clean_for_a_running_guest_on_a_network_over_a_host_b
     assert_plan_is_clean(tmp_path)
 
 
-def test_apply_then_plan_is_clean_for_a_running_guest_with_qcow2_overlays(system, tmp_path, images):
+def test_apply_then_plan_is_clean_for_a_running_guest_with_qcow2_overlays(images, system, tmp_path):
     """Three overlays: one whose backing file the spec does not state (libvirt reads it
     from the header), one that states it, and a volume vmspec creates over a base volume."""
     base = qcow2(images / "base.qcow2")
@@ -157,7 +159,7 @@ def test_apply_then_plan_is_clean_for_a_running_guest_with_qcow2_overlays(system
 
 
 def test_apply_then_plan_is_clean_for_a_running_guest_with_a_cloud_init_seed(
-    system, tmp_path, images
+    images, system, tmp_path
 ):
     write(tmp_path, "pool", pool_spec(images))
     seed = f"cloudInit: {{pool: {POOL}, userData: {{hostname: seeded}}}}\n"
@@ -205,7 +207,7 @@ def test_apply_then_plan_is_clean_for_a_running_guest_with_efi_firmware(system, 
 
 
 def test_apply_then_plan_is_clean_for_a_running_guest_with_everything_at_once(
-    system, tmp_path, images, host_bridge
+    images, host_bridge, system, tmp_path
 ):
     base = qcow2(images / "base.qcow2")
     overlay = qcow2(images / "overlay.qcow2", base)
