@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 from vmspec.host.errors import HostError
 from vmspec.host.plan import NETWORK, NOT_CONVERGING, POOL, REFUSE, VOLUME, ResourcePlan
-from vmspec.host.volumes import PoolView, refreshed_volumes
+from vmspec.host.volumes import PoolView, volumes_at_apply
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +46,7 @@ def check_references(plan: ResourcePlan, view: HostView, spec_pools: set[str]) -
         return
     devices = plan.desired.domain.devices
     needs: list[str] = []
-    deferred: list[tuple[str, str, str]] = []  # (pool, volume, disk target)
+    deferred: list[tuple[PoolView, str, str]] = []  # (pool, volume, disk target)
     for disk in devices.disks:
         source, target = disk.source, disk.target.dev if disk.target else "?"
         if source is None:
@@ -72,7 +72,7 @@ def check_references(plan: ResourcePlan, view: HostView, spec_pools: set[str]) -
         elif pool.volumes is None or (
             source.volume not in pool.volumes and pool.may_hold(source.volume)
         ):
-            deferred.append((source.pool, source.volume, target))
+            deferred.append((pool, source.volume, target))
         elif source.volume not in pool.volumes:
             _refuse(plan, f"disk {target}: the volume {volume_key} does not exist")
             return
@@ -96,21 +96,22 @@ def check_references(plan: ResourcePlan, view: HostView, spec_pools: set[str]) -
             return
     plan.needs = tuple(dict.fromkeys(needs))
     if deferred:
-        listed = ", ".join(f"{pool}/{volume}" for pool, volume, _ in deferred)
+        listed = ", ".join(f"{pool.name}/{volume}" for pool, volume, _ in deferred)
         plan.known_after_apply = f"the volumes {listed} are looked up once their pools run"
         plan.recheck = lambda host: _volumes_exist(host, plan.name, deferred)
 
 
-def _volumes_exist(host, name: str, deferred: list[tuple[str, str, str]]) -> None:
-    for pool in sorted({pool for pool, _, _ in deferred}):
-        volumes = refreshed_volumes(host, pool)
-        for _, volume, target in (item for item in deferred if item[0] == pool):
-            if volume not in volumes:
-                raise HostError(
-                    "checking the disks",
-                    f"disk {target}: the volume {pool}/{volume} does not exist",
-                    name,
-                )
+def _volumes_exist(host, name: str, deferred: list[tuple[PoolView, str, str]]) -> None:
+    listed: dict[str, dict] = {}
+    for pool, volume, target in deferred:
+        if pool.name not in listed:
+            listed[pool.name] = volumes_at_apply(host, pool)
+        if volume not in listed[pool.name]:
+            raise HostError(
+                "checking the disks",
+                f"disk {target}: the volume {pool.name}/{volume} does not exist",
+                name,
+            )
 
 
 def _refuse(plan: ResourcePlan, reason: str) -> None:

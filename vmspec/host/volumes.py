@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from dataclasses import dataclass
 
 import libvirt
@@ -33,6 +34,8 @@ from vmspec.host.plan import (
 from vmspec.lower.storage import WantedVolume
 
 STREAM_CHUNK = 256 * 1024
+REFRESH_ATTEMPTS = 20
+REFRESH_PAUSE_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,15 +86,29 @@ def read_volumes(host: Host, pool: str) -> dict[str, LiveVolume]:
     return host.call("listing volumes", pool, listing)
 
 
-def refreshed_volumes(host: Host, pool: str) -> dict[str, LiveVolume]:
-    """Apply's view: the pool refreshed first, so files added by hand are volumes too."""
+def volumes_at_apply(host: Host, pool: PoolView) -> dict[str, LiveVolume]:
+    """Apply's view of a pool a plan could not fully see. A pool this apply started lists
+    its folder already (starting scans it); a running one is refreshed first, so files
+    added by hand are volumes too. A refresh is refused while another apply creates
+    volumes in the pool ("asynchronous jobs running"): it is tried again shortly."""
+    if pool.volumes is None:
+        return host.call(
+            "listing volumes", pool.name, lambda c: _listing(c.storagePoolLookupByName(pool.name))
+        )
 
-    def listing(connection: libvirt.virConnect) -> dict[str, LiveVolume]:
-        handle = connection.storagePoolLookupByName(pool)
+    def refreshed(connection: libvirt.virConnect) -> dict[str, LiveVolume]:
+        handle = connection.storagePoolLookupByName(pool.name)
         handle.refresh(0)
         return _listing(handle)
 
-    return host.call("refreshing the storage pool", pool, listing)
+    for _ in range(REFRESH_ATTEMPTS - 1):
+        try:
+            return host.call("refreshing the storage pool", pool.name, refreshed)
+        except HostError as error:
+            if "asynchronous jobs running" not in error.message:
+                raise
+            time.sleep(REFRESH_PAUSE_SECONDS)
+    return host.call("refreshing the storage pool", pool.name, refreshed)
 
 
 def _listing(handle: libvirt.virStoragePool) -> dict[str, LiveVolume]:
@@ -99,11 +116,19 @@ def _listing(handle: libvirt.virStoragePool) -> dict[str, LiveVolume]:
         return {}
     found = {}
     for volume in handle.listAllVolumes(0):
-        target_format = etree.fromstring(volume.XMLDesc(0).encode()).find("target/format")
+        try:
+            xml, capacity = volume.XMLDesc(0), volume.info()[1]
+        except libvirt.libvirtError as error:
+            if error.get_error_code() != libvirt.VIR_ERR_NO_STORAGE_VOL:
+                raise
+            # Listed while another apply still creates (or deleted) it: not there yet. Our
+            # own create then finds it exists, which is the goal.
+            continue
+        target_format = etree.fromstring(xml.encode()).find("target/format")
         found[volume.name()] = LiveVolume(
             name=volume.name(),
             path=volume.path(),
-            capacity=volume.info()[1],
+            capacity=capacity,
             format=target_format.get("type") if target_format is not None else None,
         )
     return found
@@ -197,7 +222,7 @@ def _plan_again(
     host: Host, vm: str, volume: WantedVolume, pool: PoolView, created: set[tuple[str, str]]
 ) -> ResourcePlan:
     """At apply, right before this step: the same plan, against the pool as it is now."""
-    fresh = dataclasses.replace(pool, volumes=refreshed_volumes(host, pool.name), files="none")
+    fresh = dataclasses.replace(pool, volumes=volumes_at_apply(host, pool), files="none")
     return plan_volume(vm, volume, {pool.name: fresh}, created)
 
 
@@ -224,7 +249,7 @@ def plan_seed(seed: WantedSeed, pools: dict[str, PoolView], host: Host) -> Resou
         )
         plan.recheck = lambda host: plan_seed(
             seed,
-            {seed.pool: dataclasses.replace(pool, volumes=refreshed_volumes(host, seed.pool))},
+            {seed.pool: dataclasses.replace(pool, volumes=volumes_at_apply(host, pool))},
             host,
         )
         return plan
@@ -343,13 +368,25 @@ def apply_volume(host: Host, plan: ResourcePlan) -> str:
             )
         return "replaced" if plan.action == REPLACE else "created"
     if plan.action == GROW:
-        host.call(
-            "growing the volume",
-            plan.name,
-            on_pool(lambda _c, p: p.storageVolLookupByName(name).resize(plan.capacity, 0)),
-        )
-        return "grown"
+        return _grow(host, plan, on_pool(lambda _c, p: p.storageVolLookupByName(name)))
     raise HostError("applying", f"unknown volume action {plan.action}", plan.name)
+
+
+def _grow(host: Host, plan: ResourcePlan, lookup) -> str:
+    """Resize to the spec's capacity. A volume that another apply is still creating looked
+    small to the plan: once allocated it may be as large as asked already."""
+    for _ in range(REFRESH_ATTEMPTS):
+        try:
+            capacity = host.call("reading the volume", plan.name, lambda c: lookup(c).info()[1])
+            if capacity >= plan.capacity:
+                return "as large as asked already (made meanwhile by another apply)"
+            host.call("growing the volume", plan.name, lambda c: lookup(c).resize(plan.capacity, 0))
+            return "grown"
+        except HostError as error:
+            if "still being allocated" not in error.message:
+                raise
+            time.sleep(REFRESH_PAUSE_SECONDS)
+    raise HostError("growing the volume", "it is still being allocated", plan.name)
 
 
 def _upload(connection: libvirt.virConnect, volume: libvirt.virStorageVol, content: bytes) -> None:
