@@ -3,28 +3,36 @@ of a domain vmspec did not create."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
-from tests.host.conftest import SYSTEM_URI, TEST_PREFIX, libvirt, vmspec, write
+from tests.host.conftest import (
+    SYSTEM_URI,
+    TEST_PREFIX,
+    libvirt,
+    run_bridge_name,
+    vmspec,
+    write,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "specs" / "examples"
 
 
-def test_every_example_that_runs_here_round_trips_through_import(system, tmp_path):
+def test_every_example_that_runs_here_round_trips_through_import(
+    system, tmp_path, examples_runnable_here
+):
     specs = tmp_path / "specs"
     specs.mkdir()
     names = []
-    for spec in EXAMPLES.glob("*.yaml"):
-        for document in yaml.safe_load_all(spec.read_text()):
-            if document["kind"] != "VirtualMachine" or "cloudInit" in document["spec"]:
-                continue
-            document["metadata"]["name"] = TEST_PREFIX + document["metadata"]["name"]
-            document["spec"]["state"] = "stopped"
+    for document in examples_runnable_here:
+        if document["kind"] == "VirtualMachine":
             names.append(document["metadata"]["name"])
-            (specs / f"{document['metadata']['name']}.yaml").write_text(yaml.safe_dump(document))
-    assert vmspec("apply", "-c", SYSTEM_URI, str(specs)).returncode == 0
+        (specs / f"{document['metadata']['name']}.yaml").write_text(yaml.safe_dump(document))
+    applied = vmspec("apply", "-c", SYSTEM_URI, str(specs))
+    assert applied.returncode == 0, applied.stdout + applied.stderr
 
     imported = tmp_path / "imported"
     result = vmspec("import", "-c", SYSTEM_URI, "-o", str(imported), *names)
@@ -35,14 +43,23 @@ def test_every_example_that_runs_here_round_trips_through_import(system, tmp_pat
     assert plan.stdout.splitlines()[-1] == "No changes: the host matches the specs."
 
 
-def test_a_domain_defined_by_hand_is_imported_and_adopted_unchanged(system, tmp_path):
+@pytest.fixture
+def host_bridge():
+    """A Linux bridge of this run's: plan refuses a NIC on a bridge the host lacks."""
+    bridge = run_bridge_name("h")
+    subprocess.run(["ip", "link", "add", bridge, "type", "bridge"], check=True)
+    yield bridge
+    subprocess.run(["ip", "link", "del", bridge], check=False)
+
+
+def test_a_domain_defined_by_hand_is_imported_and_adopted_unchanged(system, tmp_path, host_bridge):
     name = f"{TEST_PREFIX}byhand"
     system.defineXML(
         f"<domain type='qemu'><name>{name}</name><memory unit='MiB'>96</memory><vcpu>1</vcpu>"
         "<os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>"
         "<features><acpi/><apic/></features>"
         "<devices><serial type='pty'/><interface type='bridge'><mac address='52:54:00:01:02:03'/>"
-        "<source bridge='br-none'/><model type='e1000'/></interface></devices></domain>"
+        f"<source bridge='{host_bridge}'/><model type='e1000'/></interface></devices></domain>"
     )
     before = system.lookupByName(name)
     uuid = before.UUIDString()
@@ -53,7 +70,7 @@ def test_a_domain_defined_by_hand_is_imported_and_adopted_unchanged(system, tmp_
     assert document["metadata"]["uuid"] == uuid  # not vmspec's derived one: kept
     assert document["spec"]["memory"] == "96MiB"
     assert document["spec"]["interfaces"] == [
-        {"bridge": "br-none", "model": "e1000", "mac": "52:54:00:01:02:03"}
+        {"bridge": host_bridge, "model": "e1000", "mac": "52:54:00:01:02:03"}
     ]
     spec = write(tmp_path, "byhand", result.stdout)
 

@@ -238,7 +238,7 @@ def test_a_logical_volume_that_cannot_be_made_leaves_its_guest_undefined(
         assert f"lvcreate --name {volume} " in line, line  # libvirt's message
         assert "device-mapper" in line, line
         assert error_lines(applied.stdout, guest) == [
-            f"! {guest}: applying failed: it needs the volume {VG}/{volume}, which was not converged"
+            f"! {guest}: applying failed: blocked: it needs the volume {VG}/{volume}, which failed"
         ]
         assert "vmspec: 2 resources not converged" in applied.stderr
         assert guest not in {domain.name() for domain in system.listAllDomains()}

@@ -169,14 +169,24 @@ def test_plan_time_errors_create_nothing(system, tmp_path, pool_dir):
     )
     result = vmspec("plan", "-c", SYSTEM_URI, str(tmp_path))
     assert result.returncode == 1
-    assert f"its backing volume 'missing.qcow2' is not in the pool '{POOL}'" in result.stdout
+    # The pool is new: what it holds is known only once apply has made it.
+    assert f"(known after apply): the pool {POOL} does not run yet" in result.stdout
     assert (
         f"its pool 'no-such-pool' (named by {TEST_PREFIX}elsewhere) is neither in the specs nor on the host"
         in result.stdout
     )
+    assert (
+        f"! {TEST_PREFIX}elsewhere: refused: disk vda: the pool 'no-such-pool' is neither"
+        in result.stdout
+    )
     applied = vmspec("apply", "-c", SYSTEM_URI, str(tmp_path))
     assert applied.returncode == 1
+    assert f"its backing volume 'missing.qcow2' is not in the pool '{POOL}'" in applied.stdout
+    assert f"! {TEST_PREFIX}nobase: applying failed: blocked: it needs the volume" in applied.stdout
     assert not list(pool_dir.glob("*.qcow2"))
+    assert {f"{TEST_PREFIX}nobase", f"{TEST_PREFIX}elsewhere"}.isdisjoint(
+        domain.name() for domain in system.listAllDomains()
+    )
 
 
 def test_a_pool_path_that_is_a_file_is_refused(system, tmp_path, pool_dir):

@@ -161,6 +161,8 @@ LIBVIRT_FILL_INS = (
     "devices/emulator",  # the QEMU binary for the arch, libvirt's to pick
     "devices/input[@bus='ps2']",  # implicit on x86: every PC has a PS/2 mouse and keyboard
     "devices/audio[@id='1'][@type='none']",  # the audio backend QEMU 7 needs, none
+    # a display with no listen address listens where qemu.conf says; libvirt writes that so
+    "devices/graphics/listen[@type='address'][count(@*)=1][not(*)]",
 )
 _DEFAULT_CPU_MODELS = ("qemu64", "qemu32")  # no <cpu> on x86 is written as custom qemu64
 _DEFAULT_CPU_CHECKS = ("none", "partial")  # recorded by libvirt; 'full' is a choice
@@ -171,6 +173,10 @@ def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None
     for xpath in LIBVIRT_FILL_INS:
         for element in original.xpath(xpath):
             element.getparent().remove(element)
+    if original.find("devices/graphics[@type='spice']") is not None:
+        # With a SPICE display, libvirt's audio backend is SPICE's own channel instead.
+        for audio in original.xpath("devices/audio[@id='1'][@type='spice'][count(@*)=2][not(*)]"):
+            audio.getparent().remove(audio)
     cpu, compiled_cpu = original.find("cpu"), compiled.find("cpu")
     if cpu is not None and compiled_cpu is None and _is_default_cpu(cpu):
         original.remove(cpu)
