@@ -121,7 +121,7 @@ def test_prune_keeps_a_network_that_a_remaining_guest_uses(host, tmp_path):
     pruned = apply_in("default", host, tmp_path, prune=True)
     (kept,) = [plan for plan in pruned.resources if plan.key == f"network/{network}"]
     assert kept.action == NONE
-    assert kept.notes == [f"no spec names it, but {TEST_PREFIX}user still use(s) it: kept"]
+    assert kept.notes == [f"kept: {TEST_PREFIX}user still use(s) it"]
     assert host.connection.networkLookupByName(network).isActive()
 
     (tmp_path / "vm.yaml").unlink()
@@ -146,3 +146,41 @@ def test_a_target_brings_what_it_needs_and_nothing_else(host, tmp_path):
     ]
     with pytest.raises(TargetError, match="--target domain/nope: no spec describes it"):
         with_dependencies(documents_plan.resources, ["domain/nope"])
+
+
+def test_destroy_removes_pools_and_networks_only_when_targeted_and_unused(host, tmp_path):
+    from vmspec.compile import ValidDocuments
+    from vmspec.host.destroy import plan_destroy
+    from vmspec.scope import Scope
+
+    network = f"{TEST_PREFIX}net"
+    write(tmp_path, "pool", pool_spec())
+    write(tmp_path, "net", network_spec("net", "10.251.4"))
+    write(tmp_path, "vm", guest_spec("user", f"interfaces: [{{network: {network}}}]"))
+    apply_in("default", host, tmp_path)
+    # A domain outside the specs that uses the network too: it stays, so the network does.
+    host.connection.defineXML(
+        f"<domain type='test'><name>{TEST_PREFIX}outsider</name><memory>65536</memory>"
+        f"<os><type>hvm</type></os><devices><interface type='network'><source network='{network}'/>"
+        "</interface></devices></domain>"
+    )
+
+    def destroy(*targets: str):
+        options = Options(force=True, targets=targets)
+        return plan_destroy(
+            host, list(ValidDocuments([tmp_path])), options, Scope("default", "default")
+        )
+
+    untargeted = by_key(destroy())
+    assert untargeted == {f"domain/{TEST_PREFIX}user": DELETE}
+    targeted = destroy(f"domain/{TEST_PREFIX}user", f"pool/{POOL}", f"network/{network}")
+    assert by_key(targeted) == {
+        f"domain/{TEST_PREFIX}user": DELETE,
+        f"pool/{POOL}": DELETE,
+        f"network/{network}": NONE,
+    }
+    (kept,) = [plan for plan in targeted.resources if plan.kind == "network"]
+    assert kept.notes == [f"kept: {TEST_PREFIX}outsider still use(s) it"]
+    assert apply_plan(host, targeted, Options(force=True), lambda _: None) == []
+    assert POOL not in {pool.name() for pool in host.connection.listAllStoragePools()}
+    assert host.connection.networkLookupByName(network).isActive()

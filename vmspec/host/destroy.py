@@ -130,7 +130,7 @@ def _plan_volumes(
         plan = ResourcePlan(f"{pool}/{name}", DELETE, kind=VOLUME, reason="--delete-volumes")
         if users:
             plan.action, plan.reason = NONE, None
-            plan.notes.append(f"{', '.join(sorted(users))} still use(s) it: kept")
+            plan.notes.append(f"kept: {', '.join(sorted(users))} still use(s) it")
         plans.append(plan)
     return plans
 

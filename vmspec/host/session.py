@@ -214,7 +214,7 @@ def keep_what_domains_use(deletions: list, domains: list, live_domains: dict) ->
         using = sorted(set(users.get((plan.kind, plan.name), [])))
         if plan.action == DELETE and using:
             plan.action, plan.reason = NONE, None
-            plan.notes.append(f"no spec names it, but {', '.join(using)} still use(s) it: kept")
+            plan.notes.append(f"kept: {', '.join(using)} still use(s) it")
 
 
 def _wanted(kind: str, documents: list[SourceDocument], lower: Any) -> list[WantedResource]:
