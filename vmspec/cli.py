@@ -293,7 +293,13 @@ def destroy(
     flags = {"delete_volumes": delete_volumes, "force": True}
     host, host_plan, options = _make_plan(paths, uri, scope, targets, flags, destroy=True)
     shown = plan_lines(host_plan)
-    if host_plan.has_changes and not yes:
+    if not host_plan.has_changes:
+        # What stays, and why (another scope's, still in use), is the whole answer.
+        host.close()
+        click.echo("\n".join(shown[:-1]))
+        click.echo("Nothing to destroy.")
+        return
+    if not yes:
         click.echo("\n".join(shown))
         if not sys.stdin.isatty():
             host.close()

@@ -62,6 +62,10 @@ def plan_destroy(
         if targeted(f"{DOMAIN}/{vm['metadata']['name']}")
     ]
     leaving = {plan.name for plan in domains if plan.action == DELETE}
+    if options.delete_volumes:
+        for plan in domains:
+            if plan.action == DELETE:
+                plan.reason = "disk files kept; the volumes its spec creates are listed below"
     staying = [live for name, live in live_domains.items() if name not in leaving]
 
     volumes: list[ResourcePlan] = []
