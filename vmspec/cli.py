@@ -444,11 +444,11 @@ def _make_plan(
         targets = tuple(parse_target(target) for target in target_options)
     except TargetError as error:
         raise click.UsageError(str(error)) from None
-    options = Options(**flags, scope=scope.name, targets=targets)
+    options = Options(**flags, scope=scope, targets=targets)
     make = plan_destroy if destroy else plan_documents
     try:
         host = Host(uri)
-        return host, make(host, valid, options, scope), options
+        return host, make(host, valid, options), options
     except TargetError as error:
         _fail([], str(error))
     except HostError as error:

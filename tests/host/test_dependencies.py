@@ -151,7 +151,6 @@ def test_a_target_brings_what_it_needs_and_nothing_else(host, tmp_path):
 def test_destroy_removes_pools_and_networks_only_when_targeted_and_unused(host, tmp_path):
     from vmspec.compile import ValidDocuments
     from vmspec.host.destroy import plan_destroy
-    from vmspec.scope import Scope
 
     network = f"{TEST_PREFIX}net"
     write(tmp_path, "pool", pool_spec())
@@ -167,9 +166,7 @@ def test_destroy_removes_pools_and_networks_only_when_targeted_and_unused(host, 
 
     def destroy(*targets: str):
         options = Options(force=True, targets=targets)
-        return plan_destroy(
-            host, list(ValidDocuments([tmp_path])), options, Scope("default", "default")
-        )
+        return plan_destroy(host, list(ValidDocuments([tmp_path])), options)
 
     untargeted = by_key(destroy())
     assert untargeted == {f"domain/{TEST_PREFIX}user": DELETE}

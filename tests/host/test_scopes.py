@@ -19,12 +19,14 @@ def plan_in(scope: str, host: Host, *paths: Path, **flags: bool) -> Plan:
     documents = ValidDocuments(paths)
     valid = list(documents)
     assert documents.problems == []
-    return plan_documents(host, valid, Options(**flags, scope=scope), Scope(scope, "--scope"))
+    return plan_documents(host, valid, Options(**flags, scope=Scope(scope, "--scope")))
 
 
 def apply_in(scope: str, host: Host, *paths: Path, **flags: bool) -> Plan:
     the_plan = plan_in(scope, host, *paths, **flags)
-    failures = apply_plan(host, the_plan, Options(**flags, scope=scope), lambda _: None)
+    failures = apply_plan(
+        host, the_plan, Options(**flags, scope=Scope(scope, "--scope")), lambda _: None
+    )
     assert failures == []
     return the_plan
 
@@ -72,7 +74,7 @@ def test_a_spec_naming_another_scopes_vm_is_refused_with_the_owner_and_the_way_o
     assert resource.action == REFUSE
     assert "belongs to the scope 'team-a'" in resource.reason
     assert "--adopt in the scope 'team-b'" in resource.reason
-    apply_plan(host, refused, Options(scope="team-b"), lambda _: None)
+    apply_plan(host, refused, Options(scope=Scope("team-b", "--scope")), lambda _: None)
     assert host.connection.lookupByName(f"{TEST_PREFIX}shared").XMLDesc(0) == before
 
     moved = apply_in("team-b", host, spec, adopt=True)

@@ -41,16 +41,13 @@ from vmspec.host.volumes import LiveVolume, read_volumes
 from vmspec.load import SourceDocument
 from vmspec.lower import policy
 from vmspec.lower.storage import wanted_volumes
-from vmspec.scope import Scope
 
 
-def plan_destroy(
-    host: Host, documents: list[SourceDocument], options: Options, scope: Scope
-) -> Plan:
+def plan_destroy(host: Host, documents: list[SourceDocument], options: Options) -> Plan:
     capabilities = host.call("reading host capabilities", None, lambda c: c.getCapabilities())
     uri = host.call("reading the URI", None, lambda c: c.getURI())
     live_domains = read_live_domains(host)
-    targets = set(options.targets)
+    targets, scope = set(options.targets), options.scope
 
     def targeted(key: str) -> bool:
         return not targets or key in targets

@@ -48,7 +48,7 @@ class Options:
     live: bool = False
     force: bool = False
     delete_volumes: bool = False
-    scope: str = DEFAULT_SCOPE
+    scope: Scope = UNSCOPED  # whose objects this run may touch
     targets: tuple[str, ...] = ()  # plan keys (KIND/NAME): only these and what they need
 
 
@@ -191,7 +191,7 @@ def make_plan(
     ]
     wanted_names = {wanted.name for wanted in desired}
     for name, existing in sorted(live.items()):
-        if name in wanted_names or existing.scope != options.scope:
+        if name in wanted_names or existing.scope != options.scope.name:
             continue
         if options.prune:
             plans.append(plan_delete(existing, options))
@@ -228,14 +228,15 @@ def _plan_domain(
             f"a domain named {wanted.name!r} exists but vmspec does not manage it "
             "(use --adopt to take it over)",
         )
-    if existing.managed and existing.scope != options.scope:
+    scope = options.scope.name
+    if existing.managed and existing.scope != scope:
         if not options.adopt:
             return _refuse(
                 plan,
-                f"it belongs to the scope {existing.scope!r}, not to {options.scope!r}; "
-                f"to move it on purpose, apply with --adopt in the scope {options.scope!r}",
+                f"it belongs to the scope {existing.scope!r}, not to {scope!r}; "
+                f"to move it on purpose, apply with --adopt in the scope {scope!r}",
             )
-        plan.owner = (existing.scope, options.scope)
+        plan.owner = (existing.scope, scope)
     if existing.domain is None:
         return _refuse(plan, f"its definition cannot be read: {existing.uncovered[0]}")
     given_uuid = domain.uuid

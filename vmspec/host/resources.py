@@ -148,13 +148,15 @@ def plan_resources(
     """Plans for the pools (or networks) the specs want, then deletions with --prune
     (of this scope's only). ``known_scopes``: the scopes seen on the host, to name the
     owner of a resource that is not this scope's."""
-    plans = [_plan_one(item, live.get(item.name), options.scope, known_scopes) for item in wanted]
+    plans = [
+        _plan_one(item, live.get(item.name), options.scope.name, known_scopes) for item in wanted
+    ]
     wanted_names = {item.name for item in wanted}
     if options.prune:
         plans += [
             plan_resource_delete(existing)
             for name, existing in sorted(live.items())
-            if name not in wanted_names and owned_by(existing, options.scope)
+            if name not in wanted_names and owned_by(existing, options.scope.name)
         ]
     return plans
 

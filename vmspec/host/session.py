@@ -49,15 +49,10 @@ from vmspec.load import SourceDocument
 from vmspec.lower import policy
 from vmspec.lower.network import lower_network
 from vmspec.lower.storage import lower_storage_pool, wanted_volumes
-from vmspec.scope import DEFAULT_SCOPE, UNSCOPED, Scope
+from vmspec.scope import DEFAULT_SCOPE
 
 
-def plan_documents(
-    host: Host,
-    documents: list[SourceDocument],
-    options: Options,
-    scope: Scope = UNSCOPED,
-) -> Plan:
+def plan_documents(host: Host, documents: list[SourceDocument], options: Options) -> Plan:
     """The plan for ``documents`` on ``host``. Read-only: nothing on the host is
     refreshed, started or built, and only the pools the specs use are listed."""
     by_kind: dict[str, list[SourceDocument]] = {
@@ -71,6 +66,7 @@ def plan_documents(
     facts = host_facts(capabilities)
     uri = host.call("reading the URI", None, lambda c: c.getURI())
     local = is_local(uri)
+    scope = options.scope
 
     pools = _wanted(POOL, by_kind["StoragePool"], lambda d: lower_storage_pool(d, scope.name))
     networks = _wanted(NETWORK, by_kind["Network"], lambda d: lower_network(d, scope.name))
