@@ -136,6 +136,35 @@ def _network_disks(spec: dict[str, Any]) -> Iterator[Finding]:
             yield Finding(
                 (*where, "hosts"), f"{protocol} takes one host, not {len(network['hosts'])}"
             )
+        for host_index, host in enumerate(network["hosts"]):
+            yield from _host_name(host["name"], (*where, "hosts", host_index, "name"))
+
+
+# libvirt's schema (basictypes.rng) takes a host as a dnsName, letters, digits, '.' and
+# '-', or else an ipAddr; the JSON Schema's pattern lets anything of hex digits, ':' and
+# '.' through, so what is not a DNS name must be an address libvirt's ipv6Addr matches.
+_DNS_NAME = re.compile(r"[A-Za-z0-9.-]+")
+
+
+def _host_name(name: str, where: FieldPath) -> Iterator[Finding]:
+    if _DNS_NAME.fullmatch(name) or _is_ip_address_libvirt_takes(name):
+        return
+    yield Finding(where, f"{name!r} is neither a DNS name nor an IP address")
+
+
+def _is_ip_address_libvirt_takes(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    if "%" in text:  # a scope zone (fe80::1%eth0): Python takes it, libvirt's ipv6Addr not
+        return False
+    if "." in text and "::" in text:
+        # libvirt's ipv6Addr has a dotted IPv4 tail right after '::', or after groups when
+        # the address starts with '::'; never '1::2:1.2.3.4', which Python takes.
+        head, tail = text.split("::", 1)
+        return head == "" or ":" not in tail
+    return True
 
 
 def _clock(spec: dict[str, Any]) -> Iterator[Finding]:
@@ -247,14 +276,11 @@ def _graphics(spec: dict[str, Any]) -> Iterator[Finding]:
                 "give the password in passwordFile or passwordEnv, not both",
             )
         listen = graphics.get("listen")
-        if listen is not None:
-            try:
-                ipaddress.ip_address(listen)
-            except ValueError:
-                yield Finding(
-                    (*where, "listen"),
-                    f"{listen!r} is not an IP address (such as 127.0.0.1 or ::1)",
-                )
+        if listen is not None and not _is_ip_address_libvirt_takes(listen):
+            yield Finding(
+                (*where, "listen"),
+                f"{listen!r} is not an IP address (such as 127.0.0.1 or ::1)",
+            )
 
 
 def _serials(spec: dict[str, Any]) -> Iterator[Finding]:
@@ -343,6 +369,8 @@ def _pool(spec: dict[str, Any]) -> Iterator[Finding]:
                 yield Finding(("spec", "source"), f"a netfs pool needs source.{field}")
     if kind == "dir" and source:
         yield Finding(("spec", "source"), "a dir pool has no source: its path is all it needs")
+    if "host" in source:
+        yield from _host_name(source["host"], ("spec", "source", "host"))
 
 
 def _network(spec: dict[str, Any]) -> Iterator[Finding]:
