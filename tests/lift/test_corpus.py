@@ -21,7 +21,6 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-import yaml
 from lxml import etree
 
 from vmspec.config.domain import Domain
@@ -29,6 +28,7 @@ from vmspec.config.xmlmap import from_element
 from vmspec.emit import domain_xml
 from vmspec.lift import Lifted
 from vmspec.lift.sources import lift_xml
+from vmspec.lift.spec_yaml import dump_spec_yaml
 from vmspec.load import load_text
 from vmspec.lower import lower_virtual_machine
 from vmspec.problems import format_field_path
@@ -118,7 +118,7 @@ def domain_schema() -> etree.RelaxNG:
 
 def round_trip_problems(original: bytes, lifted: Lifted, schema: etree.RelaxNG) -> list[str]:
     # As `vmspec import` writes it and `vmspec compile` reads it back.
-    text = yaml.safe_dump(lifted.document, sort_keys=False, allow_unicode=True)
+    text = dump_spec_yaml(lifted.document)
     documents, problems = load_text(text, "imported.yaml")
     problems = problems or [p for document in documents for p in validate_document(document)]
     if problems:

@@ -4,12 +4,12 @@ it refuses; and the examples, which must come back byte for byte."""
 from __future__ import annotations
 
 import pytest
-import yaml
 from lxml import etree
 
 from tests.conftest import EXAMPLE_DOMAINS
 from vmspec.emit import domain_xml
 from vmspec.lift.sources import lift_xml
+from vmspec.lift.spec_yaml import dump_spec_yaml
 from vmspec.load import load_text
 from vmspec.lower import lower_virtual_machine
 from vmspec.lower.identity import domain_uuid as vmspec_uuid
@@ -37,7 +37,7 @@ def domain(
 
 def spec_problems(document: dict) -> list[str]:
     """What `vmspec compile` says about the spec `vmspec import` writes for ``document``."""
-    documents, problems = load_text(yaml.safe_dump(document, sort_keys=False), "imported.yaml")
+    documents, problems = load_text(dump_spec_yaml(document), "imported.yaml")
     problems = problems or [p for found in documents for p in validate_document(found)]
     return [problem.message for problem in problems]
 

@@ -38,6 +38,7 @@ from benchmarks.fuzz_mutations import check_text
 from tests.schema.test_host_names import libvirt_takes_host
 from vmspec.cli import main
 from vmspec.emit import domain_xml, resource_xml
+from vmspec.lift.spec_yaml import dump_spec_yaml
 from vmspec.load import load_text
 from vmspec.lower import lower_virtual_machine
 from vmspec.lower.storage import wanted_volumes
@@ -464,23 +465,6 @@ PLAUSIBLE_VM = (
 )
 
 
-def dump(document: Any) -> str:
-    """YAML text for ``document``: UTF-8 as people write it, except that PyYAML writes
-    U+0085 (NEL) raw into a quoted scalar and reads it back as a space; escaped then."""
-    return yaml.safe_dump(document, allow_unicode=not _has_nel(document), sort_keys=False)
-
-
-def _has_nel(document: Any) -> bool:
-    return any(
-        "\x85" in text
-        for _, value in _walk(document)
-        for text in (
-            [value] if isinstance(value, str) else value if isinstance(value, dict) else []
-        )
-        if isinstance(text, str)
-    )
-
-
 def relaxng(name: str) -> etree.RelaxNG:
     return etree.RelaxNG(etree.parse(str(SCHEMAS / name)))
 
@@ -493,7 +477,7 @@ def compile_generated(
 ) -> tuple[str, bytes | None]:
     """One schema-valid document through the real pipeline: ("accepted", xml) or ("refused", None)."""
     assume(known_bug(document) is None)
-    documents, problems = load_text(dump(document), "generated.yaml")
+    documents, problems = load_text(dump_spec_yaml(document), "generated.yaml")
     assert problems == [], problems
     assert [loaded.data for loaded in documents] == [document], "the loader changed the data"
 
@@ -570,7 +554,7 @@ def test_the_cli_exits_0_or_1_without_a_traceback(document, command, rng_by_kind
     assume(known_bug(document) is None)
     with tempfile.TemporaryDirectory() as folder:
         spec = Path(folder) / "generated.yaml"
-        spec.write_text(dump(document), encoding="utf-8")
+        spec.write_text(dump_spec_yaml(document), encoding="utf-8")
         result = CliRunner().invoke(main, [command, str(spec)], catch_exceptions=True)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
     assert result.exit_code in (0, 1), result.output

@@ -95,14 +95,13 @@ def lift_domain(
 
 
 def _problems(document: dict[str, Any]) -> list[str]:
-    """What ``vmspec validate`` would say about the lifted spec, by field."""
-    import yaml
-
+    """What ``vmspec validate`` would say about the lifted spec (as import writes it), by field."""
+    from vmspec.lift.spec_yaml import dump_spec_yaml
     from vmspec.load import load_text
     from vmspec.problems import format_field_path
     from vmspec.schema import validate_document
 
-    documents, problems = load_text(yaml.safe_dump(document, sort_keys=False), "lifted")
+    documents, problems = load_text(dump_spec_yaml(document), "lifted")
     problems += [problem for loaded in documents for problem in validate_document(loaded)]
     return [f"{format_field_path(problem.path)}: {problem.message}" for problem in problems]
 

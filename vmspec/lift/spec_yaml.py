@@ -1,0 +1,35 @@
+"""Spec documents as YAML text that reads back as the same data.
+
+PyYAML with ``allow_unicode`` writes U+0085 (NEL), U+2028 and U+2029 raw inside quoted
+scalars, yet YAML 1.1 counts them as line breaks: a reader folds them into spaces
+(PyYAML does so for NEL), and editors may break the line there. Strings holding one
+are written double-quoted, where the emitter escapes them as \\N, \\L and \\P.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+# The characters YAML 1.1 treats as line breaks besides \n and \r, which PyYAML already
+# writes so that they read back (a folded block, or an escaped double-quoted string).
+YAML_ONLY_LINE_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
+class _SpecDumper(yaml.SafeDumper):
+    """SafeDumper, with text holding a YAML-only line break written double-quoted."""
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    if any(line_break in text for line_break in YAML_ONLY_LINE_BREAKS):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", text, style='"')
+    return dumper.represent_str(text)
+
+
+_SpecDumper.add_representer(str, _represent_text)
+
+
+def dump_spec_yaml(document: Any) -> str:
+    """``document`` as UTF-8-friendly YAML in its own key order, every string exact."""
+    return yaml.dump(document, Dumper=_SpecDumper, sort_keys=False, allow_unicode=True)
