@@ -37,9 +37,18 @@ def semantic_findings(document: dict[str, Any]) -> list[Finding]:
     return findings
 
 
+# The user's own cloud-init data, passed to the guest as YAML and never into the XML:
+# whatever cloud-init or netplan take (a fraction, say) is theirs to write. metaData is
+# not here: the schema holds it to a mapping of strings.
+_FREE_FORM = (("spec", "cloudInit", "userData"), ("spec", "cloudInit", "networkConfig"))
+
+
 def _scalars(value: Any, path: FieldPath) -> Iterator[Finding]:
-    """Every value of the document: text XML can carry, and no fractions (JSON Schema's
-    "integer" accepts 2.0, which would reach the XML as "2.0"; no field takes a fraction)."""
+    """Every value of the document but the free-form data: text XML can carry, and no
+    fractions (JSON Schema's "integer" accepts 2.0, which would reach the XML as "2.0";
+    no field of vmspec's own takes a fraction)."""
+    if path in _FREE_FORM:
+        return
     if isinstance(value, str):
         match = _NOT_XML_TEXT.search(value)
         if match:
