@@ -8,9 +8,9 @@ import yaml
 
 from tests.conftest import vmspec
 from vmspec.emit import domain_xml
-from vmspec.lift.spec_yaml import YAML_ONLY_LINE_BREAKS, dump_spec_yaml
 from vmspec.load import load_text
 from vmspec.lower import lower_virtual_machine
+from vmspec.yaml_text import YAML_ONLY_LINE_BREAKS, dump_spec_yaml
 
 LINE_BREAKS = [*YAML_ONLY_LINE_BREAKS, "\n", "\r", "\r\n"]
 
@@ -62,3 +62,11 @@ def test_a_description_and_a_label_with_nel_round_trip_through_import(tmp_path):
     assert problems == []
     assert documents[0].data["metadata"] == metadata
     assert domain_xml(lower_virtual_machine(documents[0].data)) == xml
+
+
+def test_a_cloud_init_user_data_mapping_keeps_a_nel_for_cloud_init():
+    from vmspec.seed.nocloud import render_user_data
+
+    text = render_user_data({"write_files": [{"content": "one\x85two", "path": "/etc/motd"}]})
+    assert text.startswith("#cloud-config\n")
+    assert yaml.safe_load(text)["write_files"][0]["content"] == "one\x85two"

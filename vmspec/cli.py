@@ -610,9 +610,8 @@ def import_command(
     A domain the spec vocabulary cannot fully describe is refused, with the XPath of each
     element or attribute it would drop, unless --lossy is given.
     """
-    import yaml
-
     from vmspec.lift.sources import lift_files
+    from vmspec.yaml_text import dump_spec_yaml
 
     if xml_files and (names or import_all):
         raise click.UsageError("give domain names (or --all), or --xml FILE..., not both")
@@ -651,7 +650,7 @@ def import_command(
             continue
         for path in item.dropped:
             click.echo(f"vmspec: {item.name}: dropped {path}", err=True)
-        text = yaml.safe_dump(item.document, sort_keys=False, allow_unicode=True)
+        text = dump_spec_yaml(item.document)
         if output_dir is not None:
             _write_atomically(output_dir, f"{item.name}.yaml", text.encode())
         written.append(text)

@@ -1,4 +1,5 @@
-"""Spec documents as YAML text that reads back as the same data.
+"""YAML that vmspec writes (imported specs, cloud-init seeds), as text that reads back
+as the same data.
 
 PyYAML with ``allow_unicode`` writes U+0085 (NEL), U+2028 and U+2029 raw inside quoted
 scalars, yet YAML 1.1 counts them as line breaks: a reader folds them into spaces
@@ -30,6 +31,13 @@ def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
 _SpecDumper.add_representer(str, _represent_text)
 
 
-def dump_spec_yaml(document: Any) -> str:
-    """``document`` as UTF-8-friendly YAML in its own key order, every string exact."""
-    return yaml.dump(document, Dumper=_SpecDumper, sort_keys=False, allow_unicode=True)
+def dump_spec_yaml(document: Any, *, sort_keys: bool = False) -> str:
+    """``document`` as UTF-8-friendly block YAML, every string exact; in its own key
+    order unless ``sort_keys``."""
+    return yaml.dump(
+        document,
+        Dumper=_SpecDumper,
+        sort_keys=sort_keys,
+        default_flow_style=False,
+        allow_unicode=True,
+    )

@@ -28,11 +28,11 @@ from vmspec.config.xmlmap import from_element
 from vmspec.emit import domain_xml
 from vmspec.lift import Lifted
 from vmspec.lift.sources import lift_xml
-from vmspec.lift.spec_yaml import dump_spec_yaml
 from vmspec.load import load_text
 from vmspec.lower import lower_virtual_machine
 from vmspec.problems import format_field_path
 from vmspec.schema import validate_document
+from vmspec.yaml_text import dump_spec_yaml
 
 REPO = Path(__file__).resolve().parents[2]
 FETCH = REPO / "scripts" / "fetch-libvirt-tests"

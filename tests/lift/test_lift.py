@@ -9,11 +9,11 @@ from lxml import etree
 from tests.conftest import EXAMPLE_DOMAINS
 from vmspec.emit import domain_xml
 from vmspec.lift.sources import lift_xml
-from vmspec.lift.spec_yaml import dump_spec_yaml
 from vmspec.load import load_text
 from vmspec.lower import lower_virtual_machine
 from vmspec.lower.identity import domain_uuid as vmspec_uuid
 from vmspec.schema import validate_document
+from vmspec.yaml_text import dump_spec_yaml
 
 NAME = "hand-01"
 OTHER_UUID = "f0f8b0a6-5a09-5b8e-93c7-9b1f29e2bca3"  # not the one vmspec derives for hand-01

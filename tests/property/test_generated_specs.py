@@ -38,13 +38,13 @@ from benchmarks.fuzz_mutations import check_text
 from tests.schema.test_host_names import libvirt_takes_host
 from vmspec.cli import main
 from vmspec.emit import domain_xml, resource_xml
-from vmspec.lift.spec_yaml import dump_spec_yaml
 from vmspec.load import load_text
 from vmspec.lower import lower_virtual_machine
 from vmspec.lower.storage import wanted_volumes
 from vmspec.schema import load_schema, validate_document
 from vmspec.schema.semantic import semantic_findings
 from vmspec.units import size_in_kib
+from vmspec.yaml_text import dump_spec_yaml
 
 SCHEMA = load_schema()
 SCHEMAS = Path("/usr/share/libvirt/schemas")

@@ -96,10 +96,10 @@ def lift_domain(
 
 def _problems(document: dict[str, Any]) -> list[str]:
     """What ``vmspec validate`` would say about the lifted spec (as import writes it), by field."""
-    from vmspec.lift.spec_yaml import dump_spec_yaml
     from vmspec.load import load_text
     from vmspec.problems import format_field_path
     from vmspec.schema import validate_document
+    from vmspec.yaml_text import dump_spec_yaml
 
     documents, problems = load_text(dump_spec_yaml(document), "lifted")
     problems += [problem for loaded in documents for problem in validate_document(loaded)]

@@ -20,7 +20,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pycdlib
-import yaml
+
+from vmspec.yaml_text import dump_spec_yaml
 
 # cloud-init finds the seed by its blkid LABEL. Older releases asked for exactly
 # LABEL=cidata, newer ones for cidata or CIDATA, so lowercase is what all of them
@@ -104,8 +105,9 @@ def render_user_data(value: str | dict[str, Any]) -> str:
 def _yaml(data: dict[str, Any]) -> str:
     # Sorted keys and block style: the same mapping always gives the same text, and a
     # person reading the seed sees one setting per line. allow_unicode keeps a name
-    # like "José" readable instead of "Jos\xE9"; the file is UTF-8 either way.
-    return yaml.safe_dump(data, sort_keys=True, default_flow_style=False, allow_unicode=True)
+    # like "José" readable instead of "Jos\xE9"; the file is UTF-8 either way, and a
+    # U+0085 in a value stays one instead of reaching cloud-init as a space.
+    return dump_spec_yaml(data, sort_keys=True)
 
 
 def _iso9660_path(name: str) -> str:
