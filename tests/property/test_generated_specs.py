@@ -530,7 +530,10 @@ def test_plausible_specs_compile_to_xml_that_libvirt_defines(domain_rng, test_dr
     # Guards the generator: if a schema change made nearly every document a refusal, or
     # every device, the XML side would go untested while this test still passed.
     assert outcomes["accepted"] >= outcomes["refused"] / 2, outcomes
-    assert min(outcomes[device] for device in DEVICES) >= 5, outcomes
+    # A floor, not a target: the draws differ between runs of the whole suite (a clean
+    # clone in CI saw 4 serials in 150 documents), so it only catches a device kind that
+    # the generator stopped producing.
+    assert min(outcomes[device] for device in DEVICES) >= 2, outcomes
 
 
 DEVICES = ("disk", "interface", "graphics", "serial")
