@@ -17,6 +17,7 @@ from vmspec.config.features import Features, Smm
 from vmspec.config.graphics import Graphics, GraphicsListen
 from vmspec.config.interface import Interface
 from vmspec.host.facts import HostFacts
+from vmspec.lower import policy
 from vmspec.units import libvirt_size_in_kib
 
 # Elements and attributes libvirt adds that the spec does not speak about; they are
@@ -256,7 +257,7 @@ def _devices(desired: Domain, live: Domain):
         devices, inputs=tuple(i for i in devices.inputs if i not in implicit)
     )
     arch = desired.os.type.arch if desired.os and desired.os.type else "x86_64"
-    x86 = arch in ("x86_64", "i686")
+    x86 = arch in policy.X86_ARCHES
     serials = tuple(
         # libvirt names the x86 serial target type (isa-serial) when vmspec leaves it out;
         # any other type (pci-serial, isa-debug, ...) is a real choice.

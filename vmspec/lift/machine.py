@@ -21,8 +21,6 @@ from vmspec.lower import lower_virtual_machine, policy
 from vmspec.lower.identity import domain_uuid, interface_macs
 from vmspec.units import format_kib, libvirt_size_in_kib
 
-X86 = ("x86_64", "i686")
-
 
 @dataclass(frozen=True, slots=True)
 class Lifted:
@@ -230,7 +228,7 @@ def _boot(domain: Domain, spec: dict[str, Any]) -> None:
 
 def _features(domain: Domain, spec: dict[str, Any]) -> None:
     features = domain.features
-    x86 = spec.get("arch", "x86_64") in X86
+    x86 = spec.get("arch", "x86_64") in policy.X86_ARCHES
     lifted: dict[str, Any] = {}
     acpi, apic = (features.acpi, features.apic) if features else (False, False)
     if acpi != x86:

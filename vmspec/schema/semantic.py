@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from vmspec.lower import policy
 from vmspec.problems import FieldPath, Finding
 from vmspec.units import format_kib, size_in_kib
 
@@ -215,7 +216,7 @@ def _disks(spec: dict[str, Any]) -> Iterator[Finding]:
                 f"a serial on bus {bus} holds at most 20 characters; this one has {len(serial)}"
             )
             yield Finding((*where, "serial"), message)
-        if "backingStore" in disk and disk.get("format", _format_from_source(disk)) != "qcow2":
+        if "backingStore" in disk and policy.disk_format(disk) != "qcow2":
             yield Finding(
                 (*where, "backingStore"),
                 "only a qcow2 image can have a backingStore: set format: qcow2",
@@ -232,11 +233,6 @@ def _disk_source(disk: dict[str, Any], where: FieldPath) -> Iterator[Finding]:
     elif not sources and disk.get("device", "disk") != "cdrom":
         # An empty cdrom tray is fine; a disk without a source is not.
         yield Finding(where, "a disk needs a source: one of file, block, volume or network")
-
-
-def _format_from_source(disk: dict[str, Any]) -> str | None:
-    name = disk.get("file") or disk.get("volume", {}).get("name")
-    return "qcow2" if name and name.endswith(".qcow2") else None
 
 
 def _interfaces(spec: dict[str, Any]) -> Iterator[Finding]:
@@ -347,10 +343,8 @@ def _volume_creation(spec: dict[str, Any]) -> Iterator[Finding]:
                     f"{create['capacity']} is not a volume size libvirt can hold (1MiB up to 16EiB)"
                 )
                 yield Finding((*where, "capacity"), message)
-        # The same default as lowering: qcow2 for a *.qcow2 name, raw otherwise.
-        volume_format = (
-            create.get("format") or disk.get("format") or _format_from_source(disk) or "raw"
-        )
+        # The volume's format, as lowering will choose it.
+        volume_format = create.get("format") or policy.disk_format(disk)
         if "backingStore" in create and volume_format != "qcow2":
             yield Finding(
                 (*where, "backingStore"),
