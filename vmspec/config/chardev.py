@@ -31,6 +31,8 @@ class CharDevice:
     """The tag (serial, console, channel) is the field's that holds it."""
 
     TAG: ClassVar[str] = "serial"
+    # A channel goes by its target's name, a serial port or console by its port.
+    IDENTITY: ClassVar[tuple[str, ...]] = ("target/@name", "target/@port")
     type: str | None = attr("type")
     source: CharSource | None = child()
     target: CharTarget | None = child()

@@ -67,6 +67,9 @@ class DiskTarget:
 @dataclass(**CONFIG)
 class Disk:
     TAG: ClassVar[str] = "disk"
+    IDENTITY: ClassVar[tuple[str, ...]] = ("target/@dev",)
+    SAME_SLOT: ClassVar[tuple[str, ...]] = ("target/@bus",)  # a PCI address fits no SATA disk
+    HOTPLUG: ClassVar[bool] = True
     type: str | None = attr("type")
     device: str | None = attr("device")
     driver: DiskDriver | None = child()

@@ -36,11 +36,13 @@ class VideoModel:
 @dataclass(**CONFIG)
 class Video:
     TAG: ClassVar[str] = "video"
+    IDENTITY: ClassVar[tuple[str, ...]] = ("model/@type",)
     model: VideoModel | None = child()
 
 
 @dataclass(**CONFIG)
 class Input:
     TAG: ClassVar[str] = "input"
+    IDENTITY: ClassVar[tuple[str, ...]] = ("@type", "@bus")
     type: str | None = attr("type")
     bus: str | None = attr("bus")

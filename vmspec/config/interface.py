@@ -35,6 +35,8 @@ class InterfaceModel:
 @dataclass(**CONFIG)
 class Interface:
     TAG: ClassVar[str] = "interface"
+    IDENTITY: ClassVar[tuple[str, ...]] = ("mac/@address",)
+    HOTPLUG: ClassVar[bool] = True
     type: str | None = attr("type")
     mac: MacAddress | None = child()
     source: InterfaceSource | None = child()

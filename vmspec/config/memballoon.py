@@ -14,4 +14,5 @@ from vmspec.config.xmlmap import CONFIG, attr
 @dataclass(**CONFIG)
 class Memballoon:
     TAG: ClassVar[str] = "memballoon"
+    IDENTITY: ClassVar[tuple[str, ...]] = ("@model",)
     model: str | None = attr("model")

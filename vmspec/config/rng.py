@@ -18,5 +18,6 @@ class RngBackend:
 @dataclass(**CONFIG)
 class Rng:
     TAG: ClassVar[str] = "rng"
+    IDENTITY: ClassVar[tuple[str, ...]] = ("@model",)
     model: str | None = attr("model")
     backend: RngBackend | None = child()

@@ -182,6 +182,15 @@ def xml_names(cls: type) -> dict[str, str]:
     return names
 
 
+def child_classes(cls: type) -> dict[str, type]:
+    """The config class of each child element ``cls`` declares, by its tag."""
+    return {
+        binding.xml_name: binding.element_class
+        for binding in _plan(cls).content
+        if binding.element_class is not None
+    }
+
+
 def xml_value(cls: type, field_name: str, value: Any) -> str | None:
     """A field's value as it reads in the XML (True → "yes" or "on"; a flag → "present")."""
     plan = _plan(cls)

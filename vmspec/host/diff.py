@@ -15,6 +15,7 @@ from typing import Any
 
 from lxml import etree
 
+from vmspec.config.matching import config_identity, hot_pluggable
 from vmspec.config.xmlmap import to_element, xml_names, xml_value
 
 LIVE = "live"
@@ -87,14 +88,12 @@ def _walk_list(before: tuple[Any, ...], after: tuple[Any, ...], path: str):
 
 
 def _identity(item: Any, index: int) -> str:
-    """What names an item across definitions: a disk's target, a NIC's MAC, a timer's or
-    CPU feature's name; else its place in the list."""
-    target = getattr(item, "target", None)
-    if getattr(item, "TAG", None) == "disk" and target is not None and target.dev:
-        return target.dev
-    mac = getattr(item, "mac", None)
-    if mac is not None and getattr(mac, "address", None):
-        return mac.address
+    """What names an item across definitions: what its device class declares (a disk's
+    target, a NIC's MAC: vmspec/config/matching.py), a timer's or CPU feature's name;
+    else its place in the list."""
+    declared = config_identity(item) if dataclasses.is_dataclass(item) else None
+    if declared:
+        return declared
     name = getattr(item, "name", None)
     if isinstance(name, str):
         return name
@@ -127,6 +126,6 @@ def classify(path: str, before: Any, after: Any) -> str:
     if path.startswith(("metadata", "description")):
         return CONFIG  # only the stored definition reads these
     whole_device = before is None or after is None
-    if whole_device and path in ("devices/disk", "devices/interface"):
+    if whole_device and hot_pluggable(before if after is None else after):
         return LIVE  # hot-plug: attach or detach on a running guest
     return RESTART

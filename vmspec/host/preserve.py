@@ -10,22 +10,10 @@ unchanged in kind, its address.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 
 from lxml import etree
 
-# How a device is recognised in both definitions; None: not one to carry an address for.
-_IDENTITY: dict[str, Callable[[etree._Element], object]] = {
-    # A disk keeps its address only on the same bus: a virtio PCI address fits no SATA disk.
-    "disk": lambda e: (e.find("target").get("dev"), e.find("target").get("bus")),
-    "interface": lambda e: e.find("mac").get("address") if e.find("mac") is not None else None,
-    "memballoon": lambda e: e.get("model"),
-    "rng": lambda e: e.get("model"),
-    "video": lambda e: e.find("model").get("type") if e.find("model") is not None else None,
-    "input": lambda e: (e.get("type"), e.get("bus")),
-    "channel": lambda e: e.find("target").get("name") if e.find("target") is not None else None,
-    "serial": lambda e: e.find("target").get("port") if e.find("target") is not None else None,
-}
+from vmspec.config.matching import slot
 
 
 def with_live_allocations(desired_xml: bytes, live_xml: str) -> bytes:
@@ -37,25 +25,15 @@ def with_live_allocations(desired_xml: bytes, live_xml: str) -> bytes:
     for controller in live_devices.iterfind("controller"):
         desired_devices.append(copy.deepcopy(controller))
     live_addresses = {
-        (device.tag, _identity(device)): address
+        (device.tag, slot(device)): address
         for device in live_devices
         if isinstance(device.tag, str) and (address := device.find("address")) is not None
     }
     for device in desired_devices:
         if not isinstance(device.tag, str) or device.find("address") is not None:
             continue
-        identity = _identity(device)
+        identity = slot(device)  # what the device's class declares: config/matching.py
         address = live_addresses.get((device.tag, identity)) if identity is not None else None
         if address is not None:
             device.append(copy.deepcopy(address))
     return etree.tostring(desired, encoding="UTF-8", pretty_print=True)
-
-
-def _identity(device: etree._Element) -> object:
-    identify = _IDENTITY.get(device.tag)
-    if identify is None:
-        return None
-    try:
-        return identify(device)
-    except AttributeError:  # a device without the element that identifies it
-        return None
