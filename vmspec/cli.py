@@ -626,15 +626,8 @@ def import_command(
     written: list[str] = []
     seen: set[str] = set()
     for item in lifted:
-        if item.document and item.name in seen:
-            # A second domain of the same name would overwrite the first's spec.
-            refused += 1
-            click.echo(
-                f"vmspec: {item.name}: not imported: another domain of that name came first",
-                err=True,
-            )
-            continue
-        seen.add(item.name)
+        # Each domain is judged on its own first: several files of one name (libvirt's test
+        # suite calls most of its guests QEMUGuest1) each get their own reasons.
         if not item.document:
             refused += 1
             click.echo(
@@ -648,6 +641,15 @@ def import_command(
                 f"vmspec: {item.name}: not imported; the spec cannot express:\n{lines}", err=True
             )
             continue
+        if item.name in seen:
+            # A second domain of the same name would overwrite the first's spec.
+            refused += 1
+            click.echo(
+                f"vmspec: {item.name}: not imported: a domain of that name was imported already",
+                err=True,
+            )
+            continue
+        seen.add(item.name)
         for path in item.dropped:
             click.echo(f"vmspec: {item.name}: dropped {path}", err=True)
         text = dump_spec_yaml(item.document)

@@ -75,3 +75,18 @@ def test_text_is_escaped_not_parsed():
     assert element.find("description").text == "<b>&]]>\"'"
     assert len(element.find("description")) == 0
     assert from_element(Domain, etree.fromstring(etree.tostring(element))) == domain
+
+
+def test_whitespace_alone_is_indentation_not_a_text_value():
+    from vmspec.config.rng import RngBackend
+
+    pretty = etree.fromstring(
+        "<backend model='egd' type='udp'>\n    <source mode='connect'/>\n  </backend>"
+    )
+    uncovered: list[str] = []
+    backend = from_element(RngBackend, pretty, uncovered)
+    assert backend.path is None
+    assert uncovered == ["/backend/@type", "/backend/source"]
+    assert from_element(RngBackend, etree.fromstring("<backend>/dev/urandom</backend>")).path == (
+        "/dev/urandom"
+    )

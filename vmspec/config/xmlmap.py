@@ -291,7 +291,8 @@ def _parse(cls: type[T], element: etree._Element, xpath: str, uncovered: list[st
     for binding in plan.content:
         kind = binding.kind
         if kind is _Kind.TEXT:
-            if element.text is not None:
+            # Whitespace alone is the indentation of pretty-printed XML, not a value.
+            if element.text is not None and element.text.strip():
                 values[binding.field_name] = _decode(binding, element.text, f"{xpath}/text()")
             continue
         found = by_tag.pop(binding.xml_name, [])
