@@ -75,3 +75,15 @@ def test_every_device_class_that_libvirt_addresses_declares_its_identity():
     for tag, cls in child_classes(Devices).items():
         if tag not in unaddressed:
             assert getattr(cls, "IDENTITY", None), f"{cls.__name__} ({tag}) declares no IDENTITY"
+
+
+def test_two_devices_of_one_identity_keep_their_own_addresses():
+    live = domain_xml(
+        "<video><model type='qxl' primary='yes'/><address type='pci' slot='0x02'/></video>"
+        "<video><model type='qxl'/><address type='pci' slot='0x04'/></video>"
+    )
+    desired = domain_xml(
+        "<video><model type='qxl' primary='yes'/></video><video><model type='qxl'/></video>"
+    )
+    kept = etree.fromstring(with_live_allocations(desired.encode(), live))
+    assert [a.get("slot") for a in kept.iterfind("devices/video/address")] == ["0x02", "0x04"]

@@ -75,8 +75,8 @@ def _walk(before: Any, after: Any, path: str):
 
 
 def _walk_list(before: tuple[Any, ...], after: tuple[Any, ...], path: str):
-    before_keys = [_identity(item, index) for index, item in enumerate(before)]
-    after_keys = [_identity(item, index) for index, item in enumerate(after)]
+    before_keys = _unique([_identity(item, index) for index, item in enumerate(before)])
+    after_keys = _unique([_identity(item, index) for index, item in enumerate(after)])
     for key, item in zip(before_keys, before, strict=True):
         if key not in after_keys:
             yield Change(f"{path}[{key}]", _render(item), None, classify(path, item, None))
@@ -85,6 +85,17 @@ def _walk_list(before: tuple[Any, ...], after: tuple[Any, ...], path: str):
             yield from _walk(before[before_keys.index(key)], item, f"{path}[{key}]")
         else:
             yield Change(f"{path}[{key}]", None, _render(item), classify(path, None, item))
+
+
+def _unique(keys: list[str]) -> list[str]:
+    """Two devices of one identity (a primary and a secondary qxl video) are told apart
+    by their order among those: the second is ``qxl#2``."""
+    seen: dict[str, int] = {}
+    unique = []
+    for key in keys:
+        seen[key] = seen.get(key, 0) + 1
+        unique.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
+    return unique
 
 
 def _identity(item: Any, index: int) -> str:

@@ -24,16 +24,16 @@ def with_live_allocations(desired_xml: bytes, live_xml: str) -> bytes:
         return desired_xml
     for controller in live_devices.iterfind("controller"):
         desired_devices.append(copy.deepcopy(controller))
-    live_addresses = {
-        (device.tag, slot(device)): address
-        for device in live_devices
-        if isinstance(device.tag, str) and (address := device.find("address")) is not None
-    }
+    # Devices of one slot (two qxl videos) keep their addresses in their order.
+    live_addresses: dict[tuple[str, object], list[etree._Element]] = {}
+    for device in live_devices:
+        if isinstance(device.tag, str) and (address := device.find("address")) is not None:
+            live_addresses.setdefault((device.tag, slot(device)), []).append(address)
     for device in desired_devices:
         if not isinstance(device.tag, str) or device.find("address") is not None:
             continue
         identity = slot(device)  # what the device's class declares: config/matching.py
-        address = live_addresses.get((device.tag, identity)) if identity is not None else None
-        if address is not None:
-            device.append(copy.deepcopy(address))
+        waiting = live_addresses.get((device.tag, identity), []) if identity is not None else []
+        if waiting:
+            device.append(copy.deepcopy(waiting.pop(0)))
     return etree.tostring(desired, encoding="UTF-8", pretty_print=True)
