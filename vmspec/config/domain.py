@@ -15,6 +15,7 @@ from vmspec.config.graphics import Graphics, Input, Video
 from vmspec.config.interface import Interface
 from vmspec.config.memballoon import Memballoon
 from vmspec.config.metadata import Metadata
+from vmspec.config.pm import PowerManagement
 from vmspec.config.rng import Rng
 from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
 
@@ -81,4 +82,5 @@ class Domain:
     on_poweroff: str | None = text_child("on_poweroff")
     on_reboot: str | None = text_child("on_reboot")
     on_crash: str | None = text_child("on_crash")
+    pm: PowerManagement | None = child()
     devices: Devices | None = child()

@@ -1,8 +1,10 @@
-"""``<metadata>`` and vmspec's ownership marker in its own XML namespace.
+"""``<metadata>``: vmspec's ownership marker in its own XML namespace, and libosinfo's.
 
 libvirt keeps one element per namespace in ``<metadata>`` untouched, so the
 marker (the spec's name, a hash of what vmspec defined, and the labels) is how
-apply later tells the domains vmspec manages from all others.
+apply later tells the domains vmspec manages from all others. virt-install and
+virt-manager record the guest's operating system in libosinfo's namespace
+(``<libosinfo:os id="http://debian.org/debian/11"/>``); the spec keeps that id.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from vmspec.config.xmlmap import CONFIG, attr, child, children, text
 
 NAMESPACE = "https://vmspec.dev/xmlns/domain/1"
 PREFIX = "vmspec"
+LIBOSINFO_NAMESPACE = "http://libosinfo.org/xmlns/libvirt/domain/1.0"
+LIBOSINFO_PREFIX = "libosinfo"
 
 
 @dataclass(**CONFIG)
@@ -34,6 +38,20 @@ class OwnershipMarker:
 
 
 @dataclass(**CONFIG)
+class OsinfoOs:
+    TAG: ClassVar[str] = f"{{{LIBOSINFO_NAMESPACE}}}os"
+    id: str | None = attr("id")
+
+
+@dataclass(**CONFIG)
+class Libosinfo:
+    TAG: ClassVar[str] = f"{{{LIBOSINFO_NAMESPACE}}}libosinfo"
+    NSMAP: ClassVar[dict[str, str]] = {LIBOSINFO_PREFIX: LIBOSINFO_NAMESPACE}
+    os: OsinfoOs | None = child()
+
+
+@dataclass(**CONFIG)
 class Metadata:
     TAG: ClassVar[str] = "metadata"
     vmspec: OwnershipMarker | None = child()
+    libosinfo: Libosinfo | None = child()

@@ -17,6 +17,8 @@ from vmspec.config.chardev import CharDevice
 from vmspec.config.disk import Disk
 from vmspec.config.domain import Domain
 from vmspec.config.interface import Interface
+from vmspec.config.metadata import Metadata
+from vmspec.config.pm import PowerManagement, Suspend
 from vmspec.lower import lower_virtual_machine, policy
 from vmspec.lower.identity import domain_uuid, interface_macs
 from vmspec.units import format_kib, libvirt_size_in_kib
@@ -68,8 +70,8 @@ def lift_domain(
         "metadata": _metadata(domain),
         "spec": spec,
     }
-    # The check: lower what we wrote, and compare with the domain (metadata aside: vmspec
-    # writes its own marker, and other applications' metadata shows as uncovered).
+    # The check: lower what we wrote, and compare with the domain (vmspec's own marker
+    # aside: lowering writes it; other applications' metadata shows as uncovered).
     invalid = _problems(document)
     if invalid:
         # Something the domain has in a form the spec refuses (an arch, a serial type,
@@ -78,9 +80,12 @@ def lift_domain(
     lowered = lower_virtual_machine(document)
     if domain.uuid and lowered.uuid != domain.uuid.lower():
         lowered = dataclasses.replace(lowered, uuid=domain.uuid.lower())
-    original = normalize_live(
-        lowered, dataclasses.replace(domain, metadata=lowered.metadata), HostFacts()
+    comparable = dataclasses.replace(
+        domain,
+        metadata=_with_marker(domain.metadata, lowered.metadata),
+        pm=_pm_as_libvirt_stores_it(domain.pm),
     )
+    original = normalize_live(lowered, comparable, HostFacts())
     added = []
     for change in changes_between(original, lowered):
         if change.before is None:
@@ -90,6 +95,27 @@ def lift_domain(
                 f"{change.path}: {change.before} (the spec gives {change.after or 'nothing'})"
             )
     return Lifted(name, document, tuple(dict.fromkeys(dropped)), tuple(added))
+
+
+def _with_marker(metadata: Metadata | None, lowered: Metadata | None) -> Metadata | None:
+    marker = lowered.vmspec if lowered else None
+    return dataclasses.replace(metadata or Metadata(), vmspec=marker)
+
+
+def _pm_as_libvirt_stores_it(pm: PowerManagement | None) -> PowerManagement | None:
+    """A setting without ``enabled`` is QEMU's default, and libvirt drops it on define
+    (and an empty ``<pm/>`` with it): the same guest as one without them."""
+    if pm is None:
+        return None
+    kept = PowerManagement(
+        suspend_to_mem=pm.suspend_to_mem if _is_set(pm.suspend_to_mem) else None,
+        suspend_to_disk=pm.suspend_to_disk if _is_set(pm.suspend_to_disk) else None,
+    )
+    return None if kept == PowerManagement() else kept
+
+
+def _is_set(suspend: Suspend | None) -> bool:
+    return suspend is not None and suspend.enabled is not None
 
 
 def _problems(document: dict[str, Any]) -> list[str]:
@@ -130,6 +156,9 @@ def _spec(domain: Domain) -> tuple[dict[str, Any], list[str]]:
         spec["firmware"] = "efi"
     if _looks_like_windows(domain):
         spec["osType"] = "windows"
+    osinfo = _osinfo(domain.metadata)
+    if osinfo:
+        spec["osinfo"] = osinfo
     spec["memory"] = format_kib(_kib(domain.memory))
     spec["vcpus"] = domain.vcpu.count if domain.vcpu else 1
     _cpu(domain, spec)
@@ -138,7 +167,28 @@ def _spec(domain: Domain) -> tuple[dict[str, Any], list[str]]:
     _features(domain, spec)
     _devices(domain, spec, lost)
     _lifecycle(domain, spec)
+    _power_management(domain.pm, spec)
     return spec, lost
+
+
+def _osinfo(metadata: Metadata | None) -> str | None:
+    libosinfo = metadata.libosinfo if metadata else None
+    return libosinfo.os.id if libosinfo and libosinfo.os else None
+
+
+def _power_management(pm: PowerManagement | None, spec: dict[str, Any]) -> None:
+    if pm is None:
+        return
+    lifted = {
+        key: suspend.enabled
+        for key, suspend in (
+            ("suspendToMem", pm.suspend_to_mem),
+            ("suspendToDisk", pm.suspend_to_disk),
+        )
+        if _is_set(suspend)
+    }
+    if lifted:
+        spec["pm"] = lifted
 
 
 def _kib(size) -> int:

@@ -8,7 +8,8 @@ from vmspec.config.boot import BootDevice, OperatingSystem, OsType
 from vmspec.config.cpu import Cpu, CpuFeature, CpuModel, CpuTopology
 from vmspec.config.domain import Domain, MemorySize, Vcpu
 from vmspec.config.features import Features, Smm
-from vmspec.config.metadata import Label, Metadata, OwnershipMarker
+from vmspec.config.metadata import Label, Libosinfo, Metadata, OsinfoOs, OwnershipMarker
+from vmspec.config.pm import PowerManagement, Suspend
 from vmspec.lower import policy
 from vmspec.lower.devices import lower_devices
 from vmspec.lower.identity import domain_uuid
@@ -33,7 +34,7 @@ def lower_virtual_machine(
         name=metadata["name"],
         uuid=uuid,
         description=metadata.get("description"),
-        metadata=Metadata(vmspec=_marker(metadata, scope)),
+        metadata=Metadata(vmspec=_marker(metadata, scope), libosinfo=_libosinfo(spec)),
         memory=MemorySize(unit="KiB", value=memory_kib),
         current_memory=MemorySize(unit="KiB", value=memory_kib),
         vcpu=Vcpu(placement="static", count=spec["vcpus"]),
@@ -44,6 +45,7 @@ def lower_virtual_machine(
         on_poweroff=on_poweroff,
         on_reboot=on_reboot,
         on_crash=on_crash,
+        pm=_power_management(spec),
         devices=lower_devices(spec, metadata["name"], uuid),
     )
 
@@ -56,6 +58,26 @@ def _marker(metadata: dict[str, Any], scope: str) -> OwnershipMarker:
     return OwnershipMarker(
         spec=metadata["name"], scope=None if scope == DEFAULT_SCOPE else scope, labels=labels
     )
+
+
+def _libosinfo(spec: dict[str, Any]) -> Libosinfo | None:
+    osinfo = spec.get("osinfo")
+    return Libosinfo(os=OsinfoOs(id=osinfo)) if osinfo else None
+
+
+def _power_management(spec: dict[str, Any]) -> PowerManagement | None:
+    pm = spec.get("pm")
+    if not pm:
+        return None
+    # No policy here: a setting the spec leaves out stays QEMU's default, as libvirt leaves it.
+    return PowerManagement(
+        suspend_to_mem=_suspend(pm.get("suspendToMem")),
+        suspend_to_disk=_suspend(pm.get("suspendToDisk")),
+    )
+
+
+def _suspend(enabled: bool | None) -> Suspend | None:
+    return None if enabled is None else Suspend(enabled=enabled)
 
 
 def _operating_system(spec: dict[str, Any]) -> OperatingSystem:
