@@ -1,11 +1,12 @@
 """What virt-install writes into every domain it makes, libosinfo's OS id in <metadata>
-and <pm>, imports without loss and compiles back to the same elements; a domain
-without them compiles without them."""
+and <pm>, and other applications' elements in <metadata>, import without loss and
+compile back to the same elements; a domain without them compiles without them."""
 
 from __future__ import annotations
 
 from lxml import etree
 
+from vmspec.config.xmlmap import canonical_xml
 from vmspec.emit import domain_xml
 from vmspec.lift.sources import lift_xml
 from vmspec.lower import lower_virtual_machine
@@ -112,8 +113,33 @@ def test_a_libosinfo_element_without_an_os_id_is_not_passed_over():
     assert any("libosinfo" in item for item in lifted.dropped), lifted.dropped
 
 
-def test_another_applications_metadata_is_still_named_as_dropped():
-    foreign = "<app:info xmlns:app='https://example.com/app'><app:owner>ops</app:owner></app:info>"
-    lifted = lift_xml(domain(metadata=LIBOSINFO + foreign), "foreign.xml")
-    assert lifted.dropped == ("/domain/metadata/app:info",)
-    assert lifted.document["spec"]["osinfo"] == "http://debian.org/debian/11"
+FOREIGN = (
+    "<app:info xmlns:app='https://example.com/app' xmlns:unused='urn:unused'>"
+    "\n    <app:owner  team='ops'>alice</app:owner><!-- kept -->\n</app:info>"
+    "<other xmlns='urn:default-ns' a='1'><inner/></other>"
+)
+
+
+def test_other_applications_metadata_imports_without_loss():
+    lifted = lift_xml(domain(metadata=LIBOSINFO + FOREIGN, pm=VIRT_INSTALL_PM), "foreign.xml")
+    assert lifted.dropped == ()
+    assert lifted.document["metadata"]["foreign"] == [
+        '<app:info xmlns:app="https://example.com/app"><app:owner team="ops">alice</app:owner>'
+        "<!-- kept --></app:info>",
+        '<other xmlns="urn:default-ns" a="1"><inner></inner></other>',
+    ]
+
+
+def test_other_applications_metadata_compiles_back_to_the_same_elements():
+    lifted = lift_xml(domain(metadata=LIBOSINFO + FOREIGN), "foreign.xml")
+    compiled = compile_back(lifted.document).find("metadata")
+    original = etree.fromstring(domain(metadata=LIBOSINFO + FOREIGN)).find("metadata")
+    assert [canonical_xml(item) for item in compiled[1:]] == [
+        canonical_xml(item) for item in original
+    ]
+
+
+def test_metadata_of_no_namespace_is_named_as_dropped():
+    # libvirt drops it on define; from a file it is a loss to name, not to carry.
+    lifted = lift_xml(domain(metadata=LIBOSINFO + "<plain/>"), "plain.xml")
+    assert lifted.dropped == ("/domain/metadata/plain",)

@@ -5,6 +5,7 @@ marker (the spec's name, a hash of what vmspec defined, and the labels) is how
 apply later tells the domains vmspec manages from all others. virt-install and
 virt-manager record the guest's operating system in libosinfo's namespace
 (``<libosinfo:os id="http://debian.org/debian/11"/>``); the spec keeps that id.
+Other applications' elements are carried through whole, as canonical XML text.
 """
 
 from __future__ import annotations
@@ -12,7 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr, child, children, text
+from vmspec.config.xmlmap import (
+    CONFIG,
+    attr,
+    child,
+    children,
+    elements_of_other_namespaces,
+    text,
+)
 
 NAMESPACE = "https://vmspec.dev/xmlns/domain/1"
 PREFIX = "vmspec"
@@ -55,3 +63,5 @@ class Metadata:
     TAG: ClassVar[str] = "metadata"
     vmspec: OwnershipMarker | None = child()
     libosinfo: Libosinfo | None = child()
+    # libvirt keeps the first element of each namespace and drops elements of none.
+    foreign: tuple[str, ...] = elements_of_other_namespaces(known=(NAMESPACE, LIBOSINFO_NAMESPACE))

@@ -2,8 +2,8 @@
 
 A config class is a frozen dataclass with ``TAG`` (its element name) whose fields
 are declared with ``attr``, ``text``, ``child``, ``children``, ``flag`` or
-``text_child``. Field order is XML order: attributes in the order declared,
-then content in the order declared. Values that are ``None`` (or empty, or
+``text_child``, or ``elements_of_other_namespaces``. Field order is XML order:
+attributes in the order declared, then content in the order declared. Values that are ``None`` (or empty, or
 False for flags) are left out, so defaults never hide in the mapping: policy
 lives in lowering. Parsing records every attribute and element that the mapping
 does not cover, as XPaths, so import can say exactly what it would lose.
@@ -66,6 +66,7 @@ class _Kind(Enum):
     CHILDREN = "children"
     FLAG = "flag"
     TEXT_CHILD = "text child"
+    OTHER_NAMESPACES = "elements of other namespaces"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,7 @@ class _Declared:
     kind: _Kind
     xml_name: str | None
     codec: Codec | None
+    known_namespaces: tuple[str, ...] = ()
 
 
 def attr(name: str, *, codec: Codec | None = None) -> Any:
@@ -105,6 +107,30 @@ def text_child(tag: str, *, codec: Codec | None = None) -> Any:
     return dataclasses.field(default=None, metadata={_XML: _Declared(_Kind.TEXT_CHILD, tag, codec)})
 
 
+def elements_of_other_namespaces(*, known: tuple[str, ...]) -> Any:
+    """Child elements in any XML namespace but the ``known`` ones, kept whole as
+    canonical XML text (see ``canonical_xml``), in document order: what other
+    applications keep in libvirt's ``<metadata>``. Elements of no namespace, and
+    elements of a known namespace that no other field covers, stay uncovered."""
+    return dataclasses.field(
+        default=(), metadata={_XML: _Declared(_Kind.OTHER_NAMESPACES, None, None, known)}
+    )
+
+
+def canonical_xml(element: etree._Element) -> str:
+    """One element as comparable text: exclusive C14N (attribute order, quoting, and
+    namespace declarations it does not use are not differences), without the
+    whitespace-only text that indentation is, since libvirt re-indents what it stores."""
+    copy = etree.fromstring(etree.tostring(element))
+    for node in copy.iter():
+        if node.text is not None and not node.text.strip() and len(node):
+            node.text = None
+        if node is not copy and node.tail is not None and not node.tail.strip():
+            node.tail = None
+    copy.tail = None
+    return etree.tostring(copy, method="c14n", exclusive=True, with_comments=True).decode()
+
+
 @dataclass(frozen=True, slots=True)
 class _Binding:
     field_name: str
@@ -112,6 +138,7 @@ class _Binding:
     xml_name: str
     codec: Codec
     element_class: type | None
+    known_namespaces: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,10 +172,14 @@ def _compile_plan(cls: type) -> _Plan:
             if element_class is None:
                 raise TypeError(f"{cls.__name__}.{field.name} must hold a config class")
             xml_name = declared.xml_name or element_class.TAG  # type: ignore[attr-defined]
+        elif declared.kind is _Kind.OTHER_NAMESPACES:
+            xml_name = "*"
         else:
             xml_name = declared.xml_name or ""
         codec = declared.codec or _codec_for(value_type)
-        binding = _Binding(field.name, declared.kind, xml_name, codec, element_class)
+        binding = _Binding(
+            field.name, declared.kind, xml_name, codec, element_class, declared.known_namespaces
+        )
         (attributes if declared.kind is _Kind.ATTR else content).append(binding)
     return _Plan(tuple(attributes), tuple(content), getattr(cls, "NSMAP", None))
 
@@ -247,6 +278,9 @@ def _fill(element: etree._Element, obj: Any, plan: _Plan) -> None:
         elif kind is _Kind.FLAG:
             if value:
                 etree.SubElement(element, binding.xml_name)
+        elif kind is _Kind.OTHER_NAMESPACES:
+            for item in value:
+                element.append(etree.fromstring(item))
         elif value is not None:  # _Kind.TEXT
             element.text = binding.codec.to_xml(value)
 
@@ -290,6 +324,8 @@ def _parse(cls: type[T], element: etree._Element, xpath: str, uncovered: list[st
 
     for binding in plan.content:
         kind = binding.kind
+        if kind is _Kind.OTHER_NAMESPACES:
+            continue  # what the other bindings leave, below
         if kind is _Kind.TEXT:
             # Whitespace alone is the indentation of pretty-printed XML, not a value.
             if element.text is not None and element.text.strip():
@@ -316,10 +352,30 @@ def _parse(cls: type[T], element: etree._Element, xpath: str, uncovered: list[st
             _note_unexpected_content(first, child_path, uncovered)
             values[binding.field_name] = _decode(binding, first.text or "", f"{child_path}/text()")
 
+    for binding in plan.content:
+        if binding.kind is _Kind.OTHER_NAMESPACES:
+            values[binding.field_name] = _take_other_namespaces(
+                element, by_tag, binding.known_namespaces
+            )
     for found in by_tag.values():
         child_path = f"{xpath}/{_display_tag(found[0])}"
         uncovered.extend(_indexed(child_path, index, found) for index in range(len(found)))
     return cls(**values)
+
+
+def _take_other_namespaces(
+    element: etree._Element, by_tag: dict[str, list[etree._Element]], known: tuple[str, ...]
+) -> tuple[str, ...]:
+    def other(tag: str) -> bool:
+        namespace = etree.QName(tag).namespace
+        return namespace is not None and namespace not in known
+
+    taken = [tag for tag in by_tag if other(tag)]
+    for tag in taken:
+        del by_tag[tag]
+    return tuple(
+        canonical_xml(item) for item in element if isinstance(item.tag, str) and other(item.tag)
+    )
 
 
 def _decode(binding: _Binding, raw: str, xpath: str) -> Any:

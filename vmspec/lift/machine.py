@@ -71,7 +71,7 @@ def lift_domain(
         "spec": spec,
     }
     # The check: lower what we wrote, and compare with the domain (vmspec's own marker
-    # aside: lowering writes it; other applications' metadata shows as uncovered).
+    # aside: lowering writes it).
     invalid = _problems(document)
     if invalid:
         # Something the domain has in a form the spec refuses (an arch, a serial type,
@@ -137,6 +137,8 @@ def _metadata(domain: Domain) -> dict[str, Any]:
     marker = domain.metadata.vmspec if domain.metadata else None
     if marker and marker.labels:
         metadata["labels"] = {label.key: label.value for label in marker.labels}
+    if domain.metadata and domain.metadata.foreign:
+        metadata["foreign"] = list(domain.metadata.foreign)
     if domain.description:
         metadata["description"] = domain.description
     return metadata

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from lxml import etree
+
 from vmspec.config.boot import BootDevice, OperatingSystem, OsType
 from vmspec.config.cpu import Cpu, CpuFeature, CpuModel, CpuTopology
 from vmspec.config.domain import Domain, MemorySize, Vcpu
 from vmspec.config.features import Features, Smm
 from vmspec.config.metadata import Label, Libosinfo, Metadata, OsinfoOs, OwnershipMarker
 from vmspec.config.pm import PowerManagement, Suspend
+from vmspec.config.xmlmap import canonical_xml
 from vmspec.lower import policy
 from vmspec.lower.devices import lower_devices
 from vmspec.lower.identity import domain_uuid
@@ -34,7 +37,11 @@ def lower_virtual_machine(
         name=metadata["name"],
         uuid=uuid,
         description=metadata.get("description"),
-        metadata=Metadata(vmspec=_marker(metadata, scope), libosinfo=_libosinfo(spec)),
+        metadata=Metadata(
+            vmspec=_marker(metadata, scope),
+            libosinfo=_libosinfo(spec),
+            foreign=tuple(_canonical(text) for text in metadata.get("foreign", ())),
+        ),
         memory=MemorySize(unit="KiB", value=memory_kib),
         current_memory=MemorySize(unit="KiB", value=memory_kib),
         vcpu=Vcpu(placement="static", count=spec["vcpus"]),
@@ -58,6 +65,11 @@ def _marker(metadata: dict[str, Any], scope: str) -> OwnershipMarker:
     return OwnershipMarker(
         spec=metadata["name"], scope=None if scope == DEFAULT_SCOPE else scope, labels=labels
     )
+
+
+def _canonical(text: str) -> str:
+    # In the form parsing gives libvirt's copy, so that plan compares like with like.
+    return canonical_xml(etree.fromstring(text))
 
 
 def _libosinfo(spec: dict[str, Any]) -> Libosinfo | None:

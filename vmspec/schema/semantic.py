@@ -10,6 +10,10 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from lxml import etree
+
+from vmspec.config.metadata import LIBOSINFO_NAMESPACE
+from vmspec.config.metadata import NAMESPACE as VMSPEC_NAMESPACE
 from vmspec.lower import policy
 from vmspec.problems import FieldPath, Finding
 from vmspec.units import format_kib, size_in_kib
@@ -35,6 +39,8 @@ def semantic_findings(document: dict[str, Any]) -> list[Finding]:
     checks = {"VirtualMachine": _CHECKS, "StoragePool": (_pool,), "Network": (_network,)}
     for check in checks[document["kind"]]:
         findings.extend(check(spec))
+    if document["kind"] == "VirtualMachine":
+        findings.extend(_foreign_metadata(document["metadata"]))
     return findings
 
 
@@ -414,6 +420,45 @@ def _network(spec: dict[str, Any]) -> Iterator[Finding]:
             yield Finding(
                 ("spec", "ip", "dhcp"), f"the range hands out the host's own address {interface.ip}"
             )
+
+
+# Neither DTDs nor entities: the text becomes part of the domain as it is, never fetched.
+_FOREIGN_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+# Namespaces with a field of their own: an element in one of them would be read back there.
+_OWN_NAMESPACES = {
+    VMSPEC_NAMESPACE: "vmspec's own (its ownership marker)",
+    LIBOSINFO_NAMESPACE: "libosinfo's: say spec.osinfo instead",
+}
+
+
+def _foreign_metadata(metadata: dict[str, Any]) -> Iterator[Finding]:
+    """What libvirt would refuse or silently drop (formatdomain "Meta-data"): elements
+    without a namespace, and all but the first of one namespace."""
+    namespaces: dict[str, int] = {}
+    for index, text in enumerate(metadata.get("foreign", [])):
+        where = ("metadata", "foreign", index)
+        try:
+            element = etree.fromstring(text, _FOREIGN_PARSER)
+        except etree.XMLSyntaxError as error:
+            yield Finding(where, f"is not one well-formed XML element: {error.msg}")
+            continue
+        if element.getroottree().docinfo.doctype:
+            yield Finding(where, "holds a DOCTYPE; give the element alone")
+            continue
+        namespace = etree.QName(element).namespace
+        if namespace is None:
+            yield Finding(where, "has no XML namespace; libvirt keeps only namespaced elements")
+        elif namespace in _OWN_NAMESPACES:
+            yield Finding(where, f"is in the namespace {namespace}, {_OWN_NAMESPACES[namespace]}")
+        elif namespace in namespaces:
+            first = namespaces[namespace]
+            yield Finding(
+                where,
+                f"is in the namespace {namespace} of metadata.foreign[{first}]; "
+                "libvirt keeps one element per namespace",
+            )
+        else:
+            namespaces[namespace] = index
 
 
 _CHECKS: tuple[Check, ...] = (
