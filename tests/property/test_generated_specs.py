@@ -331,6 +331,15 @@ def plausible_definitions() -> dict[str, Any]:
     # 16 MiB to 99 GiB: the schema takes any number with a unit; the memory check takes these.
     definitions["size"]["pattern"] = "^((1[6-9]|[2-9][0-9]|[1-9][0-9]{2,3})MiB|[1-9][0-9]?GiB)$"
     definitions["graphics"]["properties"]["listen"] = {"enum": ["127.0.0.1", "0.0.0.0", "::1"]}
+    # Other applications' metadata: well-formed elements of distinct namespaces (random
+    # text is nearly never XML, and refusing it is the bad-spec corpus's job).
+    definitions["machineMetadata"]["properties"]["foreign"] = {
+        "type": "array",
+        "maxItems": 1,
+        "items": {
+            "enum": ["<a:x xmlns:a='https://example.com/a'>1.5</a:x>", "<b:y xmlns:b='urn:b'/>"]
+        },
+    }
     # Flat cloud-init data, fractions included (the user's own, which no rule reaches into):
     # arbitrarily nested mappings would make each example much slower to draw.
     flat = {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}
