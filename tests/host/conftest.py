@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, vmspec
+from tests.conftest import REPO
+from tests.conftest import vmspec as run_vmspec
 from vmspec.host.connection import Host
 
 libvirt = pytest.importorskip("libvirt", reason="libvirt-python is the optional 'libvirt' extra")
@@ -26,6 +27,9 @@ TEST_PREFIX_FAMILY = "vmspec-test-"
 # Random rather than the pid: runs in separate containers may share a libvirtd and a pid.
 TEST_RUN = secrets.token_hex(3)
 TEST_PREFIX = f"{TEST_PREFIX_FAMILY}{TEST_RUN}-"
+# Every vmspec command of this run works in a scope of its own: a test's --prune (or
+# destroy) then never reaches another run's VMs, nor anyone else's on a shared libvirtd.
+TEST_SCOPE = f"{TEST_PREFIX_FAMILY}{TEST_RUN}"
 # Linux refuses interface names longer than IFNAMSIZ - 1.
 BRIDGE_NAME_LIMIT = 15
 
@@ -44,6 +48,12 @@ def run_subnet(index: int) -> str:
     assert 0 <= index < 8
     run = int(TEST_RUN, 16)
     return f"10.{128 + run % 64}.{(run >> 6) % 32 * 8 + index}"
+
+
+def vmspec(*args: str, env: dict[str, str] | None = None, timeout: float = 300):
+    """The real command in a fresh process, in this run's scope (an ``env`` that sets
+    VMSPEC_SCOPE, even to "", wins: a test of the repo's .vmspec.yaml clears it)."""
+    return run_vmspec(*args, env={"VMSPEC_SCOPE": TEST_SCOPE, **(env or {})}, timeout=timeout)
 
 
 @pytest.fixture(scope="session")
@@ -131,6 +141,7 @@ __all__ = [
     "SYSTEM_URI",
     "TEST_PREFIX",
     "TEST_RUN",
+    "TEST_SCOPE",
     "guest_spec",
     "libvirt",
     "run_bridge_name",

@@ -24,6 +24,7 @@ from tests.conftest import REPO
 from tests.host.conftest import (
     SYSTEM_URI,
     TEST_PREFIX,
+    TEST_SCOPE,
     guest_spec,
     libvirt,
     remove_test_domains,
@@ -108,7 +109,7 @@ def start_vmspec(*args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         cwd=REPO,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "VMSPEC_SCOPE": TEST_SCOPE},
     )
 
 

@@ -4,18 +4,30 @@ converge, scopes keep repos apart, destroy asks first."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 from tests.conftest import REPO
-from tests.host.conftest import SYSTEM_URI, TEST_PREFIX, guest_spec, run_subnet, vmspec, write
+from tests.host.conftest import (
+    SYSTEM_URI,
+    TEST_PREFIX,
+    TEST_SCOPE,
+    guest_spec,
+    run_subnet,
+    vmspec,
+    write,
+)
 from tests.host.test_storage_libvirtd import POOL, disk_vm, pool_dir, pool_spec  # noqa: F401
 
 
 def qemu_img(*args: str) -> None:
     subprocess.run(["qemu-img", *args], check=True, capture_output=True)
+
+
+FROM_REPO = {"VMSPEC_SCOPE": ""}  # let the repo's .vmspec.yaml say the scope
 
 
 def repo(directory: Path, scope: str) -> Path:
@@ -77,12 +89,19 @@ def test_two_applies_at_once_with_volumes_both_converge(system, tmp_path, pool_d
     command = [sys.executable, "-m", "vmspec", "apply", "-c", SYSTEM_URI, str(tmp_path)]
     runs = [
         subprocess.Popen(
-            command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            command,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "VMSPEC_SCOPE": TEST_SCOPE},
         )
         for _ in range(2)
     ]
     outputs = [run.communicate(timeout=300)[0] for run in runs]
-    failed = [line[:400] for output in outputs for line in output.splitlines() if line.startswith("!")]
+    failed = [
+        line[:400] for output in outputs for line in output.splitlines() if line.startswith("!")
+    ]
     assert [run.returncode for run in runs] == [0, 0], "\n".join(failed) or outputs
     names = {domain.name() for domain in system.listAllDomains()}
     assert {f"{TEST_PREFIX}vm{index}" for index in range(20)} <= names
@@ -103,12 +122,12 @@ def test_prune_in_one_repo_leaves_another_repos_vms_and_network_alone(system, tm
     write(team_a, "net", network)
     write(team_a, "vm", guest_spec("a-vm", state="stopped"))
     write(team_b, "vm", guest_spec("b-vm", state="stopped"))
-    assert vmspec("apply", "-c", SYSTEM_URI, str(team_a)).returncode == 0
-    assert vmspec("apply", "-c", SYSTEM_URI, str(team_b)).returncode == 0
+    assert vmspec("apply", "-c", SYSTEM_URI, str(team_a), env=FROM_REPO).returncode == 0
+    assert vmspec("apply", "-c", SYSTEM_URI, str(team_b), env=FROM_REPO).returncode == 0
 
     (team_b / "vm.yaml").unlink()
     write(team_b, "other", guest_spec("b-other", state="stopped"))
-    pruned = vmspec("apply", "--prune", "-c", SYSTEM_URI, str(team_b))
+    pruned = vmspec("apply", "--prune", "-c", SYSTEM_URI, str(team_b), env=FROM_REPO)
     assert pruned.returncode == 0, pruned.stdout + pruned.stderr
     assert f"in scope 'team-b' (from {team_b / '.vmspec.yaml'})" in pruned.stdout
     assert f"- {TEST_PREFIX}b-vm: delete" in pruned.stdout
@@ -119,7 +138,7 @@ def test_prune_in_one_repo_leaves_another_repos_vms_and_network_alone(system, tm
 
     # Team b's spec naming team a's VM: refused with the owner and the way to move it.
     write(team_b, "stolen", guest_spec("a-vm", state="stopped", memory="96MiB"))
-    stolen = vmspec("plan", "-c", SYSTEM_URI, str(team_b))
+    stolen = vmspec("plan", "-c", SYSTEM_URI, str(team_b), env=FROM_REPO)
     assert stolen.returncode == 1
     assert "it belongs to the scope 'team-a', not to 'team-b'" in stolen.stdout
 
