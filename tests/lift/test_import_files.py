@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import yaml
+
 from tests.conftest import vmspec
 
 GUEST = """<domain type='qemu'>
@@ -29,3 +31,19 @@ def test_files_of_one_name_are_each_reported_with_their_own_reasons(tmp_path):
     )
     assert "QEMUGuest1: not imported: a domain of that name was imported already" in result.stderr
     assert result.stdout.count("name: QEMUGuest1") == 1
+
+
+def test_what_virt_install_writes_and_libvirt_fills_in_is_no_loss(tmp_path):
+    # A console alone (libvirt makes it a serial port with its console) and the agent's
+    # channel binding where libvirt chooses: the same guest as a pty serial and guestAgent.
+    written = tmp_path / "virt-install.xml"
+    written.write_text(
+        GUEST.replace("<domain type='qemu'>", "<domain type='kvm'>").format(
+            extra="<devices><console type='pty'/><channel type='unix'><source mode='bind'/>"
+            "<target type='virtio' name='org.qemu.guest_agent.0'/></channel></devices>"
+        )
+    )
+    result = vmspec("import", "--xml", str(written))
+    assert result.returncode == 0, result.stderr
+    spec = yaml.safe_load(result.stdout)["spec"]
+    assert spec["serials"] == [{"type": "pty"}] and spec["guestAgent"] is True

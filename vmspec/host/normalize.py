@@ -9,7 +9,7 @@ import dataclasses
 import re
 
 from vmspec.config.boot import BootDevice, OperatingSystem
-from vmspec.config.chardev import CharDevice
+from vmspec.config.chardev import CharDevice, CharTarget
 from vmspec.config.cpu import Cpu
 from vmspec.config.disk import BackingStore, Disk
 from vmspec.config.domain import Audio, Devices, Domain, MemorySize
@@ -271,13 +271,54 @@ def _devices(desired: Domain, live: Domain):
         else s
         for index, s in enumerate(devices.serials)
     )
+    consoles = devices.consoles
+    if not serials and devices.consoles[:1] and is_bare_pty_console(devices.consoles[0]):
+        # A console alone (virt-install writes one) is a serial port with its console to
+        # libvirt: define turns it into the pair vmspec writes for a pty serial.
+        pair = wanted.serials[:1] == (_PTY_SERIAL,) and wanted.consoles[:1]
+        if pair:
+            serials, consoles = wanted.serials[:1], wanted.consoles[:1] + devices.consoles[1:]
+    channels = tuple(_without_default_bind(wanted.channels, item) for item in devices.channels)
     graphics = tuple(_graphics(wanted.graphics, item) for item in devices.graphics)
     # QEMU 7 needs an audio backend: libvirt writes <audio id='1' type='none'/>, or type
     # spice when the guest has a SPICE display (which carries the sound).
     spice = any(item.type == "spice" for item in wanted.graphics)
     default_audio = Audio(id=1, type="spice" if spice else "none")
     audios = tuple(a for a in devices.audios if a in wanted.audios or a != default_audio)
-    return dataclasses.replace(devices, serials=serials, graphics=graphics, audios=audios)
+    return dataclasses.replace(
+        devices,
+        serials=serials,
+        consoles=consoles,
+        channels=channels,
+        graphics=graphics,
+        audios=audios,
+    )
+
+
+_PTY_SERIAL = CharDevice(type="pty", target=CharTarget(port=0))
+
+
+def is_bare_pty_console(console: CharDevice) -> bool:
+    """``<console type='pty'/>`` with no target, or a serial one without a port."""
+    target = console.target
+    return (
+        console.type == "pty"
+        and console.source is None
+        and (target is None or (target.type in (None, "serial") and target.port in (None, 0)))
+    )
+
+
+def _without_default_bind(wanted: tuple[CharDevice, ...], live: CharDevice) -> CharDevice:
+    """A unix channel that binds where libvirt chooses (``<source mode='bind'/>``, no path)
+    is what vmspec means by a channel without a source: libvirt picks the socket."""
+    source, target = live.source, live.target
+    if not (live.type == "unix" and source and source.mode == "bind" and not source.path):
+        return live
+    match = next(
+        (item for item in wanted if item.target and target and item.target.name == target.name),
+        None,
+    )
+    return dataclasses.replace(live, source=None) if match and match.source is None else live
 
 
 def _in_kib(size: MemorySize | None) -> MemorySize | None:

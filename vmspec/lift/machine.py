@@ -296,6 +296,8 @@ def _features(domain: Domain, spec: dict[str, Any]) -> None:
 
 
 def _devices(domain: Domain, spec: dict[str, Any], lost: list[str]) -> None:
+    from vmspec.host.normalize import is_bare_pty_console
+
     devices = domain.devices
     if devices is None:
         return
@@ -324,6 +326,9 @@ def _devices(domain: Domain, spec: dict[str, Any], lost: list[str]) -> None:
     if graphics:
         spec["graphics"] = graphics
     serials = [_serial(serial) for serial in devices.serials]
+    if not serials and any(is_bare_pty_console(console) for console in devices.consoles[:1]):
+        # virt-install writes a console alone; libvirt makes it a serial port with that console.
+        serials = [{"type": "pty"}]
     if serials:
         spec["serials"] = serials
     agent = [

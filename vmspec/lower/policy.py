@@ -44,11 +44,13 @@ def clock(spec: dict[str, Any]) -> Clock:
     windows = spec.get("osType", "linux") == "windows"
     # Windows keeps the RTC in local time; everyone else expects UTC.
     offset = "localtime" if windows else "utc"
+    # In the order virt-install writes them, so that adopting the VMs people made with it
+    # leaves their definitions as they were.
     timers: dict[str, Timer] = {
-        # A late PIT tick is delivered late rather than dropped, so guest time does not fall behind.
-        "pit": Timer(name="pit", tickpolicy="delay"),
         # Missed RTC ticks are caught up, which keeps Windows' and Linux' wall clock right after a pause.
         "rtc": Timer(name="rtc", tickpolicy="catchup"),
+        # A late PIT tick is delivered late rather than dropped, so guest time does not fall behind.
+        "pit": Timer(name="pit", tickpolicy="delay"),
         # HPET emulation costs CPU and makes guests pick a worse clocksource than kvmclock.
         "hpet": Timer(name="hpet", present=False),
     }
