@@ -29,13 +29,18 @@ COVERED = (
     ("headless", ("--osinfo", "debian11", "--graphics", "none")),  # a bare pty console
     ("vnc", ("--osinfo", "debian11", "--graphics", "vnc")),  # the agent channel's bind
     ("alpine", ("--osinfo", "alpinelinux3.17", "--graphics", "none")),
+    # SPICE, virt-install's default: sound, USB redirection, the SPICE agent, vmport off,
+    # image compression off, tlsPort -1.
+    ("spice", ("--osinfo", "debian11")),
+    ("sata", ("--osinfo", "ubuntu22.04", "--disk", "path={disk2},bus=sata")),
 )
 
 
 def print_xml(name: str, extra: tuple[str, ...], disk: Path) -> str:
     command = ["virt-install", "--print-xml", "--connect", SYSTEM_URI, "--name", name]
     command += ["--memory", "512", "--vcpus", "1", "--import", "--noautoconsole"]
-    command += ["--disk", f"path={disk}", "--network", "network=default", *extra]
+    command += ["--disk", f"path={disk}", "--network", "network=default"]
+    command += [option.format(disk2=disk.with_name("disk2.img")) for option in extra]
     return subprocess.run(command, capture_output=True, text=True, check=True).stdout
 
 
@@ -65,6 +70,7 @@ def test_a_virt_install_vm_imports_and_is_adopted_unchanged(
     images.mkdir(parents=True, exist_ok=True)
     disk = images / "disk.img"
     disk.touch()
+    disk.with_name("disk2.img").touch()
     domain_name = f"{TEST_PREFIX}vi-{name}"
     xml = print_xml(domain_name, extra, disk)
     try:

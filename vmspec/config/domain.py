@@ -11,7 +11,7 @@ from vmspec.config.clock import Clock
 from vmspec.config.cpu import Cpu
 from vmspec.config.disk import Disk
 from vmspec.config.features import Features
-from vmspec.config.graphics import Graphics, Input, Video
+from vmspec.config.graphics import Graphics, Input, Redirdev, Sound, Video
 from vmspec.config.interface import Interface
 from vmspec.config.memballoon import Memballoon
 from vmspec.config.metadata import Metadata
@@ -58,8 +58,10 @@ class Devices:
     channels: tuple[CharDevice, ...] = children("channel")
     inputs: tuple[Input, ...] = children()
     graphics: tuple[Graphics, ...] = children()
+    sounds: tuple[Sound, ...] = children()
     audios: tuple[Audio, ...] = children()
     videos: tuple[Video, ...] = children()
+    redirdevs: tuple[Redirdev, ...] = children()
     memballoon: Memballoon | None = child()
     rngs: tuple[Rng, ...] = children()
 

@@ -1,4 +1,4 @@
-"""``<features>``: ACPI, APIC, PAE, SMM and Hyper-V enlightenments.
+"""``<features>``: ACPI, APIC, PAE, VMware's port, SMM and Hyper-V enlightenments.
 
 formatdomain: "Hypervisor features".
 """
@@ -42,10 +42,20 @@ class Smm:
 
 
 @dataclass(**CONFIG)
+class Vmport:
+    """VMware's I/O port emulation (``<vmport state='off'/>``), which virt-install turns off
+    for SPICE guests: the SPICE agent moves the pointer instead."""
+
+    TAG: ClassVar[str] = "vmport"
+    state: bool | None = attr("state", codec=ON_OFF)
+
+
+@dataclass(**CONFIG)
 class Features:
     TAG: ClassVar[str] = "features"
     acpi: bool = flag("acpi")
     apic: bool = flag("apic")
     pae: bool = flag("pae")
     hyperv: Hyperv | None = child()
+    vmport: Vmport | None = child()
     smm: Smm | None = child()

@@ -1,4 +1,5 @@
-"""``<graphics>``, ``<video>`` and ``<input>``: what a person at the console sees and uses."""
+"""``<graphics>``, ``<video>``, ``<input>``, ``<sound>`` and ``<redirdev>``: what a person
+at the console sees, hears and uses."""
 
 from __future__ import annotations
 
@@ -16,13 +17,51 @@ class GraphicsListen:
 
 
 @dataclass(**CONFIG)
+class GraphicsImage:
+    """SPICE's image compression (``off`` for a host and client on one LAN)."""
+
+    TAG: ClassVar[str] = "image"
+    compression: str | None = attr("compression")
+
+
+@dataclass(**CONFIG)
+class GraphicsStreaming:
+    """SPICE's video stream detection."""
+
+    TAG: ClassVar[str] = "streaming"
+    mode: str | None = attr("mode")
+
+
+@dataclass(**CONFIG)
 class Graphics:
     TAG: ClassVar[str] = "graphics"
     type: str | None = attr("type")
     port: int | None = attr("port")
+    tls_port: int | None = attr("tlsPort")  # virt-install's -1, which libvirt drops
     autoport: bool | None = attr("autoport")
     listen: str | None = attr("listen")
     listens: tuple[GraphicsListen, ...] = children()
+    image: GraphicsImage | None = child()
+    streaming: GraphicsStreaming | None = child()
+
+
+@dataclass(**CONFIG)
+class Sound:
+    """``<sound>``: an emulated sound card (its sound goes through ``<audio>``)."""
+
+    TAG: ClassVar[str] = "sound"
+    IDENTITY: ClassVar[tuple[str, ...]] = ("@model",)
+    model: str | None = attr("model")
+
+
+@dataclass(**CONFIG)
+class Redirdev:
+    """``<redirdev>``: a USB device of the SPICE client's, passed to the guest."""
+
+    TAG: ClassVar[str] = "redirdev"
+    IDENTITY: ClassVar[tuple[str, ...]] = ("@bus", "@type")
+    bus: str | None = attr("bus")
+    type: str | None = attr("type")
 
 
 @dataclass(**CONFIG)

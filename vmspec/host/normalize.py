@@ -341,4 +341,8 @@ def _graphics(wanted: tuple[Graphics, ...], live: Graphics) -> Graphics:
         # default address, which is what no listen means.
         empty = GraphicsListen(type="address")
         live = dataclasses.replace(live, listens=tuple(i for i in live.listens if i != empty))
+    if live.tls_port == -1 and match.tls_port is None:
+        # virt-install writes tlsPort='-1' ("pick one"); libvirt drops it on define, as
+        # SPICE without TLS ports configured has none to pick.
+        live = dataclasses.replace(live, tls_port=None)
     return live

@@ -16,10 +16,12 @@ from typing import Any
 from vmspec.config.chardev import CharDevice
 from vmspec.config.disk import Disk
 from vmspec.config.domain import Domain
+from vmspec.config.graphics import Redirdev
 from vmspec.config.interface import Interface
 from vmspec.config.metadata import Metadata
 from vmspec.config.pm import PowerManagement, Suspend
 from vmspec.lower import lower_virtual_machine, policy
+from vmspec.lower.devices import SPICE_AGENT_CHANNEL
 from vmspec.lower.identity import domain_uuid, interface_macs
 from vmspec.units import format_kib, libvirt_size_in_kib
 
@@ -289,6 +291,8 @@ def _features(domain: Domain, spec: dict[str, Any]) -> None:
         lifted["apic"] = apic
     if features and features.pae:
         lifted["pae"] = True
+    if features and features.vmport and features.vmport.state is not None:
+        lifted["vmport"] = features.vmport.state
     if features and features.smm and features.smm.state:
         lifted["smm"] = True
     if lifted:
@@ -322,6 +326,10 @@ def _devices(domain: Domain, spec: dict[str, Any], lost: list[str]) -> None:
             entry["listen"] = item.listen
         if item.port is not None and item.port != -1 and not item.autoport:
             entry["port"] = item.port
+        if item.image:
+            entry["image"] = {"compression": item.image.compression}
+        if item.streaming:
+            entry["streaming"] = {"mode": item.streaming.mode}
         graphics.append(entry)
     if graphics:
         spec["graphics"] = graphics
@@ -338,6 +346,17 @@ def _devices(domain: Domain, spec: dict[str, Any], lost: list[str]) -> None:
     ]
     if agent:
         spec["guestAgent"] = True
+    if any(
+        channel.target and channel.target.name == SPICE_AGENT_CHANNEL
+        for channel in devices.channels
+    ):
+        spec["spiceAgent"] = True
+    if devices.sounds:
+        spec["sound"] = [{"model": sound.model} for sound in devices.sounds]
+    # SPICE's USB redirection; any other kind of redirdev is left for the self-check to name.
+    redirections = devices.redirdevs.count(Redirdev(bus="usb", type="spicevmc"))
+    if redirections:
+        spec["usbRedirection"] = redirections
     if devices.rngs and devices.rngs[0].backend:
         spec["rng"] = {"backend": devices.rngs[0].backend.path}
     if devices.memballoon and devices.memballoon.model != policy.memballoon_model({}):

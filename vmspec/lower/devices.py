@@ -15,7 +15,17 @@ from vmspec.config.disk import (
     SourceHost,
 )
 from vmspec.config.domain import Devices
-from vmspec.config.graphics import Graphics, GraphicsListen, Input, Video, VideoModel
+from vmspec.config.graphics import (
+    Graphics,
+    GraphicsImage,
+    GraphicsListen,
+    GraphicsStreaming,
+    Input,
+    Redirdev,
+    Sound,
+    Video,
+    VideoModel,
+)
 from vmspec.config.interface import Interface, InterfaceModel, InterfaceSource, MacAddress
 from vmspec.config.memballoon import Memballoon
 from vmspec.config.rng import Rng, RngBackend
@@ -23,6 +33,7 @@ from vmspec.lower import policy
 from vmspec.lower.identity import interface_macs
 
 GUEST_AGENT_CHANNEL = "org.qemu.guest_agent.0"
+SPICE_AGENT_CHANNEL = "com.redhat.spice.0"
 
 
 def lower_devices(spec: dict[str, Any], name: str, domain_uuid: str) -> Devices:
@@ -37,10 +48,16 @@ def lower_devices(spec: dict[str, Any], name: str, domain_uuid: str) -> Devices:
         serials=serials,
         # libvirt mirrors the first serial port as the console; writing it keeps the XML stable.
         consoles=(_console(serials[0]),) if serials else (),
-        channels=(_guest_agent_channel(),) if spec.get("guestAgent") else (),
+        channels=(
+            *((_guest_agent_channel(),) if spec.get("guestAgent") else ()),
+            *((_spice_agent_channel(),) if spec.get("spiceAgent") else ()),
+        ),
         inputs=(Input(type="tablet", bus="usb"),) if policy.wants_tablet(spec) else (),
         graphics=tuple(_graphics(graphics) for graphics in spec.get("graphics", [])),
+        sounds=tuple(Sound(model=sound["model"]) for sound in spec.get("sound", [])),
         videos=(_video(video_model),) if video_model else (),
+        # Each one lets the SPICE client pass one USB device to the guest at a time.
+        redirdevs=(Redirdev(bus="usb", type="spicevmc"),) * spec.get("usbRedirection", 0),
         memballoon=Memballoon(model=policy.memballoon_model(spec)),
         rngs=(_rng(spec["rng"]),) if "rng" in spec else (),
     )
@@ -138,12 +155,15 @@ def _interface(interface: dict[str, Any], mac: str) -> Interface:
 def _graphics(graphics: dict[str, Any]) -> Graphics:
     listen = graphics.get("listen")
     port = graphics.get("port")
+    image, streaming = graphics.get("image"), graphics.get("streaming")
     return Graphics(
         type=graphics["type"],
         port=port if port is not None else -1,
         autoport=port is None,
         listen=listen,
         listens=(GraphicsListen(type="address", address=listen),) if listen else (),
+        image=GraphicsImage(compression=image["compression"]) if image else None,
+        streaming=GraphicsStreaming(mode=streaming["mode"]) if streaming else None,
     )
 
 
@@ -169,6 +189,11 @@ def _console(first_serial: CharDevice) -> CharDevice:
         source=first_serial.source,
         target=CharTarget(type="serial", port=0),
     )
+
+
+def _spice_agent_channel() -> CharDevice:
+    # The SPICE agent's channel: the client's clipboard and screen size reach the guest.
+    return CharDevice(type="spicevmc", target=CharTarget(type="virtio", name=SPICE_AGENT_CHANNEL))
 
 
 def _guest_agent_channel() -> CharDevice:

@@ -9,7 +9,7 @@ from lxml import etree
 from vmspec.config.boot import BootDevice, OperatingSystem, OsType
 from vmspec.config.cpu import Cpu, CpuFeature, CpuModel, CpuTopology
 from vmspec.config.domain import Domain, MemorySize, Vcpu
-from vmspec.config.features import Features, Smm
+from vmspec.config.features import Features, Smm, Vmport
 from vmspec.config.metadata import Label, Libosinfo, Metadata, OsinfoOs, OwnershipMarker
 from vmspec.config.pm import PowerManagement, Suspend
 from vmspec.config.xmlmap import canonical_xml
@@ -113,6 +113,7 @@ def _features(spec: dict[str, Any]) -> Features | None:
         apic=apic,
         pae=features.get("pae", False),
         hyperv=policy.hyperv(spec),
+        vmport=Vmport(state=features["vmport"]) if "vmport" in features else None,
         smm=Smm(state=True) if features.get("smm") else None,
     )
     # libvirt drops an empty <features/>, so writing one would read as drift after every apply.

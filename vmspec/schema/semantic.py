@@ -292,6 +292,19 @@ def _graphics(spec: dict[str, Any]) -> Iterator[Finding]:
                 (*where, "listen"),
                 f"{listen!r} is not an IP address (such as 127.0.0.1 or ::1)",
             )
+        for spice_only in ("image", "streaming"):
+            if spice_only in graphics and graphics["type"] != "spice":
+                yield Finding((*where, spice_only), f"{spice_only} is a SPICE setting: type spice")
+    # The agent's channel and USB redirection travel over a SPICE connection.
+    if "spice" not in seen_types:
+        if spec.get("spiceAgent"):
+            yield Finding(
+                ("spec", "spiceAgent"), "the SPICE agent needs a spice display in graphics"
+            )
+        if spec.get("usbRedirection"):
+            yield Finding(
+                ("spec", "usbRedirection"), "USB redirection needs a spice display in graphics"
+            )
 
 
 def _serials(spec: dict[str, Any]) -> Iterator[Finding]:
