@@ -29,8 +29,8 @@ def hand_written(name: str, metadata: str) -> str:
         "<memory unit='MiB'>64</memory><vcpu>1</vcpu>"
         "<os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>"
         "<features><acpi/><apic/></features>"
-        "<clock offset='utc'><timer name='pit' tickpolicy='delay'/>"
-        "<timer name='rtc' tickpolicy='catchup'/><timer name='hpet' present='no'/></clock>"
+        "<clock offset='utc'><timer name='rtc' tickpolicy='catchup'/>"
+        "<timer name='pit' tickpolicy='delay'/><timer name='hpet' present='no'/></clock>"
         "<pm><suspend-to-mem enabled='no'/><suspend-to-disk enabled='no'/></pm>"
         "<devices/></domain>"
     )
