@@ -126,3 +126,16 @@ def test_memory_is_written_in_kib():
     domain = lowered(**{"memory: 128MiB": "memory: 1.5GiB"})
     assert (domain.memory.unit, domain.memory.value) == ("KiB", 1572864)
     assert domain.current_memory == domain.memory
+
+
+def test_a_spec_that_names_its_hyperv_set_gets_exactly_that_set():
+    windows_on_kvm = {"domainType: qemu": "domainType: kvm"}
+    own = lowered(
+        "  osType: windows\n  features: {hyperv: {relaxed: true, vapic: false, spinlocks: 8191}}\n",
+        **windows_on_kvm,
+    ).features.hyperv
+    assert own.relaxed.state is True and own.vapic.state is False
+    assert (own.spinlocks.state, own.spinlocks.retries) == (True, 8191)
+    assert own.synic is None and own.frequencies is None  # not the policy's nine
+    none = lowered("  osType: windows\n  features: {hyperv: {}}\n", **windows_on_kvm).features
+    assert none.hyperv is None

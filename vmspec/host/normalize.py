@@ -60,6 +60,7 @@ def normalize_live(desired: Domain, live: Domain, facts: HostFacts) -> Domain:
     if desired.os and live.os:
         live = dataclasses.replace(live, os=_os(desired, live, facts))
     live = dataclasses.replace(live, cpu=_cpu(desired.cpu, live.cpu))
+    live = dataclasses.replace(live, features=_hyperv_mode(desired.features, live.features))
     if desired.devices and live.devices:
         live = dataclasses.replace(live, devices=_devices(desired, live))
     return live
@@ -319,6 +320,15 @@ def _without_default_bind(wanted: tuple[CharDevice, ...], live: CharDevice) -> C
         None,
     )
     return dataclasses.replace(live, source=None) if match and match.source is None else live
+
+
+def _hyperv_mode(wanted: Features | None, live: Features | None) -> Features | None:
+    """``<hyperv>`` without a mode (virt-install writes none) is libvirt's custom mode."""
+    if not (live and live.hyperv and live.hyperv.mode is None and wanted and wanted.hyperv):
+        return live
+    if wanted.hyperv.mode != "custom":
+        return live
+    return dataclasses.replace(live, hyperv=dataclasses.replace(live.hyperv, mode="custom"))
 
 
 def _in_kib(size: MemorySize | None) -> MemorySize | None:

@@ -16,6 +16,7 @@ from typing import Any
 from vmspec.config.chardev import CharDevice
 from vmspec.config.disk import Disk
 from vmspec.config.domain import Domain
+from vmspec.config.features import Hyperv
 from vmspec.config.graphics import Redirdev
 from vmspec.config.interface import Interface
 from vmspec.config.metadata import Metadata
@@ -291,12 +292,43 @@ def _features(domain: Domain, spec: dict[str, Any]) -> None:
         lifted["apic"] = apic
     if features and features.pae:
         lifted["pae"] = True
+    hyperv = _hyperv(features.hyperv if features else None)
+    if hyperv != _hyperv(policy.hyperv(spec)):
+        # A set other than the policy's is written out whole, so that lowering it again
+        # gives the domain's own set, not the policy's.
+        lifted["hyperv"] = hyperv or {}
     if features and features.vmport and features.vmport.state is not None:
         lifted["vmport"] = features.vmport.state
     if features and features.smm and features.smm.state:
         lifted["smm"] = True
     if lifted:
         spec["features"] = lifted
+
+
+_HYPERV_ENLIGHTENMENTS = (
+    "relaxed",
+    "vapic",
+    "spinlocks",
+    "vpindex",
+    "runtime",
+    "synic",
+    "stimer",
+    "reset",
+    "frequencies",
+)
+
+
+def _hyperv(hyperv: Hyperv | None) -> dict[str, Any] | None:
+    """A ``<hyperv>`` set as the spec says it; None when there is none."""
+    if hyperv is None:
+        return None
+    lifted: dict[str, Any] = {}
+    for name in _HYPERV_ENLIGHTENMENTS:
+        feature = getattr(hyperv, name)
+        if feature is None or (name == "spinlocks" and not feature.state):
+            continue  # spinlocks off is spinlocks left out (the self-check names the rest)
+        lifted[name] = feature.retries if name == "spinlocks" else bool(feature.state)
+    return lifted or None
 
 
 def _devices(domain: Domain, spec: dict[str, Any], lost: list[str]) -> None:

@@ -9,7 +9,7 @@ from lxml import etree
 from vmspec.config.boot import BootDevice, OperatingSystem, OsType
 from vmspec.config.cpu import Cpu, CpuFeature, CpuModel, CpuTopology
 from vmspec.config.domain import Domain, MemorySize, Vcpu
-from vmspec.config.features import Features, Smm, Vmport
+from vmspec.config.features import Features, Hyperv, HypervFeature, Smm, Vmport
 from vmspec.config.metadata import Label, Libosinfo, Metadata, OsinfoOs, OwnershipMarker
 from vmspec.config.pm import PowerManagement, Suspend
 from vmspec.config.xmlmap import canonical_xml
@@ -112,12 +112,25 @@ def _features(spec: dict[str, Any]) -> Features | None:
         acpi=acpi,
         apic=apic,
         pae=features.get("pae", False),
-        hyperv=policy.hyperv(spec),
+        hyperv=_hyperv(features["hyperv"]) if "hyperv" in features else policy.hyperv(spec),
         vmport=Vmport(state=features["vmport"]) if "vmport" in features else None,
         smm=Smm(state=True) if features.get("smm") else None,
     )
     # libvirt drops an empty <features/>, so writing one would read as drift after every apply.
     return None if lowered == Features() else lowered
+
+
+def _hyperv(enlightenments: dict[str, Any]) -> Hyperv | None:
+    """The spec's own set of Hyper-V enlightenments (``{}``: none)."""
+    if not enlightenments:
+        return None
+    settings = {}
+    for name, value in enlightenments.items():
+        if name == "spinlocks":
+            settings[name] = HypervFeature(state=True, retries=value)
+        else:
+            settings[name] = HypervFeature(state=bool(value))
+    return Hyperv(mode="custom", **settings)
 
 
 def _cpu(spec: dict[str, Any], nested_kvm_host: bool) -> Cpu | None:
