@@ -29,6 +29,7 @@ COVERED = (
     ("headless", ("--osinfo", "debian11", "--graphics", "none")),  # a bare pty console
     ("vnc", ("--osinfo", "debian11", "--graphics", "vnc")),  # the agent channel's bind
     ("alpine", ("--osinfo", "alpinelinux3.17", "--graphics", "none")),
+    ("serial", ("--osinfo", "debian11", "--graphics", "none", "--serial", "pty")),  # alone
     # SPICE, virt-install's default: sound, USB redirection, the SPICE agent, vmport off,
     # image compression off, tlsPort -1.
     ("spice", ("--osinfo", "debian11")),

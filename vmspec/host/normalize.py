@@ -273,12 +273,14 @@ def _devices(desired: Domain, live: Domain):
         for index, s in enumerate(devices.serials)
     )
     consoles = devices.consoles
-    if not serials and devices.consoles[:1] and is_bare_pty_console(devices.consoles[0]):
-        # A console alone (virt-install writes one) is a serial port with its console to
-        # libvirt: define turns it into the pair vmspec writes for a pty serial.
-        pair = wanted.serials[:1] == (_PTY_SERIAL,) and wanted.consoles[:1]
-        if pair:
-            serials, consoles = wanted.serials[:1], wanted.consoles[:1] + devices.consoles[1:]
+    console_alone = not serials and consoles[:1] and is_bare_pty_console(consoles[0])
+    serial_alone = not consoles and serials[:1] == (CharDevice(type="pty"),)
+    if (console_alone or serial_alone) and wanted.serials[:1] == (_PTY_SERIAL,):
+        # A pty console alone, or a pty serial port alone (virt-install writes either), is
+        # to libvirt a serial port with its console: define turns it into the pair vmspec
+        # writes for a pty serial.
+        serials = wanted.serials[:1] + serials[1:]
+        consoles = wanted.consoles[:1] + consoles[1:]
     channels = tuple(_without_default_bind(wanted.channels, item) for item in devices.channels)
     graphics = tuple(_graphics(wanted.graphics, item) for item in devices.graphics)
     # QEMU 7 needs an audio backend: libvirt writes <audio id='1' type='none'/>, or type
