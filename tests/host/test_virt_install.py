@@ -37,6 +37,8 @@ COVERED = (
     # policy's nine (features.hyperv), and hypervclock in the clock.
     ("windows", ("--osinfo", "win10")),
     ("sata", ("--osinfo", "ubuntu22.04", "--disk", "path={disk2},bus=sata")),
+    # virtio-scsi, which libvirt would replace by lsilogic if an import dropped it.
+    ("scsi", ("--osinfo", "ubuntu22.04", "--disk", "path={disk2},bus=scsi")),
 )
 
 
@@ -108,3 +110,21 @@ def _without_marker(xml: str) -> bytes:
     for marker in root.findall("metadata/{https://vmspec.dev/xmlns/domain/1}domain"):
         marker.getparent().remove(marker)
     return etree.tostring(root, method="c14n", exclusive=True)
+
+
+def test_a_virtio_scsi_controller_survives_import_and_compile(tmp_path):
+    disk, second = tmp_path / "disk.img", tmp_path / "disk2.img"
+    disk.touch()
+    second.touch()
+    xml = print_xml(
+        "vi-scsi", ("--osinfo", "ubuntu22.04", "--disk", f"path={second},bus=scsi"), disk
+    )
+    lifted = lift_xml(xml, "vi-scsi")
+    assert lifted.dropped == (), lifted.dropped
+    assert {"type": "scsi", "model": "virtio-scsi"} in lifted.document["spec"]["controllers"]
+    spec = write(tmp_path, "scsi", yaml.safe_dump(lifted.document))
+    compiled = vmspec("compile", str(spec))
+    assert compiled.returncode == 0, compiled.stderr
+    # Without it, libvirt would give the SCSI disk its default lsilogic controller, which a
+    # Windows guest booting from virtio-scsi cannot boot from.
+    assert '<controller type="scsi" index="0" model="virtio-scsi"/>' in compiled.stdout

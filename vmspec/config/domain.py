@@ -8,6 +8,7 @@ from typing import ClassVar
 from vmspec.config.boot import OperatingSystem
 from vmspec.config.chardev import CharDevice
 from vmspec.config.clock import Clock
+from vmspec.config.controller import Controller
 from vmspec.config.cpu import Cpu
 from vmspec.config.disk import Disk
 from vmspec.config.features import Features
@@ -52,6 +53,7 @@ class Devices:
     TAG: ClassVar[str] = "devices"
     emulator: str | None = text_child("emulator")
     disks: tuple[Disk, ...] = children()
+    controllers: tuple[Controller, ...] = children()
     interfaces: tuple[Interface, ...] = children()
     serials: tuple[CharDevice, ...] = children("serial")
     consoles: tuple[CharDevice, ...] = children("console")

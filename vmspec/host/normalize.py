@@ -10,6 +10,7 @@ import re
 
 from vmspec.config.boot import BootDevice, OperatingSystem
 from vmspec.config.chardev import CharDevice, CharTarget
+from vmspec.config.controller import Controller
 from vmspec.config.cpu import Cpu
 from vmspec.config.disk import BackingStore, Disk
 from vmspec.config.domain import Audio, Devices, Domain, MemorySize
@@ -24,7 +25,9 @@ from vmspec.units import libvirt_size_in_kib
 # libvirt's to allocate, and apply carries them over (see preserve.py).
 _LIBVIRT_ALLOCATED = re.compile(
     r"^/domain/(?:"
-    r"devices/controller(?:/.*)?"  # PCI topology, USB/SATA/SCSI/virtio-serial controllers
+    # A controller's address, alias and (PCI) model name and target are libvirt's to pick;
+    # which controllers are libvirt's own is decided in _controllers below.
+    r"devices/controller/(?:address|alias|model|target)(?:/.*)?"
     r"|devices/[^/]+/address"  # PCI, drive, USB and virtio-serial addresses
     r"|devices/[^/]+/alias"  # device aliases
     r"|devices/interface/target"  # the host-side tap name (vnet0), libvirt's to pick
@@ -290,6 +293,7 @@ def _devices(desired: Domain, live: Domain):
     audios = tuple(a for a in devices.audios if a in wanted.audios or a != default_audio)
     return dataclasses.replace(
         devices,
+        controllers=_controllers(wanted.controllers, devices.controllers),
         serials=serials,
         consoles=consoles,
         channels=channels,
@@ -299,6 +303,46 @@ def _devices(desired: Domain, live: Domain):
 
 
 _PTY_SERIAL = CharDevice(type="pty", target=CharTarget(port=0))
+
+
+def _controllers(
+    wanted: tuple[Controller, ...], live: tuple[Controller, ...]
+) -> tuple[Controller, ...]:
+    """The controllers of a type the spec names are the spec's; the others (the PCI
+    topology, the default USB, SATA, SCSI and virtio-serial controllers) libvirt adds
+    by itself (see is_libvirts_own_controller)."""
+    named = {controller.type for controller in wanted}
+    kept: list[Controller] = []
+    for item in live:
+        if item.type not in named:
+            continue
+        if item.index is None:
+            # Written without an index (virt-install does), it gets the next of its type.
+            position = sum(1 for other in kept if other.type == item.type)
+            item = dataclasses.replace(item, index=position)
+        kept.append(item)
+    return tuple(kept)
+
+
+# The USB controller libvirt adds when a definition names none, by machine type.
+_DEFAULT_USB_MODELS = {"q35": "qemu-xhci", "pc": "piix3-uhci"}
+
+
+def is_libvirts_own_controller(controller: Controller, machine: str | None) -> bool:
+    """Whether libvirt would add this controller by itself to a definition without it:
+    then a spec need not name it (lift leaves it out). Seen with libvirt 9.0 / QEMU 7.2."""
+    kind, index, model = controller.type, controller.index, controller.model
+    plain = controller.ports is None and controller.driver is None
+    if kind == "pci":
+        return True  # the PCI topology: root, root ports and bridges as devices need them
+    if not plain or index not in (None, 0):
+        return False
+    family = "q35" if machine and "q35" in machine else "pc"
+    return (
+        (kind in ("sata", "ide", "fdc", "virtio-serial") and model is None)
+        or (kind == "usb" and model in (None, _DEFAULT_USB_MODELS[family]))
+        or (kind == "scsi" and model in (None, "lsilogic"))
+    )
 
 
 def is_bare_pty_console(console: CharDevice) -> bool:

@@ -3,8 +3,8 @@
 libvirt assigns PCI slots, controllers and drive addresses at the first define.
 Redefining without them would let libvirt assign them afresh, and a guest whose
 NIC moves to another slot renames it (enp1s0 → enp2s0) and loses its network.
-So an update keeps every controller and, for each device that is still there
-unchanged in kind, its address.
+So an update keeps the controllers libvirt added (those of a type the spec does not
+name) and, for each device that is still there unchanged in kind, its address.
 """
 
 from __future__ import annotations
@@ -22,8 +22,12 @@ def with_live_allocations(desired_xml: bytes, live_xml: str) -> bytes:
     desired_devices, live_devices = desired.find("devices"), live.find("devices")
     if desired_devices is None or live_devices is None:
         return desired_xml
+    # A controller type the spec names is the spec's (its controllers get their addresses
+    # below, like other devices); the others are libvirt's own, kept as they are.
+    named = {controller.get("type") for controller in desired_devices.iterfind("controller")}
     for controller in live_devices.iterfind("controller"):
-        desired_devices.append(copy.deepcopy(controller))
+        if controller.get("type") not in named:
+            desired_devices.append(copy.deepcopy(controller))
     # Devices of one slot (two qxl videos) keep their addresses in their order.
     live_addresses: dict[tuple[str, object], list[etree._Element]] = {}
     for device in live_devices:

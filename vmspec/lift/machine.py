@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vmspec.config.chardev import CharDevice
+from vmspec.config.controller import Controller
 from vmspec.config.disk import Disk
 from vmspec.config.domain import Domain
 from vmspec.config.features import Hyperv
@@ -305,6 +306,31 @@ def _features(domain: Domain, spec: dict[str, Any]) -> None:
         spec["features"] = lifted
 
 
+def _controllers(controllers: tuple[Controller, ...], machine: str | None) -> list[dict[str, Any]]:
+    """The controllers libvirt would not add by itself (a virtio-scsi controller, a USB
+    controller of another model), and with one of a type all of that type: a type the
+    spec names is all the spec's."""
+    from vmspec.host.normalize import is_libvirts_own_controller
+
+    chosen = {item.type for item in controllers if not is_libvirts_own_controller(item, machine)}
+    lifted = []
+    for item in controllers:
+        if item.type not in chosen:
+            continue
+        entry: dict[str, Any] = {"type": item.type}
+        if item.model:
+            entry["model"] = item.model
+        position = sum(1 for earlier in lifted if earlier["type"] == item.type)
+        if item.index is not None and item.index != position:
+            entry["index"] = item.index
+        if item.ports is not None:
+            entry["ports"] = item.ports
+        if item.driver and item.driver.queues:
+            entry["queues"] = item.driver.queues
+        lifted.append(entry)
+    return lifted
+
+
 _HYPERV_ENLIGHTENMENTS = (
     "relaxed",
     "vapic",
@@ -340,6 +366,9 @@ def _devices(domain: Domain, spec: dict[str, Any], lost: list[str]) -> None:
     disks = [_disk(disk, index) for index, disk in enumerate(devices.disks)]
     if disks:
         spec["disks"] = disks
+    controllers = _controllers(devices.controllers, spec.get("machine"))
+    if controllers:
+        spec["controllers"] = controllers
     # The MACs lowering derives come from the uuid the spec will have: the domain's own.
     lost += [
         f"/domain/devices/interface[{index + 1}]/@type: {item.type} (the spec knows bridge, network and direct)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from vmspec.config.chardev import CharDevice, CharSource, CharTarget
+from vmspec.config.controller import Controller, ControllerDriver
 from vmspec.config.disk import (
     BackingStore,
     Disk,
@@ -44,6 +45,7 @@ def lower_devices(spec: dict[str, Any], name: str, domain_uuid: str) -> Devices:
         disks += (_seed_disk(spec, name),)
     return Devices(
         disks=disks,
+        controllers=_controllers(spec.get("controllers", [])),
         interfaces=_interfaces(spec.get("interfaces", []), domain_uuid),
         serials=serials,
         # libvirt mirrors the first serial port as the console; writing it keeps the XML stable.
@@ -61,6 +63,25 @@ def lower_devices(spec: dict[str, Any], name: str, domain_uuid: str) -> Devices:
         memballoon=Memballoon(model=policy.memballoon_model(spec)),
         rngs=(_rng(spec["rng"]),) if "rng" in spec else (),
     )
+
+
+def _controllers(controllers: list[dict[str, Any]]) -> tuple[Controller, ...]:
+    lowered = []
+    for controller in controllers:
+        kind = controller["type"]
+        # libvirt numbers the controllers of a type from 0; vmspec writes the same.
+        position = sum(1 for earlier in lowered if earlier.type == kind)
+        queues = controller.get("queues")
+        lowered.append(
+            Controller(
+                type=kind,
+                index=controller.get("index", position),
+                model=controller.get("model"),
+                ports=controller.get("ports"),
+                driver=ControllerDriver(queues=queues) if queues else None,
+            )
+        )
+    return tuple(lowered)
 
 
 def _disk(disk: dict[str, Any]) -> Disk:
