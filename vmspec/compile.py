@@ -171,4 +171,3 @@ def compile_paths(paths: Iterable[Path], scope: str = DEFAULT_SCOPE) -> CompileR
             xml = resource_xml(volume.config(backing))
             resources.append(CompiledResource(VOLUME, f"{pool}/{name}", document.file, xml))
     return CompileResult(resources, documents.problems, documents.count)
-
