@@ -324,10 +324,6 @@ def _controllers(
     return tuple(kept)
 
 
-# The USB controller libvirt adds when a definition names none, by machine type.
-_DEFAULT_USB_MODELS = {"q35": "qemu-xhci", "pc": "piix3-uhci"}
-
-
 def is_libvirts_own_controller(controller: Controller, machine: str | None) -> bool:
     """Whether libvirt would add this controller by itself to a definition without it:
     then a spec need not name it (lift leaves it out). Seen with libvirt 9.0 / QEMU 7.2."""
@@ -337,10 +333,9 @@ def is_libvirts_own_controller(controller: Controller, machine: str | None) -> b
         return True  # the PCI topology: root, root ports and bridges as devices need them
     if not plain or index not in (None, 0):
         return False
-    family = "q35" if machine and "q35" in machine else "pc"
     return (
         (kind in ("sata", "ide", "fdc", "virtio-serial") and model is None)
-        or (kind == "usb" and model in (None, _DEFAULT_USB_MODELS[family]))
+        or (kind == "usb" and model in (None, policy.default_usb_model(machine)))
         or (kind == "scsi" and model in (None, "lsilogic"))
     )
 

@@ -45,7 +45,9 @@ def lower_devices(spec: dict[str, Any], name: str, domain_uuid: str) -> Devices:
         disks += (_seed_disk(spec, name),)
     return Devices(
         disks=disks,
-        controllers=_controllers(spec.get("controllers", [])),
+        controllers=_controllers(
+            [*spec.get("controllers", []), *filter(None, [policy.usb_controller(spec)])]
+        ),
         interfaces=_interfaces(spec.get("interfaces", []), domain_uuid),
         serials=serials,
         # libvirt mirrors the first serial port as the console; writing it keeps the XML stable.
