@@ -325,12 +325,21 @@ def virtual_machine_schema(definitions: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+DEVICE_LISTS = ("disks", "interfaces", "graphics", "serials")  # the spec's lists of them
+
+
 def plausible_definitions() -> dict[str, Any]:
     """The schema's $defs, tightened where the semantic checks refuse what it allows."""
     definitions = copy.deepcopy(SCHEMA["$defs"])
     # 16 MiB to 99 GiB: the schema takes any number with a unit; the memory check takes these.
     definitions["size"]["pattern"] = "^((1[6-9]|[2-9][0-9]|[1-9][0-9]{2,3})MiB|[1-9][0-9]?GiB)$"
     definitions["graphics"]["properties"]["listen"] = {"enum": ["127.0.0.1", "0.0.0.0", "::1"]}
+    # Every plausible VM has each kind of device: left optional, the more fields the
+    # schema grows, the rarer each one is drawn (graphics fell to none in 150 once).
+    machine = definitions["machineSpec"]
+    machine["required"] = [*machine.get("required", []), *DEVICE_LISTS]
+    for name in DEVICE_LISTS:
+        machine["properties"][name] = {**machine["properties"][name], "minItems": 1}
     # Other applications' metadata: well-formed elements of distinct namespaces (random
     # text is nearly never XML, and refusing it is the bad-spec corpus's job).
     definitions["machineMetadata"]["properties"]["foreign"] = {

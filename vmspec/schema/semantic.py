@@ -321,6 +321,12 @@ def _controllers(spec: dict[str, Any]) -> Iterator[Finding]:
                 f"controllers[{seen[(kind, number)]}] is already the {kind} controller {number}",
             )
         seen.setdefault((kind, number), index)
+        if "ports" in controller and kind not in ("usb", "virtio-serial"):
+            # libvirt's schema has ports only on USB and virtio-serial controllers.
+            yield Finding(
+                ("spec", "controllers", index, "ports"),
+                "ports are for usb and virtio-serial controllers",
+            )
         if "queues" in controller and controller.get("model") != "virtio-scsi":
             yield Finding(
                 ("spec", "controllers", index, "queues"), "queues are for model virtio-scsi"
