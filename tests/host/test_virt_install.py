@@ -39,6 +39,10 @@ COVERED = (
     ("sata", ("--osinfo", "ubuntu22.04", "--disk", "path={disk2},bus=sata")),
     # virtio-scsi, which libvirt would replace by lsilogic if an import dropped it.
     ("scsi", ("--osinfo", "ubuntu22.04", "--disk", "path={disk2},bus=scsi")),
+    # Windows 7: USB 2 with its three USB 1 companions, which share the master's index.
+    ("win7", ("--osinfo", "win7")),
+    ("watchdog", ("--osinfo", "debian11", "--watchdog", "i6300esb,action=reset")),
+    ("pinned", ("--osinfo", "debian11", "--vcpus", "2,cpuset=0")),
 )
 
 
@@ -109,6 +113,18 @@ def _without_marker(xml: str) -> bytes:
     root = etree.fromstring(xml.encode())
     for marker in root.findall("metadata/{https://vmspec.dev/xmlns/domain/1}domain"):
         marker.getparent().remove(marker)
+    # libvirt sorts the controllers of a definition it parses by type and index, but
+    # appends those it adds itself at define (a root port for a watchdog, say): defining
+    # its own inactive XML again with virsh reorders them too. The order is libvirt's.
+    devices = root.find("devices")
+    controllers = devices.findall("controller")
+    if controllers:
+        first = list(devices).index(controllers[0])
+        for controller in controllers:
+            devices.remove(controller)
+        ordered = sorted(controllers, key=lambda c: (c.get("type"), int(c.get("index", "0"))))
+        for offset, controller in enumerate(ordered):
+            devices.insert(first + offset, controller)
     return etree.tostring(root, method="c14n", exclusive=True)
 
 

@@ -21,6 +21,14 @@ class ControllerDriver:
 
 
 @dataclass(**CONFIG)
+class ControllerMaster:
+    """A USB 1 companion's first port on its USB 2 (EHCI) master."""
+
+    TAG: ClassVar[str] = "master"
+    startport: int | None = attr("startport")
+
+
+@dataclass(**CONFIG)
 class Controller:
     TAG: ClassVar[str] = "controller"
     IDENTITY: ClassVar[tuple[str, ...]] = ("@type", "@index")
@@ -29,3 +37,13 @@ class Controller:
     model: str | None = attr("model")
     ports: int | None = attr("ports")
     driver: ControllerDriver | None = child()
+    master: ControllerMaster | None = child()
+
+
+def default_index(kind: str, companion: bool, earlier: list[Controller]) -> int:
+    """The index libvirt gives a controller written without one: the next of its type;
+    a USB companion (one with a master) shares its master's, the last one before it."""
+    own_type = [item for item in earlier if item.type == kind and item.master is None]
+    if companion and own_type:
+        return own_type[-1].index or 0
+    return len(own_type)

@@ -18,6 +18,7 @@ from vmspec.config.memballoon import Memballoon
 from vmspec.config.metadata import Metadata
 from vmspec.config.pm import PowerManagement
 from vmspec.config.rng import Rng
+from vmspec.config.watchdog import Watchdog
 from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
 
 
@@ -34,6 +35,7 @@ class MemorySize:
 class Vcpu:
     TAG: ClassVar[str] = "vcpu"
     placement: str | None = attr("placement")
+    cpuset: str | None = attr("cpuset")  # the host CPUs the vCPUs may run on
     count: int | None = text()
 
 
@@ -64,6 +66,7 @@ class Devices:
     audios: tuple[Audio, ...] = children()
     videos: tuple[Video, ...] = children()
     redirdevs: tuple[Redirdev, ...] = children()
+    watchdogs: tuple[Watchdog, ...] = children()
     memballoon: Memballoon | None = child()
     rngs: tuple[Rng, ...] = children()
 

@@ -10,7 +10,7 @@ import re
 
 from vmspec.config.boot import BootDevice, OperatingSystem
 from vmspec.config.chardev import CharDevice, CharTarget
-from vmspec.config.controller import Controller
+from vmspec.config.controller import Controller, default_index
 from vmspec.config.cpu import Cpu
 from vmspec.config.disk import BackingStore, Disk
 from vmspec.config.domain import Audio, Devices, Domain, MemorySize
@@ -317,9 +317,9 @@ def _controllers(
         if item.type not in named:
             continue
         if item.index is None:
-            # Written without an index (virt-install does), it gets the next of its type.
-            position = sum(1 for other in kept if other.type == item.type)
-            item = dataclasses.replace(item, index=position)
+            # Written without an index (virt-install does), libvirt gives it one.
+            index = default_index(item.type, item.master is not None, kept)
+            item = dataclasses.replace(item, index=index)
         kept.append(item)
     return tuple(kept)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vmspec.config.chardev import CharDevice
-from vmspec.config.controller import Controller
+from vmspec.config.controller import Controller, default_index
 from vmspec.config.disk import Disk
 from vmspec.config.domain import Domain
 from vmspec.config.features import Hyperv
@@ -167,6 +167,8 @@ def _spec(domain: Domain) -> tuple[dict[str, Any], list[str]]:
         spec["osinfo"] = osinfo
     spec["memory"] = format_kib(_kib(domain.memory))
     spec["vcpus"] = domain.vcpu.count if domain.vcpu else 1
+    if domain.vcpu and domain.vcpu.cpuset:
+        spec["cpuset"] = domain.vcpu.cpuset
     _cpu(domain, spec)
     _clock(domain, spec)
     _boot(domain, spec)
@@ -313,20 +315,25 @@ def _controllers(controllers: tuple[Controller, ...], machine: str | None) -> li
     from vmspec.host.normalize import is_libvirts_own_controller
 
     chosen = {item.type for item in controllers if not is_libvirts_own_controller(item, machine)}
-    lifted = []
+    lifted, seen = [], []
     for item in controllers:
         if item.type not in chosen:
             continue
         entry: dict[str, Any] = {"type": item.type}
         if item.model:
             entry["model"] = item.model
-        position = sum(1 for earlier in lifted if earlier["type"] == item.type)
+        position = default_index(item.type, item.master is not None, seen)
+        seen.append(
+            dataclasses.replace(item, index=item.index if item.index is not None else position)
+        )
         if item.index is not None and item.index != position:
             entry["index"] = item.index
         if item.ports is not None:
             entry["ports"] = item.ports
         if item.driver and item.driver.queues:
             entry["queues"] = item.driver.queues
+        if item.master and item.master.startport is not None:
+            entry["startport"] = item.master.startport
         lifted.append(entry)
     return lifted
 
@@ -418,6 +425,13 @@ def _devices(domain: Domain, spec: dict[str, Any], lost: list[str]) -> None:
     redirections = devices.redirdevs.count(Redirdev(bus="usb", type="spicevmc"))
     if redirections:
         spec["usbRedirection"] = redirections
+    if devices.watchdogs:
+        watchdog = devices.watchdogs[0]
+        spec["watchdog"] = {
+            key: value
+            for key, value in (("model", watchdog.model), ("action", watchdog.action))
+            if value is not None
+        }
     if devices.rngs and devices.rngs[0].backend:
         spec["rng"] = {"backend": devices.rngs[0].backend.path}
     if devices.memballoon and devices.memballoon.model != policy.memballoon_model({}):

@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from vmspec.config.chardev import CharDevice, CharSource, CharTarget
-from vmspec.config.controller import Controller, ControllerDriver
+from vmspec.config.controller import (
+    Controller,
+    ControllerDriver,
+    ControllerMaster,
+    default_index,
+)
 from vmspec.config.disk import (
     BackingStore,
     Disk,
@@ -30,6 +35,7 @@ from vmspec.config.graphics import (
 from vmspec.config.interface import Interface, InterfaceModel, InterfaceSource, MacAddress
 from vmspec.config.memballoon import Memballoon
 from vmspec.config.rng import Rng, RngBackend
+from vmspec.config.watchdog import Watchdog
 from vmspec.lower import policy
 from vmspec.lower.identity import interface_macs
 
@@ -62,6 +68,7 @@ def lower_devices(spec: dict[str, Any], name: str, domain_uuid: str) -> Devices:
         videos=(_video(video_model),) if video_model else (),
         # Each one lets the SPICE client pass one USB device to the guest at a time.
         redirdevs=(Redirdev(bus="usb", type="spicevmc"),) * spec.get("usbRedirection", 0),
+        watchdogs=(Watchdog(**spec["watchdog"]),) if "watchdog" in spec else (),
         memballoon=Memballoon(model=policy.memballoon_model(spec)),
         rngs=(_rng(spec["rng"]),) if "rng" in spec else (),
     )
@@ -71,9 +78,9 @@ def _controllers(controllers: list[dict[str, Any]]) -> tuple[Controller, ...]:
     lowered = []
     for controller in controllers:
         kind = controller["type"]
-        # libvirt numbers the controllers of a type from 0; vmspec writes the same.
-        position = sum(1 for earlier in lowered if earlier.type == kind)
         queues = controller.get("queues")
+        # libvirt numbers the controllers of a type from 0; vmspec writes the same.
+        position = default_index(kind, "startport" in controller, lowered)
         lowered.append(
             Controller(
                 type=kind,
@@ -81,6 +88,9 @@ def _controllers(controllers: list[dict[str, Any]]) -> tuple[Controller, ...]:
                 model=controller.get("model"),
                 ports=controller.get("ports"),
                 driver=ControllerDriver(queues=queues) if queues else None,
+                master=ControllerMaster(startport=controller["startport"])
+                if "startport" in controller
+                else None,
             )
         )
     return tuple(lowered)

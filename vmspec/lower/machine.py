@@ -44,7 +44,7 @@ def lower_virtual_machine(
         ),
         memory=MemorySize(unit="KiB", value=memory_kib),
         current_memory=MemorySize(unit="KiB", value=memory_kib),
-        vcpu=Vcpu(placement="static", count=spec["vcpus"]),
+        vcpu=Vcpu(placement="static", cpuset=spec.get("cpuset"), count=spec["vcpus"]),
         os=_operating_system(spec),
         features=_features(spec),
         cpu=_cpu(spec, nested_kvm_host),
