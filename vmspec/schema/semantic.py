@@ -307,6 +307,19 @@ def _graphics(spec: dict[str, Any]) -> Iterator[Finding]:
             )
 
 
+def _cpuset(spec: dict[str, Any]) -> Iterator[Finding]:
+    # libvirt's CPU masks hold CPUs 0 to 8191 (VIR_DOMAIN_CPUMASK_LEN), ranges upwards.
+    for part in spec.get("cpuset", "").split(","):
+        numbers = [int(number) for number in part.lstrip("^").split("-") if number]
+        if any(number > 8191 for number in numbers):
+            yield Finding(("spec", "cpuset"), f"{part}: libvirt knows host CPUs 0 to 8191")
+        elif len(numbers) == 2 and numbers[0] > numbers[1]:
+            yield Finding(
+                ("spec", "cpuset"),
+                f"{part}: a range goes upwards (write {numbers[1]}-{numbers[0]})",
+            )
+
+
 def _controllers(spec: dict[str, Any]) -> Iterator[Finding]:
     seen: dict[tuple[str, int], int] = {}
     counts: dict[str, int] = {}
@@ -505,6 +518,7 @@ _CHECKS: tuple[Check, ...] = (
     _cpu,
     _disks,
     _controllers,
+    _cpuset,
     _interfaces,
     _graphics,
     _serials,
