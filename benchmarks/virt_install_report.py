@@ -93,6 +93,21 @@ def print_xml(uri: str, name: str, os_name: str, extra: tuple[str, ...], files: 
     return "<domain" + last, None
 
 
+def _remove_pools_under(uri: str, folder: str) -> None:
+    """virt-install makes a storage pool of each disk's folder, even for --print-xml."""
+    import libvirt
+    from lxml import etree
+
+    connection = libvirt.open(uri)
+    for pool in connection.listAllStoragePools():
+        path = etree.fromstring(pool.XMLDesc(0)).findtext("target/path") or ""
+        if path == folder or path.startswith(folder + "/"):
+            if pool.isActive():
+                pool.destroy()
+            pool.undefine()
+    connection.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-c", "--connect", default="qemu:///system", metavar="URI")
@@ -121,6 +136,7 @@ def main() -> int:
             if len(families) == 1:
                 only_gap.update(families)
             rows.append(f"| {name} | {', '.join(f'`{f}`' for f in families)} |")
+        _remove_pools_under(uri, folder)
     print(f"virt-install VMs ({uri}) that import without --lossy: {imported} of {len(MATRIX)}\n")
     print("| VM | missing families |\n|---|---|")
     print("\n".join(rows))

@@ -128,8 +128,12 @@ def _without_marker(xml: str) -> bytes:
     return etree.tostring(root, method="c14n", exclusive=True)
 
 
-def test_a_virtio_scsi_controller_survives_import_and_compile(tmp_path):
-    disk, second = tmp_path / "disk.img", tmp_path / "disk2.img"
+def test_a_virtio_scsi_controller_survives_import_and_compile(system, tmp_path):
+    # virt-install makes a storage pool of each disk's folder: one named after this run,
+    # which the `system` fixture removes afterwards.
+    images = Path(f"/var/lib/libvirt/images/{TEST_PREFIX}vi-scsi-compile")
+    images.mkdir(parents=True, exist_ok=True)
+    disk, second = images / "disk.img", images / "disk2.img"
     disk.touch()
     second.touch()
     xml = print_xml(
@@ -144,3 +148,4 @@ def test_a_virtio_scsi_controller_survives_import_and_compile(tmp_path):
     # Without it, libvirt would give the SCSI disk its default lsilogic controller, which a
     # Windows guest booting from virtio-scsi cannot boot from.
     assert '<controller type="scsi" index="0" model="virtio-scsi"/>' in compiled.stdout
+    shutil.rmtree(images, ignore_errors=True)
