@@ -18,6 +18,7 @@ from lxml import etree
 from vmspec.host.connection import Host
 from vmspec.host.diff import LIVE
 from vmspec.host.errors import HostError
+from vmspec.host.graph import key_noun
 from vmspec.host.plan import (
     ADOPT,
     CREATE,
@@ -64,7 +65,7 @@ def apply_plan(
         if cause is not None:
             error = HostError(
                 "applying",
-                f"blocked: it needs the {cause.replace('/', ' ', 1)}, which {failed[cause]}",
+                f"blocked: it needs the {key_noun(cause)}, which {failed[cause]}",
                 f"{resource_plan.kind} {resource_plan.name}"
                 if resource_plan.kind != DOMAIN
                 else resource_plan.name,

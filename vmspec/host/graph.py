@@ -24,7 +24,7 @@ def block_dependents(plans: list[ResourcePlan]) -> None:
         cause = next((need for need in plan.needs if need in not_converging), None)
         if cause is not None and plan.action not in NOT_CONVERGING:
             plan.action = BLOCKED
-            plan.reason = f"it needs the {_noun(cause)}, which is {not_converging[cause]}"
+            plan.reason = f"it needs the {key_noun(cause)}, which is {not_converging[cause]}"
         if plan.action in NOT_CONVERGING:
             not_converging[plan.key] = "refused" if plan.action != BLOCKED else "blocked"
 
@@ -72,6 +72,7 @@ def with_dependencies(plans: list[ResourcePlan], targets: Iterable[str]) -> list
     return [plan for plan in plans if plan.key in wanted]
 
 
-def _noun(key: str) -> str:
+def key_noun(key: str) -> str:
+    """``pool/images`` → ``pool images``: a plan key as a message names it."""
     kind, _, name = key.partition("/")
     return f"{kind} {name}"
