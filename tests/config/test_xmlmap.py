@@ -78,7 +78,7 @@ def test_text_is_escaped_not_parsed():
 
 
 def test_whitespace_alone_is_indentation_not_a_text_value():
-    from vmspec.config.rng import RngBackend
+    from vmspec.families.rng import RngBackend
 
     pretty = etree.fromstring(
         "<backend model='egd' type='udp'>\n    <source mode='connect'/>\n  </backend>"

@@ -12,14 +12,16 @@ from vmspec.config.controller import Controller
 from vmspec.config.cpu import Cpu
 from vmspec.config.disk import Disk
 from vmspec.config.features import Features
-from vmspec.config.graphics import Graphics, Input, Redirdev, Sound, Video
+from vmspec.config.graphics import Graphics, Input, Video
 from vmspec.config.interface import Interface
-from vmspec.config.memballoon import Memballoon
 from vmspec.config.metadata import Metadata
-from vmspec.config.pm import PowerManagement
-from vmspec.config.rng import Rng
-from vmspec.config.watchdog import Watchdog
 from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
+from vmspec.families.memballoon import Memballoon
+from vmspec.families.pm import PowerManagement
+from vmspec.families.rng import Rng
+from vmspec.families.sound import Sound
+from vmspec.families.usb_redirection import Redirdev
+from vmspec.families.watchdog import Watchdog
 
 
 @dataclass(**CONFIG)

@@ -1,5 +1,4 @@
-"""``<graphics>``, ``<video>``, ``<input>``, ``<sound>`` and ``<redirdev>``: what a person
-at the console sees, hears and uses."""
+"""``<graphics>``, ``<video>`` and ``<input>``: what a person at the console sees and uses."""
 
 from __future__ import annotations
 
@@ -43,25 +42,6 @@ class Graphics:
     listens: tuple[GraphicsListen, ...] = children()
     image: GraphicsImage | None = child()
     streaming: GraphicsStreaming | None = child()
-
-
-@dataclass(**CONFIG)
-class Sound:
-    """``<sound>``: an emulated sound card (its sound goes through ``<audio>``)."""
-
-    TAG: ClassVar[str] = "sound"
-    IDENTITY: ClassVar[tuple[str, ...]] = ("@model",)
-    model: str | None = attr("model")
-
-
-@dataclass(**CONFIG)
-class Redirdev:
-    """``<redirdev>``: a USB device of the SPICE client's, passed to the guest."""
-
-    TAG: ClassVar[str] = "redirdev"
-    IDENTITY: ClassVar[tuple[str, ...]] = ("@bus", "@type")
-    bus: str | None = attr("bus")
-    type: str | None = attr("type")
 
 
 @dataclass(**CONFIG)

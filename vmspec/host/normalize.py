@@ -17,6 +17,7 @@ from vmspec.config.domain import Audio, Devices, Domain, MemorySize
 from vmspec.config.features import Features, Smm
 from vmspec.config.graphics import Graphics, GraphicsListen
 from vmspec.config.interface import Interface
+from vmspec.families import Place, families_at
 from vmspec.host.facts import HostFacts
 from vmspec.lower import policy
 from vmspec.units import libvirt_size_in_kib
@@ -66,7 +67,28 @@ def normalize_live(desired: Domain, live: Domain, facts: HostFacts) -> Domain:
     live = dataclasses.replace(live, features=_hyperv_mode(desired.features, live.features))
     if desired.devices and live.devices:
         live = dataclasses.replace(live, devices=_devices(desired, live))
-    return live
+    return _families_fill_ins(desired, live)
+
+
+def _families_fill_ins(desired: Domain, live: Domain) -> Domain:
+    """Each registered family's own rule of what libvirt fills in (see vmspec/families)."""
+    domain_values = {
+        family.config_field: family.libvirt_fills_in(
+            getattr(live, family.config_field), getattr(desired, family.config_field)
+        )
+        for family in families_at(Place.DOMAIN)
+    }
+    live = dataclasses.replace(live, **domain_values)
+    if desired.devices is None or live.devices is None:
+        return live
+    device_values = {
+        family.config_field: family.libvirt_fills_in(
+            getattr(live.devices, family.config_field),
+            getattr(desired.devices, family.config_field),
+        )
+        for family in families_at(Place.DEVICES)
+    }
+    return dataclasses.replace(live, devices=dataclasses.replace(live.devices, **device_values))
 
 
 def normalize_running(desired: Domain, running: Domain, facts: HostFacts) -> Domain:

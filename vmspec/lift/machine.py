@@ -18,10 +18,9 @@ from vmspec.config.controller import Controller, default_index
 from vmspec.config.disk import Disk
 from vmspec.config.domain import Domain
 from vmspec.config.features import Hyperv
-from vmspec.config.graphics import Redirdev
 from vmspec.config.interface import Interface
 from vmspec.config.metadata import Metadata
-from vmspec.config.pm import PowerManagement, Suspend
+from vmspec.families import FAMILIES, Place
 from vmspec.lower import lower_virtual_machine, policy
 from vmspec.lower.devices import SPICE_AGENT_CHANNEL
 from vmspec.lower.identity import domain_uuid, interface_macs
@@ -87,7 +86,6 @@ def lift_domain(
     comparable = dataclasses.replace(
         domain,
         metadata=_with_marker(domain.metadata, lowered.metadata),
-        pm=_pm_as_libvirt_stores_it(domain.pm),
     )
     original = normalize_live(lowered, comparable, HostFacts())
     added = []
@@ -104,22 +102,6 @@ def lift_domain(
 def _with_marker(metadata: Metadata | None, lowered: Metadata | None) -> Metadata | None:
     marker = lowered.vmspec if lowered else None
     return dataclasses.replace(metadata or Metadata(), vmspec=marker)
-
-
-def _pm_as_libvirt_stores_it(pm: PowerManagement | None) -> PowerManagement | None:
-    """A setting without ``enabled`` is QEMU's default, and libvirt drops it on define
-    (and an empty ``<pm/>`` with it): the same guest as one without them."""
-    if pm is None:
-        return None
-    kept = PowerManagement(
-        suspend_to_mem=pm.suspend_to_mem if _is_set(pm.suspend_to_mem) else None,
-        suspend_to_disk=pm.suspend_to_disk if _is_set(pm.suspend_to_disk) else None,
-    )
-    return None if kept == PowerManagement() else kept
-
-
-def _is_set(suspend: Suspend | None) -> bool:
-    return suspend is not None and suspend.enabled is not None
 
 
 def _problems(document: dict[str, Any]) -> list[str]:
@@ -175,28 +157,25 @@ def _spec(domain: Domain) -> tuple[dict[str, Any], list[str]]:
     _features(domain, spec)
     _devices(domain, spec, lost)
     _lifecycle(domain, spec)
-    _power_management(domain.pm, spec)
+    _families(domain, spec)
     return spec, lost
+
+
+def _families(domain: Domain, spec: dict[str, Any]) -> None:
+    """What each registered family lifts from its field of the domain or its devices."""
+    holders = {Place.DOMAIN: domain, Place.DEVICES: domain.devices}
+    for family in FAMILIES:
+        holder = holders[family.place]
+        if holder is None:
+            continue
+        lifted = family.lift(getattr(holder, family.config_field), spec)
+        if lifted is not None:
+            spec[family.spec_field] = lifted
 
 
 def _osinfo(metadata: Metadata | None) -> str | None:
     libosinfo = metadata.libosinfo if metadata else None
     return libosinfo.os.id if libosinfo and libosinfo.os else None
-
-
-def _power_management(pm: PowerManagement | None, spec: dict[str, Any]) -> None:
-    if pm is None:
-        return
-    lifted = {
-        key: suspend.enabled
-        for key, suspend in (
-            ("suspendToMem", pm.suspend_to_mem),
-            ("suspendToDisk", pm.suspend_to_disk),
-        )
-        if _is_set(suspend)
-    }
-    if lifted:
-        spec["pm"] = lifted
 
 
 def _kib(size) -> int:
@@ -419,23 +398,6 @@ def _devices(domain: Domain, spec: dict[str, Any], lost: list[str]) -> None:
         for channel in devices.channels
     ):
         spec["spiceAgent"] = True
-    if devices.sounds:
-        spec["sound"] = [{"model": sound.model} for sound in devices.sounds]
-    # SPICE's USB redirection; any other kind of redirdev is left for the self-check to name.
-    redirections = devices.redirdevs.count(Redirdev(bus="usb", type="spicevmc"))
-    if redirections:
-        spec["usbRedirection"] = redirections
-    if devices.watchdogs:
-        watchdog = devices.watchdogs[0]
-        spec["watchdog"] = {
-            key: value
-            for key, value in (("model", watchdog.model), ("action", watchdog.action))
-            if value is not None
-        }
-    if devices.rngs and devices.rngs[0].backend:
-        spec["rng"] = {"backend": devices.rngs[0].backend.path}
-    if devices.memballoon and devices.memballoon.model != policy.memballoon_model({}):
-        spec["memballoon"] = {"model": devices.memballoon.model}
     if devices.videos and devices.videos[0].model:
         model = devices.videos[0].model.type
         if model != policy.video_model({"graphics": graphics}) or not graphics:

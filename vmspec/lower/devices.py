@@ -27,15 +27,11 @@ from vmspec.config.graphics import (
     GraphicsListen,
     GraphicsStreaming,
     Input,
-    Redirdev,
-    Sound,
     Video,
     VideoModel,
 )
 from vmspec.config.interface import Interface, InterfaceModel, InterfaceSource, MacAddress
-from vmspec.config.memballoon import Memballoon
-from vmspec.config.rng import Rng, RngBackend
-from vmspec.config.watchdog import Watchdog
+from vmspec.families import Place, families_at
 from vmspec.lower import policy
 from vmspec.lower.identity import interface_macs
 
@@ -64,13 +60,8 @@ def lower_devices(spec: dict[str, Any], name: str, domain_uuid: str) -> Devices:
         ),
         inputs=(Input(type="tablet", bus="usb"),) if policy.wants_tablet(spec) else (),
         graphics=tuple(_graphics(graphics) for graphics in spec.get("graphics", [])),
-        sounds=tuple(Sound(model=sound["model"]) for sound in spec.get("sound", [])),
         videos=(_video(video_model),) if video_model else (),
-        # Each one lets the SPICE client pass one USB device to the guest at a time.
-        redirdevs=(Redirdev(bus="usb", type="spicevmc"),) * spec.get("usbRedirection", 0),
-        watchdogs=(Watchdog(**spec["watchdog"]),) if "watchdog" in spec else (),
-        memballoon=Memballoon(model=policy.memballoon_model(spec)),
-        rngs=(_rng(spec["rng"]),) if "rng" in spec else (),
+        **{family.config_field: family.lower(spec) for family in families_at(Place.DEVICES)},
     )
 
 
@@ -232,10 +223,3 @@ def _spice_agent_channel() -> CharDevice:
 def _guest_agent_channel() -> CharDevice:
     # libvirt picks the socket path under its own run directory.
     return CharDevice(type="unix", target=CharTarget(type="virtio", name=GUEST_AGENT_CHANNEL))
-
-
-def _rng(rng: dict[str, Any]) -> Rng:
-    # /dev/urandom never blocks the guest's boot waiting for host entropy.
-    return Rng(
-        model="virtio", backend=RngBackend(model="random", path=rng.get("backend", "/dev/urandom"))
-    )

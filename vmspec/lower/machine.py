@@ -11,8 +11,8 @@ from vmspec.config.cpu import Cpu, CpuFeature, CpuModel, CpuTopology
 from vmspec.config.domain import Domain, MemorySize, Vcpu
 from vmspec.config.features import Features, Hyperv, HypervFeature, Smm, Vmport
 from vmspec.config.metadata import Label, Libosinfo, Metadata, OsinfoOs, OwnershipMarker
-from vmspec.config.pm import PowerManagement, Suspend
 from vmspec.config.xmlmap import canonical_xml
+from vmspec.families import Place, families_at
 from vmspec.lower import policy
 from vmspec.lower.devices import lower_devices
 from vmspec.lower.identity import domain_uuid
@@ -52,8 +52,8 @@ def lower_virtual_machine(
         on_poweroff=on_poweroff,
         on_reboot=on_reboot,
         on_crash=on_crash,
-        pm=_power_management(spec),
         devices=lower_devices(spec, metadata["name"], uuid),
+        **{family.config_field: family.lower(spec) for family in families_at(Place.DOMAIN)},
     )
 
 
@@ -75,21 +75,6 @@ def _canonical(text: str) -> str:
 def _libosinfo(spec: dict[str, Any]) -> Libosinfo | None:
     osinfo = spec.get("osinfo")
     return Libosinfo(os=OsinfoOs(id=osinfo)) if osinfo else None
-
-
-def _power_management(spec: dict[str, Any]) -> PowerManagement | None:
-    pm = spec.get("pm")
-    if not pm:
-        return None
-    # No policy here: a setting the spec leaves out stays QEMU's default, as libvirt leaves it.
-    return PowerManagement(
-        suspend_to_mem=_suspend(pm.get("suspendToMem")),
-        suspend_to_disk=_suspend(pm.get("suspendToDisk")),
-    )
-
-
-def _suspend(enabled: bool | None) -> Suspend | None:
-    return None if enabled is None else Suspend(enabled=enabled)
 
 
 def _operating_system(spec: dict[str, Any]) -> OperatingSystem:

@@ -146,11 +146,6 @@ def wants_tablet(spec: dict[str, Any]) -> bool:
     return bool(spec.get("graphics"))
 
 
-def memballoon_model(spec: dict[str, Any]) -> str:
-    # The balloon reports guest memory use and lets the host reclaim it; libvirt adds it anyway.
-    return spec.get("memballoon", {}).get("model", "virtio")
-
-
 def boot_devices(spec: dict[str, Any]) -> list[str]:
     # libvirt boots from the first disk when nothing is said; saying so keeps the XML stable.
     if "boot" in spec:

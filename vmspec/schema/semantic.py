@@ -14,6 +14,7 @@ from lxml import etree
 
 from vmspec.config.metadata import LIBOSINFO_NAMESPACE
 from vmspec.config.metadata import NAMESPACE as VMSPEC_NAMESPACE
+from vmspec.families import FAMILIES
 from vmspec.lower import policy
 from vmspec.problems import FieldPath, Finding
 from vmspec.units import format_kib, size_in_kib
@@ -36,7 +37,11 @@ def semantic_findings(document: dict[str, Any]) -> list[Finding]:
     if findings:
         return findings  # the rules below trust that numbers are whole and text is XML-safe
     spec = document["spec"]
-    checks = {"VirtualMachine": _CHECKS, "StoragePool": (_pool,), "Network": (_network,)}
+    checks = {
+        "VirtualMachine": (*_CHECKS, *(check for family in FAMILIES for check in family.checks)),
+        "StoragePool": (_pool,),
+        "Network": (_network,),
+    }
     for check in checks[document["kind"]]:
         findings.extend(check(spec))
     if document["kind"] == "VirtualMachine":
@@ -295,16 +300,9 @@ def _graphics(spec: dict[str, Any]) -> Iterator[Finding]:
         for spice_only in ("image", "streaming"):
             if spice_only in graphics and graphics["type"] != "spice":
                 yield Finding((*where, spice_only), f"{spice_only} is a SPICE setting: type spice")
-    # The agent's channel and USB redirection travel over a SPICE connection.
-    if "spice" not in seen_types:
-        if spec.get("spiceAgent"):
-            yield Finding(
-                ("spec", "spiceAgent"), "the SPICE agent needs a spice display in graphics"
-            )
-        if spec.get("usbRedirection"):
-            yield Finding(
-                ("spec", "usbRedirection"), "USB redirection needs a spice display in graphics"
-            )
+    # The agent's channel travels over a SPICE connection.
+    if "spice" not in seen_types and spec.get("spiceAgent"):
+        yield Finding(("spec", "spiceAgent"), "the SPICE agent needs a spice display in graphics")
 
 
 def _cpuset(spec: dict[str, Any]) -> Iterator[Finding]:

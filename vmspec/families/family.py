@@ -1,0 +1,53 @@
+"""What one element family declares, so that the generic code can loop over them all.
+
+A family is one libvirt element (``<watchdog>``, ``<tpm>``, ``<memoryBacking>``) and
+the spec field that says it. Its module holds everything vmspec knows about it: the
+config classes (with their diff identity), the JSON Schema of the spec field, the
+semantic checks, lowering and lifting, the policy defaults with their reasons, and
+what libvirt fills in by itself. Lowering, lifting, validation, normalization and
+the committed JSON Schema read it through ``vmspec.families.FAMILIES``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from vmspec.problems import Finding
+
+Spec = dict[str, Any]
+Check = Callable[[Spec], Iterator[Finding]]
+
+
+class Place(Enum):
+    """Where the family's config value sits: a field of ``Domain`` or of ``Devices``."""
+
+    DOMAIN = "domain"
+    DEVICES = "devices"
+
+
+def _as_is(live: Any, wanted: Any) -> Any:
+    return live
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Family:
+    spec_field: str
+    """The key under ``spec`` that says this family (``watchdog``)."""
+    schema: Mapping[str, Any]
+    """The JSON Schema of that key's value, with a description and examples."""
+    place: Place
+    config_field: str
+    """The field of ``Domain`` or ``Devices`` it fills (``watchdogs``)."""
+    lower: Callable[[Spec], Any]
+    """The spec → the config field's value (the field's empty value where the spec is silent)."""
+    lift: Callable[[Any, Spec], Any]
+    """The config field's value and the spec lifted so far → the spec field's value, or
+    None to leave it out. What it cannot say, the lift's self-check reports as dropped."""
+    checks: tuple[Check, ...] = ()
+    """Rules across fields that the schema cannot state, each naming what to change."""
+    libvirt_fills_in: Callable[[Any, Any], Any] = _as_is
+    """The live value and the wanted one → the live value without what libvirt adds by
+    itself (a default it writes out), so that it is no difference."""

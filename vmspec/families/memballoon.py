@@ -1,0 +1,56 @@
+"""``<memballoon>``: lets the host reclaim and report guest memory.
+
+formatdomain: "Memory balloon device".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from vmspec.config.xmlmap import CONFIG, attr
+from vmspec.families.family import Family, Place, Spec
+
+
+@dataclass(**CONFIG)
+class Memballoon:
+    TAG: ClassVar[str] = "memballoon"
+    IDENTITY: ClassVar[tuple[str, ...]] = ("@model",)
+    model: str | None = attr("model")
+
+
+# The balloon reports guest memory use and lets the host reclaim it; libvirt adds it anyway.
+DEFAULT_MODEL = "virtio"
+
+SCHEMA = {
+    "type": "object",
+    "description": "the memory balloon, which reports guest memory use and lets the host reclaim it",
+    "properties": {
+        "model": {
+            "enum": ["virtio", "none"],
+            "description": f"none: no balloon (a guest with passed-through devices); default: {DEFAULT_MODEL}",
+        }
+    },
+    "additionalProperties": False,
+    "examples": [{"model": "none"}],
+}
+
+
+def lower(spec: Spec) -> Memballoon:
+    return Memballoon(model=spec.get("memballoon", {}).get("model", DEFAULT_MODEL))
+
+
+def lift(memballoon: Memballoon | None, spec: Spec) -> dict[str, Any] | None:
+    if memballoon is None or memballoon.model == DEFAULT_MODEL:
+        return None
+    return {"model": memballoon.model}
+
+
+FAMILY = Family(
+    spec_field="memballoon",
+    schema=SCHEMA,
+    place=Place.DEVICES,
+    config_field="memballoon",
+    lower=lower,
+    lift=lift,
+)

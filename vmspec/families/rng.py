@@ -1,0 +1,64 @@
+"""``<rng>``: a paravirtual entropy source (formatdomain "Random number generator device")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from vmspec.config.xmlmap import CONFIG, attr, child, text
+from vmspec.families.family import Family, Place, Spec
+
+
+@dataclass(**CONFIG)
+class RngBackend:
+    TAG: ClassVar[str] = "backend"
+    model: str | None = attr("model")
+    path: str | None = text()
+
+
+@dataclass(**CONFIG)
+class Rng:
+    TAG: ClassVar[str] = "rng"
+    IDENTITY: ClassVar[tuple[str, ...]] = ("@model",)
+    model: str | None = attr("model")
+    backend: RngBackend | None = child()
+
+
+# /dev/urandom never blocks the guest's boot waiting for host entropy.
+DEFAULT_BACKEND = "/dev/urandom"
+
+SCHEMA = {
+    "type": "object",
+    "description": "a virtio entropy source fed from a host device",
+    "properties": {
+        "backend": {
+            "enum": ["/dev/urandom", "/dev/random", "/dev/hwrng"],
+            "description": f"the host's source of entropy; default: {DEFAULT_BACKEND}, which never blocks",
+        }
+    },
+    "additionalProperties": False,
+    "examples": [{}, {"backend": "/dev/hwrng"}],
+}
+
+
+def lower(spec: Spec) -> tuple[Rng, ...]:
+    if "rng" not in spec:
+        return ()
+    path = spec["rng"].get("backend", DEFAULT_BACKEND)
+    return (Rng(model="virtio", backend=RngBackend(model="random", path=path)),)
+
+
+def lift(rngs: tuple[Rng, ...], spec: Spec) -> dict[str, Any] | None:
+    if not rngs or rngs[0].backend is None:
+        return None
+    return {"backend": rngs[0].backend.path}
+
+
+FAMILY = Family(
+    spec_field="rng",
+    schema=SCHEMA,
+    place=Place.DEVICES,
+    config_field="rngs",
+    lower=lower,
+    lift=lift,
+)

@@ -1,0 +1,61 @@
+"""``<redirdev>``: USB devices of the SPICE client's, passed to the guest
+(formatdomain "Redirected devices"). The spec says how many at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+from vmspec.config.xmlmap import CONFIG, attr
+from vmspec.families.family import Family, Place, Spec
+from vmspec.problems import Finding
+
+
+@dataclass(**CONFIG)
+class Redirdev:
+    TAG: ClassVar[str] = "redirdev"
+    IDENTITY: ClassVar[tuple[str, ...]] = ("@bus", "@type")
+    bus: str | None = attr("bus")
+    type: str | None = attr("type")
+
+
+# Each one lets the SPICE client pass one USB device to the guest at a time.
+SPICE_REDIRECTION = Redirdev(bus="usb", type="spicevmc")
+
+SCHEMA = {
+    "type": "integer",
+    "minimum": 0,
+    "maximum": 16,
+    "description": "how many USB devices of the SPICE client the guest can take at once (one spicevmc redirdev each); needs a spice display",
+    "examples": [2],
+}
+
+
+def lower(spec: Spec) -> tuple[Redirdev, ...]:
+    return (SPICE_REDIRECTION,) * spec.get("usbRedirection", 0)
+
+
+def lift(redirdevs: tuple[Redirdev, ...], spec: Spec) -> int | None:
+    # Any other kind of redirdev is left for the self-check to name.
+    return redirdevs.count(SPICE_REDIRECTION) or None
+
+
+def _needs_spice(spec: Spec) -> Iterator[Finding]:
+    # Redirected USB devices travel over the SPICE connection.
+    spice = any(graphics["type"] == "spice" for graphics in spec.get("graphics", []))
+    if spec.get("usbRedirection") and not spice:
+        yield Finding(
+            ("spec", "usbRedirection"), "USB redirection needs a spice display in graphics"
+        )
+
+
+FAMILY = Family(
+    spec_field="usbRedirection",
+    schema=SCHEMA,
+    place=Place.DEVICES,
+    config_field="redirdevs",
+    lower=lower,
+    lift=lift,
+    checks=(_needs_spice,),
+)

@@ -1,0 +1,44 @@
+"""The committed JSON Schema, assembled: ``core.schema.json`` (what no family module
+declares yet) plus each registered family's fragment under the VirtualMachine spec.
+
+``vmspec.schema.json`` is the assembly, committed so that editors and the validator
+read one plain file; tests/schema fails when the two differ. After changing a family's
+schema: ``python -m vmspec.schema.assemble``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from vmspec.families import FAMILIES
+
+CORE_FILE = "core.schema.json"
+ASSEMBLED_FILE = "vmspec.schema.json"
+
+
+def assembled_schema() -> dict[str, Any]:
+    core = json.loads(resources.files("vmspec.schema").joinpath(CORE_FILE).read_text("utf-8"))
+    properties = core["$defs"]["machineSpec"]["properties"]
+    for family in FAMILIES:
+        if family.spec_field in properties:
+            raise ValueError(f"{family.spec_field} is declared in {CORE_FILE} and by its family")
+        properties[family.spec_field] = copy.deepcopy(dict(family.schema))
+    return core
+
+
+def schema_text(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+def main() -> None:
+    target = Path(__file__).with_name(ASSEMBLED_FILE)
+    target.write_text(schema_text(assembled_schema()), encoding="utf-8")
+    print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main()
