@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from vmspec.config.boot import OperatingSystem
 from vmspec.config.domain import Devices, Domain
 from vmspec.config.xmlmap import from_element
 from vmspec.emit import domain_xml
@@ -37,7 +38,7 @@ def test_spec_fields_and_config_fields_are_unique():
 
 @pytest.mark.parametrize("family", FAMILIES, ids=lambda family: family.spec_field)
 def test_every_family_has_its_field_in_the_config_tree(family):
-    holder = {Place.DOMAIN: Domain, Place.DEVICES: Devices}[family.place]
+    holder = {Place.DOMAIN: Domain, Place.DEVICES: Devices, Place.OS: OperatingSystem}[family.place]
     assert family.config_field in {field.name for field in dataclasses.fields(holder)}
 
 
@@ -64,14 +65,14 @@ def _document(field: str, value: Any) -> dict[str, Any]:
     }
 
 
-_EXAMPLES = [
+EXAMPLES = [
     pytest.param(family, example, id=f"{family.spec_field}[{index}]")
     for family in FAMILIES
     for index, example in enumerate(family.schema["examples"])
 ]
 
 
-@pytest.mark.parametrize(("family", "example"), _EXAMPLES)
+@pytest.mark.parametrize(("family", "example"), EXAMPLES)
 def test_every_schema_example_survives_import_after_lowering(family, example):
     document = _document(family.spec_field, example)
     assert [problem.message for problem in _problems(document)] == []

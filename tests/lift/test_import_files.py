@@ -19,14 +19,14 @@ GUEST = """<domain type='qemu'>
 def test_files_of_one_name_are_each_reported_with_their_own_reasons(tmp_path):
     plain = tmp_path / "plain.xml"
     plain.write_text(GUEST.format(extra=""))
-    panic = tmp_path / "panic.xml"
-    panic.write_text(GUEST.format(extra="<devices><panic model='isa'/></devices>"))
+    shmem = tmp_path / "shmem.xml"
+    shmem.write_text(GUEST.format(extra="<devices><shmem name='board'/></devices>"))
     again = tmp_path / "again.xml"
     again.write_text(GUEST.format(extra=""))
-    result = vmspec("import", "--xml", str(plain), "--xml", str(panic), "--xml", str(again))
+    result = vmspec("import", "--xml", str(plain), "--xml", str(shmem), "--xml", str(again))
     assert result.returncode == 1
     # The second file's own loss is named, though a domain of its name came first.
-    assert "QEMUGuest1: not imported; the spec cannot express:\n  /domain/devices/panic" in (
+    assert "QEMUGuest1: not imported; the spec cannot express:\n  /domain/devices/shmem" in (
         result.stderr
     )
     assert "QEMUGuest1: not imported: a domain of that name was imported already" in result.stderr

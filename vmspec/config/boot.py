@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
+from vmspec.families.boot_menu import BootMenu
 
 
 @dataclass(**CONFIG)
@@ -34,3 +35,4 @@ class OperatingSystem:
     initrd: str | None = text_child("initrd")
     cmdline: str | None = text_child("cmdline")
     boot: tuple[BootDevice, ...] = children()
+    bootmenu: BootMenu | None = child()

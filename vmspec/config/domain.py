@@ -17,6 +17,7 @@ from vmspec.config.interface import Interface
 from vmspec.config.metadata import Metadata
 from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
 from vmspec.families.memballoon import Memballoon
+from vmspec.families.panic import Panic
 from vmspec.families.pm import PowerManagement
 from vmspec.families.rng import Rng
 from vmspec.families.sound import Sound
@@ -71,6 +72,7 @@ class Devices:
     watchdogs: tuple[Watchdog, ...] = children()
     memballoon: Memballoon | None = child()
     rngs: tuple[Rng, ...] = children()
+    panics: tuple[Panic, ...] = children()
 
 
 @dataclass(**CONFIG)

@@ -9,7 +9,19 @@ formatting order (tests/families checks that every device family has one).
 
 from __future__ import annotations
 
-from vmspec.families import memballoon, pm, rng, sound, usb_redirection, watchdog
+import dataclasses
+from typing import Any
+
+from vmspec.families import (
+    boot_menu,
+    memballoon,
+    panic,
+    pm,
+    rng,
+    sound,
+    usb_redirection,
+    watchdog,
+)
 from vmspec.families.family import Family, Place
 
 FAMILIES: tuple[Family, ...] = (
@@ -18,9 +30,29 @@ FAMILIES: tuple[Family, ...] = (
     rng.FAMILY,
     watchdog.FAMILY,
     memballoon.FAMILY,
+    panic.FAMILY,
     pm.FAMILY,
+    boot_menu.FAMILY,
 )
 
 
 def families_at(place: Place) -> tuple[Family, ...]:
     return tuple(family for family in FAMILIES if family.place is place)
+
+
+def lowered_fields(place: Place, spec: dict[str, Any]) -> dict[str, Any]:
+    """The config fields the families at ``place`` fill, lowered from ``spec``."""
+    return {family.config_field: family.lower(spec) for family in families_at(place)}
+
+
+def holder(domain: Any, place: Place) -> Any:
+    """The config object at ``place`` in a ``Domain`` (None where the domain has none)."""
+    return domain if place is Place.DOMAIN else getattr(domain, place.value)
+
+
+def with_fields(domain: Any, place: Place, values: dict[str, Any]) -> Any:
+    """``domain`` with ``values`` replacing fields of its config object at ``place``."""
+    if place is Place.DOMAIN:
+        return dataclasses.replace(domain, **values)
+    replaced = dataclasses.replace(holder(domain, place), **values)
+    return dataclasses.replace(domain, **{place.value: replaced})

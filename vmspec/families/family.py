@@ -22,10 +22,12 @@ Check = Callable[[Spec], Iterator[Finding]]
 
 
 class Place(Enum):
-    """Where the family's config value sits: a field of ``Domain`` or of ``Devices``."""
+    """Where the family's config value sits: a field of ``Domain`` itself, or of the
+    ``Domain`` field named by the value (``Devices``, ``OperatingSystem``)."""
 
-    DOMAIN = "domain"
+    DOMAIN = ""
     DEVICES = "devices"
+    OS = "os"
 
 
 def _as_is(live: Any, wanted: Any) -> Any:

@@ -17,7 +17,7 @@ from vmspec.config.domain import Audio, Devices, Domain, MemorySize
 from vmspec.config.features import Features, Smm
 from vmspec.config.graphics import Graphics, GraphicsListen
 from vmspec.config.interface import Interface
-from vmspec.families import Place, families_at
+from vmspec.families import Place, families_at, holder, with_fields
 from vmspec.host.facts import HostFacts
 from vmspec.lower import policy
 from vmspec.units import libvirt_size_in_kib
@@ -32,6 +32,9 @@ _LIBVIRT_ALLOCATED = re.compile(
     r"|devices/[^/]+/address"  # PCI, drive, USB and virtio-serial addresses
     r"|devices/[^/]+/alias"  # device aliases
     r"|devices/interface/target"  # the host-side tap name (vnet0), libvirt's to pick
+    # A USB hub: libvirt adds one when the USB devices outnumber the controller's ports
+    # (piix3-uhci has two: a tablet and two SPICE redirections take three).
+    r"|devices/hub(?:/.*)?"
     r"|devices/serial/target/model"  # isa-serial
     r"|cpu/@migratable"  # host-passthrough: migratable on
     r"|devices/video/model/@(?:ram|vram|vram64|vgamem)"  # the video model's default memory
@@ -72,23 +75,18 @@ def normalize_live(desired: Domain, live: Domain, facts: HostFacts) -> Domain:
 
 def _families_fill_ins(desired: Domain, live: Domain) -> Domain:
     """Each registered family's own rule of what libvirt fills in (see vmspec/families)."""
-    domain_values = {
-        family.config_field: family.libvirt_fills_in(
-            getattr(live, family.config_field), getattr(desired, family.config_field)
-        )
-        for family in families_at(Place.DOMAIN)
-    }
-    live = dataclasses.replace(live, **domain_values)
-    if desired.devices is None or live.devices is None:
-        return live
-    device_values = {
-        family.config_field: family.libvirt_fills_in(
-            getattr(live.devices, family.config_field),
-            getattr(desired.devices, family.config_field),
-        )
-        for family in families_at(Place.DEVICES)
-    }
-    return dataclasses.replace(live, devices=dataclasses.replace(live.devices, **device_values))
+    for place in Place:
+        wanted_at, live_at = holder(desired, place), holder(live, place)
+        if wanted_at is None or live_at is None:
+            continue
+        values = {
+            family.config_field: family.libvirt_fills_in(
+                getattr(live_at, family.config_field), getattr(wanted_at, family.config_field)
+            )
+            for family in families_at(place)
+        }
+        live = with_fields(live, place, values)
+    return live
 
 
 def normalize_running(desired: Domain, running: Domain, facts: HostFacts) -> Domain:

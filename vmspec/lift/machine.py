@@ -20,7 +20,7 @@ from vmspec.config.domain import Domain
 from vmspec.config.features import Hyperv
 from vmspec.config.interface import Interface
 from vmspec.config.metadata import Metadata
-from vmspec.families import FAMILIES, Place
+from vmspec.families import FAMILIES, holder
 from vmspec.lower import lower_virtual_machine, policy
 from vmspec.lower.devices import SPICE_AGENT_CHANNEL
 from vmspec.lower.identity import domain_uuid, interface_macs
@@ -163,12 +163,11 @@ def _spec(domain: Domain) -> tuple[dict[str, Any], list[str]]:
 
 def _families(domain: Domain, spec: dict[str, Any]) -> None:
     """What each registered family lifts from its field of the domain or its devices."""
-    holders = {Place.DOMAIN: domain, Place.DEVICES: domain.devices}
     for family in FAMILIES:
-        holder = holders[family.place]
-        if holder is None:
+        found_at = holder(domain, family.place)
+        if found_at is None:
             continue
-        lifted = family.lift(getattr(holder, family.config_field), spec)
+        lifted = family.lift(getattr(found_at, family.config_field), spec)
         if lifted is not None:
             spec[family.spec_field] = lifted
 

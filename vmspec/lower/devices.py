@@ -31,7 +31,7 @@ from vmspec.config.graphics import (
     VideoModel,
 )
 from vmspec.config.interface import Interface, InterfaceModel, InterfaceSource, MacAddress
-from vmspec.families import Place, families_at
+from vmspec.families import Place, lowered_fields
 from vmspec.lower import policy
 from vmspec.lower.identity import interface_macs
 
@@ -61,7 +61,7 @@ def lower_devices(spec: dict[str, Any], name: str, domain_uuid: str) -> Devices:
         inputs=(Input(type="tablet", bus="usb"),) if policy.wants_tablet(spec) else (),
         graphics=tuple(_graphics(graphics) for graphics in spec.get("graphics", [])),
         videos=(_video(video_model),) if video_model else (),
-        **{family.config_field: family.lower(spec) for family in families_at(Place.DEVICES)},
+        **lowered_fields(Place.DEVICES, spec),
     )
 
 

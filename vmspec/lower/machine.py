@@ -12,7 +12,7 @@ from vmspec.config.domain import Domain, MemorySize, Vcpu
 from vmspec.config.features import Features, Hyperv, HypervFeature, Smm, Vmport
 from vmspec.config.metadata import Label, Libosinfo, Metadata, OsinfoOs, OwnershipMarker
 from vmspec.config.xmlmap import canonical_xml
-from vmspec.families import Place, families_at
+from vmspec.families import Place, lowered_fields
 from vmspec.lower import policy
 from vmspec.lower.devices import lower_devices
 from vmspec.lower.identity import domain_uuid
@@ -53,7 +53,7 @@ def lower_virtual_machine(
         on_reboot=on_reboot,
         on_crash=on_crash,
         devices=lower_devices(spec, metadata["name"], uuid),
-        **{family.config_field: family.lower(spec) for family in families_at(Place.DOMAIN)},
+        **lowered_fields(Place.DOMAIN, spec),
     )
 
 
@@ -87,6 +87,7 @@ def _operating_system(spec: dict[str, Any]) -> OperatingSystem:
         initrd=kernel.get("initrd"),
         cmdline=kernel.get("cmdline"),
         boot=tuple(BootDevice(dev=device) for device in policy.boot_devices(spec)),
+        **lowered_fields(Place.OS, spec),
     )
 
 
