@@ -87,7 +87,9 @@ def test_a_domain_defined_by_hand_is_imported_and_adopted_unchanged(system, tmp_
 
 def test_what_the_spec_cannot_express_is_listed_and_refused_unless_lossy(system, tmp_path):
     name = f"{TEST_PREFIX}lossy"
-    system.defineXML(guest_domain_xml(name).replace("</devices>", "<parallel type='pty'/></devices>"))
+    system.defineXML(
+        guest_domain_xml(name).replace("</devices>", "<parallel type='pty'/></devices>")
+    )
     refused = vmspec("import", "-c", SYSTEM_URI, name)
     assert refused.returncode == 1
     assert refused.stdout == ""
