@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, ClassVar, Protocol, TypeVar
@@ -234,6 +234,38 @@ def xml_value(cls: type, field_name: str, value: Any) -> str | None:
             break
         return None if value is None else binding.codec.to_xml(value)
     raise KeyError(f"{cls.__name__}.{field_name} is not a scalar field")
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredField:
+    """One field of a config class and an XPath where it appears in the whole tree."""
+
+    cls: type
+    field_name: str
+    xpath: str  # from the root, e.g. /domain/devices/disk/@type; Clark names for namespaces
+
+
+def declared_fields(cls: type, xpath: str | None = None) -> Iterator[DeclaredField]:
+    """Every attribute, element and text the mapping of ``cls`` and the classes below it
+    declares, with where it appears, so that tests can ask whether each is exercised. A
+    class shared by several elements (a chardev's source) appears once per place; a
+    class met again below itself (a backing chain) stops there."""
+    yield from _declared(cls, xpath or f"/{cls.TAG}", (cls,))  # type: ignore[attr-defined]
+
+
+def _declared(cls: type, here: str, above: tuple[type, ...]) -> Iterator[DeclaredField]:
+    plan = _plan(cls)
+    for binding in plan.attributes:
+        yield DeclaredField(cls, binding.field_name, f"{here}/@{binding.xml_name}")
+    for binding in plan.content:
+        if binding.kind is _Kind.TEXT:
+            yield DeclaredField(cls, binding.field_name, f"{here}/text()")
+            continue
+        below = f"{here}/{binding.xml_name}"
+        yield DeclaredField(cls, binding.field_name, below)
+        element_class = binding.element_class
+        if element_class is not None and element_class not in above:
+            yield from _declared(element_class, below, (*above, element_class))
 
 
 # --- emit -----------------------------------------------------------------------------------

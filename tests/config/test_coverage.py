@@ -1,0 +1,78 @@
+"""In the spirit of virt-manager's test_checkprops: every field a config class declares
+is exercised by some golden file, so no declared mapping goes untested by the golden
+files' checks (libvirt's RelaxNG schema, define on the test driver, parse(emit(x)))."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from lxml import etree
+
+from vmspec.config.domain import Domain
+from vmspec.config.metadata import LIBOSINFO_NAMESPACE
+from vmspec.config.metadata import NAMESPACE as VMSPEC_NAMESPACE
+from vmspec.config.xmlmap import declared_fields
+
+GOLDEN = Path(__file__).resolve().parents[2] / "golden"
+
+# Fields vmspec reads but never writes, each with the reason: they come from libvirt
+# (or another tool) when a domain is parsed for plan or import.
+READ_ONLY = {
+    (
+        "OwnershipMarker",
+        "scope",
+    ): "written only outside the default scope (tests/test_scope.py); golden files are compiled in the default scope",
+    ("Devices", "emulator"): "the QEMU binary libvirt writes into every definition",
+    (
+        "BackingStore",
+        "backing_store",
+    ): "the rest of an image's chain, which libvirt reads from the image; a spec names the first backing file only",
+    ("Graphics", "tls_port"): "virt-install's tlsPort='-1', which libvirt drops on define",
+    ("Devices", "audios"): "the <audio> backend libvirt adds for QEMU 7 by itself",
+    ("Audio", "id"): "libvirt's <audio>",
+    ("Audio", "type"): "libvirt's <audio>",
+}
+
+
+def _paths_in(root: etree._Element) -> set[str]:
+    found: set[str] = set()
+
+    def walk(element: etree._Element, path: str) -> None:
+        found.add(path)
+        found.update(f"{path}/@{name}" for name in element.attrib)
+        if element.text and element.text.strip():
+            found.add(f"{path}/text()")
+        for item in element:
+            if isinstance(item.tag, str):
+                walk(item, f"{path}/{item.tag}")
+
+    walk(root, f"/{root.tag}")
+    return found
+
+
+def _exercised(xpath: str, golden: set[str]) -> bool:
+    if xpath.endswith("/*"):  # elements of other namespaces than vmspec's own ones
+        parent = xpath[:-1]
+        known = (f"{parent}{{{VMSPEC_NAMESPACE}}}", f"{parent}{{{LIBOSINFO_NAMESPACE}}}")
+        return any(path.startswith(f"{parent}{{") and not path.startswith(known) for path in golden)
+    return xpath in golden
+
+
+def test_every_declared_field_appears_in_some_golden_file():
+    golden: set[str] = set()
+    for path in GOLDEN.glob("*.xml"):
+        golden |= _paths_in(etree.parse(str(path)).getroot())
+    places: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for declared in declared_fields(Domain):
+        places[(declared.cls.__name__, declared.field_name)].append(declared.xpath)
+    never = {
+        field: xpaths[0]
+        for field, xpaths in places.items()
+        if not any(_exercised(xpath, golden) for xpath in xpaths)
+    }
+    assert sorted(set(never) - set(READ_ONLY)) == [], (
+        "declared but in no golden file (add it to an example in specs/examples): "
+        + ", ".join(f"{never[field]}" for field in sorted(set(never) - set(READ_ONLY)))
+    )
+    assert sorted(set(READ_ONLY) - set(never)) == [], "now in a golden file: not read-only"
