@@ -8,9 +8,9 @@ import dataclasses
 from lxml import etree
 
 from tests.conftest import EXAMPLE_SPECS
+from vmspec.compare.diff import LIVE, RESTART, changes_between
 from vmspec.config.domain import Devices
 from vmspec.config.xmlmap import child_classes
-from vmspec.host.diff import LIVE, RESTART, changes_between
 from vmspec.host.preserve import with_live_allocations
 from vmspec.lower import lower_virtual_machine
 

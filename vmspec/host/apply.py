@@ -15,8 +15,8 @@ from collections.abc import Callable
 import libvirt
 from lxml import etree
 
+from vmspec.compare.diff import LIVE
 from vmspec.host.connection import Host
-from vmspec.host.diff import LIVE
 from vmspec.host.errors import HostError
 from vmspec.host.graph import key_noun
 from vmspec.host.plan import (

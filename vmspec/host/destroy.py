@@ -13,9 +13,9 @@ import dataclasses
 
 from lxml import etree
 
+from vmspec.compare.facts import host_facts
 from vmspec.host.connection import Host
 from vmspec.host.errors import HostError
-from vmspec.host.facts import host_facts
 from vmspec.host.inventory import LiveDomain, read_live_domains
 from vmspec.host.plan import (
     DELETE,

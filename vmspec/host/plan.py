@@ -10,14 +10,14 @@ from typing import Any
 
 from lxml import etree
 
+from vmspec.compare.diff import CONFIG, LIVE, RESTART, Change, changes_between
+from vmspec.compare.facts import HostFacts
+from vmspec.compare.normalize import normalize_live, normalize_running, unexplained
 from vmspec.config.domain import Domain
 from vmspec.config.metadata import OwnershipMarker
 from vmspec.emit import domain_xml
-from vmspec.host.diff import CONFIG, LIVE, RESTART, Change, changes_between
 from vmspec.host.errors import HostError
-from vmspec.host.facts import HostFacts
 from vmspec.host.inventory import LiveDomain
-from vmspec.host.normalize import normalize_live, normalize_running, unexplained
 from vmspec.host.secrets import PasswordSource, password_sources
 from vmspec.lower import lower_virtual_machine
 from vmspec.lower.identity import domain_uuid

@@ -15,17 +15,17 @@ from typing import Any
 import libvirt
 from lxml import etree
 
+from vmspec.compare.diff import RESTART, Change, changes_between
 from vmspec.config.network import Network
 from vmspec.config.pool import StoragePool
 from vmspec.config.xmlmap import XmlMappingError, from_element
 from vmspec.emit import resource_xml
 from vmspec.host.connection import Host
-from vmspec.host.diff import RESTART, Change, changes_between
 from vmspec.host.errors import HostError
 from vmspec.host.plan import CREATE, DELETE, NETWORK, NONE, POOL, REFUSE, UPDATE, ResourcePlan
 from vmspec.lower.identity import network_uuid, pool_uuid
 
-# What libvirt adds to the definitions it stores, per kind (see normalize.py for domains).
+# What libvirt adds to the definitions it stores, per kind (domains: compare/normalize.py).
 _ALLOCATED = {
     POOL: re.compile(
         r"^/pool/(?:capacity|allocation|available|target/permissions(?:/.*)?|source/adapter)$"

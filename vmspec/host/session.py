@@ -12,8 +12,8 @@ from typing import Any
 
 from lxml import etree
 
+from vmspec.compare.facts import host_facts
 from vmspec.host.connection import Host
-from vmspec.host.facts import host_facts
 from vmspec.host.graph import block_dependents, with_dependencies
 from vmspec.host.inventory import read_live_domains
 from vmspec.host.plan import (

@@ -53,9 +53,9 @@ def lift_domain(
 ) -> Lifted:
     """``uncovered``: what parsing found outside the mapping (already filtered for what
     libvirt allocates itself)."""
-    from vmspec.host.diff import changes_between  # the diff speaks libvirt's words
-    from vmspec.host.facts import HostFacts
-    from vmspec.host.normalize import normalize_live
+    from vmspec.compare.diff import changes_between  # the diff speaks libvirt's words
+    from vmspec.compare.facts import HostFacts
+    from vmspec.compare.normalize import normalize_live
 
     name = domain.name or "unnamed"
     dropped = list(uncovered)
@@ -213,7 +213,7 @@ def _looks_like_windows(domain: Domain) -> bool:
 
 
 def _cpu(domain: Domain, spec: dict[str, Any]) -> None:
-    from vmspec.host.normalize import is_qemu_default_cpu
+    from vmspec.compare.normalize import is_qemu_default_cpu
 
     cpu = domain.cpu
     if cpu is not None and is_qemu_default_cpu(cpu):
@@ -312,7 +312,7 @@ def _controllers(controllers: tuple[Controller, ...], machine: str | None) -> li
     """The controllers libvirt would not add by itself (a virtio-scsi controller, a USB
     controller of another model), and with one of a type all of that type: a type the
     spec names is all the spec's."""
-    from vmspec.host.normalize import is_libvirts_own_controller
+    from vmspec.compare.normalize import is_libvirts_own_controller
 
     chosen = {item.type for item in controllers if not is_libvirts_own_controller(item, machine)}
     lifted, seen = [], []
@@ -365,7 +365,7 @@ def _hyperv(hyperv: Hyperv | None) -> dict[str, Any] | None:
 
 
 def _devices(domain: Domain, spec: dict[str, Any], lost: list[str]) -> None:
-    from vmspec.host.normalize import is_bare_pty_console
+    from vmspec.compare.normalize import is_bare_pty_console
 
     devices = domain.devices
     if devices is None:

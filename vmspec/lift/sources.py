@@ -15,7 +15,7 @@ def lift_xml(
     xml: bytes | str, origin: str, *, autostart: bool | None = None, running: bool | None = None
 ) -> Lifted:
     """Lift one domain XML document; ``origin`` names it when it cannot be read at all."""
-    from vmspec.host.normalize import unexplained
+    from vmspec.compare.normalize import unexplained
 
     try:
         root = etree.fromstring(xml.encode() if isinstance(xml, str) else xml)
