@@ -1,5 +1,6 @@
 """A plan: what apply would do to each domain, and why. Built from the specs and
-the host's domains, read once; carrying it out is apply.py's job."""
+the host's domains, read once, into the model of vmspec/compare/model.py; carrying it
+out is apply.py's job."""
 
 from __future__ import annotations
 
