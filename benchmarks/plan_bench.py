@@ -46,9 +46,9 @@ from measure import (
 from plan_floor import read_all_definitions
 from startup_bench import import_costs, import_edges
 
+from vmspec.compare.model import Options
 from vmspec.compile import ValidDocuments
 from vmspec.host.connection import Host
-from vmspec.host.plan import Options
 from vmspec.host.session import plan_documents
 
 URI = "qemu:///system"

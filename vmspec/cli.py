@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from vmspec import __version__
+from vmspec.compare.model import Action, Options
 from vmspec.compile import CompiledResource, CompileResult, ValidDocuments, compile_paths
 from vmspec.problems import Problem
 from vmspec.scope import DEFAULT_SCOPE
@@ -251,7 +252,7 @@ def _carry_out(host, host_plan, options, shutdown_timeout: float, shown: list[st
     finally:
         host.close()
     for refused in host_plan.refused:
-        verb = "refused" if refused.action == "refuse" else "blocked"
+        verb = "refused" if refused.action == Action.REFUSE else "blocked"
         click.echo(f"vmspec: {refused.name}: {verb}: {refused.reason}", err=True)
     if failures or host_plan.refused:
         click.echo(
@@ -435,7 +436,6 @@ def _make_plan(
         _fail([], "plan and apply need libvirt-python: pip install 'vmspec[libvirt]'")
     from vmspec.host.destroy import plan_destroy
     from vmspec.host.graph import TargetError, parse_target
-    from vmspec.host.plan import Options
     from vmspec.host.session import plan_documents
 
     if target_options and flags.get("prune"):

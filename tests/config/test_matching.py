@@ -8,9 +8,10 @@ import dataclasses
 from lxml import etree
 
 from tests.conftest import EXAMPLE_SPECS
+from vmspec.compare.diff import changes_between
+from vmspec.compare.model import ChangeClass
 from vmspec.config.domain import Devices
 from vmspec.config.xmlmap import child_classes
-from vmspec.host.diff import LIVE, RESTART, changes_between
 from vmspec.host.preserve import with_live_allocations
 from vmspec.lower import lower_virtual_machine
 
@@ -50,7 +51,7 @@ def test_removing_the_first_disk_is_one_removal_and_a_hotplug():
     changes = changes_between(before, after)
     removed = before.devices.disks[0].target.dev
     assert [(c.path, c.after, c.change_class) for c in changes] == [
-        (f"devices/disk[{removed}]", None, LIVE)
+        (f"devices/disk[{removed}]", None, ChangeClass.LIVE)
     ]
 
 
@@ -63,8 +64,8 @@ def test_a_changed_video_model_is_a_restart_of_that_video():
     )
     changes = changes_between(domain, changed)
     assert {(c.path, c.change_class) for c in changes} == {
-        (f"devices/video[{video.model.type}]", RESTART),
-        ("devices/video[qxl]", RESTART),
+        (f"devices/video[{video.model.type}]", ChangeClass.RESTART),
+        ("devices/video[qxl]", ChangeClass.RESTART),
     }
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from tests.conftest import EXAMPLES
 from tests.host.conftest import TEST_PREFIX, guest_spec, libvirt, write
+from vmspec.compare.model import Action, Options, Plan
 from vmspec.compile import ValidDocuments
 from vmspec.host.apply import apply_plan
 from vmspec.host.connection import Host
-from vmspec.host.plan import ADOPT, CREATE, DELETE, NONE, REFUSE, UPDATE, Options, Plan
 from vmspec.host.session import plan_documents
 
 
@@ -46,7 +46,7 @@ EXAMPLES_WITHOUT_SEEDS = sorted(
 
 def test_every_example_applies_and_a_second_plan_has_no_changes(host):
     first, done = apply(host, *EXAMPLES_WITHOUT_SEEDS)
-    assert set(actions(first).values()) == {CREATE}
+    assert set(actions(first).values()) == {Action.CREATE}
     assert "  web-01: started" in done and "  web-01: autostart on" in done
     assert "  network lab: started" in done and "  pool images: started" in done
     second = plan(host, *EXAMPLES_WITHOUT_SEEDS)
@@ -63,7 +63,7 @@ def test_a_changed_spec_updates_in_place_with_the_same_uuid(host, tmp_path):
     write(tmp_path, "a", guest_spec("a", state="stopped", memory="128MiB"))
     updated, _ = apply(host, spec)
     (resource_plan,) = updated.resources
-    assert resource_plan.action == UPDATE and not resource_plan.drift
+    assert resource_plan.action == Action.UPDATE and not resource_plan.drift
     assert [c.path for c in resource_plan.changes] == ["memory", "currentMemory"]
     domain = host.connection.lookupByName(f"{TEST_PREFIX}a")
     assert domain.UUIDString() == uuid
@@ -77,7 +77,7 @@ def test_an_unmanaged_domain_is_refused_and_left_as_it_was(host, tmp_path):
     spec = write(tmp_path, "test", guest_spec("x").replace(f"{TEST_PREFIX}x", "test"))
     the_plan = plan(host, spec)
     (resource_plan,) = the_plan.resources
-    assert resource_plan.action == REFUSE
+    assert resource_plan.action == Action.REFUSE
     assert "--adopt" in resource_plan.reason
     apply_plan(host, the_plan, Options(), lambda _: None)
     assert host.connection.lookupByName("test").XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE) == before
@@ -89,10 +89,10 @@ def test_adopt_takes_over_and_keeps_the_uuid(host, tmp_path):
         tmp_path, "test", guest_spec("x", state="running").replace(f"{TEST_PREFIX}x", "test")
     )
     adopted, _ = apply(host, spec, adopt=True)
-    assert actions(adopted) == {"test": ADOPT}
+    assert actions(adopted) == {"test": Action.ADOPT}
     assert host.connection.lookupByName("test").UUIDString() == uuid
     again = plan(host, spec)
-    assert actions(again) == {"test": NONE} and not again.has_changes
+    assert actions(again) == {"test": Action.NONE} and not again.has_changes
 
 
 def test_prune_deletes_only_managed_domains_no_spec_names(host, tmp_path):
@@ -103,7 +103,7 @@ def test_prune_deletes_only_managed_domains_no_spec_names(host, tmp_path):
     without_prune = plan(host, tmp_path)
     assert not without_prune.has_changes
     pruned, done = apply(host, tmp_path, prune=True)
-    assert actions(pruned) == {f"{TEST_PREFIX}a": NONE, f"{TEST_PREFIX}b": DELETE}
+    assert actions(pruned) == {f"{TEST_PREFIX}a": Action.NONE, f"{TEST_PREFIX}b": Action.DELETE}
     assert f"  {TEST_PREFIX}b: deleted (disks kept)" in done
     names = {domain.name() for domain in host.connection.listAllDomains()}
     assert f"{TEST_PREFIX}b" not in names and {f"{TEST_PREFIX}a", "test"} <= names
@@ -115,9 +115,9 @@ def test_pruning_a_running_domain_needs_force(host, tmp_path):
     (tmp_path / "a.yaml").unlink()
     write(tmp_path, "other", guest_spec("other", state="stopped"))
     refused = plan(host, tmp_path, prune=True)
-    assert actions(refused)[f"{TEST_PREFIX}a"] == REFUSE
+    assert actions(refused)[f"{TEST_PREFIX}a"] == Action.REFUSE
     forced, _ = apply(host, tmp_path, prune=True, force=True)
-    assert actions(forced)[f"{TEST_PREFIX}a"] == DELETE
+    assert actions(forced)[f"{TEST_PREFIX}a"] == Action.DELETE
 
 
 def test_a_running_guest_with_a_restart_change_stays_up_unless_restart_is_given(host, tmp_path):
@@ -143,7 +143,7 @@ def test_drift_outside_the_specs_fields_is_found_and_repaired(host, tmp_path):
     )
     drifted = plan(host, spec)
     (resource_plan,) = drifted.resources
-    assert resource_plan.action == UPDATE and resource_plan.drift
+    assert resource_plan.action == Action.UPDATE and resource_plan.drift
     # A watchdog the spec does not ask for (the test driver keeps few other devices).
     assert [c.path for c in resource_plan.changes] == ["devices/watchdog[i6300esb]"]
     apply(host, spec)
@@ -199,7 +199,7 @@ def test_network_drift_is_found_and_repaired(host, tmp_path):
     host.connection.networkDefineXML(network.XMLDesc(0).replace("10.253.50.20", "10.253.50.30"))
     drifted = plan(host, spec)
     (network_plan,) = drifted.resources
-    assert network_plan.action == UPDATE and network_plan.state == ("stopped", "running")
+    assert network_plan.action == Action.UPDATE and network_plan.state == ("stopped", "running")
     assert [(c.path, c.before, c.after) for c in network_plan.changes] == [
         ("ip[1]/dhcp/range[1]/@end", "10.253.50.30", "10.253.50.20")
     ]
@@ -217,5 +217,5 @@ def test_a_same_named_pool_made_by_hand_is_refused(host, tmp_path):
         "spec: {type: dir, path: /tmp/elsewhere}\n",
     )
     (pool_plan,) = plan(host, spec).resources
-    assert pool_plan.action == REFUSE
+    assert pool_plan.action == Action.REFUSE
     assert "this scope ('default') did not create it" in pool_plan.reason

@@ -10,9 +10,9 @@ import pytest
 
 from tests.host.conftest import TEST_PREFIX, guest_spec, write
 from tests.host.test_scopes import apply_in, by_key, network_spec, plan_in
+from vmspec.compare.model import Action, Options
 from vmspec.host.apply import apply_plan
 from vmspec.host.graph import TargetError
-from vmspec.host.plan import BLOCKED, CREATE, DELETE, NONE, REFUSE, Options
 from vmspec.host.report import plan_lines
 
 POOL = TEST_PREFIX + "pool"
@@ -46,9 +46,9 @@ def test_a_refused_pool_blocks_its_volumes_and_their_vm_and_apply_touches_none(h
     )
     the_plan = plan_in("default", host, tmp_path)
     actions = by_key(the_plan)
-    assert actions[f"pool/{POOL}"] == REFUSE
-    assert actions[f"volume/{POOL}/vm.qcow2"] == BLOCKED
-    assert actions[f"domain/{TEST_PREFIX}vm"] == BLOCKED
+    assert actions[f"pool/{POOL}"] == Action.REFUSE
+    assert actions[f"volume/{POOL}/vm.qcow2"] == Action.BLOCKED
+    assert actions[f"domain/{TEST_PREFIX}vm"] == Action.BLOCKED
     text = "\n".join(plan_lines(the_plan))
     assert f"! {TEST_PREFIX}vm: blocked: it needs the pool {POOL}, which is refused" in text
     assert f"! volume {POOL}/vm.qcow2: blocked: it needs the pool {POOL}, which is refused" in text
@@ -69,7 +69,7 @@ def test_a_backing_volume_known_only_after_apply_is_checked_then_and_blocks_the_
     write(tmp_path, "vm", volume_vm("vm", disk))
     the_plan = plan_in("default", host, tmp_path)
     (volume,) = [plan for plan in the_plan.resources if plan.kind == "volume"]
-    assert volume.action == CREATE
+    assert volume.action == Action.CREATE
     assert (
         volume.known_after_apply and f"the pool {POOL} does not run yet" in volume.known_after_apply
     )
@@ -109,7 +109,7 @@ def test_a_stopped_vm_that_refers_to_nothing_is_refused(host, tmp_path, extra, r
     ).create(0)
     spec = write(tmp_path, "vm", guest_spec("vm", extra, state="stopped"))
     (resource,) = plan_in("default", host, spec).resources
-    assert (resource.action, resource.reason) == (REFUSE, reason)
+    assert (resource.action, resource.reason) == (Action.REFUSE, reason)
 
 
 def test_prune_keeps_a_network_that_a_remaining_guest_uses(host, tmp_path):
@@ -120,14 +120,14 @@ def test_prune_keeps_a_network_that_a_remaining_guest_uses(host, tmp_path):
     (tmp_path / "net.yaml").unlink()
     pruned = apply_in("default", host, tmp_path, prune=True)
     (kept,) = [plan for plan in pruned.resources if plan.key == f"network/{network}"]
-    assert kept.action == NONE
+    assert kept.action == Action.NONE
     assert kept.notes == [f"kept: {TEST_PREFIX}user still use(s) it"]
     assert host.connection.networkLookupByName(network).isActive()
 
     (tmp_path / "vm.yaml").unlink()
     write(tmp_path, "other", guest_spec("other", state="stopped"))
     gone = plan_in("default", host, tmp_path, prune=True, force=True)
-    assert by_key(gone)[f"network/{network}"] == DELETE  # its last user goes in the same run
+    assert by_key(gone)[f"network/{network}"] == Action.DELETE  # its last user goes in the same run
 
 
 def test_a_target_brings_what_it_needs_and_nothing_else(host, tmp_path):
@@ -169,12 +169,12 @@ def test_destroy_removes_pools_and_networks_only_when_targeted_and_unused(host, 
         return plan_destroy(host, list(ValidDocuments([tmp_path])), options)
 
     untargeted = by_key(destroy())
-    assert untargeted == {f"domain/{TEST_PREFIX}user": DELETE}
+    assert untargeted == {f"domain/{TEST_PREFIX}user": Action.DELETE}
     targeted = destroy(f"domain/{TEST_PREFIX}user", f"pool/{POOL}", f"network/{network}")
     assert by_key(targeted) == {
-        f"domain/{TEST_PREFIX}user": DELETE,
-        f"pool/{POOL}": DELETE,
-        f"network/{network}": NONE,
+        f"domain/{TEST_PREFIX}user": Action.DELETE,
+        f"pool/{POOL}": Action.DELETE,
+        f"network/{network}": Action.NONE,
     }
     (kept,) = [plan for plan in targeted.resources if plan.kind == "network"]
     assert kept.notes == [f"kept: {TEST_PREFIX}outsider still use(s) it"]

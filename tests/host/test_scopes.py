@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.host.conftest import TEST_PREFIX, guest_spec, write
+from vmspec.compare.model import Action, Options, Plan
 from vmspec.compile import ValidDocuments
 from vmspec.host.apply import apply_plan
 from vmspec.host.connection import Host
-from vmspec.host.plan import ADOPT, DELETE, NONE, REFUSE, Options, Plan
 from vmspec.host.report import plan_lines
 from vmspec.host.session import plan_documents
 from vmspec.scope import Scope
@@ -55,7 +55,7 @@ def test_prune_deletes_only_what_its_own_scope_made(host, tmp_path):
     write(team_b, "other", guest_spec("b-other", state="stopped"))
     pruned = apply_in("team-b", host, team_b, prune=True)
 
-    assert by_key(pruned)[f"domain/{TEST_PREFIX}b-vm"] == DELETE
+    assert by_key(pruned)[f"domain/{TEST_PREFIX}b-vm"] == Action.DELETE
     assert f"domain/{TEST_PREFIX}a-vm" not in by_key(pruned)
     assert f"network/{TEST_PREFIX}a-net" not in by_key(pruned)
     names = {domain.name() for domain in host.connection.listAllDomains()}
@@ -71,7 +71,7 @@ def test_a_spec_naming_another_scopes_vm_is_refused_with_the_owner_and_the_way_o
 
     refused = plan_in("team-b", host, spec)
     (resource,) = refused.resources
-    assert resource.action == REFUSE
+    assert resource.action == Action.REFUSE
     assert "belongs to the scope 'team-a'" in resource.reason
     assert "--adopt in the scope 'team-b'" in resource.reason
     apply_plan(host, refused, Options(scope=Scope("team-b", "--scope")), lambda _: None)
@@ -79,11 +79,11 @@ def test_a_spec_naming_another_scopes_vm_is_refused_with_the_owner_and_the_way_o
 
     moved = apply_in("team-b", host, spec, adopt=True)
     (resource,) = moved.resources
-    assert resource.action == ADOPT and resource.owner == ("team-a", "team-b")
+    assert resource.action == Action.ADOPT and resource.owner == ("team-a", "team-b")
     assert "adopt (owner: scope 'team-a' → 'team-b')" in "\n".join(plan_lines(moved))
     assert 'scope="team-b"' in host.connection.lookupByName(f"{TEST_PREFIX}shared").XMLDesc(0)
-    assert by_key(plan_in("team-b", host, spec)) == {f"domain/{TEST_PREFIX}shared": NONE}
-    assert by_key(plan_in("team-a", host, spec))[f"domain/{TEST_PREFIX}shared"] == REFUSE
+    assert by_key(plan_in("team-b", host, spec)) == {f"domain/{TEST_PREFIX}shared": Action.NONE}
+    assert by_key(plan_in("team-a", host, spec))[f"domain/{TEST_PREFIX}shared"] == Action.REFUSE
 
 
 def test_a_network_of_another_scope_is_refused_naming_its_owner(host, tmp_path):
@@ -94,7 +94,7 @@ def test_a_network_of_another_scope_is_refused_naming_its_owner(host, tmp_path):
     apply_in("team-a", host, team_a)
     write(team_b, "net", network_spec("net", "10.251.2"))
     (resource,) = plan_in("team-b", host, team_b).resources
-    assert resource.action == REFUSE
+    assert resource.action == Action.REFUSE
     assert "belongs to the scope 'team-a'" in resource.reason
 
 
@@ -103,8 +103,8 @@ def test_domains_made_before_scopes_belong_to_the_default_scope(host, tmp_path):
     apply_in("default", host, spec)
     xml = host.connection.lookupByName(f"{TEST_PREFIX}old").XMLDesc(0)
     assert "scope=" not in xml  # the marker of before scopes existed
-    assert by_key(plan_in("default", host, spec)) == {f"domain/{TEST_PREFIX}old": NONE}
-    assert by_key(plan_in("other", host, spec))[f"domain/{TEST_PREFIX}old"] == REFUSE
+    assert by_key(plan_in("default", host, spec)) == {f"domain/{TEST_PREFIX}old": Action.NONE}
+    assert by_key(plan_in("other", host, spec))[f"domain/{TEST_PREFIX}old"] == Action.REFUSE
 
 
 def test_plan_text_and_json_carry_the_scope(host, tmp_path):

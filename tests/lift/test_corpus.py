@@ -23,11 +23,11 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from vmspec.compare.normalize import is_libvirts_own_controller
 from vmspec.config.controller import Controller
 from vmspec.config.domain import Domain
 from vmspec.config.xmlmap import from_element
 from vmspec.emit import domain_xml
-from vmspec.host.normalize import is_libvirts_own_controller
 from vmspec.lift import Lifted
 from vmspec.lift.sources import lift_xml
 from vmspec.load import load_text
@@ -180,7 +180,7 @@ def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None
         # With a SPICE display, libvirt's audio backend is SPICE's own channel instead.
         for audio in original.xpath("devices/audio[@id='1'][@type='spice'][count(@*)=2][not(*)]"):
             audio.getparent().remove(audio)
-    # The controllers libvirt adds by itself (vmspec/host/normalize.py decides which),
+    # The controllers libvirt adds by itself (vmspec/compare/normalize.py decides which),
     # where the compiled domain names none of their type.
     machine = original.xpath("string(os/type/@machine)") or None
     named = {element.get("type") for element in compiled.iterfind("devices/controller")}
@@ -215,7 +215,7 @@ def _is_default_cpu(cpu: etree._Element) -> bool:
 
 
 def hidden(original: bytes) -> list[str]:
-    """Settings the mapping leaves to libvirt (vmspec.host.normalize.unexplained), where this
+    """Settings the mapping leaves to libvirt (vmspec.compare.normalize.unexplained), where this
     domain chose them itself: an import that passes over them changes the guest."""
     root = etree.fromstring(original)
     found = []
@@ -261,7 +261,7 @@ def _tag(element: etree._Element) -> str:
 
 def _under(xpath: str, uncovered: list[str]) -> bool:
     """Is ``xpath`` one of the uncovered XPaths, or inside one? (Those are libvirt's own,
-    or the file would not be lossless: see vmspec.host.normalize.unexplained.)"""
+    or the file would not be lossless: see vmspec.compare.normalize.unexplained.)"""
     return any(xpath == path or xpath.startswith(f"{path}/") for path in uncovered)
 
 

@@ -15,25 +15,20 @@ from collections.abc import Callable
 import libvirt
 from lxml import etree
 
-from vmspec.host.connection import Host
-from vmspec.host.diff import LIVE
-from vmspec.host.errors import HostError
-from vmspec.host.graph import key_noun
-from vmspec.host.plan import (
-    ADOPT,
-    CREATE,
-    DELETE,
-    DOMAIN,
+from vmspec.compare.model import (
     NOT_CONVERGING,
-    POOL,
-    UPDATE,
-    VOLUME,
+    Action,
+    ChangeClass,
+    Kind,
     Options,
     Plan,
     ResourcePlan,
 )
+from vmspec.host.connection import Host
+from vmspec.host.errors import HostError
+from vmspec.host.graph import key_noun
 from vmspec.host.preserve import with_live_allocations
-from vmspec.host.secrets import with_passwords
+from vmspec.host.secrets import read_password, with_passwords
 from vmspec.host.volumes import apply_volume
 
 Report = Callable[[str], None]
@@ -67,7 +62,7 @@ def apply_plan(
                 "applying",
                 f"blocked: it needs the {key_noun(cause)}, which {failed[cause]}",
                 f"{resource_plan.kind} {resource_plan.name}"
-                if resource_plan.kind != DOMAIN
+                if resource_plan.kind != Kind.DOMAIN
                 else resource_plan.name,
             )
             failures.append(error)
@@ -75,13 +70,13 @@ def apply_plan(
             report(f"! {error}")
             continue
         try:
-            if resource_plan.kind == DOMAIN:
+            if resource_plan.kind == Kind.DOMAIN:
                 if resource_plan.known_after_apply and resource_plan.recheck is not None:
                     resource_plan.recheck(host)
                 _Applier(
                     host, resource_plan, options, report, shutdown_timeout, plan.facts.nested
                 ).run()
-            elif resource_plan.kind == VOLUME:
+            elif resource_plan.kind == Kind.VOLUME:
                 report(f"  volume {resource_plan.name}: {apply_volume(host, resource_plan)}")
             else:
                 _apply_pool_or_network(host, resource_plan, report)
@@ -94,30 +89,30 @@ def apply_plan(
 
 def _apply_pool_or_network(host: Host, plan: ResourcePlan, report: Report) -> None:
     kind, name = plan.kind, plan.name
-    noun = "storage pool" if kind == POOL else "network"
-    lookup = "storagePoolLookupByName" if kind == POOL else "networkLookupByName"
+    noun = "storage pool" if kind == Kind.POOL else "network"
+    lookup = "storagePoolLookupByName" if kind == Kind.POOL else "networkLookupByName"
 
     def on_it(action):
         return lambda connection: action(getattr(connection, lookup)(name))
 
-    if plan.action == DELETE:
+    if plan.action == Action.DELETE:
         if host.call(f"reading the {noun}", name, on_it(lambda h: h.isActive())):
             host.call(f"stopping the {noun}", name, on_it(lambda h: h.destroy()))
         host.call(f"deleting the {noun}", name, on_it(lambda h: h.undefine()))
         report(f"  {kind} {name}: deleted")
         return
-    if plan.action in (CREATE, UPDATE):
-        if kind == POOL:
+    if plan.action in (Action.CREATE, Action.UPDATE):
+        if kind == Kind.POOL:
             host.call(
                 f"defining the {noun}", name, lambda c: c.storagePoolDefineXML(plan.xml.decode(), 0)
             )
         else:
             host.call(f"defining the {noun}", name, lambda c: c.networkDefineXML(plan.xml.decode()))
-        report(f"  {kind} {name}: {'created' if plan.action == CREATE else 'updated'}")
+        report(f"  {kind} {name}: {'created' if plan.action == Action.CREATE else 'updated'}")
     if plan.state and plan.state[1] == "running":
         if host.call(f"reading the {noun}", name, on_it(lambda h: h.isActive())):
             report(f"  {kind} {name}: running (started meanwhile by another apply)")
-        elif kind == POOL:
+        elif kind == Kind.POOL:
             _start_pool(host, name, plan)
             report(f"  {kind} {name}: started")
         else:
@@ -197,15 +192,15 @@ class _Applier:
 
     def run(self) -> None:
         action = self.plan.action
-        if action == DELETE:
+        if action == Action.DELETE:
             self._delete()
             return
-        if action in (CREATE, UPDATE, ADOPT):
+        if action in (Action.CREATE, Action.UPDATE, Action.ADOPT):
             self._define()
         try:
             self._converge_state()
         except HostError:
-            if action == CREATE:
+            if action == Action.CREATE:
                 self._roll_back_creation()
             raise
 
@@ -239,17 +234,19 @@ class _Applier:
             xml = with_live_allocations(xml, self.plan.live.xml)
         sources = self.plan.desired.passwords if self.plan.desired else ()
         xml = with_passwords(
-            xml, {source.graphics_type: source.read(self.name) for source in sources}
+            xml, {source.graphics_type: read_password(source, self.name) for source in sources}
         )
         self.host.call("defining", self.name, lambda c: c.defineXML(xml.decode()))
-        verb = {CREATE: "created", UPDATE: "updated", ADOPT: "adopted"}[self.plan.action]
+        verb = {Action.CREATE: "created", Action.UPDATE: "updated", Action.ADOPT: "adopted"}[
+            self.plan.action
+        ]
         self.report(f"  {self.name}: {verb}")
 
     def _hotplug(self) -> None:
         """Disks and NICs added or removed: attach or detach them on the running guest too
         (the definition already has them from define)."""
         for change in self.plan.changes:
-            if change.change_class != LIVE:
+            if change.change_class != ChangeClass.LIVE:
                 continue
             if change.after is not None:
                 self._call(

@@ -13,22 +13,12 @@ import dataclasses
 
 from lxml import etree
 
+from vmspec.compare.facts import host_facts
+from vmspec.compare.model import Action, Kind, LiveDomain, Options, Plan, ResourcePlan
 from vmspec.host.connection import Host
 from vmspec.host.errors import HostError
-from vmspec.host.facts import host_facts
-from vmspec.host.inventory import LiveDomain, read_live_domains
-from vmspec.host.plan import (
-    DELETE,
-    DOMAIN,
-    NETWORK,
-    NONE,
-    POOL,
-    VOLUME,
-    Options,
-    Plan,
-    ResourcePlan,
-    plan_delete,
-)
+from vmspec.host.inventory import read_live_domains
+from vmspec.host.plan import plan_delete
 from vmspec.host.resources import (
     LiveResource,
     owned_by,
@@ -56,12 +46,12 @@ def plan_destroy(host: Host, documents: list[SourceDocument], options: Options) 
     domains = [
         _plan_domain(live_domains.get(vm["metadata"]["name"]), vm["metadata"]["name"], scope.name)
         for vm in machines
-        if targeted(f"{DOMAIN}/{vm['metadata']['name']}")
+        if targeted(f"{Kind.DOMAIN}/{vm['metadata']['name']}")
     ]
-    leaving = {plan.name for plan in domains if plan.action == DELETE}
+    leaving = {plan.name for plan in domains if plan.action == Action.DELETE}
     if options.delete_volumes:
         for plan in domains:
-            if plan.action == DELETE:
+            if plan.action == Action.DELETE:
                 plan.reason = "disk files kept; the volumes its spec creates are listed below"
     staying = [live for name, live in live_domains.items() if name not in leaving]
 
@@ -78,7 +68,7 @@ def plan_destroy(host: Host, documents: list[SourceDocument], options: Options) 
         volumes = _plan_volumes(host, named, staying)
 
     resources: list[ResourcePlan] = []
-    kinds = {"StoragePool": (POOL, read_pools), "Network": (NETWORK, read_networks)}
+    kinds = {"StoragePool": (Kind.POOL, read_pools), "Network": (Kind.NETWORK, read_networks)}
     for kind_name, (kind, read) in kinds.items():
         names = [
             d.data["metadata"]["name"]
@@ -89,26 +79,26 @@ def plan_destroy(host: Host, documents: list[SourceDocument], options: Options) 
             live = read(host)
             resources += [_plan_resource(live.get(name), kind, name, scope.name) for name in names]
     keep_what_domains_use(resources, domains, live_domains)
-    deleted_volumes = {plan.name for plan in volumes if plan.action == DELETE}
+    deleted_volumes = {plan.name for plan in volumes if plan.action == Action.DELETE}
     for plan in resources:
-        if plan.kind == POOL and plan.action == DELETE:
+        if plan.kind == Kind.POOL and plan.action == Action.DELETE:
             held = [
                 f"{plan.name}/{name}"
                 for name in read_volumes(host, plan.name)
                 if f"{plan.name}/{name}" not in deleted_volumes
             ]
             if held:
-                plan.action, plan.reason = NONE, None
+                plan.action, plan.reason = Action.NONE, None
                 plan.notes.append(f"it holds {len(held)} volume(s) that stay: kept")
     return Plan(uri, host_facts(capabilities), [*domains, *volumes, *resources], scope)
 
 
 def _plan_domain(live: LiveDomain | None, name: str, scope: str) -> ResourcePlan:
     if live is None:
-        return ResourcePlan(name, NONE, notes=["not on the host"])
+        return ResourcePlan(name, Action.NONE, notes=["not on the host"])
     if live.scope != scope:
         owner = f"the scope {live.scope!r}" if live.scope else "no vmspec scope (made by hand)"
-        return ResourcePlan(name, NONE, notes=[f"it belongs to {owner}: left alone"])
+        return ResourcePlan(name, Action.NONE, notes=[f"it belongs to {owner}: left alone"])
     # Destroying a running guest powers it off: the confirmation is the consent.
     return plan_delete(live, dataclasses.replace(Options(), force=True))
 
@@ -128,9 +118,11 @@ def _plan_volumes(
         if volume is None:
             continue
         users = [live.name for live in staying if _uses(live, pool, name, volume.path)]
-        plan = ResourcePlan(f"{pool}/{name}", DELETE, kind=VOLUME, reason="--delete-volumes")
+        plan = ResourcePlan(
+            f"{pool}/{name}", Action.DELETE, kind=Kind.VOLUME, reason="--delete-volumes"
+        )
         if users:
-            plan.action, plan.reason = NONE, None
+            plan.action, plan.reason = Action.NONE, None
             plan.notes.append(f"kept: {', '.join(sorted(users))} still use(s) it")
         plans.append(plan)
     return plans
@@ -146,11 +138,14 @@ def _uses(live: LiveDomain, pool: str, name: str, path: str) -> bool:
     return False
 
 
-def _plan_resource(live: LiveResource | None, kind: str, name: str, scope: str) -> ResourcePlan:
+def _plan_resource(live: LiveResource | None, kind: Kind, name: str, scope: str) -> ResourcePlan:
     if live is None:
-        return ResourcePlan(name, NONE, kind=kind, notes=["not on the host"])
+        return ResourcePlan(name, Action.NONE, kind=kind, notes=["not on the host"])
     if not owned_by(live, scope):
         return ResourcePlan(
-            name, NONE, kind=kind, notes=[f"this scope ({scope!r}) did not create it: left alone"]
+            name,
+            Action.NONE,
+            kind=kind,
+            notes=[f"this scope ({scope!r}) did not create it: left alone"],
         )
     return plan_resource_delete(live)

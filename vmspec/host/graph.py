@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from vmspec.host.plan import BLOCKED, DOMAIN, NOT_CONVERGING, ResourcePlan
+from vmspec.compare.model import NOT_CONVERGING, Action, Kind, ResourcePlan
 
-TARGET_KINDS = ("domain", "pool", "network", "volume")
+TARGET_KINDS = tuple(Kind)
 
 
 class TargetError(ValueError):
@@ -23,10 +23,10 @@ def block_dependents(plans: list[ResourcePlan]) -> None:
     for plan in plans:
         cause = next((need for need in plan.needs if need in not_converging), None)
         if cause is not None and plan.action not in NOT_CONVERGING:
-            plan.action = BLOCKED
+            plan.action = Action.BLOCKED
             plan.reason = f"it needs the {key_noun(cause)}, which is {not_converging[cause]}"
         if plan.action in NOT_CONVERGING:
-            not_converging[plan.key] = "refused" if plan.action != BLOCKED else "blocked"
+            not_converging[plan.key] = "refused" if plan.action != Action.BLOCKED else "blocked"
 
 
 def dependents_of(failed: str, plans: Iterable[ResourcePlan]) -> list[ResourcePlan]:
@@ -43,9 +43,9 @@ def parse_target(text: str) -> str:
     """``KIND/NAME`` (a volume: ``volume/POOL/NAME``) or a bare VM name → a plan key."""
     kind, _, name = text.partition("/")
     if not name:
-        return f"{DOMAIN}/{text}"
+        return f"{Kind.DOMAIN}/{text}"
     if kind == "vm":
-        kind = DOMAIN
+        kind = Kind.DOMAIN
     if kind not in TARGET_KINDS:
         raise TargetError(
             f"--target {text}: unknown kind {kind!r}; use {', '.join(TARGET_KINDS)} (KIND/NAME)"

@@ -3,43 +3,14 @@ mapping the compiler emits with, plus what the mapping does not cover."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import libvirt
 from lxml import etree
 
+from vmspec.compare.model import LiveDomain
 from vmspec.config.domain import Domain
 from vmspec.config.xmlmap import XmlMappingError, from_element
 from vmspec.host.connection import Host
 from vmspec.host.errors import HostError
-from vmspec.scope import DEFAULT_SCOPE
-
-
-@dataclass(frozen=True, slots=True)
-class LiveDomain:
-    name: str
-    uuid: str
-    xml: str  # the inactive (persistent) definition
-    domain: Domain | None  # None when the XML holds values the mapping cannot read
-    uncovered: tuple[str, ...]  # XPaths of what the mapping does not cover
-    active: bool
-    autostart: bool
-    running: Domain | None = None  # what the running guest was started with, when active
-
-    @property
-    def managed(self) -> bool:
-        return bool(self.domain and self.domain.metadata and self.domain.metadata.vmspec)
-
-    @property
-    def scope(self) -> str | None:
-        """The scope that owns it; None when vmspec does not manage it."""
-        if not self.managed:
-            return None
-        return self.domain.metadata.vmspec.scope or DEFAULT_SCOPE
-
-    @property
-    def state(self) -> str:
-        return "running" if self.active else "stopped"
 
 
 def read_live_domains(host: Host) -> dict[str, LiveDomain]:

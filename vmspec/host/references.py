@@ -14,8 +14,8 @@ import os
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from vmspec.compare.model import NOT_CONVERGING, Action, Kind, ResourcePlan
 from vmspec.host.errors import HostError
-from vmspec.host.plan import NETWORK, NOT_CONVERGING, POOL, REFUSE, VOLUME, ResourcePlan
 from vmspec.host.volumes import PoolView, volumes_at_apply
 
 
@@ -65,10 +65,10 @@ def check_references(plan: ResourcePlan, view: HostView, spec_pools: set[str]) -
             )
             return
         if source.pool in spec_pools:
-            needs.append(f"{POOL}/{source.pool}")
+            needs.append(f"{Kind.POOL}/{source.pool}")
         volume_key = f"{source.pool}/{source.volume}"
         if volume_key in view.planned_volumes:
-            needs.append(f"{VOLUME}/{volume_key}")
+            needs.append(f"{Kind.VOLUME}/{volume_key}")
         elif pool.volumes is None or (
             source.volume not in pool.volumes and pool.may_hold(source.volume)
         ):
@@ -87,7 +87,7 @@ def check_references(plan: ResourcePlan, view: HostView, spec_pools: set[str]) -
                     f"interface {index + 1}: the network {source.network!r} is neither in the specs nor on the host",
                 )
                 return
-            needs.append(f"{NETWORK}/{source.network}")
+            needs.append(f"{Kind.NETWORK}/{source.network}")
         elif source.bridge and view.local and not os.path.exists(f"/sys/class/net/{source.bridge}"):
             _refuse(
                 plan,
@@ -115,4 +115,4 @@ def _volumes_exist(host, name: str, deferred: list[tuple[PoolView, str, str]]) -
 
 
 def _refuse(plan: ResourcePlan, reason: str) -> None:
-    plan.action, plan.reason = REFUSE, reason
+    plan.action, plan.reason = Action.REFUSE, reason

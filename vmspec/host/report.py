@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-from vmspec.host.plan import (
-    ADOPT,
-    BLOCKED,
-    CREATE,
-    DELETE,
-    DOMAIN,
-    GROW,
-    NONE,
-    REFUSE,
-    REPLACE,
-    UPDATE,
-    Plan,
-    ResourcePlan,
-)
+from vmspec.compare.model import Action, Kind, Plan, ResourcePlan
 
 _SYMBOL = {
-    CREATE: "+",
-    UPDATE: "~",
-    ADOPT: "~",
-    GROW: "~",
-    REPLACE: "~",
-    DELETE: "-",
-    REFUSE: "!",
-    BLOCKED: "!",
-    NONE: "=",
+    Action.CREATE: "+",
+    Action.UPDATE: "~",
+    Action.ADOPT: "~",
+    Action.GROW: "~",
+    Action.REPLACE: "~",
+    Action.DELETE: "-",
+    Action.REFUSE: "!",
+    Action.BLOCKED: "!",
+    Action.NONE: "=",
 }
 
 
@@ -44,11 +31,11 @@ def plan_lines(plan: Plan) -> list[str]:
 
 def _resource_lines(plan: ResourcePlan) -> list[str]:
     pending = plan.has_changes or plan.restart == "needed"
-    symbol = "~" if plan.action == NONE and pending else _SYMBOL[plan.action]
+    symbol = "~" if plan.action == Action.NONE and pending else _SYMBOL[plan.action]
     # Domains are what people plan most: they go by name; the rest by kind and name.
-    label = plan.name if plan.kind == DOMAIN else f"{plan.kind} {plan.name}"
+    label = plan.name if plan.kind == Kind.DOMAIN else f"{plan.kind} {plan.name}"
     lines = [f"{symbol} {label}: {'; '.join(_headline(plan))}"]
-    if plan.known_after_apply and plan.action not in (REFUSE, BLOCKED):
+    if plan.known_after_apply and plan.action not in (Action.REFUSE, Action.BLOCKED):
         lines.append(f"    (known after apply): {plan.known_after_apply}")
     lines.extend(_change_line(change) for change in plan.changes)
     lines.extend(
@@ -57,7 +44,7 @@ def _resource_lines(plan: ResourcePlan) -> list[str]:
         if change not in plan.changes
     )
     # JSON always has the notes; text shows a domain's only where it acts.
-    if plan.action != NONE or plan.kind != DOMAIN:
+    if plan.action != Action.NONE or plan.kind != Kind.DOMAIN:
         lines.extend(f"    note: {note}" for note in plan.notes)
     return lines
 
@@ -69,24 +56,24 @@ def _change_line(change, change_class: str | None = None) -> str:
 
 
 def _headline(plan: ResourcePlan) -> list[str]:
-    if plan.action == REFUSE:
+    if plan.action == Action.REFUSE:
         return [f"refused: {plan.reason}"]
-    if plan.action == BLOCKED:
+    if plan.action == Action.BLOCKED:
         return [f"blocked: {plan.reason}"]
     parts: list[str] = []
-    if plan.action == UPDATE:
+    if plan.action == Action.UPDATE:
         parts.append("update (drift: changed behind vmspec's back)" if plan.drift else "update")
-    elif plan.action == ADOPT and plan.owner:
+    elif plan.action == Action.ADOPT and plan.owner:
         parts.append(f"adopt (owner: scope {plan.owner[0]!r} → {plan.owner[1]!r})")
-    elif plan.action == ADOPT:
+    elif plan.action == Action.ADOPT:
         parts.append("adopt (take over as vmspec's)")
-    elif plan.action == DELETE:
+    elif plan.action == Action.DELETE:
         parts.append(f"delete ({plan.reason})")
-    elif plan.action == CREATE:
+    elif plan.action == Action.CREATE:
         parts.append("create")
-    elif plan.action == GROW:
+    elif plan.action == Action.GROW:
         parts.append("grow")
-    elif plan.action == REPLACE:
+    elif plan.action == Action.REPLACE:
         parts.append("replace")
     if plan.state:
         parts.append("start" if plan.state[1] == "running" else "stop")
@@ -104,7 +91,7 @@ def summary(plan: Plan) -> str:
     for resource_plan in plan.resources:
         key = (
             resource_plan.action
-            if resource_plan.action != NONE or not resource_plan.has_changes
+            if resource_plan.action != Action.NONE or not resource_plan.has_changes
             else "change"
         )
         counts[key] = counts.get(key, 0) + 1
@@ -115,16 +102,16 @@ def summary(plan: Plan) -> str:
         return "No changes: the host matches the specs."
 
     words = {
-        CREATE: "to create",
-        UPDATE: "to update",
-        ADOPT: "to adopt",
-        GROW: "to grow",
-        REPLACE: "to replace",
+        Action.CREATE: "to create",
+        Action.UPDATE: "to update",
+        Action.ADOPT: "to adopt",
+        Action.GROW: "to grow",
+        Action.REPLACE: "to replace",
         "change": "to start, stop or restart",
-        DELETE: "to delete",
-        REFUSE: "refused",
-        BLOCKED: "blocked",
-        NONE: "unchanged",
+        Action.DELETE: "to delete",
+        Action.REFUSE: "refused",
+        Action.BLOCKED: "blocked",
+        Action.NONE: "unchanged",
     }
     parts = [f"{counts[key]} {words[key]}" for key in words if key in counts]
     return "Plan: " + ", ".join(parts) + "."

@@ -15,28 +15,28 @@ from typing import Any
 import libvirt
 from lxml import etree
 
+from vmspec.compare.diff import changes_between
+from vmspec.compare.model import Action, Change, ChangeClass, Kind, ResourcePlan
 from vmspec.config.network import Network
 from vmspec.config.pool import StoragePool
 from vmspec.config.xmlmap import XmlMappingError, from_element
 from vmspec.emit import resource_xml
 from vmspec.host.connection import Host
-from vmspec.host.diff import RESTART, Change, changes_between
 from vmspec.host.errors import HostError
-from vmspec.host.plan import CREATE, DELETE, NETWORK, NONE, POOL, REFUSE, UPDATE, ResourcePlan
 from vmspec.lower.identity import network_uuid, pool_uuid
 
-# What libvirt adds to the definitions it stores, per kind (see normalize.py for domains).
+# What libvirt adds to the definitions it stores, per kind (domains: compare/normalize.py).
 _ALLOCATED = {
-    POOL: re.compile(
+    Kind.POOL: re.compile(
         r"^/pool/(?:capacity|allocation|available|target/permissions(?:/.*)?|source/adapter)$"
     ),
-    NETWORK: re.compile(r"^/network/(?:forward/nat(?:/.*)?|@connections|bridge/@zone)$"),
+    Kind.NETWORK: re.compile(r"^/network/(?:forward/nat(?:/.*)?|@connections|bridge/@zone)$"),
 }
 
 
 @dataclass(frozen=True, slots=True)
 class LiveResource:
-    kind: str
+    kind: Kind
     name: str
     uuid: str
     xml: str
@@ -48,7 +48,7 @@ class LiveResource:
 
 @dataclass(frozen=True, slots=True)
 class WantedResource:
-    kind: str
+    kind: Kind
     name: str
     config: Any  # StoragePool | Network
     autostart: bool | None
@@ -60,7 +60,7 @@ def read_pools(host: Host) -> dict[str, LiveResource]:
     read = (
         _read_or_none(
             host,
-            POOL,
+            Kind.POOL,
             pool,
             StoragePool,
             libvirt.VIR_STORAGE_XML_INACTIVE,
@@ -78,7 +78,7 @@ def read_networks(host: Host) -> dict[str, LiveResource]:
     read = (
         _read_or_none(
             host,
-            NETWORK,
+            Kind.NETWORK,
             network,
             Network,
             libvirt.VIR_NETWORK_XML_INACTIVE,
@@ -91,7 +91,7 @@ def read_networks(host: Host) -> dict[str, LiveResource]:
 
 
 def _read_or_none(
-    host: Host, kind: str, handle: Any, cls: type, inactive_flag: int, lookup: str, gone: int
+    host: Host, kind: Kind, handle: Any, cls: type, inactive_flag: int, lookup: str, gone: int
 ) -> LiveResource | None:
     try:
         return _read(host, kind, handle, cls, inactive_flag, lookup)
@@ -102,7 +102,7 @@ def _read_or_none(
 
 
 def _read(
-    host: Host, kind: str, handle: Any, cls: type, inactive_flag: int, lookup: str
+    host: Host, kind: Kind, handle: Any, cls: type, inactive_flag: int, lookup: str
 ) -> LiveResource:
     name, uuid = handle.name(), handle.UUIDString()
 
@@ -163,7 +163,7 @@ def plan_resources(
 
 def plan_resource_delete(existing: LiveResource) -> ResourcePlan:
     return ResourcePlan(
-        existing.name, DELETE, kind=existing.kind, reason="nothing it holds is touched"
+        existing.name, Action.DELETE, kind=existing.kind, reason="nothing it holds is touched"
     )
 
 
@@ -176,22 +176,22 @@ def owned_by(existing: LiveResource, scope: str) -> bool:
     )
 
 
-def _derived_uuid(kind: str, name: str, scope: str) -> str:
-    return (pool_uuid if kind == POOL else network_uuid)(name, scope)
+def _derived_uuid(kind: Kind, name: str, scope: str) -> str:
+    return (pool_uuid if kind == Kind.POOL else network_uuid)(name, scope)
 
 
 def _plan_one(
     item: WantedResource, existing: LiveResource | None, scope: str, known_scopes: set[str]
 ) -> ResourcePlan:
-    plan = ResourcePlan(item.name, NONE, kind=item.kind, xml=resource_xml(item.config))
+    plan = ResourcePlan(item.name, Action.NONE, kind=item.kind, xml=resource_xml(item.config))
     if existing is None:
-        plan.action = CREATE
+        plan.action = Action.CREATE
         plan.state = ("stopped", "running")
         plan.autostart = (False, True) if item.autostart else None
         return plan
     if existing.uuid.lower() != item.config.uuid:
         owner = next((other for other in sorted(known_scopes) if owned_by(existing, other)), None)
-        plan.action = REFUSE
+        plan.action = Action.REFUSE
         plan.reason = (
             f"it belongs to the scope {owner!r}, not to {scope!r}; a {item.kind} cannot change "
             "owner in place (its uuid is vmspec's marker): delete it from that scope first"
@@ -201,18 +201,18 @@ def _plan_one(
         )
         return plan
     if existing.config is None:
-        plan.action = REFUSE
+        plan.action = Action.REFUSE
         plan.reason = f"its definition cannot be read: {existing.uncovered[0]}"
         return plan
     live_config = _normalize(item.config, existing.config)
     plan.changes = changes_between(live_config, item.config)
     plan.changes += [
-        Change(xpath, "present", None, RESTART)
+        Change(xpath, "present", None, ChangeClass.RESTART)
         for xpath in existing.uncovered
         if not _ALLOCATED[item.kind].match(re.sub(r"\[\d+\]", "", xpath))
     ]
     if plan.changes:
-        plan.action = UPDATE
+        plan.action = Action.UPDATE
     if not existing.active:
         plan.state = ("stopped", "running")
     if item.autostart is not None and item.autostart != existing.autostart:

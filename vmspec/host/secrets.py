@@ -9,51 +9,42 @@ and no message names a password's value, only where it comes from.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
+from vmspec.compare.model import PasswordSource
 from vmspec.host.errors import HostError
 
 # The VNC protocol uses the first 8 characters: a longer password would look stronger than it is.
 VNC_PASSWORD_LIMIT = 8
 
 
-@dataclass(frozen=True, slots=True)
-class PasswordSource:
-    graphics_type: str  # vnc | spice: one display of each kind at most
-    file: str | None
-    env: str | None
-
-    @property
-    def where(self) -> str:
-        return f"passwordFile {self.file}" if self.file else f"passwordEnv {self.env}"
-
-    def read(self, vm: str) -> str:
-        if self.env is not None:
-            value = os.environ.get(self.env)
-            if value is None:
-                raise HostError(
-                    "reading the display password",
-                    f"the environment variable {self.env} is not set",
-                    vm,
-                )
-        else:
-            try:
-                value = Path(self.file).read_text(encoding="utf-8").rstrip("\n")
-            except (OSError, UnicodeDecodeError) as error:
-                reason = getattr(error, "strerror", None) or "not UTF-8 text"
-                raise HostError(
-                    "reading the display password", f"{self.file}: {reason}", vm
-                ) from None
-        if not value:
-            raise HostError("reading the display password", f"{self.where} is empty", vm)
-        if self.graphics_type == "vnc" and len(value) > VNC_PASSWORD_LIMIT:
-            message = f"{self.where} holds more than {VNC_PASSWORD_LIMIT} characters, and VNC uses only the first {VNC_PASSWORD_LIMIT}"
-            raise HostError("reading the display password", message, vm)
-        return value
+def read_password(source: PasswordSource, vm: str) -> str:
+    """The password, read now; an error names where it should come from, never a value."""
+    if source.env is not None:
+        value = os.environ.get(source.env)
+        if value is None:
+            raise HostError(
+                "reading the display password",
+                f"the environment variable {source.env} is not set",
+                vm,
+            )
+    else:
+        try:
+            value = Path(source.file).read_text(encoding="utf-8").rstrip("\n")
+        except (OSError, UnicodeDecodeError) as error:
+            reason = getattr(error, "strerror", None) or "not UTF-8 text"
+            raise HostError(
+                "reading the display password", f"{source.file}: {reason}", vm
+            ) from None
+    if not value:
+        raise HostError("reading the display password", f"{source.where} is empty", vm)
+    if source.graphics_type == "vnc" and len(value) > VNC_PASSWORD_LIMIT:
+        message = f"{source.where} holds more than {VNC_PASSWORD_LIMIT} characters, and VNC uses only the first {VNC_PASSWORD_LIMIT}"
+        raise HostError("reading the display password", message, vm)
+    return value
 
 
 def password_sources(spec: dict[str, Any]) -> tuple[PasswordSource, ...]:

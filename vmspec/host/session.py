@@ -12,23 +12,12 @@ from typing import Any
 
 from lxml import etree
 
+from vmspec.compare.facts import host_facts
+from vmspec.compare.model import Action, Kind, Options, Plan
 from vmspec.host.connection import Host
-from vmspec.host.facts import host_facts
 from vmspec.host.graph import block_dependents, with_dependencies
 from vmspec.host.inventory import read_live_domains
-from vmspec.host.plan import (
-    CREATE,
-    DELETE,
-    DOMAIN,
-    NETWORK,
-    NONE,
-    POOL,
-    REFUSE,
-    Options,
-    Plan,
-    desired_from_document,
-    make_plan,
-)
+from vmspec.host.plan import desired_from_document, make_plan
 from vmspec.host.references import HostView, check_references, is_local
 from vmspec.host.resources import (
     WantedResource,
@@ -68,8 +57,8 @@ def plan_documents(host: Host, documents: list[SourceDocument], options: Options
     local = is_local(uri)
     scope = options.scope
 
-    pools = _wanted(POOL, by_kind["StoragePool"], lambda d: lower_storage_pool(d, scope.name))
-    networks = _wanted(NETWORK, by_kind["Network"], lambda d: lower_network(d, scope.name))
+    pools = _wanted(Kind.POOL, by_kind["StoragePool"], lambda d: lower_storage_pool(d, scope.name))
+    networks = _wanted(Kind.NETWORK, by_kind["Network"], lambda d: lower_network(d, scope.name))
     live_domains = read_live_domains(host)
     known_scopes = {DEFAULT_SCOPE, scope.name} | {
         live.scope for live in live_domains.values() if live.scope
@@ -81,8 +70,11 @@ def plan_documents(host: Host, documents: list[SourceDocument], options: Options
     network_plans = plan_resources(networks, live_networks, options, known_scopes)
     for name, other in overlapping_networks(networks, live_networks):
         for plan in network_plans:
-            if plan.name == name and plan.action != REFUSE:
-                plan.action, plan.reason = REFUSE, f"its addresses overlap the network {other!r}"
+            if plan.name == name and plan.action != Action.REFUSE:
+                plan.action, plan.reason = (
+                    Action.REFUSE,
+                    f"its addresses overlap the network {other!r}",
+                )
 
     machines = [d.data for d in by_kind["VirtualMachine"]]
     wanted = [
@@ -110,7 +102,7 @@ def plan_documents(host: Host, documents: list[SourceDocument], options: Options
         live_domains,
         options,
     )
-    domains = [plan for plan in domain_plan.resources if plan.kind == DOMAIN]
+    domains = [plan for plan in domain_plan.resources if plan.kind == Kind.DOMAIN]
     host_view = HostView(
         local=local,
         pools=views,
@@ -118,12 +110,14 @@ def plan_documents(host: Host, documents: list[SourceDocument], options: Options
         planned_volumes={plan.name for plan in volume_plans},
     )
     for plan in domains:
-        if plan.action != DELETE:
+        if plan.action != Action.DELETE:
             check_references(plan, host_view, {pool.name for pool in pools})
     creations = [
-        plan for plan in (*pool_plans, *network_plans, *volume_plans) if plan.action != DELETE
+        plan
+        for plan in (*pool_plans, *network_plans, *volume_plans)
+        if plan.action != Action.DELETE
     ]
-    deletions = [plan for plan in (*pool_plans, *network_plans) if plan.action == DELETE]
+    deletions = [plan for plan in (*pool_plans, *network_plans) if plan.action == Action.DELETE]
     volume_deletions: list = []
     if options.prune:
         live_volumes = {name: views[name].volumes or {} for name in owned_pools}
@@ -135,8 +129,8 @@ def plan_documents(host: Host, documents: list[SourceDocument], options: Options
         keep_what_domains_use(deletions, domains, live_domains)
     ordered = [
         *creations,
-        *[p for p in domains if p.action != DELETE],
-        *[p for p in domains if p.action == DELETE],
+        *[p for p in domains if p.action != Action.DELETE],
+        *[p for p in domains if p.action == Action.DELETE],
         *volume_deletions,
         *deletions,
     ]
@@ -163,7 +157,7 @@ def _pool_views(
     started by it, or does not run)."""
     files = "here" if is_local(uri) else "none" if uri.startswith("test:") else "elsewhere"
     declared = {pool.name: pool.config for pool in pools}
-    starting = {plan.name for plan in pool_plans if plan.action == CREATE or plan.state}
+    starting = {plan.name for plan in pool_plans if plan.action == Action.CREATE or plan.state}
     views = {}
     for name in sorted(set(declared) | set(live_pools)):
         config = declared.get(name) or live_pools[name].config
@@ -188,32 +182,36 @@ def _pool_views(
 def keep_what_domains_use(deletions: list, domains: list, live_domains: dict) -> None:
     """A network or pool that a domain which stays still uses is kept, and the plan
     says which domains use it."""
-    leaving = {plan.name for plan in domains if plan.action == DELETE}
+    leaving = {plan.name for plan in domains if plan.action == Action.DELETE}
     staying = [live for name, live in live_domains.items() if name not in leaving]
     users: dict[tuple[str, str], list[str]] = {}
     for live in staying:
         root = etree.fromstring(live.xml.encode())
         for network in root.xpath("devices/interface/source/@network"):
-            users.setdefault((NETWORK, str(network)), []).append(live.name)
+            users.setdefault((Kind.NETWORK, str(network)), []).append(live.name)
         for pool in root.xpath("devices/disk/source/@pool"):
-            users.setdefault((POOL, str(pool)), []).append(live.name)
+            users.setdefault((Kind.POOL, str(pool)), []).append(live.name)
     for plan in domains:
-        if plan.action != DELETE and plan.desired is not None and plan.desired.domain.devices:
+        if (
+            plan.action != Action.DELETE
+            and plan.desired is not None
+            and plan.desired.domain.devices
+        ):
             devices = plan.desired.domain.devices
             for interface in devices.interfaces:
                 if interface.source and interface.source.network:
-                    users.setdefault((NETWORK, interface.source.network), []).append(plan.name)
+                    users.setdefault((Kind.NETWORK, interface.source.network), []).append(plan.name)
             for disk in devices.disks:
                 if disk.source and disk.source.pool:
-                    users.setdefault((POOL, disk.source.pool), []).append(plan.name)
+                    users.setdefault((Kind.POOL, disk.source.pool), []).append(plan.name)
     for plan in deletions:
         using = sorted(set(users.get((plan.kind, plan.name), [])))
-        if plan.action == DELETE and using:
-            plan.action, plan.reason = NONE, None
+        if plan.action == Action.DELETE and using:
+            plan.action, plan.reason = Action.NONE, None
             plan.notes.append(f"kept: {', '.join(using)} still use(s) it")
 
 
-def _wanted(kind: str, documents: list[SourceDocument], lower: Any) -> list[WantedResource]:
+def _wanted(kind: Kind, documents: list[SourceDocument], lower: Any) -> list[WantedResource]:
     return [
         WantedResource(
             kind, d.data["metadata"]["name"], lower(d.data), d.data["spec"].get("autostart")
@@ -257,14 +255,17 @@ def _refuse_unusable_pool_paths(plans: list, pools: list[WantedResource]) -> Non
             and os.path.exists(path)
             and not os.path.isdir(path)
         ):
-            plan.action, plan.reason = REFUSE, f"its path {path} exists and is not a directory"
+            plan.action, plan.reason = (
+                Action.REFUSE,
+                f"its path {path} exists and is not a directory",
+            )
 
 
 def _keep_pools_holding_volumes(deletions: list, live_volumes: dict, options: Options) -> None:
     for plan in deletions:
         held = live_volumes.get(plan.name, {})
-        if plan.kind == POOL and held and not options.delete_volumes:
-            plan.action, plan.reason = NONE, None
+        if plan.kind == Kind.POOL and held and not options.delete_volumes:
+            plan.action, plan.reason = Action.NONE, None
             plan.notes.append(
                 f"no spec names it, but it holds {len(held)} volume(s): kept (add --delete-volumes)"
             )

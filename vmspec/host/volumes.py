@@ -16,21 +16,11 @@ from dataclasses import dataclass
 import libvirt
 from lxml import etree
 
+from vmspec.compare.model import Action, Kind, ResourcePlan
 from vmspec.config.volume import StorageVolume, VolumeFormat, VolumeSize, VolumeTarget
 from vmspec.emit import resource_xml
 from vmspec.host.connection import Host
 from vmspec.host.errors import HostError
-from vmspec.host.plan import (
-    CREATE,
-    DELETE,
-    GROW,
-    NONE,
-    POOL,
-    REFUSE,
-    REPLACE,
-    VOLUME,
-    ResourcePlan,
-)
 from vmspec.lower.storage import WantedVolume
 
 STREAM_CHUNK = 256 * 1024
@@ -145,7 +135,7 @@ def plan_volumes(
     created: set[tuple[str, str]] = set()
     for vm, volume in wanted:
         plan = plan_volume(vm, volume, pools, created)
-        if plan.action == CREATE:
+        if plan.action == Action.CREATE:
             created.add((volume.pool, volume.name))
         plans.append(plan)
     plans.extend(plan_seed(seed, pools, host) for seed in seeds)
@@ -160,10 +150,10 @@ def plan_volume(
 ) -> ResourcePlan:
     plan = ResourcePlan(
         f"{volume.pool}/{volume.name}",
-        NONE,
-        kind=VOLUME,
+        Action.NONE,
+        kind=Kind.VOLUME,
         capacity=volume.capacity_bytes,
-        needs=(f"{POOL}/{volume.pool}",),
+        needs=(f"{Kind.POOL}/{volume.pool}",),
     )
     pool = pools.get(volume.pool)
     if pool is None:
@@ -173,7 +163,7 @@ def plan_volume(
         )
     plan.recheck = lambda host: _plan_again(host, vm, volume, pool, created)
     if pool.volumes is None:
-        plan.action = CREATE
+        plan.action = Action.CREATE
         plan.known_after_apply = (
             f"the pool {volume.pool} does not run yet: its volumes are read once it does"
         )
@@ -181,7 +171,7 @@ def plan_volume(
     existing = pool.volumes.get(volume.name)
     if existing is not None:
         if volume.capacity_bytes > existing.capacity:
-            plan.action = GROW
+            plan.action = Action.GROW
             plan.notes.append(f"capacity {existing.capacity} → {volume.capacity_bytes} bytes")
         elif volume.capacity_bytes < existing.capacity:
             return _refuse(
@@ -202,7 +192,7 @@ def plan_volume(
         elif (volume.pool, volume.backing_volume) in created:
             backing_path = f"{pool.path}/{volume.backing_volume}"
         elif pool.may_hold(volume.backing_volume):
-            plan.action = CREATE
+            plan.action = Action.CREATE
             plan.known_after_apply = (
                 f"its backing volume {volume.backing_volume!r} is a file the pool has not "
                 "listed yet: apply refreshes the pool first"
@@ -213,7 +203,7 @@ def plan_volume(
                 plan,
                 f"its backing volume {volume.backing_volume!r} is not in the pool {volume.pool!r}",
             )
-    plan.action = CREATE
+    plan.action = Action.CREATE
     plan.xml = resource_xml(volume.config(backing_path, thick=pool.thick))
     return plan
 
@@ -229,11 +219,11 @@ def _plan_again(
 def plan_seed(seed: WantedSeed, pools: dict[str, PoolView], host: Host) -> ResourcePlan:
     plan = ResourcePlan(
         f"{seed.pool}/{seed.name}",
-        NONE,
-        kind=VOLUME,
+        Action.NONE,
+        kind=Kind.VOLUME,
         payload=seed.content,
         capacity=len(seed.content),
-        needs=(f"{POOL}/{seed.pool}",),
+        needs=(f"{Kind.POOL}/{seed.pool}",),
     )
     pool = pools.get(seed.pool)
     if pool is None:
@@ -243,7 +233,7 @@ def plan_seed(seed: WantedSeed, pools: dict[str, PoolView], host: Host) -> Resou
         )
     plan.xml = resource_xml(_seed_volume(seed))
     if pool.volumes is None:
-        plan.action = CREATE
+        plan.action = Action.CREATE
         plan.known_after_apply = (
             f"the pool {seed.pool} does not run yet: its volumes are read once it does"
         )
@@ -255,9 +245,9 @@ def plan_seed(seed: WantedSeed, pools: dict[str, PoolView], host: Host) -> Resou
         return plan
     existing = pool.volumes.get(seed.name)
     if existing is None:
-        plan.action = CREATE
+        plan.action = Action.CREATE
     elif _download(host, seed.pool, seed.name) != seed.content:
-        plan.action = REPLACE
+        plan.action = Action.REPLACE
         plan.notes.append(
             f"the cloud-init data of {seed.vm} changed: the seed is rebuilt (first boot already happened for a running guest)"
         )
@@ -288,14 +278,16 @@ def plan_volume_prune(
                 continue
             if delete_volumes:
                 plans.append(
-                    ResourcePlan(f"{pool}/{name}", DELETE, kind=VOLUME, reason="--delete-volumes")
+                    ResourcePlan(
+                        f"{pool}/{name}", Action.DELETE, kind=Kind.VOLUME, reason="--delete-volumes"
+                    )
                 )
             else:
                 plans.append(
                     ResourcePlan(
                         f"{pool}/{name}",
-                        NONE,
-                        kind=VOLUME,
+                        Action.NONE,
+                        kind=Kind.VOLUME,
                         notes=["no spec names it; kept (add --delete-volumes to delete)"],
                     )
                 )
@@ -303,7 +295,7 @@ def plan_volume_prune(
 
 
 def _refuse(plan: ResourcePlan, reason: str) -> ResourcePlan:
-    plan.action = REFUSE
+    plan.action = Action.REFUSE
     plan.reason = reason
     return plan
 
@@ -330,24 +322,24 @@ def _download(host: Host, pool: str, name: str) -> bytes:
 def apply_volume(host: Host, plan: ResourcePlan) -> str:
     if plan.known_after_apply and plan.recheck is not None:
         plan = plan.recheck(host)
-        if plan.action == REFUSE:
+        if plan.action == Action.REFUSE:
             raise HostError("checking the volume", plan.reason, plan.name)
-        if plan.action == NONE:
+        if plan.action == Action.NONE:
             return "exists already"
     pool, name = plan.name.split("/", 1)
 
     def on_pool(action):
         return lambda connection: action(connection, connection.storagePoolLookupByName(pool))
 
-    if plan.action in (REPLACE, DELETE):
+    if plan.action in (Action.REPLACE, Action.DELETE):
         host.call(
             "deleting the volume",
             plan.name,
             on_pool(lambda _c, p: p.storageVolLookupByName(name).delete(0)),
         )
-        if plan.action == DELETE:
+        if plan.action == Action.DELETE:
             return "deleted"
-    if plan.action in (CREATE, REPLACE):
+    if plan.action in (Action.CREATE, Action.REPLACE):
         try:
             host.call(
                 "creating the volume",
@@ -366,8 +358,8 @@ def apply_volume(host: Host, plan: ResourcePlan) -> str:
                 plan.name,
                 on_pool(lambda c, p: _upload(c, p.storageVolLookupByName(name), plan.payload)),
             )
-        return "replaced" if plan.action == REPLACE else "created"
-    if plan.action == GROW:
+        return "replaced" if plan.action == Action.REPLACE else "created"
+    if plan.action == Action.GROW:
         return _grow(host, plan, on_pool(lambda _c, p: p.storageVolLookupByName(name)))
     raise HostError("applying", f"unknown volume action {plan.action}", plan.name)
 

@@ -13,6 +13,14 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from vmspec.compare.diff import changes_between
+from vmspec.compare.facts import HostFacts
+from vmspec.compare.normalize import (
+    is_bare_pty_console,
+    is_libvirts_own_controller,
+    is_qemu_default_cpu,
+    normalize_live,
+)
 from vmspec.config.chardev import CharDevice
 from vmspec.config.controller import Controller, default_index
 from vmspec.config.disk import Disk
@@ -21,10 +29,14 @@ from vmspec.config.features import Hyperv
 from vmspec.config.interface import Interface
 from vmspec.config.metadata import Metadata
 from vmspec.families import FAMILIES, holder
+from vmspec.load import load_text
 from vmspec.lower import lower_virtual_machine, policy
 from vmspec.lower.devices import SPICE_AGENT_CHANNEL
 from vmspec.lower.identity import domain_uuid, interface_macs
+from vmspec.problems import format_field_path
+from vmspec.schema import validate_document
 from vmspec.units import format_kib, libvirt_size_in_kib
+from vmspec.yaml_text import dump_spec_yaml
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +64,6 @@ def lift_domain(
 ) -> Lifted:
     """``uncovered``: what parsing found outside the mapping (already filtered for what
     libvirt allocates itself)."""
-    from vmspec.host.diff import changes_between  # the diff speaks libvirt's words
-    from vmspec.host.facts import HostFacts
-    from vmspec.host.normalize import normalize_live
-
     name = domain.name or "unnamed"
     dropped = list(uncovered)
     try:
@@ -106,11 +114,6 @@ def _with_marker(metadata: Metadata | None, lowered: Metadata | None) -> Metadat
 
 def _problems(document: dict[str, Any]) -> list[str]:
     """What ``vmspec validate`` would say about the lifted spec (as import writes it), by field."""
-    from vmspec.load import load_text
-    from vmspec.problems import format_field_path
-    from vmspec.schema import validate_document
-    from vmspec.yaml_text import dump_spec_yaml
-
     documents, problems = load_text(dump_spec_yaml(document), "lifted")
     problems += [problem for loaded in documents for problem in validate_document(loaded)]
     return [f"{format_field_path(problem.path)}: {problem.message}" for problem in problems]
@@ -191,8 +194,6 @@ def _looks_like_windows(domain: Domain) -> bool:
 
 
 def _cpu(domain: Domain, spec: dict[str, Any]) -> None:
-    from vmspec.host.normalize import is_qemu_default_cpu
-
     cpu = domain.cpu
     if cpu is not None and is_qemu_default_cpu(cpu):
         cpu = None  # what libvirt writes for a domain without <cpu>
@@ -290,8 +291,6 @@ def _controllers(controllers: tuple[Controller, ...], machine: str | None) -> li
     """The controllers libvirt would not add by itself (a virtio-scsi controller, a USB
     controller of another model), and with one of a type all of that type: a type the
     spec names is all the spec's."""
-    from vmspec.host.normalize import is_libvirts_own_controller
-
     chosen = {item.type for item in controllers if not is_libvirts_own_controller(item, machine)}
     lifted, seen = [], []
     for item in controllers:
@@ -343,8 +342,6 @@ def _hyperv(hyperv: Hyperv | None) -> dict[str, Any] | None:
 
 
 def _devices(domain: Domain, spec: dict[str, Any], lost: list[str]) -> None:
-    from vmspec.host.normalize import is_bare_pty_console
-
     devices = domain.devices
     if devices is None:
         return

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from vmspec.compare.normalize import unexplained
 from vmspec.config.domain import Domain
 from vmspec.config.xmlmap import XmlMappingError, from_element
 from vmspec.lift.machine import Lifted, lift_domain
@@ -15,8 +16,6 @@ def lift_xml(
     xml: bytes | str, origin: str, *, autostart: bool | None = None, running: bool | None = None
 ) -> Lifted:
     """Lift one domain XML document; ``origin`` names it when it cannot be read at all."""
-    from vmspec.host.normalize import unexplained
-
     try:
         root = etree.fromstring(xml.encode() if isinstance(xml, str) else xml)
     except etree.XMLSyntaxError as error:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from vmspec.compare.facts import HostFacts
 from vmspec.config.boot import BootDevice, OperatingSystem
 from vmspec.config.chardev import CharDevice, CharTarget
 from vmspec.config.controller import Controller, default_index
@@ -18,12 +19,11 @@ from vmspec.config.features import Features, Smm
 from vmspec.config.graphics import Graphics, GraphicsListen
 from vmspec.config.interface import Interface
 from vmspec.families import Place, families_at, holder, with_fields
-from vmspec.host.facts import HostFacts
 from vmspec.lower import policy
 from vmspec.units import libvirt_size_in_kib
 
 # Elements and attributes libvirt adds that the spec does not speak about; they are
-# libvirt's to allocate, and apply carries them over (see preserve.py).
+# libvirt's to allocate, and apply carries them over (see vmspec/host/preserve.py).
 _LIBVIRT_ALLOCATED = re.compile(
     r"^/domain/(?:"
     # A controller's address, alias and (PCI) model name and target are libvirt's to pick;

@@ -10,33 +10,13 @@ now, with --live), ``restart`` (takes effect at the next boot) or ``config``
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
 
+from vmspec.compare.model import Change, ChangeClass
 from vmspec.config.matching import config_identity, hot_pluggable
 from vmspec.config.xmlmap import to_element, xml_names, xml_value
-
-LIVE = "live"
-RESTART = "restart"
-CONFIG = "config"
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    path: str
-    before: str | None  # None: absent
-    after: str | None
-    change_class: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "from": self.before,
-            "to": self.after,
-            "class": self.change_class,
-        }
 
 
 def changes_between(before: Any, after: Any, root: str = "") -> list[Change]:
@@ -133,10 +113,10 @@ def _render(value: Any) -> str | None:
     return str(value)
 
 
-def classify(path: str, before: Any, after: Any) -> str:
+def classify(path: str, before: Any, after: Any) -> ChangeClass:
     if path.startswith(("metadata", "description")):
-        return CONFIG  # only the stored definition reads these
+        return ChangeClass.CONFIG  # only the stored definition reads these
     whole_device = before is None or after is None
     if whole_device and hot_pluggable(before if after is None else after):
-        return LIVE  # hot-plug: attach or detach on a running guest
-    return RESTART
+        return ChangeClass.LIVE  # hot-plug: attach or detach on a running guest
+    return ChangeClass.RESTART

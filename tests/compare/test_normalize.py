@@ -10,12 +10,12 @@ from typing import Any
 
 from lxml import etree
 
+from vmspec.compare.diff import changes_between
+from vmspec.compare.facts import HostFacts
+from vmspec.compare.normalize import normalize_live, normalize_running
 from vmspec.config.domain import Domain
 from vmspec.config.xmlmap import from_element
 from vmspec.emit import domain_xml
-from vmspec.host.diff import changes_between
-from vmspec.host.facts import HostFacts
-from vmspec.host.normalize import normalize_live, normalize_running
 from vmspec.lower import lower_virtual_machine
 
 Edit = Callable[[etree._Element], None]
