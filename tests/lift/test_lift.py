@@ -239,3 +239,20 @@ def test_a_lift_is_a_spec_vmspec_compiles_or_names_what_it_would_refuse(
     xml = domain_xml(lower_virtual_machine(lifted.document))
     assert domain_rng.validate(etree.fromstring(xml)), domain_rng.error_log.last_error
     assert lift_xml(xml, "compiled.xml").document == lifted.document
+
+
+def test_labels_of_blanks_and_an_empty_description_survive_import():
+    # libvirt keeps a label of spaces as it is, stores an empty one as <label key="b"/>,
+    # and drops an empty <description>: none of them may read as a change or a loss.
+    document = {
+        "apiVersion": "vmspec/v1",
+        "kind": "VirtualMachine",
+        "metadata": {"name": "blanks", "labels": {"a": "  ", "b": ""}, "description": ""},
+        "spec": {"domainType": "qemu", "memory": "64MiB", "vcpus": 1},
+    }
+    xml = domain_xml(lower_virtual_machine(document))
+    assert b"<description" not in xml
+    lifted = lift_xml(xml, "blanks")
+    assert lifted.lossless, lifted.dropped
+    assert lifted.document["metadata"]["labels"] == {"a": "  ", "b": ""}
+    assert domain_xml(lower_virtual_machine(lifted.document)) == xml

@@ -38,6 +38,7 @@ from benchmarks.fuzz_mutations import check_text
 from tests.schema.test_host_names import libvirt_takes_host
 from vmspec.cli import main
 from vmspec.emit import domain_xml, resource_xml
+from vmspec.lift.sources import lift_xml
 from vmspec.load import load_text
 from vmspec.lower import lower_virtual_machine
 from vmspec.lower.storage import wanted_volumes
@@ -533,7 +534,9 @@ def test_every_schema_valid_spec_compiles_or_is_refused_with_a_located_message(
     compile_generated(document, domain_rng, test_driver)
 
 
-def test_plausible_specs_compile_to_xml_that_libvirt_defines(domain_rng, test_driver):
+def test_plausible_specs_compile_to_xml_that_libvirt_defines_and_import_gives_back(
+    domain_rng, test_driver
+):
     outcomes: Counter[str] = Counter()
 
     @settings(GENERATED, max_examples=PLAUSIBLE_EXAMPLES)
@@ -541,6 +544,11 @@ def test_plausible_specs_compile_to_xml_that_libvirt_defines(domain_rng, test_dr
     def check(document):
         outcome, xml = compile_generated(document, domain_rng, test_driver)
         outcomes[outcome] += 1
+        if xml is not None:
+            # Every field the spec says survives import: compile(import(x)) is x.
+            lifted = lift_xml(xml, "generated")
+            assert lifted.lossless, lifted.dropped
+            assert domain_xml(lower_virtual_machine(lifted.document)) == xml
         for device in DEVICES:
             outcomes[device] += xml is not None and f"<{device} ".encode() in xml
 

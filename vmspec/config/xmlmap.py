@@ -359,9 +359,11 @@ def _parse(cls: type[T], element: etree._Element, xpath: str, uncovered: list[st
         if kind is _Kind.OTHER_NAMESPACES:
             continue  # what the other bindings leave, below
         if kind is _Kind.TEXT:
-            # Whitespace alone is the indentation of pretty-printed XML, not a value.
-            if element.text is not None and element.text.strip():
-                values[binding.field_name] = _decode(binding, element.text, f"{xpath}/text()")
+            # Whitespace alone before child elements is the indentation of pretty-printed
+            # XML, not a value; in an element without children it is the text (a label).
+            text = element.text
+            if text is not None and (text.strip() or not _has_child_elements(element)):
+                values[binding.field_name] = _decode(binding, text, f"{xpath}/text()")
             continue
         found = by_tag.pop(binding.xml_name, [])
         if not found:
@@ -393,6 +395,10 @@ def _parse(cls: type[T], element: etree._Element, xpath: str, uncovered: list[st
         child_path = f"{xpath}/{_display_tag(found[0])}"
         uncovered.extend(_indexed(child_path, index, found) for index in range(len(found)))
     return cls(**values)
+
+
+def _has_child_elements(element: etree._Element) -> bool:
+    return any(isinstance(item.tag, str) for item in element)
 
 
 def _take_other_namespaces(

@@ -125,7 +125,8 @@ def _metadata(domain: Domain) -> dict[str, Any]:
         metadata["uuid"] = domain.uuid.lower()
     marker = domain.metadata.vmspec if domain.metadata else None
     if marker and marker.labels:
-        metadata["labels"] = {label.key: label.value for label in marker.labels}
+        # An empty label is stored as <label key="k"/>, which holds no text at all.
+        metadata["labels"] = {label.key: label.value or "" for label in marker.labels}
     if domain.metadata and domain.metadata.foreign:
         metadata["foreign"] = list(domain.metadata.foreign)
     if domain.description:

@@ -36,7 +36,8 @@ def lower_virtual_machine(
         type=spec["domainType"],
         name=metadata["name"],
         uuid=uuid,
-        description=metadata.get("description"),
+        # libvirt drops an empty <description>: writing one would be a change forever.
+        description=metadata.get("description") or None,
         metadata=Metadata(
             vmspec=_marker(metadata, scope),
             libosinfo=_libosinfo(spec),
