@@ -10,6 +10,9 @@ from typing import ClassVar
 
 from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
 
+# The x86 arches, for the rules that differ there (ACPI, USB and TPM defaults, serial types).
+X86_ARCHES = ("x86_64", "i686")
+
 
 @dataclass(**CONFIG)
 class OsType:
