@@ -43,6 +43,12 @@ COVERED = (
     ("win7", ("--osinfo", "win7")),
     ("watchdog", ("--osinfo", "debian11", "--watchdog", "i6300esb,action=reset")),
     ("pinned", ("--osinfo", "debian11", "--vcpus", "2,cpuset=0")),
+    # An emulated TPM: tpm-crb without a version, which libvirt fills in (2.0).
+    ("tpm", ("--osinfo", "debian11", "--tpm", "emulator")),
+    # UEFI: virt-install adds that TPM by itself to every UEFI guest.
+    ("uefi", ("--osinfo", "debian11", "--boot", "uefi")),
+    # Windows 11: UEFI, its TPM 2.0, and Windows' Hyper-V enlightenments.
+    ("win11", ("--osinfo", "win11")),
 )
 
 

@@ -36,6 +36,7 @@ from lxml import etree
 
 from benchmarks.fuzz_mutations import check_text
 from tests.schema.test_host_names import libvirt_takes_host
+from vmspec.arches import X86_ARCHES
 from vmspec.cli import main
 from vmspec.emit import domain_xml, resource_xml
 from vmspec.lift.sources import lift_xml
@@ -327,6 +328,7 @@ def virtual_machine_schema(definitions: dict[str, Any]) -> dict[str, Any]:
 
 
 DEVICE_LISTS = ("disks", "interfaces", "graphics", "serials")  # the spec's lists of them
+DEVICE_FIELDS = ("tpm",)  # devices the spec says with one mapping
 
 
 def plausible_definitions() -> dict[str, Any]:
@@ -338,7 +340,7 @@ def plausible_definitions() -> dict[str, Any]:
     # Every plausible VM has each kind of device: left optional, the more fields the
     # schema grows, the rarer each one is drawn (graphics fell to none in 150 once).
     machine = definitions["machineSpec"]
-    machine["required"] = [*machine.get("required", []), *DEVICE_LISTS]
+    machine["required"] = [*machine.get("required", []), *DEVICE_LISTS, *DEVICE_FIELDS]
     for name in DEVICE_LISTS:
         machine["properties"][name] = {**machine["properties"][name], "minItems": 1}
     # Other applications' metadata: well-formed elements of distinct namespaces (random
@@ -451,7 +453,26 @@ def plausible_devices(document: dict[str, Any]) -> dict[str, Any]:
         if name in ("kvmclock", "hypervclock", "tsc") and "tickpolicy" in timer:
             del timer["tickpolicy"]
             timer.setdefault("present", True)
+    if "tpm" in spec:
+        plausible_tpm(spec)
     return plausible_cpu(document)
+
+
+def plausible_tpm(spec: dict[str, Any]) -> None:
+    """Repairs for the TPM rules: a device only for passthrough (and there always), the
+    emulator's fields only on the emulator, tpm-crb only as TPM 2.0 on x86."""
+    tpm = spec["tpm"]
+    if tpm.get("backend") == "passthrough":
+        tpm.setdefault("device", "/dev/tpm0")
+        tpm.pop("version", None)
+        tpm.pop("persistentState", None)
+    else:
+        tpm.pop("device", None)
+    if tpm.get("model") == "tpm-crb":
+        if spec.get("arch", "x86_64") not in X86_ARCHES:
+            tpm["model"] = "tpm-tis"
+        elif tpm.get("version") == "1.2":
+            tpm["version"] = "2.0"
 
 
 def plausible_cpu(document: dict[str, Any]) -> dict[str, Any]:
@@ -562,7 +583,7 @@ def test_plausible_specs_compile_to_xml_that_libvirt_defines_and_import_gives_ba
     assert min(outcomes[device] for device in DEVICES) >= 2, outcomes
 
 
-DEVICES = ("disk", "interface", "graphics", "serial")
+DEVICES = ("disk", "interface", "graphics", "serial", "tpm")
 
 
 # For the CLI: the whole schema (pools and networks too), each kind's XML with its RNG.

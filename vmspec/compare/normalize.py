@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from vmspec.arches import X86_ARCHES
 from vmspec.compare.facts import HostFacts
 from vmspec.config.boot import BootDevice, OperatingSystem
 from vmspec.config.chardev import CharDevice, CharTarget
@@ -281,7 +282,7 @@ def _devices(desired: Domain, live: Domain):
         devices, inputs=tuple(i for i in devices.inputs if i not in implicit)
     )
     arch = desired.os.type.arch if desired.os and desired.os.type else "x86_64"
-    x86 = arch in policy.X86_ARCHES
+    x86 = arch in X86_ARCHES
     serials = tuple(
         # libvirt names the x86 serial target type (isa-serial) when vmspec leaves it out;
         # any other type (pci-serial, isa-debug, ...) is a real choice.

@@ -21,6 +21,7 @@ from vmspec.families.panic import Panic
 from vmspec.families.pm import PowerManagement
 from vmspec.families.rng import Rng
 from vmspec.families.sound import Sound
+from vmspec.families.tpm import Tpm
 from vmspec.families.usb_redirection import Redirdev
 from vmspec.families.watchdog import Watchdog
 
@@ -64,6 +65,7 @@ class Devices:
     consoles: tuple[CharDevice, ...] = children("console")
     channels: tuple[CharDevice, ...] = children("channel")
     inputs: tuple[Input, ...] = children()
+    tpms: tuple[Tpm, ...] = children()
     graphics: tuple[Graphics, ...] = children()
     sounds: tuple[Sound, ...] = children()
     audios: tuple[Audio, ...] = children()

@@ -19,6 +19,7 @@ from vmspec.families import (
     pm,
     rng,
     sound,
+    tpm,
     usb_redirection,
     watchdog,
 )
@@ -33,6 +34,7 @@ FAMILIES: tuple[Family, ...] = (
     panic.FAMILY,
     pm.FAMILY,
     boot_menu.FAMILY,
+    tpm.FAMILY,
 )
 
 

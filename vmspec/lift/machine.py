@@ -13,6 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from vmspec.arches import X86_ARCHES
 from vmspec.compare.diff import changes_between
 from vmspec.compare.facts import HostFacts
 from vmspec.compare.normalize import (
@@ -266,7 +267,7 @@ def _boot(domain: Domain, spec: dict[str, Any]) -> None:
 
 def _features(domain: Domain, spec: dict[str, Any]) -> None:
     features = domain.features
-    x86 = spec.get("arch", "x86_64") in policy.X86_ARCHES
+    x86 = spec.get("arch", "x86_64") in X86_ARCHES
     lifted: dict[str, Any] = {}
     acpi, apic = (features.acpi, features.apic) if features else (False, False)
     if acpi != x86:

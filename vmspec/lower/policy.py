@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from vmspec.arches import X86_ARCHES
 from vmspec.config.clock import Clock, Timer
 from vmspec.config.features import Hyperv, HypervFeature
-
-X86_ARCHES = ("x86_64", "i686")
 
 
 def cpu_mode(spec: dict[str, Any], *, nested_kvm_host: bool = False) -> str | None:

@@ -166,7 +166,8 @@ def _message(
             close = difflib.get_close_matches(instance, [str(c) for c in choices], n=1)
             if close:
                 message += f"; did you mean '{close[0]}'?"
-        elif isinstance(instance, bool):
+        elif isinstance(instance, (bool, int, float)) and all(isinstance(c, str) for c in choices):
+            # An unquoted no, or a version such as 2.0, where only text is taken.
             message += _quoting_hint(document, path)
         return message
     if keyword == "const":
