@@ -54,6 +54,8 @@ def _document(field: str, value: Any) -> dict[str, Any]:
         "vcpus": 1,
         # Some families need a SPICE display (USB redirection); it changes nothing for the rest.
         "graphics": [{"type": "spice"}],
+        # and virtiofs shared memory; a memoryBacking example replaces it.
+        "memoryBacking": {"source": "memfd", "access": "shared"},
         field: value,
     }
     return {

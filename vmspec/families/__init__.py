@@ -9,7 +9,16 @@ formatting order (tests/families checks that every device family has one).
 
 from __future__ import annotations
 
-from vmspec.families import memballoon, pm, rng, sound, usb_redirection, watchdog
+from vmspec.families import (
+    filesystem,
+    memballoon,
+    memory_backing,
+    pm,
+    rng,
+    sound,
+    usb_redirection,
+    watchdog,
+)
 from vmspec.families.family import Family, Place
 
 FAMILIES: tuple[Family, ...] = (
@@ -19,6 +28,8 @@ FAMILIES: tuple[Family, ...] = (
     watchdog.FAMILY,
     memballoon.FAMILY,
     pm.FAMILY,
+    memory_backing.FAMILY,
+    filesystem.FAMILY,
 )
 
 

@@ -51,3 +51,6 @@ class Family:
     libvirt_fills_in: Callable[[Any, Any], Any] = _as_is
     """The live value and the wanted one → the live value without what libvirt adds by
     itself (a default it writes out), so that it is no difference."""
+    libvirt_resolves_at_start: Callable[[Any, Any], Any] = _as_is
+    """The same for a running guest's value: what libvirt resolves only when it starts the
+    guest (and resolves again the same way at the next start)."""

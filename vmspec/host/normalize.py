@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
+from typing import Any
 
 from vmspec.config.boot import BootDevice, OperatingSystem
 from vmspec.config.chardev import CharDevice, CharTarget
@@ -17,7 +19,7 @@ from vmspec.config.domain import Audio, Devices, Domain, MemorySize
 from vmspec.config.features import Features, Smm
 from vmspec.config.graphics import Graphics, GraphicsListen
 from vmspec.config.interface import Interface
-from vmspec.families import Place, families_at
+from vmspec.families import Family, Place, families_at
 from vmspec.host.facts import HostFacts
 from vmspec.lower import policy
 from vmspec.units import libvirt_size_in_kib
@@ -70,10 +72,15 @@ def normalize_live(desired: Domain, live: Domain, facts: HostFacts) -> Domain:
     return _families_fill_ins(desired, live)
 
 
-def _families_fill_ins(desired: Domain, live: Domain) -> Domain:
-    """Each registered family's own rule of what libvirt fills in (see vmspec/families)."""
+def _families_fill_ins(desired: Domain, live: Domain, *, at_start: bool = False) -> Domain:
+    """Each registered family's own rule of what libvirt fills in (see vmspec/families):
+    when it stores a definition, or (``at_start``) when it starts the guest."""
+
+    def rule(family: Family) -> Callable[[Any, Any], Any]:
+        return family.libvirt_resolves_at_start if at_start else family.libvirt_fills_in
+
     domain_values = {
-        family.config_field: family.libvirt_fills_in(
+        family.config_field: rule(family)(
             getattr(live, family.config_field), getattr(desired, family.config_field)
         )
         for family in families_at(Place.DOMAIN)
@@ -82,7 +89,7 @@ def _families_fill_ins(desired: Domain, live: Domain) -> Domain:
     if desired.devices is None or live.devices is None:
         return live
     device_values = {
-        family.config_field: family.libvirt_fills_in(
+        family.config_field: rule(family)(
             getattr(live.devices, family.config_field),
             getattr(desired.devices, family.config_field),
         )
@@ -111,7 +118,7 @@ def normalize_running(desired: Domain, running: Domain, facts: HostFacts) -> Dom
         running = dataclasses.replace(
             running, devices=_running_devices(desired.devices, running.devices)
         )
-    return running
+    return _families_fill_ins(desired, running, at_start=True)
 
 
 def _running_os(wanted: OperatingSystem, running: OperatingSystem) -> OperatingSystem:
