@@ -187,8 +187,9 @@ def host(tmp_path):
 def examples_runnable_here(system):
     """The example VMs, renamed to this run, rewritten so that everything they refer to
     exists here (plan refuses a reference to nothing): disk files become empty files in a
-    folder of the run's, networks and host bridges this run's isolated network (declared
-    with them). Those on storage pools or with cloud-init seeds are left out: they are
+    folder of the run's, shared folders folders of the run's, networks and host bridges
+    this run's isolated network (declared with them); a TPM passed through from the
+    host becomes an emulated one where this machine has none. Those on storage pools or with cloud-init seeds are left out: they are
     tested with their pools. Yields the documents; the folder goes afterwards."""
     import shutil
 
@@ -223,6 +224,12 @@ def examples_runnable_here(system):
                 if "network" in interface or "bridge" in interface:
                     interface.pop("bridge", None)
                     interface["network"] = network
+            for share in vm.get("filesystems", []):
+                share["source"] = str(folder / f"{name}-{share['target']}")
+                Path(share["source"]).mkdir(exist_ok=True)
+            tpm = vm.get("tpm", {})
+            if "device" in tpm and not Path(tpm["device"]).exists():
+                vm["tpm"] = {"model": tpm.get("model", "tpm-crb")}
             documents.append(document)
     yield documents
     shutil.rmtree(folder, ignore_errors=True)

@@ -10,25 +10,28 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.families.test_registry import EXAMPLES
+from tests.families.test_registry import COMPANIONS, EXAMPLES
 from tests.host.conftest import SYSTEM_URI, guest_spec, vmspec, write
 from tests.host.test_apply_test_driver import apply, plan
+from vmspec.families import memory_backing
 
 # Examples whose guest cannot start on this machine, each with the true reason.
 NOT_STARTABLE_HERE = {
     "rng[1]": "/dev/hwrng is root's alone here (crw-------), and QEMU runs as libvirt-qemu",
     **(
         {}
-        if Path("/dev/tpm0").exists()
-        else {"tpm[3]": "this machine has no TPM of its own to pass through (no /dev/tpm0)"}
+        if " hugetlbfs " in Path("/proc/mounts").read_text()
+        else {
+            f"memoryBacking[{index}]": "no hugetlbfs is mounted here, so no huge pages to start on"
+            for index, example in enumerate(memory_backing.SCHEMA["examples"])
+            if example.get("hugepages")
+        }
     ),
 }
 
 
 def _spec_text(name: str, field: str, value, state: str) -> str:
-    extra = yaml.safe_dump(
-        {"graphics": [{"type": "spice"}], field: value}, sort_keys=False, default_flow_style=None
-    )
+    extra = yaml.safe_dump({**COMPANIONS, field: value}, sort_keys=False, default_flow_style=None)
     return guest_spec(name, extra, state=state)
 
 
@@ -40,6 +43,27 @@ def _applied_then_planned(uri: str, path) -> None:
     assert json.loads(planned.stdout)  # a plan was written, and it has no changes
 
 
+# Examples that name a path this machine lacks: plan must refuse them, naming it.
+MISSING_HERE = {
+    example_id: path for example_id, path in (("tpm[3]", "/dev/tpm0"),) if not Path(path).exists()
+}
+
+
+@pytest.fixture
+def share_folders(family, example):
+    """The folders a filesystem example shares, made for the test where missing."""
+    made = []
+    for share in example if family.spec_field == "filesystems" else ():
+        folder = Path(share["source"])
+        if not folder.exists():
+            folder.mkdir(parents=True)
+            made.append(folder)
+    yield
+    for folder in reversed(made):
+        folder.rmdir()
+
+
+@pytest.mark.usefixtures("share_folders")
 @pytest.mark.parametrize(("family", "example"), EXAMPLES)
 def test_every_family_example_runs_on_the_real_libvirtd(system, tmp_path, family, example, request):
     example_id = request.node.callspec.id
@@ -47,6 +71,11 @@ def test_every_family_example_runs_on_the_real_libvirtd(system, tmp_path, family
     state = "stopped" if reason else "running"
     name = "family-" + example_id.replace("[", "-").replace("]", "").lower()
     path = write(tmp_path, name, _spec_text(name, family.spec_field, example, state))
+    if example_id in MISSING_HERE:
+        planned = vmspec("plan", "-c", SYSTEM_URI, str(path))
+        assert planned.returncode == 1, planned.stdout + planned.stderr
+        assert f"{MISSING_HERE[example_id]} does not exist" in planned.stdout
+        return
     _applied_then_planned(SYSTEM_URI, path)
     if reason:
         pytest.skip(f"defined and planned, not started: {reason}")

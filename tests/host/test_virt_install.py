@@ -49,6 +49,20 @@ COVERED = (
     ("uefi", ("--osinfo", "debian11", "--boot", "uefi")),
     # Windows 11: UEFI, its TPM 2.0, and Windows' Hyper-V enlightenments.
     ("win11", ("--osinfo", "win11")),
+    # <memoryBacking><hugepages/>: defined only, the host has no huge pages to start it on.
+    ("hugepages", ("--osinfo", "fedora37", "--memorybacking", "hugepages=on")),
+    # A virtiofs share, with the memfd shared memory libvirt requires for it.
+    (
+        "virtiofs",
+        (
+            "--osinfo",
+            "rhel9.0",
+            "--filesystem",
+            "{share},share,driver.type=virtiofs",
+            "--memorybacking",
+            "source.type=memfd,access.mode=shared",
+        ),
+    ),
 )
 
 
@@ -56,7 +70,8 @@ def print_xml(name: str, extra: tuple[str, ...], disk: Path) -> str:
     command = ["virt-install", "--print-xml", "--connect", SYSTEM_URI, "--name", name]
     command += ["--memory", "512", "--vcpus", "1", "--import", "--noautoconsole"]
     command += ["--disk", f"path={disk}", "--network", "network=default"]
-    command += [option.format(disk2=disk.with_name("disk2.img")) for option in extra]
+    files = {"disk2": disk.with_name("disk2.img"), "share": disk.with_name("share")}
+    command += [option.format(**files) for option in extra]
     return subprocess.run(command, capture_output=True, text=True, check=True).stdout
 
 
@@ -87,6 +102,7 @@ def test_a_virt_install_vm_imports_and_is_adopted_unchanged(
     disk = images / "disk.img"
     disk.touch()
     disk.with_name("disk2.img").touch()
+    disk.with_name("share").mkdir(exist_ok=True)
     domain_name = f"{TEST_PREFIX}vi-{name}"
     xml = print_xml(domain_name, extra, disk)
     try:

@@ -39,6 +39,7 @@ from tests.schema.test_host_names import libvirt_takes_host
 from vmspec.arches import X86_ARCHES
 from vmspec.cli import main
 from vmspec.emit import domain_xml, resource_xml
+from vmspec.families.filesystem import NINE_P_ONLY, VIRTIOFS_ONLY, VIRTIOFS_TAG_BYTES
 from vmspec.lift.sources import lift_xml
 from vmspec.load import load_text
 from vmspec.lower import lower_virtual_machine
@@ -455,6 +456,7 @@ def plausible_devices(document: dict[str, Any]) -> dict[str, Any]:
             timer.setdefault("present", True)
     if "tpm" in spec:
         plausible_tpm(spec)
+    plausible_filesystems(spec)
     return plausible_cpu(document)
 
 
@@ -473,6 +475,25 @@ def plausible_tpm(spec: dict[str, Any]) -> None:
             tpm["model"] = "tpm-tis"
         elif tpm.get("version") == "1.2":
             tpm["version"] = "2.0"
+
+
+def plausible_filesystems(spec: dict[str, Any]) -> None:
+    """Repairs for the memoryBacking and filesystem rules: x86's 2 MiB pages (the plausible
+    sizes are 16 MiB and up), no huge pages from anonymous memory, each field with its
+    driver, distinct tags of at most 36 bytes, and shared memory for virtiofs."""
+    backing = spec.get("memoryBacking", {})
+    if isinstance(backing.get("hugepages"), dict):
+        backing["hugepages"] = {"pages": [{"size": "2MiB"}]}
+    if backing.get("hugepages") and backing.get("source") == "anonymous":
+        del backing["source"]
+    for index, share in enumerate(spec.get("filesystems", [])):
+        virtiofs = share.get("driver") == "virtiofs"
+        for key in NINE_P_ONLY if virtiofs else VIRTIOFS_ONLY:
+            share.pop(key, None)
+        tag = share["target"].encode()[: VIRTIOFS_TAG_BYTES - 12].decode(errors="ignore")
+        share["target"] = f"{tag}-{index}"
+        if virtiofs:
+            spec.setdefault("memoryBacking", {})["access"] = "shared"
 
 
 def plausible_cpu(document: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
+from typing import Any
 
 from vmspec.arches import X86_ARCHES
 from vmspec.compare.facts import HostFacts
@@ -19,7 +21,7 @@ from vmspec.config.domain import Audio, Devices, Domain, MemorySize
 from vmspec.config.features import Features, Smm
 from vmspec.config.graphics import Graphics, GraphicsListen
 from vmspec.config.interface import Interface
-from vmspec.families import Place, families_at, holder, with_fields
+from vmspec.families import Family, Place, families_at, holder, with_fields
 from vmspec.lower import policy
 from vmspec.units import libvirt_size_in_kib
 
@@ -74,14 +76,19 @@ def normalize_live(desired: Domain, live: Domain, facts: HostFacts) -> Domain:
     return _families_fill_ins(desired, live)
 
 
-def _families_fill_ins(desired: Domain, live: Domain) -> Domain:
-    """Each registered family's own rule of what libvirt fills in (see vmspec/families)."""
+def _families_fill_ins(desired: Domain, live: Domain, *, at_start: bool = False) -> Domain:
+    """Each registered family's own rule of what libvirt fills in (see vmspec/families):
+    when it stores a definition, or (``at_start``) when it starts the guest."""
+
+    def rule(family: Family) -> Callable[[Any, Any], Any]:
+        return family.libvirt_resolves_at_start if at_start else family.libvirt_fills_in
+
     for place in Place:
         wanted_at, live_at = holder(desired, place), holder(live, place)
         if wanted_at is None or live_at is None:
             continue
         values = {
-            family.config_field: family.libvirt_fills_in(
+            family.config_field: rule(family)(
                 getattr(live_at, family.config_field), getattr(wanted_at, family.config_field)
             )
             for family in families_at(place)
@@ -110,7 +117,7 @@ def normalize_running(desired: Domain, running: Domain, facts: HostFacts) -> Dom
         running = dataclasses.replace(
             running, devices=_running_devices(desired.devices, running.devices)
         )
-    return running
+    return _families_fill_ins(desired, running, at_start=True)
 
 
 def _running_os(wanted: OperatingSystem, running: OperatingSystem) -> OperatingSystem:

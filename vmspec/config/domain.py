@@ -16,7 +16,9 @@ from vmspec.config.graphics import Graphics, Input, Video
 from vmspec.config.interface import Interface
 from vmspec.config.metadata import Metadata
 from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
+from vmspec.families.filesystem import Filesystem
 from vmspec.families.memballoon import Memballoon
+from vmspec.families.memory_backing import MemoryBacking
 from vmspec.families.panic import Panic
 from vmspec.families.pm import PowerManagement
 from vmspec.families.rng import Rng
@@ -60,6 +62,7 @@ class Devices:
     emulator: str | None = text_child("emulator")
     disks: tuple[Disk, ...] = children()
     controllers: tuple[Controller, ...] = children()
+    filesystems: tuple[Filesystem, ...] = children()
     interfaces: tuple[Interface, ...] = children()
     serials: tuple[CharDevice, ...] = children("serial")
     consoles: tuple[CharDevice, ...] = children("console")
@@ -87,6 +90,7 @@ class Domain:
     metadata: Metadata | None = child()
     memory: MemorySize | None = child()
     current_memory: MemorySize | None = child("currentMemory")
+    memory_backing: MemoryBacking | None = child()
     vcpu: Vcpu | None = child()
     os: OperatingSystem | None = child()
     features: Features | None = child()

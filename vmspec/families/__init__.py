@@ -14,7 +14,9 @@ from typing import Any
 
 from vmspec.families import (
     boot_menu,
+    filesystem,
     memballoon,
+    memory_backing,
     panic,
     pm,
     rng,
@@ -35,6 +37,8 @@ FAMILIES: tuple[Family, ...] = (
     pm.FAMILY,
     boot_menu.FAMILY,
     tpm.FAMILY,
+    memory_backing.FAMILY,
+    filesystem.FAMILY,
 )
 
 

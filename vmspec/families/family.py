@@ -10,7 +10,7 @@ the committed JSON Schema read it through ``vmspec.families.FAMILIES``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -34,6 +34,10 @@ def _as_is(live: Any, wanted: Any) -> Any:
     return live
 
 
+def _no_paths(value: Any) -> tuple[tuple[str, str], ...]:
+    return ()
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Family:
     spec_field: str
@@ -53,3 +57,10 @@ class Family:
     libvirt_fills_in: Callable[[Any, Any], Any] = _as_is
     """The live value and the wanted one → the live value without what libvirt adds by
     itself (a default it writes out), so that it is no difference."""
+    libvirt_resolves_at_start: Callable[[Any, Any], Any] = _as_is
+    """The same for a running guest's value: what libvirt resolves only when it starts the
+    guest (and resolves again the same way at the next start)."""
+    host_paths: Callable[[Any], Iterable[tuple[str, str]]] = _no_paths
+    """The config field's value → the files and folders it needs on the host, as
+    (what needs it, path): plan refuses a domain whose path is missing on a local host,
+    since the guest would fail only when it starts, maybe weeks after the apply."""

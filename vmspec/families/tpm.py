@@ -210,6 +210,14 @@ def _crb_version(spec: Spec) -> Iterator[Finding]:
         )
 
 
+def _passed_through(tpms: tuple[Tpm, ...]) -> list[tuple[str, str]]:
+    return [
+        ("tpm", tpm.backend.device.path)
+        for tpm in tpms
+        if tpm.backend and tpm.backend.device and tpm.backend.device.path
+    ]
+
+
 FAMILY = Family(
     spec_field="tpm",
     schema=SCHEMA,
@@ -219,4 +227,5 @@ FAMILY = Family(
     lift=lift,
     checks=(_backend_fields, _crb_version),
     libvirt_fills_in=as_libvirt_stores_it,
+    host_paths=_passed_through,
 )

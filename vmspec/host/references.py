@@ -1,4 +1,5 @@
-"""What a domain refers to on the host (disk files, pools, volumes, networks, bridges),
+"""What a domain refers to on the host (disk files, pools, volumes, networks, bridges,
+and what the element families name: shares' folders, a TPM device),
 checked at plan time whatever the domain's power state: a definition that points at
 nothing fails only when the guest starts, which may be weeks after the apply.
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from vmspec.compare.model import NOT_CONVERGING, Action, Kind, ResourcePlan
+from vmspec.families import FAMILIES, holder
 from vmspec.host.errors import HostError
 from vmspec.host.volumes import PoolView, volumes_at_apply
 
@@ -76,6 +78,11 @@ def check_references(plan: ResourcePlan, view: HostView, spec_pools: set[str]) -
         elif source.volume not in pool.volumes:
             _refuse(plan, f"disk {target}: the volume {volume_key} does not exist")
             return
+    if view.local:
+        for what, path in _family_paths(plan.desired.domain):
+            if not os.path.exists(path):
+                _refuse(plan, f"{what}: {path} does not exist")
+                return
     for index, interface in enumerate(devices.interfaces):
         source = interface.source
         if source is None:
@@ -99,6 +106,16 @@ def check_references(plan: ResourcePlan, view: HostView, spec_pools: set[str]) -
         listed = ", ".join(f"{pool.name}/{volume}" for pool, volume, _ in deferred)
         plan.known_after_apply = f"the volumes {listed} are looked up once their pools run"
         plan.recheck = lambda host: _volumes_exist(host, plan.name, deferred)
+
+
+def _family_paths(domain) -> list[tuple[str, str]]:
+    """What the registered families need on the host (a share's folder, a TPM device)."""
+    found = []
+    for family in FAMILIES:
+        value_holder = holder(domain, family.place)
+        if value_holder is not None:
+            found += family.host_paths(getattr(value_holder, family.config_field))
+    return found
 
 
 def _volumes_exist(host, name: str, deferred: list[tuple[PoolView, str, str]]) -> None:

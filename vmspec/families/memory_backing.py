@@ -1,0 +1,265 @@
+"""``<memoryBacking>``: how QEMU backs the guest's RAM on the host: huge pages, shared
+or private, from a file, anonymous memory or a memfd, allocated up front or on demand
+(formatdomain "Memory Backing").
+
+A guest that shares a folder through virtiofs needs its memory shared with virtiofsd
+(see filesystem.py); one that wants huge pages needs them reserved on the host.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from vmspec.config.xmlmap import CONFIG, attr, child, children, flag
+from vmspec.families.family import Family, Place, Spec
+from vmspec.problems import Finding
+from vmspec.units import format_kib, libvirt_size_in_kib, size_in_kib
+
+
+@dataclass(**CONFIG)
+class Page:
+    """One huge page size; vmspec always writes it in KiB, the unit libvirt stores."""
+
+    TAG: ClassVar[str] = "page"
+    size: int | None = attr("size")
+    unit: str | None = attr("unit")
+
+
+@dataclass(**CONFIG)
+class Hugepages:
+    """``<hugepages/>`` alone: the host's default huge page size."""
+
+    TAG: ClassVar[str] = "hugepages"
+    pages: tuple[Page, ...] = children()
+
+
+@dataclass(**CONFIG)
+class MemorySource:
+    TAG: ClassVar[str] = "source"
+    type: str | None = attr("type")
+
+
+@dataclass(**CONFIG)
+class MemoryAccess:
+    TAG: ClassVar[str] = "access"
+    mode: str | None = attr("mode")
+
+
+@dataclass(**CONFIG)
+class MemoryAllocation:
+    TAG: ClassVar[str] = "allocation"
+    mode: str | None = attr("mode")
+
+
+@dataclass(**CONFIG)
+class MemoryBacking:
+    TAG: ClassVar[str] = "memoryBacking"
+    hugepages: Hugepages | None = child()
+    nosharepages: bool = flag("nosharepages")
+    locked: bool = flag("locked")
+    source: MemorySource | None = child()
+    access: MemoryAccess | None = child()
+    allocation: MemoryAllocation | None = child()
+    discard: bool = flag("discard")
+
+
+# The huge page sizes of the host kernels QEMU runs on, by the guest's arch (a KVM guest
+# runs on a host of its own arch): x86 has 2 MiB and 1 GiB pages; arm64 with 4 KiB
+# pages (Debian's kernels) has 64 KiB, 2 MiB, 32 MiB and 1 GiB ones, with 64 KiB pages
+# 2 MiB, 512 MiB and 16 GiB. libvirt takes any size and QEMU fails at start.
+HUGE_PAGE_KIB = {
+    "x86_64": (2 * 1024, 1024**2),
+    "i686": (2 * 1024, 1024**2),
+    "aarch64": (64, 2 * 1024, 32 * 1024, 512 * 1024, 1024**2, 16 * 1024**2),
+}
+
+_FLAGS = (
+    ("nosharepages", "nosharepages", "do not let KSM merge the guest's pages with others'"),
+    ("locked", "locked", "keep the guest's memory in host RAM, never swapped out"),
+    ("discard", "discard", "give the memory back to the host when the guest stops"),
+)
+
+SCHEMA = {
+    "type": "object",
+    "description": "how the host backs the guest's memory, as in libvirt's <memoryBacking>",
+    "properties": {
+        "hugepages": {
+            "anyOf": [
+                {"type": "boolean"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "pages": {
+                            "type": "array",
+                            "minItems": 1,
+                            # A second size needs a nodeset of guest NUMA nodes, which
+                            # vmspec does not describe (libvirt: two master hugepages).
+                            "maxItems": 1,
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "size": {
+                                        "$ref": "#/$defs/size",
+                                        "description": "the huge page size: 2MiB or 1GiB on x86",
+                                    }
+                                },
+                                "required": ["size"],
+                                "additionalProperties": False,
+                            },
+                            "description": "one huge page size for all guest memory (a size per NUMA node needs guest NUMA nodes, which vmspec does not describe)",
+                        }
+                    },
+                    "required": ["pages"],
+                    "additionalProperties": False,
+                },
+            ],
+            "description": "back the guest's memory with huge pages reserved on the host: true for the host's default size, or pages: [{size: 1GiB}]",
+        },
+        **{key: {"type": "boolean", "description": description} for key, _, description in _FLAGS},
+        "source": {
+            "enum": ["file", "anonymous", "memfd"],
+            "description": "where QEMU takes the memory from; memfd with access shared suits virtiofs",
+        },
+        "access": {
+            "enum": ["shared", "private"],
+            "description": "shared: other processes (virtiofsd, vhost-user) may map the guest's memory",
+        },
+        "allocation": {
+            "enum": ["immediate", "ondemand"],
+            "description": "immediate: allocate all memory at start; ondemand: as the guest touches it",
+        },
+    },
+    "additionalProperties": False,
+    "minProperties": 1,
+    "examples": [
+        {"hugepages": True},
+        {"hugepages": {"pages": [{"size": "2MiB"}]}, "locked": True, "allocation": "immediate"},
+        {"source": "memfd", "access": "shared"},
+        {"nosharepages": True, "discard": True, "source": "file", "access": "private"},
+    ],
+}
+
+
+def lower(spec: Spec) -> MemoryBacking | None:
+    backing = spec.get("memoryBacking")
+    if not backing:
+        return None
+    hugepages = backing.get("hugepages", False)
+    lowered = MemoryBacking(
+        hugepages=_hugepages(hugepages) if hugepages else None,
+        **{field: backing.get(key, False) for key, field, _ in _FLAGS},
+        source=MemorySource(type=backing["source"]) if "source" in backing else None,
+        access=MemoryAccess(mode=backing["access"]) if "access" in backing else None,
+        allocation=(
+            MemoryAllocation(mode=backing["allocation"]) if "allocation" in backing else None
+        ),
+    )
+    return None if lowered == MemoryBacking() else lowered  # hugepages: false alone
+
+
+def _hugepages(hugepages: bool | dict[str, Any]) -> Hugepages:
+    if hugepages is True:
+        return Hugepages()
+    return Hugepages(
+        pages=tuple(Page(size=size_in_kib(page["size"]), unit="KiB") for page in hugepages["pages"])
+    )
+
+
+def lift(backing: MemoryBacking | None, spec: Spec) -> dict[str, Any] | None:
+    backing = as_libvirt_stores_it(backing, None)
+    if backing is None:
+        return None
+    lifted: dict[str, Any] = {}
+    if backing.hugepages is not None:
+        pages = [{"size": format_kib(page.size)} for page in backing.hugepages.pages if page.size]
+        lifted["hugepages"] = {"pages": pages} if pages else True
+    lifted.update({key: True for key, field, _ in _FLAGS if getattr(backing, field)})
+    if backing.source and backing.source.type:
+        lifted["source"] = backing.source.type
+    if backing.access and backing.access.mode:
+        lifted["access"] = backing.access.mode
+    if backing.allocation and backing.allocation.mode:
+        lifted["allocation"] = backing.allocation.mode
+    return lifted or None
+
+
+def as_libvirt_stores_it(backing: MemoryBacking | None, wanted: Any) -> MemoryBacking | None:
+    """libvirt stores page sizes in KiB (``size='1' unit='G'`` becomes 1048576 KiB) and
+    drops an ``<allocation/>`` without a mode, and then an empty ``<memoryBacking/>``:
+    the same guest either way (seen with libvirt 9.0: define, dumpxml --inactive)."""
+    if backing is None:
+        return None
+    if backing.hugepages is not None:
+        pages = tuple(_in_kib(page) for page in backing.hugepages.pages)
+        backing = dataclasses.replace(backing, hugepages=Hugepages(pages=pages))
+    if backing.allocation == MemoryAllocation():
+        backing = dataclasses.replace(backing, allocation=None)
+    return None if backing == MemoryBacking() else backing
+
+
+def _in_kib(page: Page) -> Page:
+    kib = None if page.size is None else libvirt_size_in_kib(page.size, page.unit)
+    return page if kib is None else Page(size=kib, unit="KiB")
+
+
+def _page_sizes(spec: Spec) -> Iterator[Finding]:
+    hugepages = spec.get("memoryBacking", {}).get("hugepages")
+    if not isinstance(hugepages, dict):
+        return
+    arch = spec.get("arch", "x86_64")
+    sizes = HUGE_PAGE_KIB[arch]
+    for index, page in enumerate(hugepages["pages"]):
+        where = ("spec", "memoryBacking", "hugepages", "pages", index, "size")
+        try:
+            kib = size_in_kib(page["size"])
+        except ValueError as error:
+            yield Finding(where, str(error))
+            continue
+        if kib not in sizes:
+            choices = ", ".join(format_kib(size) for size in sizes)
+            message = f"{page['size']} is no huge page size of {arch} hosts: use one of {choices}"
+            yield Finding(where, message)
+            continue
+        memory = _memory_kib(spec)
+        if memory is not None and memory < kib:
+            # QEMU: "memory size ... must be equal to or larger than page size".
+            message = (
+                f"memory ({spec['memory']}) is less than one {page['size']} huge page, "
+                "which QEMU refuses at start: use smaller pages or more memory"
+            )
+            yield Finding(where, message)
+
+
+def _memory_kib(spec: Spec) -> int | None:
+    try:
+        return size_in_kib(spec["memory"])
+    except ValueError:
+        return None  # the memory check says so
+
+
+def _no_hugepages_from_anonymous_memory(spec: Spec) -> Iterator[Finding]:
+    backing = spec.get("memoryBacking", {})
+    if backing.get("hugepages") and backing.get("source") == "anonymous":
+        # libvirt refuses it at define: "hugepages are not allowed with anonymous memory source".
+        message = "huge pages cannot come from anonymous memory: use source file or memfd, or leave source out"
+        yield Finding(("spec", "memoryBacking", "source"), message)
+
+
+def shared_memory(spec: Spec) -> bool:
+    """Whether other processes (virtiofsd, vhost-user) may map the guest's memory."""
+    return spec.get("memoryBacking", {}).get("access") == "shared"
+
+
+FAMILY = Family(
+    spec_field="memoryBacking",
+    schema=SCHEMA,
+    place=Place.DOMAIN,
+    config_field="memory_backing",
+    lower=lower,
+    lift=lift,
+    checks=(_page_sizes, _no_hugepages_from_anonymous_memory),
+    libvirt_fills_in=as_libvirt_stores_it,
+)
