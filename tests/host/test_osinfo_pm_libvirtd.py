@@ -67,3 +67,29 @@ def test_a_virt_install_domain_is_imported_and_adopted_unchanged(system, tmp_pat
 
     plan = vmspec("plan", "-c", SYSTEM_URI, str(path))
     assert plan.returncode == 0, plan.stdout + plan.stderr
+
+
+def test_a_domain_without_clock_timers_is_adopted_without_gaining_the_policys(system, tmp_path):
+    # Issue 11, item 5: the policy's rtc/pit/hpet timers would be a change the guest
+    # sees; import says "none of them" (null), so adoption leaves the clock as it was.
+    name = f"{TEST_PREFIX}no-timers"
+    plain_clock = hand_written(name, LIBOSINFO).replace(
+        "<clock offset='utc'><timer name='rtc' tickpolicy='catchup'/>"
+        "<timer name='pit' tickpolicy='delay'/><timer name='hpet' present='no'/></clock>",
+        "<clock offset='utc'/>",
+    )
+    assert "<timer" not in plain_clock
+    system.defineXML(plain_clock)
+    before = system.lookupByName(name).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+
+    imported = vmspec("import", "-c", SYSTEM_URI, name)
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    clock = yaml.safe_load(imported.stdout)["spec"]["clock"]
+    assert clock == {"timers": {"rtc": None, "pit": None, "hpet": None}}
+    path = write(tmp_path, "no-timers", imported.stdout)
+
+    adopted = vmspec("apply", "--adopt", "-c", SYSTEM_URI, str(path))
+    assert adopted.returncode == 0, adopted.stdout + adopted.stderr
+    after = system.lookupByName(name).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    assert without_vmspec_marker(after) == without_vmspec_marker(before)
+    assert vmspec("plan", "-c", SYSTEM_URI, str(path)).returncode == 0

@@ -23,6 +23,7 @@ from vmspec.compare.normalize import (
     normalize_live,
 )
 from vmspec.config.chardev import CharDevice
+from vmspec.config.clock import Clock
 from vmspec.config.controller import Controller, default_index
 from vmspec.config.disk import Disk
 from vmspec.config.domain import Domain
@@ -228,15 +229,15 @@ def _cpu(domain: Domain, spec: dict[str, Any]) -> None:
 
 
 def _clock(domain: Domain, spec: dict[str, Any]) -> None:
-    if domain.clock is None:
-        return
+    # A domain without <clock> is stored by libvirt as <clock offset='utc'/>.
+    clock = domain.clock or Clock(offset="utc")
     wanted = policy.clock(spec)
     override: dict[str, Any] = {}
-    if domain.clock.offset != wanted.offset:
-        override["offset"] = domain.clock.offset
+    if clock.offset != wanted.offset:
+        override["offset"] = clock.offset
     policy_timers = {timer.name: timer for timer in wanted.timers}
-    timers = {}
-    for timer in domain.clock.timers:
+    timers: dict[str, Any] = {}
+    for timer in clock.timers:
         if policy_timers.get(timer.name) != timer:
             setting = {}
             if timer.present is not None:
@@ -244,6 +245,10 @@ def _clock(domain: Domain, spec: dict[str, Any]) -> None:
             if timer.tickpolicy is not None:
                 setting["tickpolicy"] = timer.tickpolicy
             timers[timer.name] = setting or {"present": True}
+    # A timer the policy would add and the domain lacks is said to be absent, so that
+    # adopting the domain leaves its clock as it was (the guest would see new timers).
+    own = {timer.name for timer in clock.timers}
+    timers.update({name: None for name in policy_timers if name not in own})
     if timers:
         override["timers"] = timers
     if override:

@@ -58,6 +58,9 @@ def clock(spec: dict[str, Any]) -> Clock:
         timers["hypervclock"] = Timer(name="hypervclock", present=True)
     override = spec.get("clock", {})
     for name, setting in override.get("timers", {}).items():
+        if setting is None:  # the spec wants no such timer at all: QEMU's default
+            timers.pop(name, None)
+            continue
         timers[name] = Timer(
             name=name, tickpolicy=setting.get("tickpolicy"), present=setting.get("present")
         )

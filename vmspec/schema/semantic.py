@@ -190,7 +190,7 @@ def _is_ip_address_libvirt_takes(text: str) -> bool:
 
 def _clock(spec: dict[str, Any]) -> Iterator[Finding]:
     for name, timer in spec.get("clock", {}).get("timers", {}).items():
-        if name in ("kvmclock", "hypervclock") and "tickpolicy" in timer:
+        if name in ("kvmclock", "hypervclock") and timer and "tickpolicy" in timer:
             # libvirt: "timer kvmclock doesn't support setting of timer tickpolicy".
             yield Finding(
                 ("spec", "clock", "timers", name, "tickpolicy"),
