@@ -60,7 +60,8 @@ MATRIX: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("freebsd-default", "freebsd13.1", ()),
     ("openbsd-default", "openbsd7.0", ()),
     ("debian-e1000", "debian11", ("--network", "network=default,model=e1000")),
-    ("debian-ide", "debian11", ("--disk", "path={disk2},bus=ide")),
+    # IDE needs the pc machine: q35, virt-install's choice for Debian 11, has no IDE bus.
+    ("debian-ide", "debian11", ("--machine", "pc", "--disk", "path={disk2},bus=ide")),
     ("debian-watchdog", "debian11", ("--watchdog", "i6300esb,action=reset")),
     ("debian-tpm", "debian11", ("--tpm", "emulator")),
     ("debian-sound", "debian11", ("--sound", "ich9")),
@@ -77,7 +78,7 @@ MATRIX: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 
 def print_xml(uri: str, name: str, os_name: str, extra: tuple[str, ...], files: dict[str, str]):
     command = [
-        "virt-install", "--print-xml", "--connect", uri, "--name", f"vireport-{name}",
+        "virt-install", "--print-xml", "--connect", uri, "--name", name,
         "--memory", "2048", "--vcpus", "2", "--osinfo", os_name, "--noautoconsole",
         "--disk", f"path={files['disk']}", "--network", "network=default",
     ]  # fmt: skip
@@ -122,7 +123,7 @@ def main() -> int:
             Path(files[name]).touch()
         Path(files["share"]).mkdir()
         for name, os_name, extra in MATRIX:
-            xml, error = print_xml(uri, name, os_name, extra, files)
+            xml, error = print_xml(uri, f"vireport-{name}", os_name, extra, files)
             if xml is None:
                 rows.append(f"| {name} | virt-install failed: {error} |")
                 continue
