@@ -9,10 +9,11 @@ formatting order (tests/families checks that every device family has one).
 
 from __future__ import annotations
 
-from vmspec.families import memballoon, pm, rng, sound, usb_redirection, watchdog
+from vmspec.families import interface, memballoon, pm, rng, sound, usb_redirection, watchdog
 from vmspec.families.family import Family, Place
 
 FAMILIES: tuple[Family, ...] = (
+    interface.FAMILY,
     sound.FAMILY,
     usb_redirection.FAMILY,
     rng.FAMILY,

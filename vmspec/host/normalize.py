@@ -16,8 +16,8 @@ from vmspec.config.disk import BackingStore, Disk
 from vmspec.config.domain import Audio, Devices, Domain, MemorySize
 from vmspec.config.features import Features, Smm
 from vmspec.config.graphics import Graphics, GraphicsListen
-from vmspec.config.interface import Interface
 from vmspec.families import Place, families_at
+from vmspec.families.interface import Interface
 from vmspec.host.facts import HostFacts
 from vmspec.lower import policy
 from vmspec.units import libvirt_size_in_kib

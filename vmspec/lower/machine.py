@@ -13,6 +13,7 @@ from vmspec.config.features import Features, Hyperv, HypervFeature, Smm, Vmport
 from vmspec.config.metadata import Label, Libosinfo, Metadata, OsinfoOs, OwnershipMarker
 from vmspec.config.xmlmap import canonical_xml
 from vmspec.families import Place, families_at
+from vmspec.families.family import Identity
 from vmspec.lower import policy
 from vmspec.lower.devices import lower_devices
 from vmspec.lower.identity import domain_uuid
@@ -30,6 +31,7 @@ def lower_virtual_machine(
     metadata = document["metadata"]
     spec = document["spec"]
     uuid = metadata.get("uuid", "").lower() or domain_uuid(metadata["name"])
+    identity = Identity(name=metadata["name"], uuid=uuid)
     memory_kib = size_in_kib(spec["memory"])
     on_poweroff, on_reboot, on_crash = policy.lifecycle(spec)
     return Domain(
@@ -52,8 +54,11 @@ def lower_virtual_machine(
         on_poweroff=on_poweroff,
         on_reboot=on_reboot,
         on_crash=on_crash,
-        devices=lower_devices(spec, metadata["name"], uuid),
-        **{family.config_field: family.lower(spec) for family in families_at(Place.DOMAIN)},
+        devices=lower_devices(spec, identity),
+        **{
+            family.config_field: family.lower(spec, identity)
+            for family in families_at(Place.DOMAIN)
+        },
     )
 
 
