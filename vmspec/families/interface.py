@@ -1,5 +1,6 @@
 """``<interface>``: the VM's NICs, one spec shape per interface type (formatdomain
-"Network interfaces"): ``bridge``, ``network`` and ``direct`` (macvtap).
+"Network interfaces"): ``bridge``, ``network``, ``direct`` (macvtap) and ``user``
+(QEMU's own user-mode networking).
 
 The MACs the spec leaves out are derived from the VM's uuid (vmspec/lower/identity.py),
 so that two compiles are byte-identical and import writes only the MACs it must.
@@ -58,7 +59,7 @@ def model(interface: Spec) -> str:
 
 # --- the spec -------------------------------------------------------------------------
 
-TYPES = ("bridge", "network", "direct")
+TYPES = ("bridge", "network", "direct", "user")
 """The interface types the spec speaks, each the key of its own shape."""
 
 _MAC = {
@@ -89,6 +90,12 @@ INTERFACE_SCHEMA = {
             "additionalProperties": False,
             "required": ["dev"],
         },
+        "user": {
+            "type": "object",
+            "properties": {},
+            "additionalProperties": False,
+            "description": "QEMU's user-mode networking (type='user', SLIRP): the guest reaches out through the host's own connections, with no bridge and no root; nothing reaches in",
+        },
         "model": {
             "enum": ["virtio", "e1000", "e1000e", "rtl8139", "vmxnet3"],
             "description": "the NIC the guest sees; default: virtio",
@@ -107,6 +114,7 @@ SCHEMA = {
         [{"network": "default"}],
         [{"bridge": "br0", "model": "e1000e", "mac": "52:54:00:12:34:56"}],
         [{"direct": {"dev": "eth0", "mode": "vepa"}}],
+        [{"user": {}}],
     ],
 }
 
@@ -161,6 +169,8 @@ def _interface(interface: Spec, mac: str) -> Interface:
         kind, source = "bridge", InterfaceSource(bridge=interface["bridge"])
     elif "network" in interface:
         kind, source = "network", InterfaceSource(network=interface["network"])
+    elif "user" in interface:
+        kind, source = "user", None
     else:
         direct = interface["direct"]
         # macvtap in bridge mode lets guests on one host talk to each other; vepa would not.
@@ -208,6 +218,8 @@ def _variant(interface: Interface) -> Spec | None:
     if interface.type == "direct" and source and source.dev:
         mode = {"mode": source.mode} if source.mode and source.mode != "bridge" else {}
         return {"direct": {"dev": source.dev, **mode}}
+    if interface.type == "user" and source is None:
+        return {"user": {}}
     return None
 
 

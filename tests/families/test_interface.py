@@ -1,0 +1,52 @@
+"""The interface family on the XML libvirt writes for each interface type: import gives
+the spec's shape of it, and compiling that gives the same XML back."""
+
+from __future__ import annotations
+
+import pytest
+from lxml import etree
+
+from vmspec.config.domain import Domain
+from vmspec.config.xmlmap import canonical_xml, from_element
+from vmspec.emit import domain_xml
+from vmspec.lift.machine import lift_domain
+from vmspec.lower import lower_virtual_machine
+
+NAME = "nic-01"
+
+
+def domain(interface: str) -> str:
+    """A small TCG domain with one NIC, as ``virsh dumpxml --inactive`` shows it."""
+    return (
+        f"<domain type='qemu'><name>{NAME}</name><memory unit='KiB'>1048576</memory>"
+        "<vcpu>1</vcpu><os><type arch='x86_64' machine='q35'>hvm</type></os>"
+        f"<devices>{interface}</devices></domain>"
+    )
+
+
+def lifted(xml: str):
+    uncovered: list[str] = []
+    parsed = from_element(Domain, etree.fromstring(xml), uncovered)
+    return lift_domain(parsed, uncovered)
+
+
+# What libvirt 9.0 writes back for each (virsh define, then dumpxml --inactive; the
+# address left out), and the spec it imports as.
+WRITTEN_BY_LIBVIRT = [
+    pytest.param(
+        "<interface type='user'><mac address='52:54:00:00:00:01'/>"
+        "<model type='e1000'/></interface>",
+        {"user": {}, "model": "e1000", "mac": "52:54:00:00:00:01"},
+        id="user",
+    ),
+]
+
+
+@pytest.mark.parametrize(("interface", "spec"), WRITTEN_BY_LIBVIRT)
+def test_an_interface_libvirt_wrote_imports_as_its_shape_and_compiles_back(interface, spec):
+    result = lifted(domain(interface))
+    assert result.lossless, result.dropped
+    assert result.document["spec"]["interfaces"] == [spec]
+    compiled = etree.fromstring(domain_xml(lower_virtual_machine(result.document)))
+    (nic,) = compiled.iterfind("devices/interface")
+    assert canonical_xml(nic) == canonical_xml(etree.fromstring(interface))

@@ -1,0 +1,35 @@
+"""Each interface type on the real libvirtd: apply defines (and where the host allows,
+starts) it, libvirt keeps what the spec says, and the next plan has nothing to do."""
+
+from __future__ import annotations
+
+import pytest
+from lxml import etree
+
+from tests.host.conftest import SYSTEM_URI, TEST_PREFIX, guest_spec, vmspec, write
+
+# Each: the NIC as the spec says it, the state the guest can reach on this host, and
+# what libvirt must keep of it (XPaths of the inactive definition's <interface>).
+NICS = [
+    pytest.param(
+        "interfaces: [{user: {}, model: e1000}]\n",
+        "running",
+        ["@type='user'", "model/@type='e1000'"],
+        id="user",
+    ),
+]
+
+
+@pytest.mark.parametrize(("nics", "state", "kept"), NICS)
+def test_an_applied_interface_is_kept_and_plans_to_no_changes(system, tmp_path, nics, state, kept):
+    write(tmp_path, "nic", guest_spec("nic", nics, state=state))
+    applied = vmspec("apply", "-c", SYSTEM_URI, str(tmp_path))
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    domain = system.lookupByName(f"{TEST_PREFIX}nic")
+    assert domain.isActive() == (state == "running")
+    # libvirt.VIR_DOMAIN_XML_INACTIVE: what libvirt stored, not what the guest runs with.
+    (nic,) = etree.fromstring(domain.XMLDesc(2)).iterfind("devices/interface")
+    for xpath in kept:
+        assert nic.xpath(xpath), f"{xpath}: {etree.tostring(nic).decode()}"
+    again = vmspec("plan", "-c", SYSTEM_URI, str(tmp_path))
+    assert again.returncode == 0, again.stdout + again.stderr
