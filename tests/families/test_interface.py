@@ -39,6 +39,32 @@ WRITTEN_BY_LIBVIRT = [
         {"user": {}, "model": "e1000", "mac": "52:54:00:00:00:01"},
         id="user",
     ),
+    pytest.param(
+        "<interface type='user'><mac address='52:54:00:00:00:01'/><model type='virtio'/>"
+        "<driver name='qemu' txmode='iothread' ioeventfd='on' event_idx='off' queues='1' "
+        "rx_queue_size='512' tx_queue_size='256' rss='on' rss_hash_report='off' iommu='off' "
+        "ats='off' packed='on' page_per_vq='off'/></interface>",
+        {
+            "user": {},
+            "mac": "52:54:00:00:00:01",
+            "driver": {
+                "name": "qemu",
+                "txmode": "iothread",
+                "ioeventfd": True,
+                "eventIdx": False,
+                "queues": 1,
+                "rxQueueSize": 512,
+                "txQueueSize": 256,
+                "rss": True,
+                "rssHashReport": False,
+                "iommu": False,
+                "ats": False,
+                "packed": True,
+                "pagePerVq": False,
+            },
+        },
+        id="driver",
+    ),
 ]
 
 

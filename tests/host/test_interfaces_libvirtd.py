@@ -17,6 +17,12 @@ NICS = [
         ["@type='user'", "model/@type='e1000'"],
         id="user",
     ),
+    pytest.param(
+        "interfaces: [{user: {}, driver: {name: qemu, ioeventfd: true, rxQueueSize: 512}}]\n",
+        "running",
+        ["driver[@name='qemu'][@ioeventfd='on'][@rx_queue_size='512']"],
+        id="driver",
+    ),
 ]
 
 

@@ -440,6 +440,11 @@ def plausible_devices(document: dict[str, Any]) -> dict[str, Any]:
             serial.setdefault("path", f"/var/log/vmspec/serial{index}")
     for index, interface in enumerate(spec.get("interfaces", [])):
         _keep_one_source(interface, interface_family.TYPES, index, {"network": "default"})
+        if "user" in interface:
+            interface.get("driver", {}).pop("queues", None)  # libvirt starts no such NIC
+        if interface.get("model", "virtio") != "virtio":
+            for key in interface_family.VIRTIO_OPTIONS:
+                interface.get("driver", {}).pop(key, None)
     macs = [interface.get("mac", "").lower() for interface in spec.get("interfaces", [])]
     for index, interface in enumerate(spec.get("interfaces", [])):
         if "mac" in interface and macs.index(interface["mac"].lower()) != index:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr, child
+from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import FieldPath, Finding
 
@@ -39,6 +39,44 @@ class InterfaceModel:
 
 
 @dataclass(**CONFIG)
+class InterfaceDriver:
+    """virtio-net's backend and queues (formatdomain "Setting NIC driver-specific options")."""
+
+    TAG: ClassVar[str] = "driver"
+    name: str | None = attr("name")
+    txmode: str | None = attr("txmode")
+    ioeventfd: bool | None = attr("ioeventfd", codec=ON_OFF)
+    event_idx: bool | None = attr("event_idx", codec=ON_OFF)
+    queues: int | None = attr("queues")
+    rx_queue_size: int | None = attr("rx_queue_size")
+    tx_queue_size: int | None = attr("tx_queue_size")
+    rss: bool | None = attr("rss", codec=ON_OFF)
+    rss_hash_report: bool | None = attr("rss_hash_report", codec=ON_OFF)
+    iommu: bool | None = attr("iommu", codec=ON_OFF)
+    ats: bool | None = attr("ats", codec=ON_OFF)
+    packed: bool | None = attr("packed", codec=ON_OFF)
+    page_per_vq: bool | None = attr("page_per_vq", codec=ON_OFF)
+
+
+# The spec's name of each driver attribute (the config field's, in camelCase).
+DRIVER_FIELDS = {
+    "name": "name",
+    "txmode": "txmode",
+    "ioeventfd": "ioeventfd",
+    "eventIdx": "event_idx",
+    "queues": "queues",
+    "rxQueueSize": "rx_queue_size",
+    "txQueueSize": "tx_queue_size",
+    "rss": "rss",
+    "rssHashReport": "rss_hash_report",
+    "iommu": "iommu",
+    "ats": "ats",
+    "packed": "packed",
+    "pagePerVq": "page_per_vq",
+}
+
+
+@dataclass(**CONFIG)
 class Interface:
     TAG: ClassVar[str] = "interface"
     IDENTITY: ClassVar[tuple[str, ...]] = ("mac/@address",)
@@ -47,6 +85,7 @@ class Interface:
     mac: MacAddress | None = child()
     source: InterfaceSource | None = child()
     model: InterfaceModel | None = child()
+    driver: InterfaceDriver | None = child()
 
 
 # --- policy ---------------------------------------------------------------------------
@@ -101,6 +140,38 @@ INTERFACE_SCHEMA = {
             "description": "the NIC the guest sees; default: virtio",
         },
         "mac": _MAC,
+        "driver": {
+            "type": "object",
+            "description": "virtio-net's options, each left to QEMU unless given",
+            "properties": {
+                "name": {
+                    "enum": ["qemu", "vhost"],
+                    "description": "the backend: vhost (in the host kernel, faster) or qemu (in user space)",
+                },
+                "txmode": {
+                    "enum": ["iothread", "timer"],
+                    "description": "how the qemu backend sends packets (leave it out)",
+                },
+                "ioeventfd": {"type": "boolean"},
+                "eventIdx": {"type": "boolean"},
+                "queues": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 256,
+                    "description": "multiqueue: as many as the VM has vCPUs, to spread the NIC's load over them",
+                },
+                "rxQueueSize": {"enum": [256, 512, 1024], "description": "virtqueue entries"},
+                "txQueueSize": {"enum": [256, 512, 1024], "description": "virtqueue entries"},
+                "rss": {"type": "boolean", "description": "receive-side scaling in QEMU"},
+                "rssHashReport": {"type": "boolean"},
+                "iommu": {"type": "boolean"},
+                "ats": {"type": "boolean"},
+                "packed": {"type": "boolean", "description": "packed virtqueues"},
+                "pagePerVq": {"type": "boolean"},
+            },
+            "additionalProperties": False,
+            "examples": [{"name": "vhost", "queues": 4}],
+        },
     },
     "additionalProperties": False,
 }
@@ -115,6 +186,7 @@ SCHEMA = {
         [{"bridge": "br0", "model": "e1000e", "mac": "52:54:00:12:34:56"}],
         [{"direct": {"dev": "eth0", "mode": "vepa"}}],
         [{"user": {}}],
+        [{"network": "default", "driver": {"name": "vhost", "queues": 4, "rxQueueSize": 1024}}],
     ],
 }
 
@@ -150,6 +222,32 @@ def _unicast_distinct_macs(spec: Spec) -> Iterator[Finding]:
         seen_macs.setdefault(mac, index)
 
 
+# libvirt's virtio options: it refuses them on any other model (e1000, rtl8139).
+VIRTIO_OPTIONS = ("iommu", "ats", "packed", "pagePerVq")
+
+
+def _virtio_options_on_virtio(spec: Spec) -> Iterator[Finding]:
+    for index, interface in enumerate(spec.get("interfaces", [])):
+        for key in VIRTIO_OPTIONS:
+            if key in interface.get("driver", {}) and model(interface) != "virtio":
+                yield Finding(
+                    ("spec", "interfaces", index, "driver", key),
+                    f"{key} is a virtio option: libvirt refuses it on the {model(interface)} model",
+                )
+
+
+def _multiqueue_where_libvirt_runs_it(spec: Spec) -> Iterator[Finding]:
+    for index, interface in enumerate(spec.get("interfaces", [])):
+        queues = interface.get("driver", {}).get("queues", 1)
+        if "user" in interface and queues > 1:
+            # libvirt 9.0 defines it, then refuses to start the guest.
+            yield Finding(
+                ("spec", "interfaces", index, "driver", "queues"),
+                "libvirt starts no user interface with several queues: leave queues out, "
+                "or use another interface type",
+            )
+
+
 # --- lowering -------------------------------------------------------------------------
 
 
@@ -183,7 +281,14 @@ def _interface(interface: Spec, mac: str) -> Interface:
         mac=MacAddress(address=mac),
         source=source,
         model=InterfaceModel(type=model(interface)),
+        driver=_driver(interface.get("driver")),
     )
+
+
+def _driver(driver: Spec | None) -> InterfaceDriver | None:
+    if driver is None:
+        return None
+    return InterfaceDriver(**{DRIVER_FIELDS[key]: value for key, value in driver.items()})
 
 
 # --- lifting --------------------------------------------------------------------------
@@ -204,6 +309,12 @@ def lift(interfaces: tuple[Interface, ...], spec: Spec, identity: Identity) -> l
         mac = interface.mac.address.lower() if interface.mac and interface.mac.address else None
         if mac and mac != derived[index]:
             entry["mac"] = mac
+        if interface.driver is not None:
+            entry["driver"] = {
+                key: getattr(interface.driver, field)
+                for key, field in DRIVER_FIELDS.items()
+                if getattr(interface.driver, field) is not None
+            }
         lifted.append(entry)
     return lifted or None
 
@@ -239,6 +350,11 @@ FAMILY = Family(
     config_field="interfaces",
     lower=lower,
     lift=lift,
-    checks=(_one_type, _unicast_distinct_macs),
+    checks=(
+        _one_type,
+        _unicast_distinct_macs,
+        _multiqueue_where_libvirt_runs_it,
+        _virtio_options_on_virtio,
+    ),
     cannot_say=cannot_say,
 )
