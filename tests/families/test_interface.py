@@ -65,6 +65,26 @@ WRITTEN_BY_LIBVIRT = [
         },
         id="driver",
     ),
+    pytest.param(
+        "<interface type='ethernet'><mac address='52:54:00:00:00:01'/>"
+        "<script path='/etc/qemu-ifup'/><target dev='tap9' managed='no'/>"
+        "<model type='virtio'/></interface>",
+        {
+            "ethernet": {"target": "tap9", "managed": False, "script": "/etc/qemu-ifup"},
+            "mac": "52:54:00:00:00:01",
+        },
+        id="ethernet",
+    ),
+    pytest.param(
+        "<interface type='vhostuser'><mac address='52:54:00:00:00:01'/>"
+        "<source type='unix' path='/tmp/vhost-probe.sock' mode='client'/>"
+        "<model type='virtio'/></interface>",
+        {
+            "vhostuser": {"path": "/tmp/vhost-probe.sock", "mode": "client"},
+            "mac": "52:54:00:00:00:01",
+        },
+        id="vhostuser",
+    ),
 ]
 
 
@@ -76,3 +96,26 @@ def test_an_interface_libvirt_wrote_imports_as_its_shape_and_compiles_back(inter
     compiled = etree.fromstring(domain_xml(lower_virtual_machine(result.document)))
     (nic,) = compiled.iterfind("devices/interface")
     assert canonical_xml(nic) == canonical_xml(etree.fromstring(interface))
+
+
+def test_a_tap_device_libvirt_named_itself_is_no_difference():
+    # A running guest's NIC, as libvirt shows it: vnet3 is libvirt's pick.
+    result = lifted(
+        domain(
+            "<interface type='ethernet'><mac address='52:54:00:00:00:01'/>"
+            "<target dev='vnet3'/><model type='virtio'/></interface>"
+        )
+    )
+    assert result.lossless, result.dropped
+    assert result.document["spec"]["interfaces"] == [{"ethernet": {}, "mac": "52:54:00:00:00:01"}]
+
+
+def test_a_tap_device_named_by_hand_on_a_bridge_is_a_loss_not_libvirts():
+    result = lifted(
+        domain(
+            "<interface type='bridge'><mac address='52:54:00:00:00:01'/>"
+            "<source bridge='br0'/><target dev='mytap0'/><model type='virtio'/></interface>"
+        )
+    )
+    assert not result.lossless
+    assert any("mytap0" in item for item in result.dropped), result.dropped

@@ -445,6 +445,13 @@ def plausible_devices(document: dict[str, Any]) -> dict[str, Any]:
         if interface.get("model", "virtio") != "virtio":
             for key in interface_family.VIRTIO_OPTIONS:
                 interface.get("driver", {}).pop(key, None)
+        if "vhostuser" in interface:
+            interface["model"] = "virtio"
+        ethernet = interface.get("ethernet", {})
+        if ethernet.get("target", "").startswith(interface_family.LIBVIRTS_OWN_TAP_NAMES):
+            ethernet["target"] = f"tap{index}"
+        if ethernet.get("managed") is False:
+            ethernet.setdefault("target", f"tap{index}")
     macs = [interface.get("mac", "").lower() for interface in spec.get("interfaces", [])]
     for index, interface in enumerate(spec.get("interfaces", [])):
         if "mac" in interface and macs.index(interface["mac"].lower()) != index:

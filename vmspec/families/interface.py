@@ -1,6 +1,7 @@
 """``<interface>``: the VM's NICs, one spec shape per interface type (formatdomain
-"Network interfaces"): ``bridge``, ``network``, ``direct`` (macvtap) and ``user``
-(QEMU's own user-mode networking).
+"Network interfaces"): ``bridge``, ``network``, ``direct`` (macvtap), ``user``
+(QEMU's own user-mode networking), ``ethernet`` (a tap device of its own) and
+``vhostuser`` (a user-space switch's socket).
 
 The MACs the spec leaves out are derived from the VM's uuid (vmspec/lower/identity.py),
 so that two compiles are byte-identical and import writes only the MACs it must.
@@ -8,11 +9,12 @@ so that two compiles are byte-identical and import writes only the MACs it must.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child
+from vmspec.config.xmlmap import CONFIG, ON_OFF, YES_NO, attr, child
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import FieldPath, Finding
 
@@ -26,10 +28,27 @@ class MacAddress:
 @dataclass(**CONFIG)
 class InterfaceSource:
     TAG: ClassVar[str] = "source"
+    type: str | None = attr("type")  # vhostuser: unix, the only kind of socket
+    path: str | None = attr("path")
     bridge: str | None = attr("bridge")
     network: str | None = attr("network")
     dev: str | None = attr("dev")
     mode: str | None = attr("mode")
+
+
+@dataclass(**CONFIG)
+class InterfaceScript:
+    TAG: ClassVar[str] = "script"
+    path: str | None = attr("path")
+
+
+@dataclass(**CONFIG)
+class InterfaceTarget:
+    """The host side's tap device; libvirt names it (vnetN) unless the spec does."""
+
+    TAG: ClassVar[str] = "target"
+    dev: str | None = attr("dev")
+    managed: bool | None = attr("managed", codec=YES_NO)
 
 
 @dataclass(**CONFIG)
@@ -84,6 +103,8 @@ class Interface:
     type: str | None = attr("type")
     mac: MacAddress | None = child()
     source: InterfaceSource | None = child()
+    script: InterfaceScript | None = child()
+    target: InterfaceTarget | None = child()
     model: InterfaceModel | None = child()
     driver: InterfaceDriver | None = child()
 
@@ -98,7 +119,7 @@ def model(interface: Spec) -> str:
 
 # --- the spec -------------------------------------------------------------------------
 
-TYPES = ("bridge", "network", "direct", "user")
+TYPES = ("bridge", "network", "direct", "user", "ethernet", "vhostuser")
 """The interface types the spec speaks, each the key of its own shape."""
 
 _MAC = {
@@ -134,6 +155,33 @@ INTERFACE_SCHEMA = {
             "properties": {},
             "additionalProperties": False,
             "description": "QEMU's user-mode networking (type='user', SLIRP): the guest reaches out through the host's own connections, with no bridge and no root; nothing reaches in",
+        },
+        "ethernet": {
+            "type": "object",
+            "description": "a tap device of its own (type='ethernet'), which no bridge or network of libvirt's joins: libvirt makes it (named target, or vnetN), or with managed: false the guest uses the existing tap target; script sets it up",
+            "properties": {
+                "target": {"$ref": "#/$defs/interfaceName"},
+                "managed": {
+                    "type": "boolean",
+                    "description": "false: the tap device target exists already, and libvirt neither makes nor removes it",
+                },
+                "script": {"$ref": "#/$defs/absolutePath"},
+            },
+            "additionalProperties": False,
+            "examples": [{"target": "tap-router", "managed": False}],
+        },
+        "vhostuser": {
+            "type": "object",
+            "description": "the socket of a user-space switch such as Open vSwitch with DPDK (type='vhostuser'); needs the virtio model, and to start, the guest's memory shared with the switch",
+            "properties": {
+                "path": {"$ref": "#/$defs/absolutePath"},
+                "mode": {
+                    "enum": ["client", "server"],
+                    "description": "QEMU's side: client connects to the switch's socket, server makes the socket",
+                },
+            },
+            "required": ["path", "mode"],
+            "additionalProperties": False,
         },
         "model": {
             "enum": ["virtio", "e1000", "e1000e", "rtl8139", "vmxnet3"],
@@ -186,6 +234,9 @@ SCHEMA = {
         [{"bridge": "br0", "model": "e1000e", "mac": "52:54:00:12:34:56"}],
         [{"direct": {"dev": "eth0", "mode": "vepa"}}],
         [{"user": {}}],
+        [{"ethernet": {"target": "tap-router", "managed": False}}],
+        [{"ethernet": {"script": "/etc/qemu-ifup", "target": "tap7"}, "model": "e1000"}],
+        [{"vhostuser": {"path": "/run/openvswitch/vhu0.sock", "mode": "client"}}],
         [{"network": "default", "driver": {"name": "vhost", "queues": 4, "rxQueueSize": 1024}}],
     ],
 }
@@ -248,6 +299,34 @@ def _multiqueue_where_libvirt_runs_it(spec: Spec) -> Iterator[Finding]:
             )
 
 
+# Tap names libvirt gives itself (vnetN, macvtapN): it drops them from a definition, so
+# a spec that names one would differ from the host after every apply.
+LIBVIRTS_OWN_TAP_NAMES = ("vnet", "macvtap", "macvlan")
+# ... and the test driver's (test:///), which names every NIC's tap testnet0.
+_GENERATED_TAP_NAMES = (*LIBVIRTS_OWN_TAP_NAMES, "testnet")
+
+
+def _ethernet_and_vhostuser(spec: Spec) -> Iterator[Finding]:
+    for index, interface in enumerate(spec.get("interfaces", [])):
+        where: FieldPath = ("spec", "interfaces", index)
+        ethernet = interface.get("ethernet", {})
+        target = ethernet.get("target")
+        if target is not None and target.startswith(LIBVIRTS_OWN_TAP_NAMES):
+            yield Finding(
+                (*where, "ethernet", "target"),
+                f"{target} is a name libvirt gives its own tap devices and drops from a "
+                "definition: choose another",
+            )
+        if ethernet.get("managed") is False and target is None:
+            yield Finding(
+                (*where, "ethernet", "managed"),
+                "managed: false uses an existing tap device: name it in target",
+            )
+        if "vhostuser" in interface and model(interface) != "virtio":
+            # libvirt refuses the definition: QEMU's vhost-user is a virtio-net backend.
+            yield Finding((*where, "model"), "a vhostuser interface needs the virtio model")
+
+
 # --- lowering -------------------------------------------------------------------------
 
 
@@ -269,6 +348,12 @@ def _interface(interface: Spec, mac: str) -> Interface:
         kind, source = "network", InterfaceSource(network=interface["network"])
     elif "user" in interface:
         kind, source = "user", None
+    elif "ethernet" in interface:
+        return _ethernet(interface, mac)
+    elif "vhostuser" in interface:
+        vhostuser = interface["vhostuser"]
+        kind = "vhostuser"
+        source = InterfaceSource(type="unix", path=vhostuser["path"], mode=vhostuser["mode"])
     else:
         direct = interface["direct"]
         # macvtap in bridge mode lets guests on one host talk to each other; vepa would not.
@@ -280,6 +365,22 @@ def _interface(interface: Spec, mac: str) -> Interface:
         type=kind,
         mac=MacAddress(address=mac),
         source=source,
+        model=InterfaceModel(type=model(interface)),
+        driver=_driver(interface.get("driver")),
+    )
+
+
+def _ethernet(interface: Spec, mac: str) -> Interface:
+    ethernet = interface["ethernet"]
+    script = ethernet.get("script")
+    named = "target" in ethernet or "managed" in ethernet
+    return Interface(
+        type="ethernet",
+        mac=MacAddress(address=mac),
+        script=InterfaceScript(path=script) if script else None,
+        target=InterfaceTarget(dev=ethernet.get("target"), managed=ethernet.get("managed"))
+        if named
+        else None,
         model=InterfaceModel(type=model(interface)),
         driver=_driver(interface.get("driver")),
     )
@@ -331,7 +432,44 @@ def _variant(interface: Interface) -> Spec | None:
         return {"direct": {"dev": source.dev, **mode}}
     if interface.type == "user" and source is None:
         return {"user": {}}
+    if interface.type == "ethernet" and source is None:
+        return {"ethernet": _ethernet_spec(interface)}
+    if interface.type == "vhostuser" and source and source.type == "unix" and source.path:
+        return {"vhostuser": {"path": source.path, "mode": source.mode}}
     return None
+
+
+def _ethernet_spec(interface: Interface) -> Spec:
+    lifted: Spec = {}
+    target = interface.target
+    if target and target.dev and not target.dev.startswith(LIBVIRTS_OWN_TAP_NAMES):
+        lifted["target"] = target.dev
+    if target and target.managed is not None:
+        lifted["managed"] = target.managed
+    if interface.script and interface.script.path:
+        lifted["script"] = interface.script.path
+    return lifted
+
+
+# --- what libvirt fills in ------------------------------------------------------------
+
+
+def libvirt_fills_in(
+    live: tuple[Interface, ...], wanted: tuple[Interface, ...]
+) -> tuple[Interface, ...]:
+    """A tap device libvirt named itself (vnet3, when the guest runs) is no difference."""
+    return tuple(
+        dataclasses.replace(nic, target=None) if _libvirts_own_target(nic.target) else nic
+        for nic in live
+    )
+
+
+def _libvirts_own_target(target: InterfaceTarget | None) -> bool:
+    return bool(
+        target
+        and target.managed is None
+        and (target.dev is None or target.dev.startswith(_GENERATED_TAP_NAMES))
+    )
 
 
 def cannot_say(interfaces: tuple[Interface, ...]) -> tuple[str, ...]:
@@ -355,6 +493,8 @@ FAMILY = Family(
         _unicast_distinct_macs,
         _multiqueue_where_libvirt_runs_it,
         _virtio_options_on_virtio,
+        _ethernet_and_vhostuser,
     ),
     cannot_say=cannot_say,
+    libvirt_fills_in=libvirt_fills_in,
 )

@@ -31,7 +31,6 @@ _LIBVIRT_ALLOCATED = re.compile(
     r"devices/controller/(?:address|alias|model|target)(?:/.*)?"
     r"|devices/[^/]+/address"  # PCI, drive, USB and virtio-serial addresses
     r"|devices/[^/]+/alias"  # device aliases
-    r"|devices/interface/target"  # the host-side tap name (vnet0), libvirt's to pick
     r"|devices/serial/target/model"  # isa-serial
     r"|cpu/@migratable"  # host-passthrough: migratable on
     r"|devices/video/model/@(?:ram|vram|vram64|vgamem)"  # the video model's default memory
