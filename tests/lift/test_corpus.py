@@ -166,6 +166,9 @@ LIBVIRT_FILL_INS = (
     "devices/audio[@id='1'][@type='none']",  # the audio backend QEMU 7 needs, none
     # a display with no listen address listens where qemu.conf says; libvirt writes that so
     "devices/graphics/listen[@type='address'][count(@*)=1][not(*)]",
+    # not libvirt's but virt-install's: a unix channel that binds where libvirt picks the
+    # socket, the same channel as one without a source (vmspec.host.normalize says so too)
+    "devices/channel[@type='unix']/source[@mode='bind'][count(@*)=1][not(*)]",
 )
 _DEFAULT_CPU_MODELS = ("qemu64", "qemu32")  # no <cpu> on x86 is written as custom qemu64
 _DEFAULT_CPU_CHECKS = ("none", "partial")  # recorded by libvirt; 'full' is a choice

@@ -39,6 +39,7 @@ from tests.schema.test_host_names import libvirt_takes_host
 from vmspec.arches import X86_ARCHES
 from vmspec.cli import main
 from vmspec.emit import domain_xml, resource_xml
+from vmspec.families import interface as interface_family
 from vmspec.families.filesystem import NINE_P_ONLY, VIRTIOFS_ONLY, VIRTIOFS_TAG_BYTES
 from vmspec.lift.sources import lift_xml
 from vmspec.load import load_text
@@ -361,7 +362,7 @@ def plausible_definitions() -> dict[str, Any]:
     cloud_init["networkConfig"] = flat
     # NICs with a unicast MAC (even first byte): else nearly every VM with a few NICs is
     # refused, and interface XML goes little tested.
-    interface = definitions["interface"]
+    interface = machine["properties"]["interfaces"]["items"]
     interface["properties"]["mac"]["pattern"] = "^[0-9a-fA-F][02468aceACE](:[0-9a-fA-F]{2}){5}$"
     return definitions
 
@@ -401,7 +402,6 @@ def xml_safe(value: Any) -> Any:
 ANY_VM = from_schema(virtual_machine_schema(SCHEMA["$defs"]))
 _TARGET_PREFIX = {"virtio": "vd", "sata": "sd", "scsi": "sd", "usb": "sd", "ide": "hd"}
 _DISK_SOURCES = ("file", "block", "volume", "network")
-_INTERFACE_SOURCES = ("bridge", "network", "direct")
 
 
 def plausible_devices(document: dict[str, Any]) -> dict[str, Any]:
@@ -443,7 +443,19 @@ def plausible_devices(document: dict[str, Any]) -> dict[str, Any]:
         else:
             serial.setdefault("path", f"/var/log/vmspec/serial{index}")
     for index, interface in enumerate(spec.get("interfaces", [])):
-        _keep_one_source(interface, _INTERFACE_SOURCES, index, {"network": "default"})
+        _keep_one_source(interface, interface_family.TYPES, index, {"network": "default"})
+        if "user" in interface:
+            interface.get("driver", {}).pop("queues", None)  # libvirt starts no such NIC
+        if interface.get("model", "virtio") != "virtio":
+            for key in interface_family.VIRTIO_OPTIONS:
+                interface.get("driver", {}).pop(key, None)
+        if "vhostuser" in interface:
+            interface["model"] = "virtio"
+        ethernet = interface.get("ethernet", {})
+        if ethernet.get("target", "").startswith(interface_family.LIBVIRTS_OWN_TAP_NAMES):
+            ethernet["target"] = f"tap{index}"
+        if ethernet.get("managed") is False:
+            ethernet.setdefault("target", f"tap{index}")
     macs = [interface.get("mac", "").lower() for interface in spec.get("interfaces", [])]
     for index, interface in enumerate(spec.get("interfaces", [])):
         if "mac" in interface and macs.index(interface["mac"].lower()) != index:

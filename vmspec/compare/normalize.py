@@ -20,8 +20,8 @@ from vmspec.config.disk import BackingStore, Disk
 from vmspec.config.domain import Audio, Devices, Domain, MemorySize
 from vmspec.config.features import Features, Smm
 from vmspec.config.graphics import Graphics, GraphicsListen
-from vmspec.config.interface import Interface
 from vmspec.families import Family, Place, families_at, holder, with_fields
+from vmspec.families.interface import Interface
 from vmspec.lower import policy
 from vmspec.units import libvirt_size_in_kib
 
@@ -34,7 +34,6 @@ _LIBVIRT_ALLOCATED = re.compile(
     r"devices/controller/(?:address|alias|model|target)(?:/.*)?"
     r"|devices/[^/]+/address"  # PCI, drive, USB and virtio-serial addresses
     r"|devices/[^/]+/alias"  # device aliases
-    r"|devices/interface/target"  # the host-side tap name (vnet0), libvirt's to pick
     # A USB hub: libvirt adds one when the USB devices outnumber the controller's ports
     # (piix3-uhci has two: a tablet and two SPICE redirections take three).
     r"|devices/hub(?:/.*)?"

@@ -13,10 +13,10 @@ from vmspec.config.cpu import Cpu
 from vmspec.config.disk import Disk
 from vmspec.config.features import Features
 from vmspec.config.graphics import Graphics, Input, Video
-from vmspec.config.interface import Interface
 from vmspec.config.metadata import Metadata
 from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
 from vmspec.families.filesystem import Filesystem
+from vmspec.families.interface import Interface
 from vmspec.families.memballoon import Memballoon
 from vmspec.families.memory_backing import MemoryBacking
 from vmspec.families.panic import Panic

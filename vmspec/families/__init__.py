@@ -15,6 +15,7 @@ from typing import Any
 from vmspec.families import (
     boot_menu,
     filesystem,
+    interface,
     memballoon,
     memory_backing,
     panic,
@@ -25,9 +26,10 @@ from vmspec.families import (
     usb_redirection,
     watchdog,
 )
-from vmspec.families.family import Family, Place
+from vmspec.families.family import Family, Identity, Place
 
 FAMILIES: tuple[Family, ...] = (
+    interface.FAMILY,
     sound.FAMILY,
     usb_redirection.FAMILY,
     rng.FAMILY,
@@ -46,9 +48,9 @@ def families_at(place: Place) -> tuple[Family, ...]:
     return tuple(family for family in FAMILIES if family.place is place)
 
 
-def lowered_fields(place: Place, spec: dict[str, Any]) -> dict[str, Any]:
+def lowered_fields(place: Place, spec: dict[str, Any], identity: Identity) -> dict[str, Any]:
     """The config fields the families at ``place`` fill, lowered from ``spec``."""
-    return {family.config_field: family.lower(spec) for family in families_at(place)}
+    return {family.config_field: family.lower(spec, identity) for family in families_at(place)}
 
 
 def holder(domain: Any, place: Place) -> Any:

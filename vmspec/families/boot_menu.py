@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.config.xmlmap import CONFIG, attr
-from vmspec.families.family import Family, Place, Spec
+from vmspec.families.family import Family, Identity, Place, Spec
 
 
 @dataclass(**CONFIG)
@@ -35,14 +35,14 @@ SCHEMA = {
 }
 
 
-def lower(spec: Spec) -> BootMenu | None:
+def lower(spec: Spec, identity: Identity) -> BootMenu | None:
     menu = spec.get("bootMenu")
     if menu is None:
         return None
     return BootMenu(enable=menu["enabled"], timeout=menu.get("timeout"))
 
 
-def lift(menu: BootMenu | None, spec: Spec) -> dict[str, Any] | None:
+def lift(menu: BootMenu | None, spec: Spec, identity: Identity) -> dict[str, Any] | None:
     if menu is None or menu.enable is None:
         return None  # a menu without enable is refused by libvirt's schema
     return {

@@ -38,6 +38,19 @@ def _no_paths(value: Any) -> tuple[tuple[str, str], ...]:
     return ()
 
 
+def _says_everything(value: Any) -> tuple[str, ...]:
+    return ()
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """The VM a family lowers or lifts for, for what is derived from it (NIC MACs come
+    from the uuid, so that two compiles of one spec are byte-identical)."""
+
+    name: str
+    uuid: str
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Family:
     spec_field: str
@@ -47,11 +60,15 @@ class Family:
     place: Place
     config_field: str
     """The field of ``Domain`` or ``Devices`` it fills (``watchdogs``)."""
-    lower: Callable[[Spec], Any]
+    lower: Callable[[Spec, Identity], Any]
     """The spec → the config field's value (the field's empty value where the spec is silent)."""
-    lift: Callable[[Any, Spec], Any]
+    lift: Callable[[Any, Spec, Identity], Any]
     """The config field's value and the spec lifted so far → the spec field's value, or
     None to leave it out. What it cannot say, the lift's self-check reports as dropped."""
+    cannot_say: Callable[[Any], tuple[str, ...]] = _says_everything
+    """The config field's value → what the spec has no word for, as XPaths with the
+    reason (``/domain/devices/interface[2]/@type: hostdev (...)``): a clearer loss than
+    the self-check's difference, for what lift leaves out on purpose."""
     checks: tuple[Check, ...] = ()
     """Rules across fields that the schema cannot state, each naming what to change."""
     libvirt_fills_in: Callable[[Any, Any], Any] = _as_is

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child, flag
-from vmspec.families.family import Family, Place, Spec
+from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.families.memory_backing import shared_memory
 from vmspec.problems import Finding
 
@@ -140,7 +140,7 @@ SCHEMA = {
 }
 
 
-def lower(spec: Spec) -> tuple[Filesystem, ...]:
+def lower(spec: Spec, identity: Identity) -> tuple[Filesystem, ...]:
     return tuple(_filesystem(share) for share in spec.get("filesystems", []))
 
 
@@ -166,7 +166,9 @@ def _binary(binary: dict[str, Any]) -> VirtiofsBinary:
     )
 
 
-def lift(filesystems: tuple[Filesystem, ...], spec: Spec) -> list[dict[str, Any]] | None:
+def lift(
+    filesystems: tuple[Filesystem, ...], spec: Spec, identity: Identity
+) -> list[dict[str, Any]] | None:
     # What a share has beyond these (another type, a socket source) the self-check names.
     lifted = [_lift_one(share) for share in filesystems]
     return lifted or None

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.config.xmlmap import CONFIG, attr
-from vmspec.families.family import Family, Place, Spec
+from vmspec.families.family import Family, Identity, Place, Spec
 
 
 @dataclass(**CONFIG)
@@ -36,11 +36,11 @@ SCHEMA = {
 }
 
 
-def lower(spec: Spec) -> Memballoon:
+def lower(spec: Spec, identity: Identity) -> Memballoon:
     return Memballoon(model=spec.get("memballoon", {}).get("model", DEFAULT_MODEL))
 
 
-def lift(memballoon: Memballoon | None, spec: Spec) -> dict[str, Any] | None:
+def lift(memballoon: Memballoon | None, spec: Spec, identity: Identity) -> dict[str, Any] | None:
     if memballoon is None or memballoon.model == DEFAULT_MODEL:
         return None
     return {"model": memballoon.model}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.config.xmlmap import CONFIG, attr, child, children, flag
-from vmspec.families.family import Family, Place, Spec
+from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 from vmspec.units import format_kib, libvirt_size_in_kib, size_in_kib
 
@@ -143,7 +143,7 @@ SCHEMA = {
 }
 
 
-def lower(spec: Spec) -> MemoryBacking | None:
+def lower(spec: Spec, identity: Identity) -> MemoryBacking | None:
     backing = spec.get("memoryBacking")
     if not backing:
         return None
@@ -168,7 +168,7 @@ def _hugepages(hugepages: bool | dict[str, Any]) -> Hugepages:
     )
 
 
-def lift(backing: MemoryBacking | None, spec: Spec) -> dict[str, Any] | None:
+def lift(backing: MemoryBacking | None, spec: Spec, identity: Identity) -> dict[str, Any] | None:
     backing = as_libvirt_stores_it(backing, None)
     if backing is None:
         return None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.config.xmlmap import CONFIG, attr
-from vmspec.families.family import Family, Place, Spec
+from vmspec.families.family import Family, Identity, Place, Spec
 
 
 @dataclass(**CONFIG)
@@ -37,11 +37,11 @@ SCHEMA = {
 }
 
 
-def lower(spec: Spec) -> tuple[Panic, ...]:
+def lower(spec: Spec, identity: Identity) -> tuple[Panic, ...]:
     return tuple(Panic(model=panic["model"]) for panic in spec.get("panic", []))
 
 
-def lift(panics: tuple[Panic, ...], spec: Spec) -> list[dict[str, Any]] | None:
+def lift(panics: tuple[Panic, ...], spec: Spec, identity: Identity) -> list[dict[str, Any]] | None:
     # A panic without a model is left for the self-check to name: libvirt picks one by arch.
     return [{"model": panic.model} for panic in panics if panic.model] or None
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.config.xmlmap import CONFIG, attr, child
-from vmspec.families.family import Family, Place, Spec
+from vmspec.families.family import Family, Identity, Place, Spec
 
 
 @dataclass(**CONFIG)
@@ -50,7 +50,7 @@ SCHEMA = {
 }
 
 
-def lower(spec: Spec) -> PowerManagement | None:
+def lower(spec: Spec, identity: Identity) -> PowerManagement | None:
     pm = spec.get("pm")
     if not pm:
         return None
@@ -63,7 +63,7 @@ def _suspend(enabled: bool | None) -> Suspend | None:
     return None if enabled is None else Suspend(enabled=enabled)
 
 
-def lift(pm: PowerManagement | None, spec: Spec) -> dict[str, Any] | None:
+def lift(pm: PowerManagement | None, spec: Spec, identity: Identity) -> dict[str, Any] | None:
     pm = as_libvirt_stores_it(pm, None)
     if pm is None:
         return None

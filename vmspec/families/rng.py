@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.config.xmlmap import CONFIG, attr, child, text
-from vmspec.families.family import Family, Place, Spec
+from vmspec.families.family import Family, Identity, Place, Spec
 
 
 @dataclass(**CONFIG)
@@ -41,14 +41,14 @@ SCHEMA = {
 }
 
 
-def lower(spec: Spec) -> tuple[Rng, ...]:
+def lower(spec: Spec, identity: Identity) -> tuple[Rng, ...]:
     if "rng" not in spec:
         return ()
     path = spec["rng"].get("backend", DEFAULT_BACKEND)
     return (Rng(model="virtio", backend=RngBackend(model="random", path=path)),)
 
 
-def lift(rngs: tuple[Rng, ...], spec: Spec) -> dict[str, Any] | None:
+def lift(rngs: tuple[Rng, ...], spec: Spec, identity: Identity) -> dict[str, Any] | None:
     if not rngs or rngs[0].backend is None:
         return None
     return {"backend": rngs[0].backend.path}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.config.xmlmap import CONFIG, attr
-from vmspec.families.family import Family, Place, Spec
+from vmspec.families.family import Family, Identity, Place, Spec
 
 
 @dataclass(**CONFIG)
@@ -36,11 +36,11 @@ SCHEMA = {
 }
 
 
-def lower(spec: Spec) -> tuple[Sound, ...]:
+def lower(spec: Spec, identity: Identity) -> tuple[Sound, ...]:
     return tuple(Sound(model=sound["model"]) for sound in spec.get("sound", []))
 
 
-def lift(sounds: tuple[Sound, ...], spec: Spec) -> list[dict[str, Any]] | None:
+def lift(sounds: tuple[Sound, ...], spec: Spec, identity: Identity) -> list[dict[str, Any]] | None:
     return [{"model": sound.model} for sound in sounds] or None
 
 

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from vmspec.arches import X86_ARCHES
 from vmspec.config.xmlmap import CONFIG, attr, child
-from vmspec.families.family import Family, Place, Spec
+from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 
 
@@ -102,7 +102,7 @@ def default_model(spec: Spec) -> str:
     return DEFAULT_MODEL_X86 if spec.get("arch", "x86_64") in X86_ARCHES else DEFAULT_MODEL_OTHER
 
 
-def lower(spec: Spec) -> tuple[Tpm, ...]:
+def lower(spec: Spec, identity: Identity) -> tuple[Tpm, ...]:
     if "tpm" not in spec:
         return ()
     tpm = spec["tpm"]
@@ -118,7 +118,7 @@ def lower(spec: Spec) -> tuple[Tpm, ...]:
     return (Tpm(model=model, backend=backend),)
 
 
-def lift(tpms: tuple[Tpm, ...], spec: Spec) -> dict[str, Any] | None:
+def lift(tpms: tuple[Tpm, ...], spec: Spec, identity: Identity) -> dict[str, Any] | None:
     if not tpms:
         return None  # a second TPM (a ppc64 proxy) is left for the self-check to name
     tpm = as_libvirt_stores_it(tpms, ())[0]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from vmspec.config.xmlmap import CONFIG, attr
-from vmspec.families.family import Family, Place, Spec
+from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 
 
@@ -32,11 +32,11 @@ SCHEMA = {
 }
 
 
-def lower(spec: Spec) -> tuple[Redirdev, ...]:
+def lower(spec: Spec, identity: Identity) -> tuple[Redirdev, ...]:
     return (SPICE_REDIRECTION,) * spec.get("usbRedirection", 0)
 
 
-def lift(redirdevs: tuple[Redirdev, ...], spec: Spec) -> int | None:
+def lift(redirdevs: tuple[Redirdev, ...], spec: Spec, identity: Identity) -> int | None:
     # Any other kind of redirdev is left for the self-check to name.
     return redirdevs.count(SPICE_REDIRECTION) or None
 

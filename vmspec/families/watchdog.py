@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.config.xmlmap import CONFIG, attr
-from vmspec.families.family import Family, Place, Spec
+from vmspec.families.family import Family, Identity, Place, Spec
 
 
 @dataclass(**CONFIG)
@@ -37,11 +37,11 @@ SCHEMA = {
 }
 
 
-def lower(spec: Spec) -> tuple[Watchdog, ...]:
+def lower(spec: Spec, identity: Identity) -> tuple[Watchdog, ...]:
     return (Watchdog(**spec["watchdog"]),) if "watchdog" in spec else ()
 
 
-def lift(watchdogs: tuple[Watchdog, ...], spec: Spec) -> dict[str, Any] | None:
+def lift(watchdogs: tuple[Watchdog, ...], spec: Spec, identity: Identity) -> dict[str, Any] | None:
     if not watchdogs:
         return None  # a second watchdog is left for the self-check to name
     first = watchdogs[0]

@@ -28,13 +28,13 @@ from vmspec.config.controller import Controller, default_index
 from vmspec.config.disk import Disk
 from vmspec.config.domain import Domain
 from vmspec.config.features import Hyperv
-from vmspec.config.interface import Interface
 from vmspec.config.metadata import Metadata
 from vmspec.families import FAMILIES, holder
+from vmspec.families.family import Identity
 from vmspec.load import load_text
 from vmspec.lower import lower_virtual_machine, policy
 from vmspec.lower.devices import SPICE_AGENT_CHANNEL
-from vmspec.lower.identity import domain_uuid, interface_macs
+from vmspec.lower.identity import domain_uuid
 from vmspec.problems import format_field_path
 from vmspec.schema import validate_document
 from vmspec.units import format_kib, libvirt_size_in_kib
@@ -163,19 +163,29 @@ def _spec(domain: Domain) -> tuple[dict[str, Any], list[str]]:
     _features(domain, spec)
     _devices(domain, spec, lost)
     _lifecycle(domain, spec)
-    _families(domain, spec)
+    lost += _families(domain, spec)
     return spec, lost
 
 
-def _families(domain: Domain, spec: dict[str, Any]) -> None:
-    """What each registered family lifts from its field of the domain or its devices."""
+def _families(domain: Domain, spec: dict[str, Any]) -> list[str]:
+    """What each registered family lifts from its field of the domain or its devices, and
+    what each says it cannot."""
+    # What lowering derives from the identity (MACs) comes from the uuid the spec will
+    # have: the domain's own.
+    identity = Identity(
+        name=domain.name or "", uuid=(domain.uuid or domain_uuid(domain.name)).lower()
+    )
+    lost: list[str] = []
     for family in FAMILIES:
         found_at = holder(domain, family.place)
         if found_at is None:
             continue
-        lifted = family.lift(getattr(found_at, family.config_field), spec)
+        value = getattr(found_at, family.config_field)
+        lost += family.cannot_say(value)
+        lifted = family.lift(value, spec, identity)
         if lifted is not None:
             spec[family.spec_field] = lifted
+    return lost
 
 
 def _osinfo(metadata: Metadata | None) -> str | None:
@@ -358,17 +368,6 @@ def _devices(domain: Domain, spec: dict[str, Any], lost: list[str]) -> None:
     controllers = _controllers(devices.controllers, spec.get("machine"))
     if controllers:
         spec["controllers"] = controllers
-    # The MACs lowering derives come from the uuid the spec will have: the domain's own.
-    lost += [
-        f"/domain/devices/interface[{index + 1}]/@type: {item.type} (the spec knows bridge, network and direct)"
-        for index, item in enumerate(devices.interfaces)
-        if _interface_source(item) is None
-    ]
-    interfaces = _interfaces(
-        devices.interfaces, spec_uuid=(domain.uuid or domain_uuid(domain.name)).lower()
-    )
-    if interfaces:
-        spec["interfaces"] = interfaces
     graphics = []
     for item in devices.graphics:
         entry: dict[str, Any] = {"type": item.type}
@@ -446,34 +445,6 @@ def _disk(disk: Disk, index: int) -> dict[str, Any]:
             **({"format": backing.format.type} if backing.format else {}),
         }
     return lifted
-
-
-def _interfaces(interfaces: tuple[Interface, ...], spec_uuid: str) -> list[dict[str, Any]]:
-    derived = interface_macs(spec_uuid, [None] * len(interfaces))
-    lifted = []
-    for index, interface in enumerate(interfaces):
-        entry = _interface_source(interface)
-        if entry is None:
-            continue  # reported as lost above
-        if interface.model and interface.model.type and interface.model.type != "virtio":
-            entry["model"] = interface.model.type
-        mac = interface.mac.address.lower() if interface.mac and interface.mac.address else None
-        if mac and mac != derived[index]:
-            entry["mac"] = mac
-        lifted.append(entry)
-    return lifted
-
-
-def _interface_source(interface: Interface) -> dict[str, Any] | None:
-    source = interface.source
-    if interface.type == "bridge" and source and source.bridge:
-        return {"bridge": source.bridge}
-    if interface.type == "network" and source and source.network:
-        return {"network": source.network}
-    if interface.type == "direct" and source and source.dev:
-        mode = {"mode": source.mode} if source.mode and source.mode != "bridge" else {}
-        return {"direct": {"dev": source.dev, **mode}}
-    return None
 
 
 def _serial(serial: CharDevice) -> dict[str, Any]:

@@ -30,27 +30,25 @@ from vmspec.config.graphics import (
     Video,
     VideoModel,
 )
-from vmspec.config.interface import Interface, InterfaceModel, InterfaceSource, MacAddress
 from vmspec.families import Place, lowered_fields
+from vmspec.families.family import Identity
 from vmspec.lower import policy
-from vmspec.lower.identity import interface_macs
 
 GUEST_AGENT_CHANNEL = "org.qemu.guest_agent.0"
 SPICE_AGENT_CHANNEL = "com.redhat.spice.0"
 
 
-def lower_devices(spec: dict[str, Any], name: str, domain_uuid: str) -> Devices:
+def lower_devices(spec: dict[str, Any], identity: Identity) -> Devices:
     serials = tuple(_serial(serial, port) for port, serial in enumerate(spec.get("serials", [])))
     video_model = policy.video_model(spec)
     disks = tuple(_disk(disk) for disk in spec.get("disks", []))
     if "cloudInit" in spec:
-        disks += (_seed_disk(spec, name),)
+        disks += (_seed_disk(spec, identity.name),)
     return Devices(
         disks=disks,
         controllers=_controllers(
             [*spec.get("controllers", []), *filter(None, [policy.usb_controller(spec)])]
         ),
-        interfaces=_interfaces(spec.get("interfaces", []), domain_uuid),
         serials=serials,
         # libvirt mirrors the first serial port as the console; writing it keeps the XML stable.
         consoles=(_console(serials[0]),) if serials else (),
@@ -61,7 +59,7 @@ def lower_devices(spec: dict[str, Any], name: str, domain_uuid: str) -> Devices:
         inputs=(Input(type="tablet", bus="usb"),) if policy.wants_tablet(spec) else (),
         graphics=tuple(_graphics(graphics) for graphics in spec.get("graphics", [])),
         videos=(_video(video_model),) if video_model else (),
-        **lowered_fields(Place.DEVICES, spec),
+        **lowered_fields(Place.DEVICES, spec, identity),
     )
 
 
@@ -146,33 +144,6 @@ def _backing_store(backing: dict[str, Any]) -> BackingStore:
         type="file",
         format=DiskFormat(type=policy.backing_format(backing)),
         source=DiskSource(file=backing["file"]),
-    )
-
-
-def _interfaces(interfaces: list[dict[str, Any]], domain_uuid: str) -> tuple[Interface, ...]:
-    macs = interface_macs(domain_uuid, [interface.get("mac") for interface in interfaces])
-    return tuple(
-        _interface(interface, mac) for interface, mac in zip(interfaces, macs, strict=True)
-    )
-
-
-def _interface(interface: dict[str, Any], mac: str) -> Interface:
-    if "bridge" in interface:
-        kind, source = "bridge", InterfaceSource(bridge=interface["bridge"])
-    elif "network" in interface:
-        kind, source = "network", InterfaceSource(network=interface["network"])
-    else:
-        direct = interface["direct"]
-        # macvtap in bridge mode lets guests on one host talk to each other; vepa would not.
-        kind, source = (
-            "direct",
-            InterfaceSource(dev=direct["dev"], mode=direct.get("mode", "bridge")),
-        )
-    return Interface(
-        type=kind,
-        mac=MacAddress(address=mac),
-        source=source,
-        model=InterfaceModel(type=policy.interface_model(interface)),
     )
 
 

@@ -13,6 +13,7 @@ from vmspec.config.features import Features, Hyperv, HypervFeature, Smm, Vmport
 from vmspec.config.metadata import Label, Libosinfo, Metadata, OsinfoOs, OwnershipMarker
 from vmspec.config.xmlmap import canonical_xml
 from vmspec.families import Place, lowered_fields
+from vmspec.families.family import Identity
 from vmspec.lower import policy
 from vmspec.lower.devices import lower_devices
 from vmspec.lower.identity import domain_uuid
@@ -30,6 +31,7 @@ def lower_virtual_machine(
     metadata = document["metadata"]
     spec = document["spec"]
     uuid = metadata.get("uuid", "").lower() or domain_uuid(metadata["name"])
+    identity = Identity(name=metadata["name"], uuid=uuid)
     memory_kib = size_in_kib(spec["memory"])
     on_poweroff, on_reboot, on_crash = policy.lifecycle(spec)
     return Domain(
@@ -46,15 +48,15 @@ def lower_virtual_machine(
         memory=MemorySize(unit="KiB", value=memory_kib),
         current_memory=MemorySize(unit="KiB", value=memory_kib),
         vcpu=Vcpu(placement="static", cpuset=spec.get("cpuset"), count=spec["vcpus"]),
-        os=_operating_system(spec),
+        os=_operating_system(spec, identity),
         features=_features(spec),
         cpu=_cpu(spec, nested_kvm_host),
         clock=policy.clock(spec),
         on_poweroff=on_poweroff,
         on_reboot=on_reboot,
         on_crash=on_crash,
-        devices=lower_devices(spec, metadata["name"], uuid),
-        **lowered_fields(Place.DOMAIN, spec),
+        devices=lower_devices(spec, identity),
+        **lowered_fields(Place.DOMAIN, spec, identity),
     )
 
 
@@ -78,7 +80,7 @@ def _libosinfo(spec: dict[str, Any]) -> Libosinfo | None:
     return Libosinfo(os=OsinfoOs(id=osinfo)) if osinfo else None
 
 
-def _operating_system(spec: dict[str, Any]) -> OperatingSystem:
+def _operating_system(spec: dict[str, Any], identity: Identity) -> OperatingSystem:
     kernel = spec.get("kernel", {})
     return OperatingSystem(
         # firmware='efi' lets libvirt pick the matching OVMF build and its NVRAM template.
@@ -88,7 +90,7 @@ def _operating_system(spec: dict[str, Any]) -> OperatingSystem:
         initrd=kernel.get("initrd"),
         cmdline=kernel.get("cmdline"),
         boot=tuple(BootDevice(dev=device) for device in policy.boot_devices(spec)),
-        **lowered_fields(Place.OS, spec),
+        **lowered_fields(Place.OS, spec, identity),
     )
 
 

@@ -131,11 +131,6 @@ def disk_bus(disk: dict[str, Any]) -> str:
     return disk.get("bus", "virtio")
 
 
-def interface_model(interface: dict[str, Any]) -> str:
-    # virtio-net: paravirtual and fastest; e1000 only for guests without drivers.
-    return interface.get("model", "virtio")
-
-
 def video_model(spec: dict[str, Any]) -> str | None:
     """A display needs a video device; virtio-vga also drives a plain VGA console."""
     if "video" in spec:

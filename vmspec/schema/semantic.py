@@ -22,7 +22,6 @@ from vmspec.units import format_kib, size_in_kib
 Check = Callable[[dict[str, Any]], Iterator[Finding]]
 
 _DISK_SOURCES = ("file", "block", "volume", "network")
-_INTERFACE_SOURCES = ("bridge", "network", "direct")
 # Device-name prefixes libvirt and guests associate with each bus (formatdomain "target").
 _TARGET_PREFIX = {"virtio": "vd", "sata": "sd", "scsi": "sd", "usb": "sd", "ide": "hd"}
 # Buses whose devices report at most 20 bytes of serial (virtio-blk and ATA IDENTIFY):
@@ -244,30 +243,6 @@ def _disk_source(disk: dict[str, Any], where: FieldPath) -> Iterator[Finding]:
     elif not sources and disk.get("device", "disk") != "cdrom":
         # An empty cdrom tray is fine; a disk without a source is not.
         yield Finding(where, "a disk needs a source: one of file, block, volume or network")
-
-
-def _interfaces(spec: dict[str, Any]) -> Iterator[Finding]:
-    seen_macs: dict[str, int] = {}
-    for index, interface in enumerate(spec.get("interfaces", [])):
-        where: FieldPath = ("spec", "interfaces", index)
-        sources = [name for name in _INTERFACE_SOURCES if name in interface]
-        if not sources:
-            yield Finding(where, "an interface needs exactly one of bridge, network or direct")
-        elif len(sources) > 1:
-            message = f"an interface has exactly one of bridge, network or direct, but sets {sources[0]} and {sources[1]}"
-            yield Finding((*where, sources[1]), message)
-        mac = interface.get("mac")
-        if mac is None:
-            continue
-        mac = mac.lower()
-        if int(mac[:2], 16) & 1:
-            yield Finding(
-                (*where, "mac"),
-                f"{mac} is a multicast address; a NIC needs a unicast one (even first byte)",
-            )
-        if mac in seen_macs:
-            yield Finding((*where, "mac"), f"{mac} is already used by interfaces[{seen_macs[mac]}]")
-        seen_macs.setdefault(mac, index)
 
 
 def _graphics(spec: dict[str, Any]) -> Iterator[Finding]:
@@ -530,7 +505,6 @@ _CHECKS: tuple[Check, ...] = (
     _disks,
     _controllers,
     _cpuset,
-    _interfaces,
     _graphics,
     _serials,
     _cloud_init,
