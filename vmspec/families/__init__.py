@@ -9,11 +9,12 @@ formatting order (tests/families checks that every device family has one).
 
 from __future__ import annotations
 
-from vmspec.families import memballoon, pm, rng, sound, usb_redirection, watchdog
+from vmspec.families import hostdev, memballoon, pm, rng, sound, usb_redirection, watchdog
 from vmspec.families.family import Family, Place
 
 FAMILIES: tuple[Family, ...] = (
     sound.FAMILY,
+    hostdev.FAMILY,
     usb_redirection.FAMILY,
     rng.FAMILY,
     watchdog.FAMILY,
