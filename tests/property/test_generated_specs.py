@@ -398,6 +398,7 @@ ANY_VM = from_schema(virtual_machine_schema(SCHEMA["$defs"]))
 _TARGET_PREFIX = {"virtio": "vd", "sata": "sd", "scsi": "sd", "usb": "sd", "ide": "hd"}
 _DISK_SOURCES = ("file", "block", "volume", "network")
 _INTERFACE_SOURCES = ("bridge", "network", "direct")
+_HOSTDEV_SOURCES = ("pci", "usb", "mdev")
 
 
 def plausible_devices(document: dict[str, Any]) -> dict[str, Any]:
@@ -444,6 +445,7 @@ def plausible_devices(document: dict[str, Any]) -> dict[str, Any]:
     for index, interface in enumerate(spec.get("interfaces", [])):
         if "mac" in interface and macs.index(interface["mac"].lower()) != index:
             del interface["mac"]
+    plausible_hostdevs(spec)
     if "cloudInit" in spec:
         spec["cloudInit"].setdefault("pool", "default")
     for name, timer in spec.get("clock", {}).get("timers", {}).items():
@@ -451,6 +453,35 @@ def plausible_devices(document: dict[str, Any]) -> dict[str, Any]:
             del timer["tickpolicy"]
             timer.setdefault("present", True)
     return plausible_cpu(document)
+
+
+def plausible_hostdevs(spec: dict[str, Any]) -> None:
+    """Repairs for the hostdev rules: one source each, a PCI address (a random string is
+    nearly never one), whole USB names, a ROM only on PCI, each device once (numbered by
+    its place) and one ramfb. The test driver defines them all: it never looks for the
+    device, as libvirt looks only when the guest starts."""
+    ramfb_seen = False
+    for index, hostdev in enumerate(spec.get("hostdevs", [])):
+        _keep_one_source(hostdev, _HOSTDEV_SOURCES, index, {"usb": {"bus": 1, "device": 1}})
+        if "pci" in hostdev:
+            hostdev["pci"]["address"] = f"0000:{index + 1:02x}:00.0"
+            continue
+        hostdev.pop("rom", None)
+        if "mdev" in hostdev:
+            hostdev["mdev"]["uuid"] = f"c2177883-f1bb-47f0-914d-{index:012x}"
+            if hostdev["mdev"].get("ramfb"):
+                if ramfb_seen:
+                    del hostdev["mdev"]["ramfb"]
+                ramfb_seen = True
+            continue
+        usb = hostdev["usb"]
+        # libvirt matches by bus and device where the earlier one has both, else by vendor
+        # and product: a product and a device number of each one's own keep them apart.
+        if "vendor" in usb or "product" in usb:
+            usb.setdefault("vendor", 1)
+            usb["product"] = index + 1
+        if "bus" in usb or "device" in usb or not usb:
+            usb["bus"], usb["device"] = 1, index + 1
 
 
 def plausible_cpu(document: dict[str, Any]) -> dict[str, Any]:

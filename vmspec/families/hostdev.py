@@ -106,8 +106,10 @@ PCI_ADDRESS = re.compile(
 )
 _PCI_SLOTS = 32  # device numbers 00-1f
 
-_USB_ID = {"type": "integer", "minimum": 0, "maximum": 0xFFFF}
-_USB_ADDRESS = {"type": "integer", "minimum": 0, "maximum": 0xFFF}
+# libvirt refuses a vendor or product id of 0 ("Zero is not permitted"), and its schema
+# takes a bus or device number of three digits at most.
+_USB_ID = {"type": "integer", "minimum": 1, "maximum": 0xFFFF}
+_USB_ADDRESS = {"type": "integer", "minimum": 0, "maximum": 999}
 
 SCHEMA = {
     "type": "array",
@@ -146,7 +148,7 @@ SCHEMA = {
                 "type": "object",
                 "description": "a mediated device (a vGPU slice), created on the host beforehand",
                 "properties": {
-                    "uuid": {"type": "string", "format": "uuid"},
+                    "uuid": {"$ref": "#/$defs/uuid"},
                     "display": {
                         "type": "boolean",
                         "description": "show the vGPU's display through the graphics device; default false",
@@ -220,7 +222,8 @@ def _hostdev(item: dict[str, Any]) -> Hostdev:
         model=MDEV_MODEL,
         display=source.get("display"),
         ramfb=source.get("ramfb"),
-        source=HostdevSource(address=HostdevAddress(uuid=source["uuid"])),
+        # libvirt writes a UUID back in lower case
+        source=HostdevSource(address=HostdevAddress(uuid=source["uuid"].lower())),
     )
 
 
@@ -406,24 +409,42 @@ def _usb_named(spec: Spec) -> Iterator[Finding]:
 def _each_device_once(spec: Spec) -> Iterator[Finding]:
     # libvirt refuses a definition that assigns the same host device twice ("Hostdev
     # already exists in the domain configuration", seen with 9.0).
-    seen: dict[Hostdev, int] = {}
-    for index, item in enumerate(spec.get("hostdevs", [])):
-        try:
-            hostdev = _hostdev(item)
-        except (StopIteration, ValueError, KeyError, TypeError):
-            continue  # the checks above name what is wrong with it
-        key = replace(hostdev, managed=None, display=None, ramfb=None, driver=None, rom=None)
-        if key in seen:
-            yield Finding(
-                ("spec", "hostdevs", index),
-                f"this host device is already given to the guest by hostdevs[{seen[key]}]",
-            )
-        else:
-            seen[key] = index
+    items = spec.get("hostdevs", [])
+    for later_index, later in enumerate(items):
+        for earlier_index, earlier in enumerate(items[:later_index]):
+            if _same_device(earlier, later):
+                yield Finding(
+                    ("spec", "hostdevs", later_index),
+                    f"this host device is already given to the guest by hostdevs[{earlier_index}]",
+                )
+                break
+
+
+def _same_device(earlier: dict[str, Any], later: dict[str, Any]) -> bool:
+    """libvirt's virDomainHostdevMatch, which define applies to each pair in order."""
+    kinds = [name for name in SOURCES if name in earlier and name in later]
+    if len(kinds) != 1 or not all(isinstance(item[kinds[0]], dict) for item in (earlier, later)):
+        return False
+    first, second = earlier[kinds[0]], later[kinds[0]]
+    if kinds[0] == "pci":
+        addresses = [PCI_ADDRESS.match(str(item.get("address"))) for item in (first, second)]
+        return None not in addresses and len({_pci_numbers(found) for found in addresses}) == 1
+    if kinds[0] == "mdev":
+        return str(first.get("uuid")).lower() == str(second.get("uuid")).lower()
+    # USB: the earlier one's bus and device where both are set (and not 0), else its
+    # vendor and product; what is left out counts as 0.
+    keys = ("bus", "device") if first.get("bus") and first.get("device") else ("vendor", "product")
+    return all(first.get(key, 0) == second.get(key, 0) for key in keys)
+
+
+def _pci_numbers(found: re.Match[str]) -> tuple[int, ...]:
+    return tuple(int(value or "0", 16) for value in found.groups())
 
 
 def _mdev_display(spec: Spec) -> Iterator[Finding]:
-    # libvirt refuses display='on' without a graphics device to show it (seen with 9.0).
+    # libvirt refuses display='on' without a graphics device to show it (seen with 9.0),
+    # and more than one vGPU with ramfb (domain_validate.c).
+    ramfb_at = None
     for index, item in enumerate(spec.get("hostdevs", [])):
         mdev = item.get("mdev")
         if not isinstance(mdev, dict):
@@ -431,6 +452,13 @@ def _mdev_display(spec: Spec) -> Iterator[Finding]:
         where = ("spec", "hostdevs", index, "mdev")
         if mdev.get("display") and not spec.get("graphics"):
             yield Finding((*where, "display"), "a vGPU display needs a graphics device to show it")
+        if mdev.get("ramfb") and ramfb_at is not None:
+            yield Finding(
+                (*where, "ramfb"),
+                f"only one vGPU can have ramfb, and hostdevs[{ramfb_at}] has it already",
+            )
+        elif mdev.get("ramfb"):
+            ramfb_at = index
 
 
 FAMILY = Family(
