@@ -307,15 +307,29 @@ def _graphics(spec: dict[str, Any]) -> Iterator[Finding]:
 
 def _cpuset(spec: dict[str, Any]) -> Iterator[Finding]:
     # libvirt's CPU masks hold CPUs 0 to 8191 (VIR_DOMAIN_CPUMASK_LEN), ranges upwards.
-    for part in spec.get("cpuset", "").split(","):
+    if "cpuset" not in spec:
+        return
+    included: set[int] = set()
+    excluded: set[int] = set()
+    broken = False
+    for part in spec["cpuset"].split(","):
         numbers = [int(number) for number in part.lstrip("^").split("-") if number]
         if any(number > 8191 for number in numbers):
             yield Finding(("spec", "cpuset"), f"{part}: libvirt knows host CPUs 0 to 8191")
+            broken = True
         elif len(numbers) == 2 and numbers[0] > numbers[1]:
             yield Finding(
                 ("spec", "cpuset"),
                 f"{part}: a range goes upwards (write {numbers[1]}-{numbers[0]})",
             )
+            broken = True
+        else:
+            (excluded if part.startswith("^") else included).update(
+                range(numbers[0], numbers[-1] + 1)
+            )
+    if not broken and not included - excluded:
+        # libvirt refuses an empty mask ("Invalid value of 'cpuset'").
+        yield Finding(("spec", "cpuset"), "this cpuset leaves the vCPUs no host CPU to run on")
 
 
 def _controllers(spec: dict[str, Any]) -> Iterator[Finding]:
