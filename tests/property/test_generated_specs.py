@@ -282,8 +282,40 @@ FIXED_BUGS = [
 ]
 
 
-# Bugs found and not fixed yet (documents that hit one are skipped with ``assume``): none.
-KNOWN_BUGS: list[KnownBug] = []
+# libvirt's schema (domaincommon.rng, "controller"): the models of each controller type;
+# a SATA controller takes none.
+_CONTROLLER_MODELS = {
+    "scsi": {"auto", "buslogic", "lsilogic", "lsisas1068", "vmpvscsi", "ibmvscsi"}
+    | {"virtio-scsi", "lsisas1078", "virtio-transitional", "virtio-non-transitional"}
+    | {"ncr53c90", "dc390", "am53c974"},
+    "usb": {"piix3-uhci", "piix4-uhci", "ehci", "ich9-ehci1", "ich9-uhci1", "ich9-uhci2"}
+    | {"ich9-uhci3", "vt82c686b-uhci", "pci-ohci", "nec-xhci", "none", "qusb1", "qusb2"}
+    | {"qemu-xhci"},
+    "ide": {"piix3", "piix4", "ich6"},
+    "virtio-serial": {"virtio", "virtio-transitional", "virtio-non-transitional"},
+    "sata": set(),
+}
+
+
+def _controller_model_libvirt_does_not_know(document: Any) -> bool:
+    return any(
+        "model" in controller
+        and controller["model"] not in _CONTROLLER_MODELS.get(controller.get("type"), set())
+        for controller in document.get("spec", {}).get("controllers", [])
+    )
+
+
+# Bugs found and not fixed yet (documents that hit one are skipped with ``assume``).
+KNOWN_BUGS: list[KnownBug] = [
+    # Accepted; spec.controllers[].model is any name of the right shape, yet libvirt's
+    # schema takes only its own models per type (found on the hostdev branch, whose schema
+    # changed the draws).
+    KnownBug(
+        "controller-model-libvirt-does-not-know",
+        _controller_model_libvirt_does_not_know,
+        _VM + '  controllers: [{type: ide, model: "0"}]\n',
+    ),
+]
 
 
 def known_bug(document: Any, bugs: list[KnownBug] = KNOWN_BUGS) -> str | None:
@@ -291,9 +323,12 @@ def known_bug(document: Any, bugs: list[KnownBug] = KNOWN_BUGS) -> str | None:
     return next((bug.name for bug in bugs if bug.hits(document)), None)
 
 
-@pytest.mark.parametrize("bug", FIXED_BUGS, ids=[bug.name for bug in FIXED_BUGS])
+@pytest.mark.parametrize(
+    "bug", [*FIXED_BUGS, *KNOWN_BUGS], ids=[bug.name for bug in [*FIXED_BUGS, *KNOWN_BUGS]]
+)
 def test_each_bug_spec_is_one_its_predicate_recognises(bug):
-    assert known_bug(next(yaml.safe_load_all(bug.spec)), FIXED_BUGS) == bug.name
+    bugs = FIXED_BUGS if bug in FIXED_BUGS else KNOWN_BUGS
+    assert known_bug(next(yaml.safe_load_all(bug.spec)), bugs) == bug.name
 
 
 @pytest.mark.parametrize("bug", FIXED_BUGS, ids=[bug.name for bug in FIXED_BUGS])
