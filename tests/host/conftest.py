@@ -189,7 +189,8 @@ def examples_runnable_here(system):
     exists here (plan refuses a reference to nothing): disk files become empty files in a
     folder of the run's, shared folders folders of the run's, networks and host bridges
     this run's isolated network (declared with them); a TPM passed through from the
-    host becomes an emulated one where this machine has none. Those on storage pools or with cloud-init seeds are left out: they are
+    host becomes an emulated one where this machine has none, and host devices (named
+    for the machine the spec is written for) are left out. Those on storage pools or with cloud-init seeds are left out: they are
     tested with their pools. Yields the documents; the folder goes afterwards."""
     import shutil
 
@@ -227,6 +228,7 @@ def examples_runnable_here(system):
             for share in vm.get("filesystems", []):
                 share["source"] = str(folder / f"{name}-{share['target']}")
                 Path(share["source"]).mkdir(exist_ok=True)
+            vm.pop("hostdevs", None)
             tpm = vm.get("tpm", {})
             if "device" in tpm and not Path(tpm["device"]).exists():
                 vm["tpm"] = {"model": tpm.get("model", "tpm-crb")}

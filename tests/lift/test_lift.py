@@ -60,14 +60,24 @@ def macs(xml: bytes) -> list[str]:
 # --- what the vocabulary lacks is named -----------------------------------------------------
 
 
-def test_a_hostdev_is_not_lossless_and_is_named():
+def test_a_scsi_hostdev_is_not_lossless_and_is_named():
+    hostdev = (
+        "<hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host0'/>"
+        "<address bus='0' target='0' unit='0'/></source></hostdev>"
+    )
+    lifted = lift_xml(domain(hostdev), "hostdev.xml")
+    assert not lifted.lossless
+    assert any("hostdev" in dropped for dropped in lifted.dropped), lifted.dropped
+
+
+def test_a_pci_hostdev_is_imported_with_its_address():
     hostdev = (
         "<hostdev mode='subsystem' type='pci' managed='yes'><source>"
         "<address domain='0x0000' bus='0x06' slot='0x12' function='0x5'/></source></hostdev>"
     )
     lifted = lift_xml(domain(hostdev), "hostdev.xml")
-    assert not lifted.lossless
-    assert "/domain/devices/hostdev" in lifted.dropped
+    assert lifted.lossless, lifted.dropped
+    assert lifted.document["spec"]["hostdevs"] == [{"pci": {"address": "0000:06:12.5"}}]
 
 
 def test_a_domain_the_spec_can_say_is_lossless():

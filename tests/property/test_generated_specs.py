@@ -286,8 +286,40 @@ FIXED_BUGS = [
 ]
 
 
-# Bugs found and not fixed yet (documents that hit one are skipped with ``assume``): none.
-KNOWN_BUGS: list[KnownBug] = []
+# libvirt's schema (domaincommon.rng, "controller"): the models of each controller type;
+# a SATA controller takes none.
+_CONTROLLER_MODELS = {
+    "scsi": {"auto", "buslogic", "lsilogic", "lsisas1068", "vmpvscsi", "ibmvscsi"}
+    | {"virtio-scsi", "lsisas1078", "virtio-transitional", "virtio-non-transitional"}
+    | {"ncr53c90", "dc390", "am53c974"},
+    "usb": {"piix3-uhci", "piix4-uhci", "ehci", "ich9-ehci1", "ich9-uhci1", "ich9-uhci2"}
+    | {"ich9-uhci3", "vt82c686b-uhci", "pci-ohci", "nec-xhci", "none", "qusb1", "qusb2"}
+    | {"qemu-xhci"},
+    "ide": {"piix3", "piix4", "ich6"},
+    "virtio-serial": {"virtio", "virtio-transitional", "virtio-non-transitional"},
+    "sata": set(),
+}
+
+
+def _controller_model_libvirt_does_not_know(document: Any) -> bool:
+    return any(
+        "model" in controller
+        and controller["model"] not in _CONTROLLER_MODELS.get(controller.get("type"), set())
+        for controller in document.get("spec", {}).get("controllers", [])
+    )
+
+
+# Bugs found and not fixed yet (documents that hit one are skipped with ``assume``).
+KNOWN_BUGS: list[KnownBug] = [
+    # Accepted; spec.controllers[].model is any name of the right shape, yet libvirt's
+    # schema takes only its own models per type (found on the hostdev branch, whose schema
+    # changed the draws).
+    KnownBug(
+        "controller-model-libvirt-does-not-know",
+        _controller_model_libvirt_does_not_know,
+        _VM + '  controllers: [{type: ide, model: "0"}]\n',
+    ),
+]
 
 
 def known_bug(document: Any, bugs: list[KnownBug] = KNOWN_BUGS) -> str | None:
@@ -295,9 +327,12 @@ def known_bug(document: Any, bugs: list[KnownBug] = KNOWN_BUGS) -> str | None:
     return next((bug.name for bug in bugs if bug.hits(document)), None)
 
 
-@pytest.mark.parametrize("bug", FIXED_BUGS, ids=[bug.name for bug in FIXED_BUGS])
+@pytest.mark.parametrize(
+    "bug", [*FIXED_BUGS, *KNOWN_BUGS], ids=[bug.name for bug in [*FIXED_BUGS, *KNOWN_BUGS]]
+)
 def test_each_bug_spec_is_one_its_predicate_recognises(bug):
-    assert known_bug(next(yaml.safe_load_all(bug.spec)), FIXED_BUGS) == bug.name
+    bugs = FIXED_BUGS if bug in FIXED_BUGS else KNOWN_BUGS
+    assert known_bug(next(yaml.safe_load_all(bug.spec)), bugs) == bug.name
 
 
 @pytest.mark.parametrize("bug", FIXED_BUGS, ids=[bug.name for bug in FIXED_BUGS])
@@ -402,6 +437,7 @@ def xml_safe(value: Any) -> Any:
 ANY_VM = from_schema(virtual_machine_schema(SCHEMA["$defs"]))
 _TARGET_PREFIX = {"virtio": "vd", "sata": "sd", "scsi": "sd", "usb": "sd", "ide": "hd"}
 _DISK_SOURCES = ("file", "block", "volume", "network")
+_HOSTDEV_SOURCES = ("pci", "usb", "mdev")
 
 
 def plausible_devices(document: dict[str, Any]) -> dict[str, Any]:
@@ -460,6 +496,7 @@ def plausible_devices(document: dict[str, Any]) -> dict[str, Any]:
     for index, interface in enumerate(spec.get("interfaces", [])):
         if "mac" in interface and macs.index(interface["mac"].lower()) != index:
             del interface["mac"]
+    plausible_hostdevs(spec)
     if "cloudInit" in spec:
         spec["cloudInit"].setdefault("pool", "default")
     for name, timer in spec.get("clock", {}).get("timers", {}).items():
@@ -506,6 +543,35 @@ def plausible_filesystems(spec: dict[str, Any]) -> None:
         share["target"] = f"{tag}-{index}"
         if virtiofs:
             spec.setdefault("memoryBacking", {})["access"] = "shared"
+
+
+def plausible_hostdevs(spec: dict[str, Any]) -> None:
+    """Repairs for the hostdev rules: one source each, a PCI address (a random string is
+    nearly never one), whole USB names, a ROM only on PCI, each device once (numbered by
+    its place) and one ramfb. The test driver defines them all: it never looks for the
+    device, as libvirt looks only when the guest starts."""
+    ramfb_seen = False
+    for index, hostdev in enumerate(spec.get("hostdevs", [])):
+        _keep_one_source(hostdev, _HOSTDEV_SOURCES, index, {"usb": {"bus": 1, "device": 1}})
+        if "pci" in hostdev:
+            hostdev["pci"]["address"] = f"0000:{index + 1:02x}:00.0"
+            continue
+        hostdev.pop("rom", None)
+        if "mdev" in hostdev:
+            hostdev["mdev"]["uuid"] = f"c2177883-f1bb-47f0-914d-{index:012x}"
+            if hostdev["mdev"].get("ramfb"):
+                if ramfb_seen:
+                    del hostdev["mdev"]["ramfb"]
+                ramfb_seen = True
+            continue
+        usb = hostdev["usb"]
+        # libvirt matches by bus and device where the earlier one has both, else by vendor
+        # and product: a product and a device number of each one's own keep them apart.
+        if "vendor" in usb or "product" in usb:
+            usb.setdefault("vendor", 1)
+            usb["product"] = index + 1
+        if "bus" in usb or "device" in usb or not usb:
+            usb["bus"], usb["device"] = 1, index + 1
 
 
 def plausible_cpu(document: dict[str, Any]) -> dict[str, Any]:

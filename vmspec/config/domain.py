@@ -16,6 +16,7 @@ from vmspec.config.graphics import Graphics, Input, Video
 from vmspec.config.metadata import Metadata
 from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
 from vmspec.families.filesystem import Filesystem
+from vmspec.families.hostdev import Hostdev
 from vmspec.families.interface import Interface
 from vmspec.families.memballoon import Memballoon
 from vmspec.families.memory_backing import MemoryBacking
@@ -73,6 +74,7 @@ class Devices:
     sounds: tuple[Sound, ...] = children()
     audios: tuple[Audio, ...] = children()
     videos: tuple[Video, ...] = children()
+    hostdevs: tuple[Hostdev, ...] = children()
     redirdevs: tuple[Redirdev, ...] = children()
     watchdogs: tuple[Watchdog, ...] = children()
     memballoon: Memballoon | None = child()

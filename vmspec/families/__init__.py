@@ -15,6 +15,7 @@ from typing import Any
 from vmspec.families import (
     boot_menu,
     filesystem,
+    hostdev,
     interface,
     memballoon,
     memory_backing,
@@ -31,6 +32,7 @@ from vmspec.families.family import Family, Identity, Place
 FAMILIES: tuple[Family, ...] = (
     interface.FAMILY,
     sound.FAMILY,
+    hostdev.FAMILY,
     usb_redirection.FAMILY,
     rng.FAMILY,
     watchdog.FAMILY,

@@ -1,5 +1,5 @@
 """What a domain refers to on the host (disk files, pools, volumes, networks, bridges,
-and what the element families name: shares' folders, a TPM device),
+and what the element families name: shares' folders, a TPM device, host devices),
 checked at plan time whatever the domain's power state: a definition that points at
 nothing fails only when the guest starts, which may be weeks after the apply.
 
@@ -15,8 +15,11 @@ import os
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from lxml import etree
+
 from vmspec.compare.model import NOT_CONVERGING, Action, Kind, ResourcePlan
 from vmspec.families import FAMILIES, holder
+from vmspec.families.hostdev import Hostdev
 from vmspec.host.errors import HostError
 from vmspec.host.volumes import PoolView, volumes_at_apply
 
@@ -29,6 +32,94 @@ class HostView:
     pools: dict[str, PoolView]  # declared or on the host
     networks: set[str]  # declared or on the host
     planned_volumes: set[str]  # POOL/NAME of the volumes the specs create
+    host_devices: HostDevices | None = None  # None: not read (no hostdevs; test:///)
+
+
+@dataclass(frozen=True, slots=True)
+class HostDevices:
+    """The host's PCI functions, USB devices and mediated devices, from libvirt's node
+    device API (what ``virsh nodedev-list`` shows), as numbers a hostdev names them by."""
+
+    pci: frozenset[tuple[int, int, int, int]]  # domain, bus, slot, function
+    usb: tuple[dict[str, int], ...]  # vendor, product, bus, device
+    mdev: frozenset[str]  # uuids
+
+    def missing(self, hostdev: Hostdev) -> str | None:
+        """What names ``hostdev``'s device, where the host has no such device."""
+        address = hostdev.source.address if hostdev.source else None
+        if hostdev.type == "pci" and address is not None:
+            parts = tuple(
+                int(value or "0", 0)
+                for value in (address.domain, address.bus, address.slot, address.function)
+            )
+            if parts not in self.pci:
+                return "the PCI device {:04x}:{:02x}:{:02x}.{:x}".format(*parts)
+        elif hostdev.type == "usb" and hostdev.source is not None:
+            wanted = _usb_names(hostdev)
+            if not any(all(device.get(k) == v for k, v in wanted.items()) for device in self.usb):
+                return "the USB device " + ", ".join(f"{k} {v:#x}" for k, v in wanted.items())
+        elif hostdev.type == "mdev" and address is not None and address.uuid not in self.mdev:
+            return f"the mediated device {address.uuid}"
+        return None
+
+
+def _usb_names(hostdev: Hostdev) -> dict[str, int]:
+    source = hostdev.source
+    names = {}
+    for key in ("vendor", "product"):
+        usb_id = getattr(source, key)
+        if usb_id is not None and usb_id.id is not None:
+            names[key] = int(usb_id.id, 16)
+    for key in ("bus", "device"):
+        value = getattr(source.address, key) if source.address else None
+        if value is not None:
+            names[key] = int(value, 0)
+    return names
+
+
+def read_host_devices(connection) -> HostDevices | None:
+    """The host's assignable devices, or None where the driver cannot list them: then
+    hostdevs are not checked."""
+    import libvirt
+
+    from vmspec.host.connection import is_connection_lost
+
+    flags = (
+        libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV
+        | libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_USB_DEV
+        | libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_MDEV
+    )
+    try:
+        devices = [
+            etree.fromstring(device.XMLDesc(0)) for device in connection.listAllDevices(flags)
+        ]
+    except libvirt.libvirtError as error:
+        if is_connection_lost(error):
+            raise  # Host.call reconnects and asks again
+        return None
+    pci, usb, mdev = set(), [], set()
+    for device in devices:
+        capability = device.find("capability")
+        kind = capability.get("type") if capability is not None else None
+        if kind == "pci":
+            pci.add(
+                tuple(
+                    int(capability.findtext(k) or "0", 0)
+                    for k in ("domain", "bus", "slot", "function")
+                )
+            )
+        elif kind == "usb_device":
+            found = {k: int(capability.findtext(k) or "-1", 0) for k in ("bus", "device")}
+            for key in ("vendor", "product"):
+                element = capability.find(key)
+                if element is not None and element.get("id"):
+                    found[key] = int(element.get("id"), 16)
+            usb.append(found)
+        elif kind == "mdev":
+            # libvirt 9.0 names a mediated device mdev_UUID (underscores for the dashes)
+            name = device.findtext("name") or ""
+            mdev.add(name.removeprefix("mdev_")[:36].replace("_", "-"))
+    return HostDevices(frozenset(pci), tuple(usb), frozenset(mdev))
 
 
 def is_local(uri: str) -> bool:
@@ -100,6 +191,11 @@ def check_references(plan: ResourcePlan, view: HostView, spec_pools: set[str]) -
                 plan,
                 f"interface {index + 1}: the bridge {source.bridge!r} does not exist on this host",
             )
+            return
+    for index, hostdev in enumerate(devices.hostdevs):
+        missing = view.host_devices.missing(hostdev) if view.host_devices else None
+        if missing:
+            _refuse(plan, f"hostdev {index + 1}: {missing} is not on the host (virsh nodedev-list)")
             return
     plan.needs = tuple(dict.fromkeys(needs))
     if deferred:

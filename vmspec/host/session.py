@@ -18,7 +18,13 @@ from vmspec.host.connection import Host
 from vmspec.host.graph import block_dependents, with_dependencies
 from vmspec.host.inventory import read_live_domains
 from vmspec.host.plan import desired_from_document, make_plan
-from vmspec.host.references import HostView, check_references, is_local
+from vmspec.host.references import (
+    HostDevices,
+    HostView,
+    check_references,
+    is_local,
+    read_host_devices,
+)
 from vmspec.host.resources import (
     WantedResource,
     overlapping_networks,
@@ -39,6 +45,17 @@ from vmspec.lower import policy
 from vmspec.lower.network import lower_network
 from vmspec.lower.storage import lower_storage_pool, wanted_volumes
 from vmspec.scope import DEFAULT_SCOPE
+
+
+def _host_devices(host: Host, uri: str, domains: list) -> HostDevices | None:
+    """The host's devices, read only where a domain assigns one. libvirt's test driver
+    has no PCI or USB devices to assign: its hostdevs are not checked."""
+    if uri.startswith("test:") or not any(
+        plan.desired and plan.desired.domain.devices and plan.desired.domain.devices.hostdevs
+        for plan in domains
+    ):
+        return None
+    return host.call("listing the host's devices", None, read_host_devices)
 
 
 def plan_documents(host: Host, documents: list[SourceDocument], options: Options) -> Plan:
@@ -108,6 +125,7 @@ def plan_documents(host: Host, documents: list[SourceDocument], options: Options
         pools=views,
         networks={n.name for n in networks} | set(live_networks),
         planned_volumes={plan.name for plan in volume_plans},
+        host_devices=_host_devices(host, uri, domains),
     )
     for plan in domains:
         if plan.action != Action.DELETE:

@@ -1,0 +1,475 @@
+"""``<hostdev>``: a device of the host's given to the guest (formatdomain "Host device
+assignment"): a PCI function (VFIO), a USB device, or a mediated device (a slice of a
+vGPU, created on the host beforehand).
+
+The spec is a tagged union, one key per source (``pci``, ``usb``, ``mdev``). The config
+side is one class for the three: libvirt tells them apart by the hostdev's ``type``, and
+the mapping engine binds one config class per child tag, so it cannot yet pick the
+class of ``<source>`` by an attribute of its parent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
+
+from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child
+from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.problems import Finding
+
+
+@dataclass(**CONFIG)
+class HostdevAddress:
+    """``<source><address>``: PCI ``domain bus slot function``, USB ``bus device``, or
+    a mediated device's ``uuid``."""
+
+    TAG: ClassVar[str] = "address"
+    domain: str | None = attr("domain")
+    bus: str | None = attr("bus")
+    slot: str | None = attr("slot")
+    function: str | None = attr("function")
+    device: str | None = attr("device")
+    uuid: str | None = attr("uuid")
+
+
+@dataclass(**CONFIG)
+class UsbId:
+    """``<vendor id=.../>`` or ``<product id=.../>``."""
+
+    TAG: ClassVar[str] = "vendor"
+    id: str | None = attr("id")
+
+
+@dataclass(**CONFIG)
+class HostdevSource:
+    TAG: ClassVar[str] = "source"
+    vendor: UsbId | None = child("vendor")
+    product: UsbId | None = child("product")
+    address: HostdevAddress | None = child()
+
+
+@dataclass(**CONFIG)
+class HostdevDriver:
+    TAG: ClassVar[str] = "driver"
+    name: str | None = attr("name")
+
+
+@dataclass(**CONFIG)
+class Rom:
+    TAG: ClassVar[str] = "rom"
+    enabled: bool | None = attr("enabled")
+    bar: bool | None = attr("bar", codec=ON_OFF)
+    file: str | None = attr("file")
+
+
+@dataclass(**CONFIG)
+class Hostdev:
+    TAG: ClassVar[str] = "hostdev"
+    # The host's device names it: two hostdevs cannot take the same one.
+    IDENTITY: ClassVar[tuple[str, ...]] = (
+        "@type",
+        "source/address/@domain",
+        "source/address/@bus",
+        "source/address/@slot",
+        "source/address/@function",
+        "source/address/@device",
+        "source/address/@uuid",
+        "source/vendor/@id",
+        "source/product/@id",
+    )
+    mode: str | None = attr("mode")
+    type: str | None = attr("type")
+    managed: bool | None = attr("managed")
+    model: str | None = attr("model")
+    display: bool | None = attr("display", codec=ON_OFF)
+    ramfb: bool | None = attr("ramfb", codec=ON_OFF)
+    driver: HostdevDriver | None = child()
+    source: HostdevSource | None = child()
+    rom: Rom | None = child()
+
+
+# --- policy ---------------------------------------------------------------------------------
+
+# managed='yes' on PCI: libvirt unbinds the function from its host driver and binds it to
+# vfio-pci before the guest starts, and gives it back after; without it the guest fails
+# to start until someone runs virsh nodedev-detach by hand. USB and mediated devices are
+# not unbound from any driver, so there it means nothing, and libvirt writes 'no'.
+MANAGED_BY_DEFAULT = {"pci": True, "usb": False, "mdev": False}
+# Only VFIO assigns mediated devices on x86 (vfio-ccw and vfio-ap are s390x's).
+MDEV_MODEL = "vfio-pci"
+
+SOURCES = ("pci", "usb", "mdev")
+PCI_ADDRESS = re.compile(
+    r"^(?:(?P<domain>[0-9a-fA-F]{4}):)?(?P<bus>[0-9a-fA-F]{2}):(?P<slot>[0-9a-fA-F]{2})\.(?P<function>[0-7])$"
+)
+_PCI_SLOTS = 32  # device numbers 00-1f
+
+# libvirt refuses a vendor or product id of 0 ("Zero is not permitted"), and its schema
+# takes a bus or device number of three digits at most.
+_USB_ID = {"type": "integer", "minimum": 1, "maximum": 0xFFFF}
+_USB_ADDRESS = {"type": "integer", "minimum": 0, "maximum": 999}
+
+SCHEMA = {
+    "type": "array",
+    "description": "host devices given to the guest (formatdomain 'Host device assignment'): each one exactly one of pci, usb or mdev",
+    "items": {
+        "type": "object",
+        "properties": {
+            "pci": {
+                "type": "object",
+                "description": "a PCI function of the host's, assigned through VFIO",
+                "properties": {
+                    "address": {
+                        "type": "string",
+                        "description": "DOMAIN:BUS:SLOT.FUNCTION in hex, as lspci -D prints it (0000:03:00.0); the domain may be left out",
+                    },
+                    "driver": {
+                        "enum": ["vfio"],
+                        "description": "the host-side driver; libvirt uses VFIO when none is named",
+                    },
+                },
+                "required": ["address"],
+                "additionalProperties": False,
+            },
+            "usb": {
+                "type": "object",
+                "description": "a USB device of the host's: by vendor and product (lsusb's ID 1234:beef), by bus and device number, or both",
+                "properties": {
+                    "vendor": _USB_ID,
+                    "product": _USB_ID,
+                    "bus": _USB_ADDRESS,
+                    "device": _USB_ADDRESS,
+                },
+                "additionalProperties": False,
+            },
+            "mdev": {
+                "type": "object",
+                "description": "a mediated device (a vGPU slice), created on the host beforehand",
+                "properties": {
+                    "uuid": {"$ref": "#/$defs/uuid"},
+                    "display": {
+                        "type": "boolean",
+                        "description": "show the vGPU's display through the graphics device; default false",
+                    },
+                    "ramfb": {
+                        "type": "boolean",
+                        "description": "a boot display before the guest's vGPU driver runs",
+                    },
+                },
+                "required": ["uuid"],
+                "additionalProperties": False,
+            },
+            "managed": {
+                "type": "boolean",
+                "description": "libvirt detaches a PCI device from its host driver and gives it back; default true for pci, false otherwise",
+            },
+            "rom": {
+                "type": "object",
+                "description": "the PCI device's option ROM",
+                "properties": {
+                    "enabled": {"type": "boolean"},
+                    "bar": {"type": "boolean", "description": "the ROM is visible in the guest"},
+                    "file": {"type": "string", "pattern": "^/"},
+                },
+                "additionalProperties": False,
+            },
+        },
+        "additionalProperties": False,
+    },
+    "maxItems": 64,
+    "examples": [
+        [{"pci": {"address": "0000:03:00.0"}}],
+        [
+            {"pci": {"address": "0000:81:00.1", "driver": "vfio"}, "rom": {"bar": False}},
+            {"usb": {"vendor": 0x1234, "product": 0xBEEF}},
+            {"usb": {"bus": 1, "device": 3}, "managed": True},
+            {"mdev": {"uuid": "c2177883-f1bb-47f0-914d-32a22e3a8804", "display": True}},
+        ],
+    ],
+}
+
+
+# --- lowering -------------------------------------------------------------------------------
+
+
+def lower(spec: Spec, identity: Identity) -> tuple[Hostdev, ...]:
+    return tuple(_hostdev(item) for item in spec.get("hostdevs", []))
+
+
+def _hostdev(item: dict[str, Any]) -> Hostdev:
+    kind = next(name for name in SOURCES if name in item)
+    source = item[kind]
+    rom = item.get("rom")
+    hostdev = Hostdev(
+        mode="subsystem",
+        type=kind,
+        managed=item.get("managed", MANAGED_BY_DEFAULT[kind]),
+        rom=Rom(**rom) if rom else None,
+    )
+    if kind == "pci":
+        driver = source.get("driver")
+        return replace(
+            hostdev,
+            driver=HostdevDriver(name=driver) if driver else None,
+            source=HostdevSource(address=pci_address(source["address"])),
+        )
+    if kind == "usb":
+        return replace(hostdev, source=_usb_source(source))
+    return replace(
+        hostdev,
+        model=MDEV_MODEL,
+        display=source.get("display"),
+        ramfb=source.get("ramfb"),
+        # libvirt writes a UUID back in lower case
+        source=HostdevSource(address=HostdevAddress(uuid=source["uuid"].lower())),
+    )
+
+
+def pci_address(text: str) -> HostdevAddress:
+    """``0000:03:00.0`` as libvirt writes it back (``0x0000``, ``0x03``, ``0x00``, ``0x0``)."""
+    found = PCI_ADDRESS.match(text)
+    if found is None:
+        raise ValueError(f"{text!r} is no PCI address")
+    parts = {name: int(value or "0", 16) for name, value in found.groupdict().items()}
+    return HostdevAddress(
+        domain=f"0x{parts['domain']:04x}",
+        bus=f"0x{parts['bus']:02x}",
+        slot=f"0x{parts['slot']:02x}",
+        function=f"0x{parts['function']:x}",
+    )
+
+
+def _usb_source(usb: dict[str, Any]) -> HostdevSource:
+    # libvirt writes vendor and product as 0x%.4x and the bus and device numbers in decimal.
+    def usb_id(key: str) -> UsbId | None:
+        return UsbId(id=f"0x{usb[key]:04x}") if key in usb else None
+
+    address = None
+    if "bus" in usb or "device" in usb:
+        address = HostdevAddress(bus=_decimal(usb.get("bus")), device=_decimal(usb.get("device")))
+    return HostdevSource(vendor=usb_id("vendor"), product=usb_id("product"), address=address)
+
+
+def _decimal(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+# --- lifting --------------------------------------------------------------------------------
+
+
+def lift(
+    hostdevs: tuple[Hostdev, ...], spec: Spec, identity: Identity
+) -> list[dict[str, Any]] | None:
+    # What an item cannot say (a SCSI hostdev, an s390x mdev) the self-check names.
+    lifted = [item for item in map(_lift_one, hostdevs) if item is not None]
+    return lifted or None
+
+
+def _lift_one(hostdev: Hostdev) -> dict[str, Any] | None:
+    kind, source = hostdev.type, hostdev.source
+    if kind not in SOURCES or source is None:
+        return None
+    if kind == "pci":
+        lifted = _lift_pci(hostdev)
+    elif kind == "usb":
+        lifted = _lift_usb(source)
+    else:
+        lifted = _lift_mdev(hostdev)
+    if lifted is None:
+        return None
+    item: dict[str, Any] = {kind: lifted}
+    managed = bool(hostdev.managed)  # libvirt reads a missing managed as 'no'
+    if managed != MANAGED_BY_DEFAULT[kind]:
+        item["managed"] = managed
+    if hostdev.rom is not None:
+        rom = {
+            key: value
+            for key in ("enabled", "bar", "file")
+            if (value := getattr(hostdev.rom, key)) is not None
+        }
+        if rom:
+            item["rom"] = rom
+    return item
+
+
+def _lift_pci(hostdev: Hostdev) -> dict[str, Any] | None:
+    address = hostdev.source.address if hostdev.source else None
+    if address is None:
+        return None
+    try:
+        parts = [int(value or "0", 0) for value in (address.domain, address.bus)]
+        parts += [int(value or "0", 0) for value in (address.slot, address.function)]
+    except ValueError:
+        return None
+    domain, bus, slot, function = parts
+    if not (domain <= 0xFFFF and bus <= 0xFF and slot < _PCI_SLOTS and function <= 7):
+        return None
+    lifted: dict[str, Any] = {"address": f"{domain:04x}:{bus:02x}:{slot:02x}.{function:x}"}
+    if hostdev.driver is not None and hostdev.driver.name is not None:
+        lifted["driver"] = hostdev.driver.name
+    return lifted
+
+
+def _lift_usb(source: HostdevSource) -> dict[str, Any] | None:
+    lifted: dict[str, Any] = {}
+    for key in ("vendor", "product"):
+        usb_id = getattr(source, key)
+        if usb_id is not None and usb_id.id is not None:
+            lifted[key] = int(usb_id.id, 16)
+    if source.address is not None:
+        for key in ("bus", "device"):
+            value = getattr(source.address, key)
+            if value is not None:
+                lifted[key] = int(value, 0)
+    return lifted or None
+
+
+def _lift_mdev(hostdev: Hostdev) -> dict[str, Any] | None:
+    address = hostdev.source.address if hostdev.source else None
+    if hostdev.model != MDEV_MODEL or address is None or address.uuid is None:
+        return None
+    lifted: dict[str, Any] = {"uuid": address.uuid}
+    if hostdev.display:
+        lifted["display"] = True
+    if hostdev.ramfb is not None:
+        lifted["ramfb"] = hostdev.ramfb
+    return lifted
+
+
+# --- what libvirt fills in ------------------------------------------------------------------
+
+
+def libvirt_fills_in(live: tuple[Hostdev, ...], wanted: tuple[Hostdev, ...]) -> tuple[Hostdev, ...]:
+    """libvirt writes display='off' on a mediated device that says nothing of its display
+    (seen with libvirt 9.0): the same device as one without it."""
+    return tuple(
+        replace(hostdev, display=None)
+        if hostdev.type == "mdev" and hostdev.display is False
+        else hostdev
+        for hostdev in live
+    )
+
+
+# --- semantic checks ------------------------------------------------------------------------
+
+
+def _one_source_each(spec: Spec) -> Iterator[Finding]:
+    for index, item in enumerate(spec.get("hostdevs", [])):
+        where = ("spec", "hostdevs", index)
+        named = [name for name in SOURCES if name in item]
+        if not named:
+            yield Finding(where, "a hostdev needs exactly one of pci, usb or mdev")
+        elif len(named) > 1:
+            yield Finding(
+                (*where, named[1]),
+                f"a hostdev is exactly one of pci, usb or mdev, but sets {named[0]} and {named[1]}",
+            )
+        elif "rom" in item and named[0] != "pci":
+            yield Finding((*where, "rom"), "only a PCI device has an option ROM")
+
+
+def _pci_addresses(spec: Spec) -> Iterator[Finding]:
+    for index, item in enumerate(spec.get("hostdevs", [])):
+        address = item.get("pci", {}).get("address")
+        if not isinstance(address, str):
+            continue
+        where = ("spec", "hostdevs", index, "pci", "address")
+        found = PCI_ADDRESS.match(address)
+        if found is None:
+            yield Finding(
+                where,
+                f"{address!r} is no PCI address: write DOMAIN:BUS:SLOT.FUNCTION in hex, as lspci -D prints it (0000:03:00.0)",
+            )
+        elif int(found["slot"], 16) >= _PCI_SLOTS:
+            yield Finding(
+                where, f"{address!r}: a PCI slot (device number) is 00 to 1f, not {found['slot']}"
+            )
+
+
+def _usb_named(spec: Spec) -> Iterator[Finding]:
+    # formatdomain: vendor and product together, bus and device together, or both pairs.
+    for index, item in enumerate(spec.get("hostdevs", [])):
+        usb = item.get("usb")
+        if not isinstance(usb, dict):
+            continue
+        where = ("spec", "hostdevs", index, "usb")
+        for first, second in (("vendor", "product"), ("bus", "device")):
+            if (first in usb) != (second in usb):
+                given, missing = (first, second) if first in usb else (second, first)
+                yield Finding(
+                    (*where, given), f"a USB device named by its {given} needs its {missing} too"
+                )
+        if not usb:
+            yield Finding(
+                where,
+                "name the USB device by vendor and product (lsusb's ID 1234:beef), by bus and device, or both",
+            )
+
+
+def _each_device_once(spec: Spec) -> Iterator[Finding]:
+    # libvirt refuses a definition that assigns the same host device twice ("Hostdev
+    # already exists in the domain configuration", seen with 9.0).
+    items = spec.get("hostdevs", [])
+    for later_index, later in enumerate(items):
+        for earlier_index, earlier in enumerate(items[:later_index]):
+            if _same_device(earlier, later):
+                yield Finding(
+                    ("spec", "hostdevs", later_index),
+                    f"this host device is already given to the guest by hostdevs[{earlier_index}]",
+                )
+                break
+
+
+def _same_device(earlier: dict[str, Any], later: dict[str, Any]) -> bool:
+    """libvirt's virDomainHostdevMatch, which define applies to each pair in order."""
+    kinds = [name for name in SOURCES if name in earlier and name in later]
+    if len(kinds) != 1 or not all(isinstance(item[kinds[0]], dict) for item in (earlier, later)):
+        return False
+    first, second = earlier[kinds[0]], later[kinds[0]]
+    if kinds[0] == "pci":
+        addresses = [PCI_ADDRESS.match(str(item.get("address"))) for item in (first, second)]
+        return None not in addresses and len({_pci_numbers(found) for found in addresses}) == 1
+    if kinds[0] == "mdev":
+        return str(first.get("uuid")).lower() == str(second.get("uuid")).lower()
+    # USB: the earlier one's bus and device where both are set (and not 0), else its
+    # vendor and product; what is left out counts as 0.
+    keys = ("bus", "device") if first.get("bus") and first.get("device") else ("vendor", "product")
+    return all(first.get(key, 0) == second.get(key, 0) for key in keys)
+
+
+def _pci_numbers(found: re.Match[str]) -> tuple[int, ...]:
+    return tuple(int(value or "0", 16) for value in found.groups())
+
+
+def _mdev_display(spec: Spec) -> Iterator[Finding]:
+    # libvirt refuses display='on' without a graphics device to show it (seen with 9.0),
+    # and more than one vGPU with ramfb (domain_validate.c).
+    ramfb_at = None
+    for index, item in enumerate(spec.get("hostdevs", [])):
+        mdev = item.get("mdev")
+        if not isinstance(mdev, dict):
+            continue
+        where = ("spec", "hostdevs", index, "mdev")
+        if mdev.get("display") and not spec.get("graphics"):
+            yield Finding((*where, "display"), "a vGPU display needs a graphics device to show it")
+        if mdev.get("ramfb") and ramfb_at is not None:
+            yield Finding(
+                (*where, "ramfb"),
+                f"only one vGPU can have ramfb, and hostdevs[{ramfb_at}] has it already",
+            )
+        elif mdev.get("ramfb"):
+            ramfb_at = index
+
+
+FAMILY = Family(
+    spec_field="hostdevs",
+    schema=SCHEMA,
+    place=Place.DEVICES,
+    config_field="hostdevs",
+    lower=lower,
+    lift=lift,
+    checks=(_one_source_each, _pci_addresses, _usb_named, _each_device_once, _mdev_display),
+    libvirt_fills_in=libvirt_fills_in,
+)
