@@ -5,6 +5,7 @@ changes after apply, what libvirt fills in or drops on define included."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,20 @@ def test_every_kind_of_tpm_plans_to_no_changes_after_apply(system, tmp_path, tpm
     assert applied.returncode == 0, applied.stdout + applied.stderr
     plan = vmspec("plan", "-c", SYSTEM_URI, str(spec))
     assert plan.returncode == 0, plan.stdout + plan.stderr
+
+
+def test_pruning_a_vm_keeps_its_tpm_state_as_it_keeps_its_disks(system, tmp_path):
+    # libvirt removes swtpm's folder on undefine unless told to keep it; a pruned Windows
+    # guest would lose BitLocker's sealed keys with it, while its disks stay.
+    spec = write(tmp_path, "tpm", guest_spec("tpm", "tpm: {}\n"))
+    created = vmspec("apply", "-c", SYSTEM_URI, str(spec))
+    assert created.returncode == 0, created.stdout + created.stderr
+    uuid = system.lookupByName(f"{TEST_PREFIX}tpm").UUIDString()
+    assert "tpm2/tpm2-00.permall" in state_files(uuid)
+
+    other = write(tmp_path, "other", guest_spec("other", state="stopped"))
+    pruned = vmspec("apply", "--prune", "--force", "-c", SYSTEM_URI, str(other))
+    assert pruned.returncode == 0, pruned.stdout + pruned.stderr
+    assert f"{TEST_PREFIX}tpm" not in [domain.name() for domain in system.listAllDomains()]
+    assert "tpm2/tpm2-00.permall" in state_files(uuid)
+    shutil.rmtree(SWTPM_STATE / uuid)

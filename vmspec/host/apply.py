@@ -20,6 +20,7 @@ from vmspec.compare.model import (
     Action,
     ChangeClass,
     Kind,
+    LiveDomain,
     Options,
     Plan,
     ResourcePlan,
@@ -304,11 +305,14 @@ class _Applier:
     def _delete(self) -> None:
         if self._is_active():
             self._call("powering off", lambda d: d.destroy())
-        # Keep NVRAM and never touch storage: delete removes the definition only. Flags are
-        # passed only where they matter, since some drivers (test) refuse ones they lack.
+        # Keep NVRAM and an emulated TPM's state (BitLocker's sealed keys live there) and
+        # never touch storage: delete removes the definition only. Flags are passed only
+        # where they matter, since some drivers (test) refuse ones they lack.
         flags = 0
         if self.plan.live is not None and "<nvram" in self.plan.live.xml:
             flags |= libvirt.VIR_DOMAIN_UNDEFINE_KEEP_NVRAM
+        if self.plan.live is not None and _has_emulated_tpm(self.plan.live):
+            flags |= libvirt.VIR_DOMAIN_UNDEFINE_KEEP_TPM
         if self._call("counting snapshots", lambda d: d.snapshotNum()):
             flags |= libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
         self._call("deleting", lambda d: d.undefineFlags(flags))
@@ -320,6 +324,13 @@ class _Applier:
 
     def _call(self, operation: str, action: Callable[[libvirt.virDomain], object]) -> object:
         return self.host.call(operation, self.name, lambda c: action(c.lookupByName(self.name)))
+
+
+def _has_emulated_tpm(live: LiveDomain) -> bool:
+    devices = live.domain.devices if live.domain else None
+    return devices is not None and any(
+        tpm.backend is not None and tpm.backend.type == "emulator" for tpm in devices.tpms
+    )
 
 
 def _asks_for_host_cpu(plan: ResourcePlan) -> bool:
