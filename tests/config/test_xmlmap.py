@@ -90,3 +90,33 @@ def test_whitespace_alone_is_indentation_not_a_text_value():
     assert from_element(RngBackend, etree.fromstring("<backend>/dev/urandom</backend>")).path == (
         "/dev/urandom"
     )
+
+
+def test_a_tagged_union_parses_each_variant_into_its_own_class():
+    from vmspec.families.tpm import Tpm, TpmEmulator, TpmPassthrough
+
+    def parsed(backend: str) -> tuple[Tpm, list[str]]:
+        uncovered: list[str] = []
+        tpm = from_element(
+            Tpm, etree.fromstring(f"<tpm model='tpm-crb'>{backend}</tpm>"), uncovered
+        )
+        return tpm, uncovered
+
+    emulator, uncovered = parsed("<backend type='emulator' version='2.0'/>")
+    assert emulator.backend == TpmEmulator(version="2.0") and uncovered == []
+    passthrough, uncovered = parsed(
+        "<backend type='passthrough'><device path='/dev/tpm0'/></backend>"
+    )
+    assert isinstance(passthrough.backend, TpmPassthrough)
+    assert passthrough.backend.device.path == "/dev/tpm0" and uncovered == []
+    # An emulator's attribute on a passthrough backend belongs to no variant's class.
+    _, uncovered = parsed("<backend type='passthrough' version='2.0'/>")
+    assert uncovered == ["/tpm/backend/@version"]
+    # A type no variant names: uncovered, and no backend rather than a wrong one.
+    external, uncovered = parsed("<backend type='external'><source type='unix'/></backend>")
+    assert external.backend is None and uncovered == ["/tpm/backend/@type"]
+    # Each variant emits its own discriminator.
+    assert etree.tostring(to_element(passthrough)) == (
+        b'<tpm model="tpm-crb"><backend type="passthrough"><device path="/dev/tpm0"/>'
+        b"</backend></tpm>"
+    )

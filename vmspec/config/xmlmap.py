@@ -7,6 +7,12 @@ attributes in the order declared, then content in the order declared. Values tha
 False for flags) are left out, so defaults never hide in the mapping: policy
 lives in lowering. Parsing records every attribute and element that the mapping
 does not cover, as XPaths, so import can say exactly what it would lose.
+
+Variants (libvirt's ``type=`` elements whose attributes and children differ by type)
+are tagged unions: one class per variant, each naming its tag value with
+``discriminator("type", "emulator")``, and a field typed as the union of them
+(``TpmEmulator | TpmPassthrough | None``). Parsing picks the class by the attribute;
+a value no variant names is reported as uncovered, like any other unknown.
 """
 
 from __future__ import annotations
@@ -75,11 +81,20 @@ class _Declared:
     xml_name: str | None
     codec: Codec | None
     known_namespaces: tuple[str, ...] = ()
+    variant: str | None = None  # a discriminator's own value
 
 
 def attr(name: str, *, codec: Codec | None = None) -> Any:
     """An attribute of this element."""
     return dataclasses.field(default=None, metadata={_XML: _Declared(_Kind.ATTR, name, codec)})
+
+
+def discriminator(name: str, value: str) -> Any:
+    """The attribute that tells the variants of one element apart (``type='emulator'``):
+    always ``value`` in this class, which is how parsing recognises it."""
+    return dataclasses.field(
+        default=value, metadata={_XML: _Declared(_Kind.ATTR, name, None, variant=value)}
+    )
 
 
 def text(*, codec: Codec | None = None) -> Any:
@@ -139,6 +154,8 @@ class _Binding:
     codec: Codec
     element_class: type | None
     known_namespaces: tuple[str, ...] = ()
+    # A tagged union: the classes the element may parse into, by their discriminator.
+    variants: tuple[type, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +163,7 @@ class _Plan:
     attributes: tuple[_Binding, ...]
     content: tuple[_Binding, ...]
     nsmap: dict[str, str] | None
+    discriminator: tuple[str, str] | None = None  # (attribute, this class's value)
 
 
 _plans: dict[type, _Plan] = {}
@@ -162,12 +180,16 @@ def _compile_plan(cls: type) -> _Plan:
     hints = typing.get_type_hints(cls)
     attributes: list[_Binding] = []
     content: list[_Binding] = []
+    discriminator = None
     for field in dataclasses.fields(cls):
         declared: _Declared | None = field.metadata.get(_XML)
         if declared is None:
             raise TypeError(f"{cls.__name__}.{field.name} has no XML mapping")
-        value_type = _unwrap(hints[field.name])
-        element_class = value_type if dataclasses.is_dataclass(value_type) else None
+        if declared.variant is not None:
+            discriminator = (declared.xml_name or "", declared.variant)
+        value_types = _unwrap(hints[field.name])
+        classes = tuple(item for item in value_types if dataclasses.is_dataclass(item))
+        element_class = classes[0] if classes else None
         if declared.kind in (_Kind.CHILD, _Kind.CHILDREN):
             if element_class is None:
                 raise TypeError(f"{cls.__name__}.{field.name} must hold a config class")
@@ -176,23 +198,43 @@ def _compile_plan(cls: type) -> _Plan:
             xml_name = "*"
         else:
             xml_name = declared.xml_name or ""
-        codec = declared.codec or _codec_for(value_type)
+        codec = declared.codec or _codec_for(value_types[0])
         binding = _Binding(
-            field.name, declared.kind, xml_name, codec, element_class, declared.known_namespaces
+            field.name,
+            declared.kind,
+            xml_name,
+            codec,
+            element_class,
+            declared.known_namespaces,
+            classes if len(classes) > 1 else (),
         )
         (attributes if declared.kind is _Kind.ATTR else content).append(binding)
-    return _Plan(tuple(attributes), tuple(content), getattr(cls, "NSMAP", None))
+    return _Plan(tuple(attributes), tuple(content), getattr(cls, "NSMAP", None), discriminator)
 
 
-def _unwrap(hint: Any) -> Any:
-    """``X | None`` and ``tuple[X, ...]`` → ``X``."""
+def _unwrap(hint: Any) -> tuple[Any, ...]:
+    """``X | None`` and ``tuple[X, ...]`` → ``(X,)``; a union of variants ``A | B | None``
+    → ``(A, B)``."""
     origin = typing.get_origin(hint)
     if origin in (types.UnionType, typing.Union):
-        (hint,) = (arg for arg in typing.get_args(hint) if arg is not type(None))
-        return _unwrap(hint)
+        return tuple(
+            item for arg in typing.get_args(hint) if arg is not type(None) for item in _unwrap(arg)
+        )
     if origin is tuple:
         return _unwrap(typing.get_args(hint)[0])
-    return hint
+    return (hint,)
+
+
+def _variant_of(binding: _Binding, element: etree._Element) -> type | None:
+    """The class of a tagged union that ``element`` is, by its discriminator; None where
+    no variant names its value."""
+    if not binding.variants:
+        return binding.element_class
+    for variant in binding.variants:
+        name, value = _plan(variant).discriminator  # type: ignore[misc]
+        if element.get(name) == value:
+            return variant
+    return None
 
 
 def _codec_for(value_type: Any) -> Codec:
@@ -263,9 +305,9 @@ def _declared(cls: type, here: str, above: tuple[type, ...]) -> Iterator[Declare
             continue
         below = f"{here}/{binding.xml_name}"
         yield DeclaredField(cls, binding.field_name, below)
-        element_class = binding.element_class
-        if element_class is not None and element_class not in above:
-            yield from _declared(element_class, below, (*above, element_class))
+        for element_class in binding.variants or (binding.element_class,):
+            if element_class is not None and element_class not in above:
+                yield from _declared(element_class, below, (*above, element_class))
 
 
 # --- emit -----------------------------------------------------------------------------------
@@ -371,14 +413,20 @@ def _parse(cls: type[T], element: etree._Element, xpath: str, uncovered: list[st
         child_path = f"{xpath}/{_display_tag(found[0])}"
         if kind is _Kind.CHILDREN:
             values[binding.field_name] = tuple(
-                _parse(binding.element_class, item, _indexed(child_path, index, found), uncovered)
+                parsed
                 for index, item in enumerate(found)
+                if (
+                    parsed := _parse_variant(
+                        binding, item, _indexed(child_path, index, found), uncovered
+                    )
+                )
+                is not None
             )
             continue
         first = found[0]
         uncovered.extend(_indexed(child_path, index, found) for index in range(1, len(found)))
         if kind is _Kind.CHILD:
-            values[binding.field_name] = _parse(binding.element_class, first, child_path, uncovered)
+            values[binding.field_name] = _parse_variant(binding, first, child_path, uncovered)
         elif kind is _Kind.FLAG:
             values[binding.field_name] = True
             _note_unexpected_content(first, child_path, uncovered)
@@ -399,6 +447,17 @@ def _parse(cls: type[T], element: etree._Element, xpath: str, uncovered: list[st
 
 def _has_child_elements(element: etree._Element) -> bool:
     return any(isinstance(item.tag, str) for item in element)
+
+
+def _parse_variant(
+    binding: _Binding, element: etree._Element, xpath: str, uncovered: list[str]
+) -> Any:
+    cls = _variant_of(binding, element)
+    if cls is None:
+        name = _plan(binding.variants[0]).discriminator[0]  # type: ignore[index]
+        uncovered.append(f"{xpath}/@{name}")
+        return None
+    return _parse(cls, element, xpath, uncovered)
 
 
 def _take_other_namespaces(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.arches import X86_ARCHES
-from vmspec.config.xmlmap import CONFIG, attr, child
+from vmspec.config.xmlmap import CONFIG, attr, child, discriminator
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 
@@ -26,17 +26,27 @@ class TpmDevice:
 
 
 @dataclass(**CONFIG)
-class TpmBackend:
-    """One class for libvirt's three backend types (emulator, passthrough, external),
-    told apart by ``type``: the mapping engine has no tagged union yet. The semantic
-    checks below keep each field to its type (version and persistent_state: emulator;
-    device: passthrough)."""
+class TpmEmulator:
+    """``<backend type='emulator'>``: swtpm, run by libvirt, its state kept by libvirt."""
 
     TAG: ClassVar[str] = "backend"
-    type: str | None = attr("type")
+    type: str = discriminator("type", "emulator")
     version: str | None = attr("version")
     persistent_state: bool | None = attr("persistent_state")
+
+
+@dataclass(**CONFIG)
+class TpmPassthrough:
+    """``<backend type='passthrough'>``: the host's own TPM device."""
+
+    TAG: ClassVar[str] = "backend"
+    type: str = discriminator("type", "passthrough")
     device: TpmDevice | None = child()
+
+
+# libvirt's third type, external (a swtpm of someone else's socket), has no class: parsing
+# reports it as uncovered, and import as what the spec cannot say.
+TpmBackend = TpmEmulator | TpmPassthrough
 
 
 @dataclass(**CONFIG)
@@ -44,7 +54,7 @@ class Tpm:
     TAG: ClassVar[str] = "tpm"
     IDENTITY: ClassVar[tuple[str, ...]] = ("@model",)
     model: str | None = attr("model")
-    backend: TpmBackend | None = child()
+    backend: TpmEmulator | TpmPassthrough | None = child()
 
 
 # --- policy: what vmspec writes where the spec says nothing, and why ----------------------
@@ -108,10 +118,9 @@ def lower(spec: Spec, identity: Identity) -> tuple[Tpm, ...]:
     tpm = spec["tpm"]
     model = tpm.get("model", default_model(spec))
     if tpm.get("backend", DEFAULT_BACKEND) == "passthrough":
-        backend = TpmBackend(type="passthrough", device=TpmDevice(path=tpm.get("device")))
+        backend: TpmBackend = TpmPassthrough(device=TpmDevice(path=tpm.get("device")))
     else:
-        backend = TpmBackend(
-            type="emulator",
+        backend = TpmEmulator(
             version=tpm.get("version", DEFAULT_VERSION),
             persistent_state=tpm.get("persistentState"),
         )
@@ -122,13 +131,13 @@ def lift(tpms: tuple[Tpm, ...], spec: Spec, identity: Identity) -> dict[str, Any
     if not tpms:
         return None  # a second TPM (a ppc64 proxy) is left for the self-check to name
     tpm = as_libvirt_stores_it(tpms, ())[0]
-    backend = tpm.backend or TpmBackend()
-    if backend.type not in ("emulator", "passthrough"):
+    backend = tpm.backend
+    if backend is None:
         return None  # external (a swtpm of someone else's): no word for it yet
     lifted: dict[str, Any] = {}
     if tpm.model != default_model(spec):
         lifted["model"] = tpm.model
-    if backend.type == "passthrough":
+    if isinstance(backend, TpmPassthrough):
         lifted["backend"] = "passthrough"
         lifted["device"] = backend.device.path if backend.device else None
     else:
@@ -149,17 +158,22 @@ def as_libvirt_stores_it(live: tuple[Tpm, ...], wanted: Any) -> tuple[Tpm, ...]:
 def _as_stored(tpm: Tpm, wanted: tuple[Tpm, ...]) -> Tpm:
     model = tpm.model or LIBVIRT_MODEL
     backend = tpm.backend
-    if backend is not None and backend.type == "emulator":
+    if isinstance(backend, TpmEmulator):
         version = backend.version or LIBVIRT_VERSION.get(model)
         wanted_state = next(
-            (item.backend.persistent_state for item in wanted if item.backend), None
+            (
+                item.backend.persistent_state
+                for item in wanted
+                if isinstance(item.backend, TpmEmulator)
+            ),
+            None,
         )
         # no is libvirt's default, which it drops: absent and no are the same guest.
         state = backend.persistent_state or (False if wanted_state is False else None)
         backend = dataclasses.replace(backend, version=version, persistent_state=state)
-    elif backend is not None and backend.type == "passthrough":
+    elif isinstance(backend, TpmPassthrough):
         device = backend.device or TpmDevice(path=LIBVIRT_PASSTHROUGH_DEVICE)
-        backend = dataclasses.replace(backend, version=None, device=device)
+        backend = dataclasses.replace(backend, device=device)
     return dataclasses.replace(tpm, model=model, backend=backend)
 
 
@@ -214,7 +228,9 @@ def _passed_through(tpms: tuple[Tpm, ...]) -> list[tuple[str, str]]:
     return [
         ("tpm", tpm.backend.device.path)
         for tpm in tpms
-        if tpm.backend and tpm.backend.device and tpm.backend.device.path
+        if isinstance(tpm.backend, TpmPassthrough)
+        and tpm.backend.device
+        and tpm.backend.device.path
     ]
 
 

@@ -25,6 +25,7 @@ from vmspec.compare.model import (
     Plan,
     ResourcePlan,
 )
+from vmspec.families.tpm import TpmEmulator
 from vmspec.host.connection import Host
 from vmspec.host.errors import HostError
 from vmspec.host.graph import key_noun
@@ -328,9 +329,7 @@ class _Applier:
 
 def _has_emulated_tpm(live: LiveDomain) -> bool:
     devices = live.domain.devices if live.domain else None
-    return devices is not None and any(
-        tpm.backend is not None and tpm.backend.type == "emulator" for tpm in devices.tpms
-    )
+    return devices is not None and any(isinstance(tpm.backend, TpmEmulator) for tpm in devices.tpms)
 
 
 def _asks_for_host_cpu(plan: ResourcePlan) -> bool:
