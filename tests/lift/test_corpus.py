@@ -23,11 +23,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from vmspec.compare.normalize import is_libvirts_own_controller
-from vmspec.config.controller import Controller
 from vmspec.config.domain import Domain
 from vmspec.config.xmlmap import from_element
 from vmspec.emit import domain_xml
+from vmspec.families.controller import Controller, is_libvirts_own
 from vmspec.lift import Lifted
 from vmspec.lift.sources import lift_xml
 from vmspec.load import load_text
@@ -189,7 +188,7 @@ def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None
     named = {element.get("type") for element in compiled.iterfind("devices/controller")}
     for element in original.findall("devices/controller"):
         controller = from_element(Controller, element, [])
-        if element.get("type") not in named and is_libvirts_own_controller(controller, machine):
+        if element.get("type") not in named and is_libvirts_own(controller, machine):
             element.getparent().remove(element)
     cpu, compiled_cpu = original.find("cpu"), compiled.find("cpu")
     if cpu is not None and compiled_cpu is None and _is_default_cpu(cpu):

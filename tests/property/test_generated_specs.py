@@ -40,6 +40,7 @@ from vmspec.arches import X86_ARCHES
 from vmspec.cli import main
 from vmspec.emit import domain_xml, resource_xml
 from vmspec.families import interface as interface_family
+from vmspec.families.controller import MODELS as CONTROLLER_MODELS
 from vmspec.families.filesystem import NINE_P_ONLY, VIRTIOFS_ONLY, VIRTIOFS_TAG_BYTES
 from vmspec.lift.sources import lift_xml
 from vmspec.load import load_text
@@ -204,7 +205,17 @@ metadata: {name: images}
 spec: {type: dir, path: /var/lib/vmspec/images}
 """
 
+
 # Bugs these tests found, each with its minimal spec; all fixed, kept as regressions.
+def _controller_model_libvirt_does_not_know(document: Any) -> bool:
+    # libvirt's schema (domaincommon.rng, "controller"): the models of each controller type.
+    return any(
+        "model" in controller
+        and controller["model"] not in CONTROLLER_MODELS.get(controller.get("type"), ())
+        for controller in document.get("spec", {}).get("controllers", [])
+    )
+
+
 FIXED_BUGS = [
     # `vmspec validate` raises ValueError from units.size_in_kib via compile._collect_volumes:
     # volume.create.capacity has no semantic check (spec.memory has one).
@@ -283,43 +294,20 @@ FIXED_BUGS = [
         _volume_name_dot_or_line_break,
         _VM + "  disks: [{target: vda, volume: {pool: images, name: ..}}]\n",
     ),
-]
-
-
-# libvirt's schema (domaincommon.rng, "controller"): the models of each controller type;
-# a SATA controller takes none.
-_CONTROLLER_MODELS = {
-    "scsi": {"auto", "buslogic", "lsilogic", "lsisas1068", "vmpvscsi", "ibmvscsi"}
-    | {"virtio-scsi", "lsisas1078", "virtio-transitional", "virtio-non-transitional"}
-    | {"ncr53c90", "dc390", "am53c974"},
-    "usb": {"piix3-uhci", "piix4-uhci", "ehci", "ich9-ehci1", "ich9-uhci1", "ich9-uhci2"}
-    | {"ich9-uhci3", "vt82c686b-uhci", "pci-ohci", "nec-xhci", "none", "qusb1", "qusb2"}
-    | {"qemu-xhci"},
-    "ide": {"piix3", "piix4", "ich6"},
-    "virtio-serial": {"virtio", "virtio-transitional", "virtio-non-transitional"},
-    "sata": set(),
-}
-
-
-def _controller_model_libvirt_does_not_know(document: Any) -> bool:
-    return any(
-        "model" in controller
-        and controller["model"] not in _CONTROLLER_MODELS.get(controller.get("type"), set())
-        for controller in document.get("spec", {}).get("controllers", [])
-    )
-
-
-# Bugs found and not fixed yet (documents that hit one are skipped with ``assume``).
-KNOWN_BUGS: list[KnownBug] = [
-    # Accepted; spec.controllers[].model is any name of the right shape, yet libvirt's
+    # Accepted; spec.controllers[].model was any name of the right shape, yet libvirt's
     # schema takes only its own models per type (found on the hostdev branch, whose schema
-    # changed the draws).
+    # changed the draws): the schema lists libvirt's models, and a model of another type's
+    # is refused (bad spec 180).
     KnownBug(
         "controller-model-libvirt-does-not-know",
         _controller_model_libvirt_does_not_know,
         _VM + '  controllers: [{type: ide, model: "0"}]\n',
     ),
 ]
+
+
+# Bugs found and not fixed yet (documents that hit one are skipped with ``assume``).
+KNOWN_BUGS: list[KnownBug] = []
 
 
 def known_bug(document: Any, bugs: list[KnownBug] = KNOWN_BUGS) -> str | None:

@@ -14,7 +14,6 @@ from vmspec.arches import X86_ARCHES
 from vmspec.compare.facts import HostFacts
 from vmspec.config.boot import BootDevice, OperatingSystem
 from vmspec.config.chardev import CharDevice, CharTarget
-from vmspec.config.controller import Controller, default_index
 from vmspec.config.cpu import Cpu
 from vmspec.config.disk import BackingStore, Disk
 from vmspec.config.domain import Audio, Devices, Domain, MemorySize
@@ -22,7 +21,6 @@ from vmspec.config.features import Features, Smm
 from vmspec.config.graphics import Graphics, GraphicsListen
 from vmspec.families import Family, Place, families_at, holder, with_fields
 from vmspec.families.interface import Interface
-from vmspec.lower import policy
 from vmspec.units import libvirt_size_in_kib
 
 # Elements and attributes libvirt adds that the spec does not speak about; they are
@@ -30,7 +28,7 @@ from vmspec.units import libvirt_size_in_kib
 _LIBVIRT_ALLOCATED = re.compile(
     r"^/domain/(?:"
     # A controller's address, alias and (PCI) model name and target are libvirt's to pick;
-    # which controllers are libvirt's own is decided in _controllers below.
+    # which controllers are libvirt's own is the controller family's to say.
     r"devices/controller/(?:address|alias|model|target)(?:/.*)?"
     r"|devices/[^/]+/address"  # PCI, drive, USB and virtio-serial addresses
     r"|devices/[^/]+/alias"  # device aliases
@@ -320,7 +318,6 @@ def _devices(desired: Domain, live: Domain):
     audios = tuple(a for a in devices.audios if a in wanted.audios or a != default_audio)
     return dataclasses.replace(
         devices,
-        controllers=_controllers(wanted.controllers, devices.controllers),
         serials=serials,
         consoles=consoles,
         channels=channels,
@@ -330,41 +327,6 @@ def _devices(desired: Domain, live: Domain):
 
 
 _PTY_SERIAL = CharDevice(type="pty", target=CharTarget(port=0))
-
-
-def _controllers(
-    wanted: tuple[Controller, ...], live: tuple[Controller, ...]
-) -> tuple[Controller, ...]:
-    """The controllers of a type the spec names are the spec's; the others (the PCI
-    topology, the default USB, SATA, SCSI and virtio-serial controllers) libvirt adds
-    by itself (see is_libvirts_own_controller)."""
-    named = {controller.type for controller in wanted}
-    kept: list[Controller] = []
-    for item in live:
-        if item.type not in named:
-            continue
-        if item.index is None:
-            # Written without an index (virt-install does), libvirt gives it one.
-            index = default_index(item.type, item.master is not None, kept)
-            item = dataclasses.replace(item, index=index)
-        kept.append(item)
-    return tuple(kept)
-
-
-def is_libvirts_own_controller(controller: Controller, machine: str | None) -> bool:
-    """Whether libvirt would add this controller by itself to a definition without it:
-    then a spec need not name it (lift leaves it out). Seen with libvirt 9.0 / QEMU 7.2."""
-    kind, index, model = controller.type, controller.index, controller.model
-    plain = controller.ports is None and controller.driver is None
-    if kind == "pci":
-        return True  # the PCI topology: root, root ports and bridges as devices need them
-    if not plain or index not in (None, 0):
-        return False
-    return (
-        (kind in ("sata", "ide", "fdc", "virtio-serial") and model is None)
-        or (kind == "usb" and model in (None, policy.default_usb_model(machine)))
-        or (kind == "scsi" and model in (None, "lsilogic"))
-    )
 
 
 def is_bare_pty_console(console: CharDevice) -> bool:

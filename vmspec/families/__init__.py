@@ -14,6 +14,7 @@ from typing import Any
 
 from vmspec.families import (
     boot_menu,
+    controller,
     filesystem,
     hostdev,
     interface,
@@ -30,6 +31,7 @@ from vmspec.families import (
 from vmspec.families.family import Family, Identity, Place
 
 FAMILIES: tuple[Family, ...] = (
+    controller.FAMILY,
     interface.FAMILY,
     sound.FAMILY,
     hostdev.FAMILY,

@@ -18,13 +18,11 @@ from vmspec.compare.diff import changes_between
 from vmspec.compare.facts import HostFacts
 from vmspec.compare.normalize import (
     is_bare_pty_console,
-    is_libvirts_own_controller,
     is_qemu_default_cpu,
     normalize_live,
 )
 from vmspec.config.chardev import CharDevice
 from vmspec.config.clock import Clock
-from vmspec.config.controller import Controller, default_index
 from vmspec.config.disk import Disk
 from vmspec.config.domain import Domain
 from vmspec.config.features import Hyperv
@@ -304,34 +302,6 @@ def _features(domain: Domain, spec: dict[str, Any]) -> None:
         spec["features"] = lifted
 
 
-def _controllers(controllers: tuple[Controller, ...], machine: str | None) -> list[dict[str, Any]]:
-    """The controllers libvirt would not add by itself (a virtio-scsi controller, a USB
-    controller of another model), and with one of a type all of that type: a type the
-    spec names is all the spec's."""
-    chosen = {item.type for item in controllers if not is_libvirts_own_controller(item, machine)}
-    lifted, seen = [], []
-    for item in controllers:
-        if item.type not in chosen:
-            continue
-        entry: dict[str, Any] = {"type": item.type}
-        if item.model:
-            entry["model"] = item.model
-        position = default_index(item.type, item.master is not None, seen)
-        seen.append(
-            dataclasses.replace(item, index=item.index if item.index is not None else position)
-        )
-        if item.index is not None and item.index != position:
-            entry["index"] = item.index
-        if item.ports is not None:
-            entry["ports"] = item.ports
-        if item.driver and item.driver.queues:
-            entry["queues"] = item.driver.queues
-        if item.master and item.master.startport is not None:
-            entry["startport"] = item.master.startport
-        lifted.append(entry)
-    return lifted
-
-
 _HYPERV_ENLIGHTENMENTS = (
     "relaxed",
     "vapic",
@@ -365,9 +335,6 @@ def _devices(domain: Domain, spec: dict[str, Any], lost: list[str]) -> None:
     disks = [_disk(disk, index) for index, disk in enumerate(devices.disks)]
     if disks:
         spec["disks"] = disks
-    controllers = _controllers(devices.controllers, spec.get("machine"))
-    if controllers:
-        spec["controllers"] = controllers
     graphics = []
     for item in devices.graphics:
         entry: dict[str, Any] = {"type": item.type}

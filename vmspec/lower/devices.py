@@ -5,12 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from vmspec.config.chardev import CharDevice, CharSource, CharTarget
-from vmspec.config.controller import (
-    Controller,
-    ControllerDriver,
-    ControllerMaster,
-    default_index,
-)
 from vmspec.config.disk import (
     BackingStore,
     Disk,
@@ -46,9 +40,6 @@ def lower_devices(spec: dict[str, Any], identity: Identity) -> Devices:
         disks += (_seed_disk(spec, identity.name),)
     return Devices(
         disks=disks,
-        controllers=_controllers(
-            [*spec.get("controllers", []), *filter(None, [policy.usb_controller(spec)])]
-        ),
         serials=serials,
         # libvirt mirrors the first serial port as the console; writing it keeps the XML stable.
         consoles=(_console(serials[0]),) if serials else (),
@@ -61,28 +52,6 @@ def lower_devices(spec: dict[str, Any], identity: Identity) -> Devices:
         videos=(_video(video_model),) if video_model else (),
         **lowered_fields(Place.DEVICES, spec, identity),
     )
-
-
-def _controllers(controllers: list[dict[str, Any]]) -> tuple[Controller, ...]:
-    lowered = []
-    for controller in controllers:
-        kind = controller["type"]
-        queues = controller.get("queues")
-        # libvirt numbers the controllers of a type from 0; vmspec writes the same.
-        position = default_index(kind, "startport" in controller, lowered)
-        lowered.append(
-            Controller(
-                type=kind,
-                index=controller.get("index", position),
-                model=controller.get("model"),
-                ports=controller.get("ports"),
-                driver=ControllerDriver(queues=queues) if queues else None,
-                master=ControllerMaster(startport=controller["startport"])
-                if "startport" in controller
-                else None,
-            )
-        )
-    return tuple(lowered)
 
 
 def _disk(disk: dict[str, Any]) -> Disk:

@@ -88,23 +88,6 @@ def hyperv(spec: dict[str, Any]) -> Hyperv | None:
     )
 
 
-def default_usb_model(machine: str | None, arch: str | None = "x86_64") -> str:
-    """The USB controller libvirt's qemu driver adds to a definition that names none."""
-    if arch not in (None, *X86_ARCHES) or (machine and "q35" in machine):
-        return "qemu-xhci"
-    return "piix3-uhci"
-
-
-def usb_controller(spec: dict[str, Any]) -> dict[str, Any] | None:
-    """USB redirection needs a USB controller. libvirt's qemu driver adds its default one
-    by itself, but its test driver adds none and refuses the redirdevs ("USB is
-    disabled"): vmspec writes the qemu driver's default, so both take the same XML."""
-    named = any(controller["type"] == "usb" for controller in spec.get("controllers", []))
-    if not spec.get("usbRedirection") or named:
-        return None
-    return {"type": "usb", "model": default_usb_model(spec.get("machine"), spec.get("arch"))}
-
-
 def acpi_and_apic(spec: dict[str, Any]) -> tuple[bool, bool]:
     """x86 guests get ACPI (graceful shutdown from the host) and APIC (SMP) unless turned off."""
     features = spec.get("features", {})

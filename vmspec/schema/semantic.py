@@ -306,32 +306,6 @@ def _cpuset(spec: dict[str, Any]) -> Iterator[Finding]:
         yield Finding(("spec", "cpuset"), f"{spec['cpuset']} leaves no host CPU to run on")
 
 
-def _controllers(spec: dict[str, Any]) -> Iterator[Finding]:
-    seen: dict[tuple[str, int], int] = {}
-    counts: dict[str, int] = {}
-    for index, controller in enumerate(spec.get("controllers", [])):
-        kind = controller["type"]
-        # Lowering's default index: the controller's place among those of its type.
-        number = controller.get("index", counts.get(kind, 0))
-        counts[kind] = counts.get(kind, 0) + 1
-        if (kind, number) in seen:
-            yield Finding(
-                ("spec", "controllers", index),
-                f"controllers[{seen[(kind, number)]}] is already the {kind} controller {number}",
-            )
-        seen.setdefault((kind, number), index)
-        if "ports" in controller and kind not in ("usb", "virtio-serial"):
-            # libvirt's schema has ports only on USB and virtio-serial controllers.
-            yield Finding(
-                ("spec", "controllers", index, "ports"),
-                "ports are for usb and virtio-serial controllers",
-            )
-        if "queues" in controller and controller.get("model") != "virtio-scsi":
-            yield Finding(
-                ("spec", "controllers", index, "queues"), "queues are for model virtio-scsi"
-            )
-
-
 def _serials(spec: dict[str, Any]) -> Iterator[Finding]:
     for index, serial in enumerate(spec.get("serials", [])):
         where: FieldPath = ("spec", "serials", index)
@@ -503,7 +477,6 @@ _CHECKS: tuple[Check, ...] = (
     _memory,
     _cpu,
     _disks,
-    _controllers,
     _cpuset,
     _graphics,
     _serials,

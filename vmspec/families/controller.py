@@ -1,0 +1,268 @@
+"""``<controller>``: the buses disks and devices hang on (formatdomain: "Controllers").
+
+libvirt adds the ones a machine needs by itself (its PCI topology, the default USB,
+SATA, SCSI and virtio-serial controllers); a spec names only those it chooses, such
+as virtio-scsi for a Windows boot disk, which libvirt's default lsilogic would not
+boot. A type the spec names is all the spec's: libvirt's of that type are replaced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from vmspec.arches import X86_ARCHES
+from vmspec.config.xmlmap import CONFIG, attr, child
+from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.problems import Finding
+
+
+@dataclass(**CONFIG)
+class ControllerDriver:
+    TAG: ClassVar[str] = "driver"
+    queues: int | None = attr("queues")
+
+
+@dataclass(**CONFIG)
+class ControllerMaster:
+    """A USB 1 companion's first port on its USB 2 (EHCI) master."""
+
+    TAG: ClassVar[str] = "master"
+    startport: int | None = attr("startport")
+
+
+@dataclass(**CONFIG)
+class Controller:
+    TAG: ClassVar[str] = "controller"
+    IDENTITY: ClassVar[tuple[str, ...]] = ("@type", "@index")
+    type: str | None = attr("type")
+    index: int | None = attr("index")
+    model: str | None = attr("model")
+    ports: int | None = attr("ports")
+    driver: ControllerDriver | None = child()
+    master: ControllerMaster | None = child()
+
+
+def default_index(kind: str, companion: bool, earlier: list[Controller]) -> int:
+    """The index libvirt gives a controller written without one: the next of its type;
+    a USB companion (one with a master) shares its master's, the last one before it."""
+    own_type = [item for item in earlier if item.type == kind and item.master is None]
+    if companion and own_type:
+        return own_type[-1].index or 0
+    return len(own_type)
+
+
+# The models libvirt 9.0's schema takes for each type a spec may name (domaincommon.rng);
+# sata has none.
+MODELS: dict[str, tuple[str, ...]] = {
+    "usb": (
+        "piix3-uhci", "piix4-uhci", "ehci", "ich9-ehci1", "ich9-uhci1", "ich9-uhci2",
+        "ich9-uhci3", "vt82c686b-uhci", "pci-ohci", "nec-xhci", "qusb1", "qusb2",
+        "qemu-xhci", "none",
+    ),
+    "scsi": (
+        "auto", "buslogic", "lsilogic", "lsisas1068", "vmpvscsi", "ibmvscsi", "virtio-scsi",
+        "lsisas1078", "virtio-transitional", "virtio-non-transitional", "ncr53c90", "dc390",
+        "am53c974",
+    ),
+    "virtio-serial": ("virtio", "virtio-transitional", "virtio-non-transitional"),
+    "ide": ("piix3", "piix4", "ich6"),
+    "sata": (),
+}  # fmt: skip
+
+# --- policy: what vmspec writes where the spec says nothing, and why ----------------------
+
+
+def default_usb_model(machine: str | None, arch: str | None = "x86_64") -> str:
+    """The USB controller libvirt's qemu driver adds to a definition that names none."""
+    if arch not in (None, *X86_ARCHES) or (machine and "q35" in machine):
+        return "qemu-xhci"
+    return "piix3-uhci"
+
+
+def usb_controller(spec: Spec) -> dict[str, Any] | None:
+    """USB redirection needs a USB controller. libvirt's qemu driver adds its default one
+    by itself, but its test driver adds none and refuses the redirdevs ("USB is
+    disabled"): vmspec writes the qemu driver's default, so both take the same XML."""
+    named = any(controller["type"] == "usb" for controller in spec.get("controllers", []))
+    if not spec.get("usbRedirection") or named:
+        return None
+    return {"type": "usb", "model": default_usb_model(spec.get("machine"), spec.get("arch"))}
+
+
+SCHEMA = {
+    "type": "array",
+    "maxItems": 64,
+    "description": "controllers chosen rather than left to libvirt (which adds the PCI topology and default USB, SATA, SCSI and virtio-serial controllers itself); a type named here is all the spec's",
+    "items": {
+        "type": "object",
+        "properties": {
+            "type": {"enum": list(MODELS), "description": "the bus it provides"},
+            "model": {
+                "enum": sorted({model for models in MODELS.values() for model in models}),
+                "description": "libvirt's model for the type, e.g. virtio-scsi, qemu-xhci, lsilogic, ich9-ehci1",
+                "examples": ["virtio-scsi"],
+            },
+            "index": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 255,
+                "description": "default: its place among the controllers of its type",
+            },
+            "ports": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 255,
+                "description": "USB and virtio-serial: how many ports",
+            },
+            "queues": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 1024,
+                "description": "virtio-scsi: how many request queues (one per vCPU is usual)",
+            },
+            "startport": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 255,
+                "description": "a USB 1 companion controller's first port on its USB 2 master (ich9-uhci with ich9-ehci1)",
+            },
+        },
+        "required": ["type"],
+        "additionalProperties": False,
+    },
+    "examples": [
+        [{"type": "scsi", "model": "virtio-scsi", "queues": 2}],
+        [
+            {"type": "usb", "model": "ich9-ehci1"},
+            {"type": "usb", "model": "ich9-uhci1", "startport": 0},
+            {"type": "virtio-serial", "ports": 8},
+        ],
+    ],
+}
+
+
+def lower(spec: Spec, identity: Identity) -> tuple[Controller, ...]:
+    chosen = [*spec.get("controllers", []), *filter(None, [usb_controller(spec)])]
+    lowered: list[Controller] = []
+    for controller in chosen:
+        kind = controller["type"]
+        queues = controller.get("queues")
+        # libvirt numbers the controllers of a type from 0; vmspec writes the same.
+        position = default_index(kind, "startport" in controller, lowered)
+        startport = controller.get("startport")
+        lowered.append(
+            Controller(
+                type=kind,
+                index=controller.get("index", position),
+                model=controller.get("model"),
+                ports=controller.get("ports"),
+                driver=ControllerDriver(queues=queues) if queues else None,
+                master=ControllerMaster(startport=startport) if startport is not None else None,
+            )
+        )
+    return tuple(lowered)
+
+
+def lift(controllers: tuple[Controller, ...], spec: Spec, identity: Identity) -> list[Spec] | None:
+    """The controllers libvirt would not add by itself (a virtio-scsi controller, a USB
+    controller of another model), and with one of a type all of that type."""
+    machine = spec.get("machine")
+    chosen = {item.type for item in controllers if not is_libvirts_own(item, machine)}
+    lifted: list[Spec] = []
+    seen: list[Controller] = []
+    for item in controllers:
+        if item.type not in chosen:
+            continue
+        entry: dict[str, Any] = {"type": item.type}
+        if item.model:
+            entry["model"] = item.model
+        position = default_index(item.type, item.master is not None, seen)
+        index = item.index if item.index is not None else position
+        seen.append(dataclasses.replace(item, index=index))
+        if index != position:
+            entry["index"] = index
+        if item.ports is not None:
+            entry["ports"] = item.ports
+        if item.driver and item.driver.queues:
+            entry["queues"] = item.driver.queues
+        if item.master and item.master.startport is not None:
+            entry["startport"] = item.master.startport
+        lifted.append(entry)
+    return lifted or None
+
+
+def as_libvirt_stores_it(
+    live: tuple[Controller, ...], wanted: tuple[Controller, ...]
+) -> tuple[Controller, ...]:
+    """The controllers of a type the spec names are the spec's; the others (the PCI
+    topology, the default USB, SATA, SCSI and virtio-serial controllers) libvirt adds
+    by itself (see is_libvirts_own)."""
+    named = {controller.type for controller in wanted}
+    kept: list[Controller] = []
+    for item in live:
+        if item.type not in named:
+            continue
+        if item.index is None:
+            # Written without an index (virt-install does), libvirt gives it one.
+            index = default_index(item.type, item.master is not None, kept)
+            item = dataclasses.replace(item, index=index)
+        kept.append(item)
+    return tuple(kept)
+
+
+def is_libvirts_own(controller: Controller, machine: str | None) -> bool:
+    """Whether libvirt would add this controller by itself to a definition without it:
+    then a spec need not name it (lift leaves it out). Seen with libvirt 9.0 / QEMU 7.2."""
+    kind, index, model = controller.type, controller.index, controller.model
+    plain = controller.ports is None and controller.driver is None
+    if kind == "pci":
+        return True  # the PCI topology: root, root ports and bridges as devices need them
+    if not plain or index not in (None, 0):
+        return False
+    return (
+        (kind in ("sata", "ide", "fdc", "virtio-serial") and model is None)
+        or (kind == "usb" and model in (None, default_usb_model(machine)))
+        or (kind == "scsi" and model in (None, "lsilogic"))
+    )
+
+
+def _controllers(spec: Spec) -> Iterator[Finding]:
+    seen: dict[tuple[str, int], int] = {}
+    counts: dict[str, int] = {}
+    for index, controller in enumerate(spec.get("controllers", [])):
+        kind = controller["type"]
+        where = ("spec", "controllers", index)
+        # Lowering's default index: the controller's place among those of its type.
+        number = controller.get("index", counts.get(kind, 0))
+        counts[kind] = counts.get(kind, 0) + 1
+        if (kind, number) in seen:
+            yield Finding(
+                where,
+                f"controllers[{seen[(kind, number)]}] is already the {kind} controller {number}",
+            )
+        seen.setdefault((kind, number), index)
+        model = controller.get("model")
+        if model is not None and model not in MODELS[kind]:
+            # libvirt's schema refuses a model of another type's ("Invalid value for model").
+            takes = ", ".join(MODELS[kind]) or "no model"
+            yield Finding((*where, "model"), f"{model} is no {kind} controller's model: {takes}")
+        if "ports" in controller and kind not in ("usb", "virtio-serial"):
+            # libvirt's schema has ports only on USB and virtio-serial controllers.
+            yield Finding((*where, "ports"), "ports are for usb and virtio-serial controllers")
+        if "queues" in controller and model != "virtio-scsi":
+            yield Finding((*where, "queues"), "queues are for model virtio-scsi")
+
+
+FAMILY = Family(
+    spec_field="controllers",
+    schema=SCHEMA,
+    place=Place.DEVICES,
+    config_field="controllers",
+    lower=lower,
+    lift=lift,
+    checks=(_controllers,),
+    libvirt_fills_in=as_libvirt_stores_it,
+)
