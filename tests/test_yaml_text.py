@@ -70,3 +70,11 @@ def test_a_cloud_init_user_data_mapping_keeps_a_nel_for_cloud_init():
     text = render_user_data({"write_files": [{"content": "one\x85two", "path": "/etc/motd"}]})
     assert text.startswith("#cloud-config\n")
     assert yaml.safe_load(text)["write_files"][0]["content"] == "one\x85two"
+
+
+def test_a_hex_number_is_written_in_hex_and_reads_back_as_the_same_number():
+    from vmspec.yaml_text import HexInt
+
+    text = dump_spec_yaml({"vendor": HexInt(0x0529), "bus": 1})
+    assert text == "vendor: 0x0529\nbus: 1\n"
+    assert yaml.safe_load(text) == {"vendor": 0x0529, "bus": 1}

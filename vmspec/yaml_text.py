@@ -18,6 +18,11 @@ import yaml
 YAML_ONLY_LINE_BREAKS = ("\x85", "\u2028", "\u2029")
 
 
+class HexInt(int):
+    """A whole number that reads better in hex (a USB vendor id, as lsusb shows it):
+    written 0x0529, which YAML reads back as the same number."""
+
+
 class _SpecDumper(yaml.SafeDumper):
     """SafeDumper, with text holding a YAML-only line break written double-quoted."""
 
@@ -28,7 +33,12 @@ def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
     return dumper.represent_str(text)
 
 
+def _represent_hex(dumper: yaml.SafeDumper, number: HexInt) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:int", f"0x{number:04x}")
+
+
 _SpecDumper.add_representer(str, _represent_text)
+_SpecDumper.add_representer(HexInt, _represent_hex)
 
 
 def dump_spec_yaml(document: Any, *, sort_keys: bool = False) -> str:

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
+from vmspec.yaml_text import HexInt
 
 
 @dataclass(**CONFIG)
@@ -317,7 +318,7 @@ def _lift_usb(source: HostdevSource) -> dict[str, Any] | None:
     for key in ("vendor", "product"):
         usb_id = getattr(source, key)
         if usb_id is not None and usb_id.id is not None:
-            lifted[key] = int(usb_id.id, 16)
+            lifted[key] = HexInt(int(usb_id.id, 16))
     if source.address is not None:
         for key in ("bus", "device"):
             value = getattr(source.address, key)
