@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import pytest
 
+from vmspec.arches import X86_ARCHES
 from vmspec.lift.sources import lift_xml
 
 
 def domain(tpm: str, arch: str = "x86_64") -> str:
     return (
         "<domain type='qemu'><name>tpm</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
-        f"<os><type arch='{arch}' machine='q35'>hvm</type></os>"
+        f"<os><type arch='{arch}' machine='{'q35' if arch in X86_ARCHES else 'virt'}'>hvm</type></os>"
         f"<devices>{tpm}</devices></domain>"
     )
 

@@ -7,6 +7,7 @@ import pytest
 from lxml import etree
 
 from tests.conftest import EXAMPLE_DOMAINS
+from vmspec.arches import X86_ARCHES
 from vmspec.emit import domain_xml
 from vmspec.lift.sources import lift_xml
 from vmspec.load import load_text
@@ -29,7 +30,7 @@ def domain(
     """A small KVM domain, as someone would write it for virsh define."""
     return (
         f"<domain type='kvm'><name>{NAME}</name>{memory}<vcpu>1</vcpu>"
-        f"<os><type arch='{arch}' machine='q35'>hvm</type>{os}</os>"
+        f"<os><type arch='{arch}' machine='{'q35' if arch in X86_ARCHES else 'virt'}'>hvm</type>{os}</os>"
         f"<features><acpi/><apic/></features><cpu mode='host-model'/>"
         f"<devices>{devices}</devices></domain>"
     )
@@ -216,7 +217,7 @@ VNC = "<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>"
 @pytest.mark.parametrize(
     ("devices", "memory", "arch", "refused_as"),
     [
-        ("", GIB, "s390x", "spec.arch: 's390x' is not one of"),  # s390-serial.xml
+        ("", GIB, "ppc", "spec.arch: 'ppc' is not one of"),  # ppc-dtb.xml (32-bit PowerPC)
         ("", "<memory unit='KiB'>8192</memory>", "x86_64", "spec.memory: 8MiB is too little"),
         ("<graphics type='egl-headless'/>", GIB, "x86_64", "spec.graphics[0].type: 'egl-headless'"),
         (FLOPPY, GIB, "x86_64", "spec.disks[0].device: 'floppy' is not one of"),  # disk-floppy.xml
@@ -225,7 +226,7 @@ VNC = "<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>"
         (VNC, GIB, "x86_64", None),
     ],
     ids=[
-        "arch-s390x",
+        "arch-ppc",
         "memory-8MiB",
         "graphics-egl-headless",
         "disk-floppy",

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from vmspec.arches import X86_ARCHES
+from vmspec.arches import QEMU_DEFAULT_CPU_MODELS, default_serial_target_type
 from vmspec.compare.facts import HostFacts
 from vmspec.config.boot import BootDevice, OperatingSystem
 from vmspec.config.chardev import CharDevice, CharTarget
@@ -43,7 +43,6 @@ _LIBVIRT_ALLOCATED = re.compile(
 # With firmware='efi', libvirt writes the OVMF build and NVRAM file it selected; without
 # it, a <loader> is the domain's own choice and must not be passed over.
 _EFI_SELECTED = re.compile(r"^/domain/os/(?:loader|nvram|firmware)(?:/.*)?$")
-_X86_DEFAULT_CPU_MODELS = ("qemu64", "qemu32")
 
 
 def unexplained(uncovered: tuple[str, ...], *, efi: bool = False) -> list[str]:
@@ -66,7 +65,8 @@ def normalize_live(desired: Domain, live: Domain, facts: HostFacts) -> Domain:
     )
     if desired.os and live.os:
         live = dataclasses.replace(live, os=_os(desired, live, facts))
-    live = dataclasses.replace(live, cpu=_cpu(desired.cpu, live.cpu))
+    arch = (desired.os.type.arch if desired.os and desired.os.type else None) or "x86_64"
+    live = dataclasses.replace(live, cpu=_cpu(desired.cpu, live.cpu, arch))
     live = dataclasses.replace(live, features=_hyperv_mode(desired.features, live.features))
     if desired.devices and live.devices:
         live = dataclasses.replace(live, devices=_devices(desired, live))
@@ -252,23 +252,24 @@ def _same_machine(wanted: str | None, live: str, facts: HostFacts) -> bool:
     return re.fullmatch(rf"pc-{re.escape(family)}-[0-9.]+", live) is not None
 
 
-def is_qemu_default_cpu(cpu: Cpu) -> bool:
-    """No <cpu> means QEMU's default model, which libvirt writes out as custom qemu64."""
+def is_qemu_default_cpu(cpu: Cpu, arch: str = "x86_64") -> bool:
+    """No <cpu> means QEMU's default model, which libvirt writes out as custom qemu64 (on
+    x86; each arch has its own, see vmspec.arches)."""
     return (
         cpu.mode == "custom"
         and cpu.check == "none"
         and cpu.model is not None
-        and cpu.model.name in _X86_DEFAULT_CPU_MODELS
+        and cpu.model.name in QEMU_DEFAULT_CPU_MODELS.get(arch, ())
         and not cpu.features
         and cpu.topology is None
     )
 
 
-def _cpu(wanted: Cpu | None, live: Cpu | None) -> Cpu | None:
+def _cpu(wanted: Cpu | None, live: Cpu | None, arch: str) -> Cpu | None:
     if live is None:
         return None
     if wanted is None:
-        return None if is_qemu_default_cpu(live) else live
+        return None if is_qemu_default_cpu(live, arch) else live
     if wanted.check is None:
         # libvirt records how strictly it checked the CPU (partial, none): not a setting of ours.
         return dataclasses.replace(live, check=None)
@@ -285,15 +286,16 @@ def _devices(desired: Domain, live: Domain):
     devices = dataclasses.replace(
         devices, inputs=tuple(i for i in devices.inputs if i not in implicit)
     )
-    arch = desired.os.type.arch if desired.os and desired.os.type else "x86_64"
-    x86 = arch in X86_ARCHES
+    os_type = desired.os.type if desired.os else None
+    default_serial = default_serial_target_type(
+        (os_type.arch if os_type else None) or "x86_64", os_type.machine if os_type else None
+    )
     serials = tuple(
-        # libvirt names the x86 serial target type (isa-serial) when vmspec leaves it out;
-        # any other type (pci-serial, isa-debug, ...) is a real choice.
+        # libvirt names the machine's own serial target type (isa-serial on x86) when
+        # vmspec leaves it out; any other type (pci-serial, isa-debug, ...) is a real choice.
         dataclasses.replace(s, target=dataclasses.replace(s.target, type=None))
         if s.target
-        and s.target.type == "isa-serial"
-        and x86
+        and s.target.type == default_serial
         and index < len(wanted.serials)
         and wanted.serials[index].target
         and wanted.serials[index].target.type is None

@@ -74,6 +74,12 @@ HUGE_PAGE_KIB = {
     "x86_64": (2 * 1024, 1024**2),
     "i686": (2 * 1024, 1024**2),
     "aarch64": (64, 2 * 1024, 32 * 1024, 512 * 1024, 1024**2, 16 * 1024**2),
+    "armv7l": (2 * 1024,),  # LPAE sections
+    # POWER9's radix MMU has 2 MiB and 1 GiB pages, the hash MMU 16 MiB and 16 GiB.
+    "ppc64": (2 * 1024, 16 * 1024, 1024**2, 16 * 1024**2),
+    "ppc64le": (2 * 1024, 16 * 1024, 1024**2, 16 * 1024**2),
+    "s390x": (1024, 2 * 1024**2),  # EDAT-1 segments and EDAT-2 regions
+    "riscv64": (2 * 1024, 1024**2),  # Sv39/Sv48 megapages and gigapages
 }
 
 _FLAGS = (

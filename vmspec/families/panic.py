@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from vmspec.arches import S390_ARCHES, is_pseries
 from vmspec.config.xmlmap import CONFIG, attr
 from vmspec.families.family import Family, Identity, Place, Spec
 
@@ -41,9 +42,29 @@ def lower(spec: Spec, identity: Identity) -> tuple[Panic, ...]:
     return tuple(Panic(model=panic["model"]) for panic in spec.get("panic", []))
 
 
+# libvirt's qemu driver gives every pseries and s390 guest the panic notifier its firmware
+# has anyway (qemuDomainDefAddDefaultDevices), and these models exist on no other machine:
+# one the spec does not name is libvirt's, not a choice.
+LIBVIRTS_OWN_MODELS = ("pseries", "s390")
+
+
+def libvirts_own_model(spec: Spec) -> str | None:
+    arch = spec.get("arch", "x86_64")
+    if is_pseries(arch, spec.get("machine")):
+        return "pseries"
+    return "s390" if arch in S390_ARCHES else None
+
+
 def lift(panics: tuple[Panic, ...], spec: Spec, identity: Identity) -> list[dict[str, Any]] | None:
     # A panic without a model is left for the self-check to name: libvirt picks one by arch.
-    return [{"model": panic.model} for panic in panics if panic.model] or None
+    own = libvirts_own_model(spec)
+    return [{"model": panic.model} for panic in panics if panic.model not in (None, own)] or None
+
+
+def libvirt_fills_in(live: tuple[Panic, ...], wanted: tuple[Panic, ...]) -> tuple[Panic, ...]:
+    return tuple(
+        panic for panic in live if panic in wanted or panic.model not in LIBVIRTS_OWN_MODELS
+    )
 
 
 FAMILY = Family(
@@ -53,4 +74,5 @@ FAMILY = Family(
     config_field="panics",
     lower=lower,
     lift=lift,
+    libvirt_fills_in=libvirt_fills_in,
 )

@@ -206,7 +206,7 @@ def _looks_like_windows(domain: Domain) -> bool:
 
 def _cpu(domain: Domain, spec: dict[str, Any]) -> None:
     cpu = domain.cpu
-    if cpu is not None and is_qemu_default_cpu(cpu):
+    if cpu is not None and is_qemu_default_cpu(cpu, spec.get("arch", "x86_64")):
         cpu = None  # what libvirt writes for a domain without <cpu>
     default_mode = policy.cpu_mode(spec)
     if cpu is None:
