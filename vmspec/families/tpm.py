@@ -122,7 +122,8 @@ def lower(spec: Spec, identity: Identity) -> tuple[Tpm, ...]:
     else:
         backend = TpmEmulator(
             version=tpm.get("version", DEFAULT_VERSION),
-            persistent_state=tpm.get("persistentState"),
+            # no is libvirt's default, which it drops on define: written only when yes.
+            persistent_state=tpm.get("persistentState") or None,
         )
     return (Tpm(model=model, backend=backend),)
 
@@ -152,24 +153,16 @@ def as_libvirt_stores_it(live: tuple[Tpm, ...], wanted: Any) -> tuple[Tpm, ...]:
     """What libvirt 9.0 writes into a ``<tpm>`` on define: the default model, the
     version that goes with the model, the default passthrough device; and it drops
     ``persistent_state='no'`` (its default) and a passthrough backend's version."""
-    return tuple(_as_stored(tpm, wanted) for tpm in live)
+    return tuple(_as_stored(tpm) for tpm in live)
 
 
-def _as_stored(tpm: Tpm, wanted: tuple[Tpm, ...]) -> Tpm:
+def _as_stored(tpm: Tpm) -> Tpm:
     model = tpm.model or LIBVIRT_MODEL
     backend = tpm.backend
     if isinstance(backend, TpmEmulator):
         version = backend.version or LIBVIRT_VERSION.get(model)
-        wanted_state = next(
-            (
-                item.backend.persistent_state
-                for item in wanted
-                if isinstance(item.backend, TpmEmulator)
-            ),
-            None,
-        )
         # no is libvirt's default, which it drops: absent and no are the same guest.
-        state = backend.persistent_state or (False if wanted_state is False else None)
+        state = backend.persistent_state or None
         backend = dataclasses.replace(backend, version=version, persistent_state=state)
     elif isinstance(backend, TpmPassthrough):
         device = backend.device or TpmDevice(path=LIBVIRT_PASSTHROUGH_DEVICE)
