@@ -153,7 +153,9 @@ def _message(
         return _size_message(instance)
     if keyword == "type":
         expected = schema["type"]
-        message = f"expected {_JSON_TYPE_NAMES.get(expected, expected)}, found {_describe_value(instance)}"
+        kinds = expected if isinstance(expected, list) else [expected]
+        names = " or ".join(_JSON_TYPE_NAMES.get(kind, kind) for kind in kinds)
+        message = f"expected {names}, found {_describe_value(instance)}"
         if expected == "string":
             message += _quoting_hint(document, path)
         return message
