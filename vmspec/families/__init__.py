@@ -14,11 +14,15 @@ from typing import Any
 
 from vmspec.families import (
     boot_menu,
+    current_memory,
     filesystem,
     hostdev,
     interface,
+    max_memory,
     memballoon,
     memory_backing,
+    numa,
+    numatune,
     panic,
     pm,
     rng,
@@ -30,6 +34,10 @@ from vmspec.families import (
 from vmspec.families.family import Family, Identity, Place
 
 FAMILIES: tuple[Family, ...] = (
+    current_memory.FAMILY,
+    max_memory.FAMILY,
+    numa.FAMILY,
+    numatune.FAMILY,
     interface.FAMILY,
     sound.FAMILY,
     hostdev.FAMILY,
