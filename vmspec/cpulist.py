@@ -27,6 +27,15 @@ def parse_cpu_list(text: str, what: str) -> tuple[frozenset[int], list[str]]:
     return frozenset(chosen), problems
 
 
+def host_list_problems(text: str, what: str, left: str) -> list[str]:
+    """What is wrong with a list of host CPUs or nodes, an empty one included: libvirt
+    refuses a mask with nothing in it ("Invalid value of 'cpuset'")."""
+    numbers, problems = parse_cpu_list(text, what)
+    if not problems and not numbers:
+        problems.append(f"{text} leaves no {left}")
+    return problems
+
+
 def as_written(live: str | None, wanted: str | None) -> str | None:
     """``live`` in ``wanted``'s words where both name the same numbers: libvirt stores
     every CPU list in its own form (``0,1,^1,2`` as ``0,2``; seen with libvirt 9.0)."""

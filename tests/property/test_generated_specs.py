@@ -500,7 +500,7 @@ def plausible_devices(document: dict[str, Any]) -> dict[str, Any]:
     if "cloudInit" in spec:
         spec["cloudInit"].setdefault("pool", "default")
     for name, timer in spec.get("clock", {}).get("timers", {}).items():
-        if name in ("kvmclock", "hypervclock", "tsc") and "tickpolicy" in timer:
+        if name in ("kvmclock", "hypervclock", "tsc") and timer and "tickpolicy" in timer:
             del timer["tickpolicy"]
             timer.setdefault("present", True)
     if "tpm" in spec:

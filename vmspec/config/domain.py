@@ -16,6 +16,7 @@ from vmspec.config.graphics import Graphics, Input, Video
 from vmspec.config.memory import MaxMemory, MemorySize
 from vmspec.config.metadata import Metadata
 from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
+from vmspec.families.cputune import Cputune
 from vmspec.families.filesystem import Filesystem
 from vmspec.families.hostdev import Hostdev
 from vmspec.families.interface import Interface
@@ -88,6 +89,7 @@ class Domain:
     current_memory: MemorySize | None = child("currentMemory")
     memory_backing: MemoryBacking | None = child()
     vcpu: Vcpu | None = child()
+    cputune: Cputune | None = child()
     numatune: Numatune | None = child()
     os: OperatingSystem | None = child()
     features: Features | None = child()

@@ -14,6 +14,7 @@ from typing import Any
 
 from vmspec.families import (
     boot_menu,
+    cputune,
     current_memory,
     filesystem,
     hostdev,
@@ -38,6 +39,7 @@ FAMILIES: tuple[Family, ...] = (
     max_memory.FAMILY,
     numa.FAMILY,
     numatune.FAMILY,
+    cputune.FAMILY,
     interface.FAMILY,
     sound.FAMILY,
     hostdev.FAMILY,

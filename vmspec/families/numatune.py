@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.config.xmlmap import CONFIG, attr, child, children
-from vmspec.cpulist import PATTERN, as_written, parse_cpu_list
+from vmspec.cpulist import PATTERN, as_written, host_list_problems
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 
@@ -184,6 +184,11 @@ def as_libvirt_stores_it(numatune: Numatune | None, wanted: Any) -> Numatune | N
 
 def _nodesets(spec: Spec) -> Iterator[Finding]:
     numatune = spec.get("numatune", {})
+    if "mode" in numatune and "nodeset" not in numatune:
+        # libvirt at define: "nodeset for NUMA memory tuning must be set if 'placement'
+        # is 'static'" (numad's placement auto is not in the spec).
+        message = "a mode needs the host nodes it applies to: add nodeset"
+        yield Finding(("spec", "numatune", "mode"), message)
     places = [(("spec", "numatune", "nodeset"), numatune.get("nodeset"))]
     places += [
         (("spec", "numatune", "memnodes", index, "nodeset"), memnode["nodeset"])
@@ -192,11 +197,8 @@ def _nodesets(spec: Spec) -> Iterator[Finding]:
     for where, nodeset in places:
         if nodeset is None:
             continue
-        nodes, problems = parse_cpu_list(nodeset, "host nodes")
-        for problem in problems:
+        for problem in host_list_problems(nodeset, "host nodes", "host node"):
             yield Finding(where, problem)
-        if not problems and not nodes:
-            yield Finding(where, f"{nodeset} leaves no host node")
 
 
 def _memnodes_name_cells(spec: Spec) -> Iterator[Finding]:

@@ -14,7 +14,7 @@ from lxml import etree
 
 from vmspec.config.metadata import LIBOSINFO_NAMESPACE
 from vmspec.config.metadata import NAMESPACE as VMSPEC_NAMESPACE
-from vmspec.cpulist import parse_cpu_list
+from vmspec.cpulist import host_list_problems
 from vmspec.families import FAMILIES
 from vmspec.lower import policy
 from vmspec.problems import FieldPath, Finding
@@ -284,12 +284,8 @@ def _graphics(spec: dict[str, Any]) -> Iterator[Finding]:
 def _cpuset(spec: dict[str, Any]) -> Iterator[Finding]:
     if "cpuset" not in spec:
         return
-    chosen, problems = parse_cpu_list(spec["cpuset"], "host CPUs")
-    for problem in problems:
+    for problem in host_list_problems(spec["cpuset"], "host CPUs", "host CPU to run on"):
         yield Finding(("spec", "cpuset"), problem)
-    if not problems and not chosen:
-        # libvirt: "Invalid value of 'cpuset'" for a mask with no CPU in it.
-        yield Finding(("spec", "cpuset"), f"{spec['cpuset']} leaves no host CPU to run on")
 
 
 def _controllers(spec: dict[str, Any]) -> Iterator[Finding]:
