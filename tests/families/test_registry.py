@@ -13,6 +13,7 @@ import pytest
 from lxml import etree
 
 from vmspec.config.boot import OperatingSystem
+from vmspec.config.cpu import Cpu
 from vmspec.config.domain import Devices, Domain
 from vmspec.config.xmlmap import from_element
 from vmspec.emit import domain_xml
@@ -38,7 +39,12 @@ def test_spec_fields_and_config_fields_are_unique():
 
 @pytest.mark.parametrize("family", FAMILIES, ids=lambda family: family.spec_field)
 def test_every_family_has_its_field_in_the_config_tree(family):
-    holder = {Place.DOMAIN: Domain, Place.DEVICES: Devices, Place.OS: OperatingSystem}[family.place]
+    holder = {
+        Place.DOMAIN: Domain,
+        Place.DEVICES: Devices,
+        Place.OS: OperatingSystem,
+        Place.CPU: Cpu,
+    }[family.place]
     assert family.config_field in {field.name for field in dataclasses.fields(holder)}
 
 
@@ -56,6 +62,17 @@ COMPANIONS: dict[str, Any] = {
     "memoryBacking": {"source": "memfd", "access": "shared"},
 }
 
+# The guest some families' examples are written for (the host tests' guests have 64 MiB
+# and one vCPU otherwise):
+# memory to split or leave out, vCPUs to place, NUMA cells to tune or hotplug into.
+_TWO_CELLS = [{"cpus": "0", "memory": "512MiB"}, {"cpus": "1", "memory": "512MiB"}]
+SURROUNDINGS: dict[str, dict[str, Any]] = {
+    "currentMemory": {"memory": "1GiB"},
+    "numa": {"memory": "1GiB", "vcpus": 2},
+    "maxMemory": {"memory": "1GiB", "vcpus": 2, "numa": _TWO_CELLS},
+    "numatune": {"memory": "1GiB", "vcpus": 2, "numa": _TWO_CELLS},
+}
+
 
 def _document(field: str, value: Any) -> dict[str, Any]:
     spec: dict[str, Any] = {
@@ -63,6 +80,7 @@ def _document(field: str, value: Any) -> dict[str, Any]:
         "memory": "1GiB",
         "vcpus": 1,
         **COMPANIONS,
+        **SURROUNDINGS.get(field, {}),
         field: value,
     }
     return {

@@ -113,6 +113,7 @@ def guest_spec(
     *,
     domain_type: str = "qemu",
     memory: str = "64MiB",
+    vcpus: int = 1,
     state: str = "running",
 ) -> str:
     """A guest that starts anywhere: TCG (or KVM), no disk, no network; SeaBIOS just waits."""
@@ -125,7 +126,7 @@ def guest_spec(
         spec:
           domainType: {domain_type}
           memory: {memory}
-          vcpus: 1
+          vcpus: {vcpus}
           state: {state}
         """
     ) + textwrap.indent(textwrap.dedent(extra), "  ")

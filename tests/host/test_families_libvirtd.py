@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.families.test_registry import COMPANIONS, EXAMPLES
+from tests.families.test_registry import COMPANIONS, EXAMPLES, SURROUNDINGS
 from tests.host.conftest import SYSTEM_URI, guest_spec, vmspec, write
 from tests.host.test_apply_test_driver import apply, plan
 from vmspec.families import memory_backing
@@ -36,8 +36,11 @@ NOT_STARTABLE_HERE = {
 
 
 def _spec_text(name: str, field: str, value, state: str) -> str:
-    extra = yaml.safe_dump({**COMPANIONS, field: value}, sort_keys=False, default_flow_style=None)
-    return guest_spec(name, extra, state=state)
+    around = dict(SURROUNDINGS.get(field, {}))
+    vcpus, memory = around.pop("vcpus", 1), around.pop("memory", "64MiB")
+    extra = {**COMPANIONS, **around, field: value}
+    text = yaml.safe_dump(extra, sort_keys=False, default_flow_style=None)
+    return guest_spec(name, text, state=state, memory=memory, vcpus=vcpus)
 
 
 def _applied_then_planned(uri: str, path) -> None:

@@ -202,6 +202,18 @@ def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None
         original.remove(cpu)
     elif (
         cpu is not None
+        and compiled_cpu is not None
+        and compiled_cpu.get("mode") is None
+        and compiled_cpu.find("model") is None
+        and _names_default_model(cpu, arch)
+    ):
+        # A <cpu> of topology or NUMA cells alone: libvirt writes QEMU's default model
+        # into it (seen with libvirt 9.0: define, dumpxml --inactive).
+        for name in ("mode", "match", "check"):
+            cpu.attrib.pop(name, None)
+        cpu.remove(cpu.find("model"))
+    elif (
+        cpu is not None
         and cpu.get("check") in _DEFAULT_CPU_CHECKS
         and (compiled_cpu is None or compiled_cpu.get("check") is None)
     ):
@@ -221,6 +233,18 @@ def _is_default_cpu(cpu: etree._Element, arch: str) -> bool:
         # no <cpu> is written as QEMU's default model for the arch (qemu64 on x86)
         and (model.text or "").strip() in QEMU_DEFAULT_CPU_MODELS.get(arch, ())
         and len(cpu) == 1
+    )
+
+
+def _names_default_model(cpu: etree._Element, arch: str) -> bool:
+    model = cpu.find("model")
+    return (
+        cpu.get("mode") == "custom"
+        and cpu.get("match") in (None, "exact")
+        and cpu.get("check") == "none"
+        and model is not None
+        and (model.text or "").strip() in QEMU_DEFAULT_CPU_MODELS.get(arch, ())
+        and cpu.find("feature") is None
     )
 
 

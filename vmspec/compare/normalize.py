@@ -102,8 +102,8 @@ def normalize_running(desired: Domain, running: Domain, facts: HostFacts) -> Dom
     a NIC's target dev, seclabels, a pty's ``tty``) is never compared at all."""
     running = normalize_live(desired, running, facts)
     # QEMU expands the CPU to the model it really runs (host-model becomes a named model
-    # with features), and currentMemory is the balloon's size at this moment.
-    running = dataclasses.replace(running, cpu=desired.cpu, current_memory=desired.current_memory)
+    # with features).
+    running = dataclasses.replace(running, cpu=desired.cpu)
     if desired.os and running.os:
         running = dataclasses.replace(
             running,
@@ -262,7 +262,13 @@ def is_qemu_default_cpu(cpu: Cpu, arch: str = "x86_64") -> bool:
         and cpu.model.name in QEMU_DEFAULT_CPU_MODELS.get(arch, ())
         and not cpu.features
         and cpu.topology is None
+        and cpu.numa is None
     )
+
+
+def _names_qemu_default_model(cpu: Cpu, arch: str) -> bool:
+    bare = dataclasses.replace(cpu, topology=None, numa=None)
+    return is_qemu_default_cpu(bare, arch) and bare.match in (None, "exact")
 
 
 def _cpu(wanted: Cpu | None, live: Cpu | None, arch: str) -> Cpu | None:
@@ -270,6 +276,10 @@ def _cpu(wanted: Cpu | None, live: Cpu | None, arch: str) -> Cpu | None:
         return None
     if wanted is None:
         return None if is_qemu_default_cpu(live, arch) else live
+    if wanted.mode is None and wanted.model is None and _names_qemu_default_model(live, arch):
+        # A <cpu> of topology or NUMA cells alone: libvirt writes QEMU's default model
+        # into it (custom qemu64, check none), which is what runs without one.
+        return dataclasses.replace(live, mode=None, match=None, check=None, model=None)
     if wanted.check is None:
         # libvirt records how strictly it checked the CPU (partial, none): not a setting of ours.
         return dataclasses.replace(live, check=None)

@@ -1,4 +1,5 @@
-"""``<cpu>``: mode, model, topology and features (formatdomain "CPU model and topology")."""
+"""``<cpu>``: mode, model, topology and features (formatdomain "CPU model and topology");
+the guest's NUMA cells are a family of their own (vmspec/families/numa.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from vmspec.config.xmlmap import CONFIG, attr, child, children, text
+from vmspec.families.numa import Numa
 
 
 @dataclass(**CONFIG)
@@ -40,3 +42,4 @@ class Cpu:
     model: CpuModel | None = child()
     topology: CpuTopology | None = child()
     features: tuple[CpuFeature, ...] = children()
+    numa: Numa | None = child()

@@ -12,14 +12,17 @@ from vmspec.config.cpu import Cpu
 from vmspec.config.disk import Disk
 from vmspec.config.features import Features
 from vmspec.config.graphics import Graphics, Input, Video
+from vmspec.config.memory import MaxMemory, MemorySize
 from vmspec.config.metadata import Metadata
 from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
 from vmspec.families.controller import Controller
+from vmspec.families.cputune import Cputune
 from vmspec.families.filesystem import Filesystem
 from vmspec.families.hostdev import Hostdev
 from vmspec.families.interface import Interface
 from vmspec.families.memballoon import Memballoon
 from vmspec.families.memory_backing import MemoryBacking
+from vmspec.families.numatune import Numatune
 from vmspec.families.panic import Panic
 from vmspec.families.pm import PowerManagement
 from vmspec.families.rng import Rng
@@ -27,15 +30,6 @@ from vmspec.families.sound import Sound
 from vmspec.families.tpm import Tpm
 from vmspec.families.usb_redirection import Redirdev
 from vmspec.families.watchdog import Watchdog
-
-
-@dataclass(**CONFIG)
-class MemorySize:
-    """``<memory>`` and ``<currentMemory>``: vmspec always writes KiB, libvirt's own unit."""
-
-    TAG: ClassVar[str] = "memory"
-    unit: str | None = attr("unit")
-    value: int | None = text()
 
 
 @dataclass(**CONFIG)
@@ -90,10 +84,13 @@ class Domain:
     uuid: str | None = text_child("uuid")
     description: str | None = text_child("description")
     metadata: Metadata | None = child()
+    max_memory: MaxMemory | None = child()
     memory: MemorySize | None = child()
     current_memory: MemorySize | None = child("currentMemory")
     memory_backing: MemoryBacking | None = child()
     vcpu: Vcpu | None = child()
+    cputune: Cputune | None = child()
+    numatune: Numatune | None = child()
     os: OperatingSystem | None = child()
     features: Features | None = child()
     cpu: Cpu | None = child()

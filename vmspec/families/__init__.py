@@ -15,11 +15,16 @@ from typing import Any
 from vmspec.families import (
     boot_menu,
     controller,
+    cputune,
+    current_memory,
     filesystem,
     hostdev,
     interface,
+    max_memory,
     memballoon,
     memory_backing,
+    numa,
+    numatune,
     panic,
     pm,
     rng,
@@ -32,6 +37,11 @@ from vmspec.families.family import Family, Identity, Place
 
 FAMILIES: tuple[Family, ...] = (
     controller.FAMILY,
+    current_memory.FAMILY,
+    max_memory.FAMILY,
+    numa.FAMILY,
+    numatune.FAMILY,
+    cputune.FAMILY,
     interface.FAMILY,
     sound.FAMILY,
     hostdev.FAMILY,

@@ -23,11 +23,12 @@ Check = Callable[[Spec], Iterator[Finding]]
 
 class Place(Enum):
     """Where the family's config value sits: a field of ``Domain`` itself, or of the
-    ``Domain`` field named by the value (``Devices``, ``OperatingSystem``)."""
+    ``Domain`` field named by the value (``Devices``, ``OperatingSystem``, ``Cpu``)."""
 
     DOMAIN = ""
     DEVICES = "devices"
     OS = "os"
+    CPU = "cpu"
 
 
 def _as_is(live: Any, wanted: Any) -> Any:

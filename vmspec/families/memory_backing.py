@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.config.xmlmap import CONFIG, attr, child, children, flag
+from vmspec.families.current_memory import memory_kib
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 from vmspec.units import format_kib, libvirt_size_in_kib, size_in_kib
@@ -229,7 +230,7 @@ def _page_sizes(spec: Spec) -> Iterator[Finding]:
             message = f"{page['size']} is no huge page size of {arch} hosts: use one of {choices}"
             yield Finding(where, message)
             continue
-        memory = _memory_kib(spec)
+        memory = memory_kib(spec)
         if memory is not None and memory < kib:
             # QEMU: "memory size ... must be equal to or larger than page size".
             message = (
@@ -237,13 +238,6 @@ def _page_sizes(spec: Spec) -> Iterator[Finding]:
                 "which QEMU refuses at start: use smaller pages or more memory"
             )
             yield Finding(where, message)
-
-
-def _memory_kib(spec: Spec) -> int | None:
-    try:
-        return size_in_kib(spec["memory"])
-    except ValueError:
-        return None  # the memory check says so
 
 
 def _no_hugepages_from_anonymous_memory(spec: Spec) -> Iterator[Finding]:

@@ -23,11 +23,12 @@ from vmspec.compare.normalize import (
 )
 from vmspec.config.chardev import CharDevice
 from vmspec.config.clock import Clock
+from vmspec.config.cpu import Cpu
 from vmspec.config.disk import Disk
 from vmspec.config.domain import Domain
 from vmspec.config.features import Hyperv
 from vmspec.config.metadata import Metadata
-from vmspec.families import FAMILIES, holder
+from vmspec.families import FAMILIES, Place, families_at, holder
 from vmspec.families.family import Identity
 from vmspec.load import load_text
 from vmspec.lower import lower_virtual_machine, policy
@@ -206,7 +207,11 @@ def _looks_like_windows(domain: Domain) -> bool:
 
 def _cpu(domain: Domain, spec: dict[str, Any]) -> None:
     cpu = domain.cpu
-    if cpu is not None and is_qemu_default_cpu(cpu, spec.get("arch", "x86_64")):
+    if cpu is not None:
+        # What families inside <cpu> say (NUMA cells) they lift themselves.
+        cpu = dataclasses.replace(cpu, **{f.config_field: None for f in families_at(Place.CPU)})
+    arch = spec.get("arch", "x86_64")
+    if cpu is not None and (is_qemu_default_cpu(cpu, arch) or cpu == Cpu()):
         cpu = None  # what libvirt writes for a domain without <cpu>
     default_mode = policy.cpu_mode(spec)
     if cpu is None:

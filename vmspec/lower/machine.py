@@ -46,11 +46,10 @@ def lower_virtual_machine(
             foreign=tuple(_canonical(text) for text in metadata.get("foreign", ())),
         ),
         memory=MemorySize(unit="KiB", value=memory_kib),
-        current_memory=MemorySize(unit="KiB", value=memory_kib),
         vcpu=Vcpu(placement="static", cpuset=spec.get("cpuset"), count=spec["vcpus"]),
         os=_operating_system(spec, identity),
         features=_features(spec),
-        cpu=_cpu(spec, nested_kvm_host),
+        cpu=_cpu(spec, identity, nested_kvm_host),
         clock=policy.clock(spec),
         on_poweroff=on_poweroff,
         on_reboot=on_reboot,
@@ -122,9 +121,10 @@ def _hyperv(enlightenments: dict[str, Any]) -> Hyperv | None:
     return Hyperv(mode="custom", **settings)
 
 
-def _cpu(spec: dict[str, Any], nested_kvm_host: bool) -> Cpu | None:
+def _cpu(spec: dict[str, Any], identity: Identity, nested_kvm_host: bool) -> Cpu | None:
     cpu = spec.get("cpu", {})
     mode = policy.cpu_mode(spec, nested_kvm_host=nested_kvm_host)
+    families = lowered_fields(Place.CPU, spec, identity)
 
     topology = cpu.get("topology")
     lowered_topology = (
@@ -138,8 +138,10 @@ def _cpu(spec: dict[str, Any], nested_kvm_host: bool) -> Cpu | None:
         else None
     )
     if mode is None:
-        # mode none: no <cpu> at all, unless a topology needs one (QEMU's default model then).
-        return Cpu(topology=lowered_topology) if lowered_topology else None
+        # mode none: no <cpu> at all, unless a topology or NUMA cells need one (QEMU's
+        # default model then).
+        bare = Cpu(topology=lowered_topology, **families)
+        return None if bare == Cpu() else bare
     features = tuple(
         CpuFeature(policy=feature_policy, name=name)
         for name, feature_policy in sorted(cpu.get("features", {}).items())
@@ -153,5 +155,6 @@ def _cpu(spec: dict[str, Any], nested_kvm_host: bool) -> Cpu | None:
             model=CpuModel(fallback="forbid", name=cpu["model"]),
             topology=lowered_topology,
             features=features,
+            **families,
         )
-    return Cpu(mode=mode, topology=lowered_topology, features=features)
+    return Cpu(mode=mode, topology=lowered_topology, features=features, **families)

@@ -15,6 +15,7 @@ from lxml import etree
 from vmspec.arches import machine_arches
 from vmspec.config.metadata import LIBOSINFO_NAMESPACE
 from vmspec.config.metadata import NAMESPACE as VMSPEC_NAMESPACE
+from vmspec.cpulist import host_list_problems
 from vmspec.families import FAMILIES
 from vmspec.lower import policy
 from vmspec.problems import FieldPath, Finding
@@ -295,29 +296,10 @@ def _graphics(spec: dict[str, Any]) -> Iterator[Finding]:
 
 
 def _cpuset(spec: dict[str, Any]) -> Iterator[Finding]:
-    # libvirt's CPU masks hold CPUs 0 to 8191 (VIR_DOMAIN_CPUMASK_LEN), ranges upwards.
     if "cpuset" not in spec:
         return
-    chosen: set[int] = set()
-    valid = True
-    for part in spec["cpuset"].split(","):
-        numbers = [int(number) for number in part.lstrip("^").split("-") if number]
-        if any(number > 8191 for number in numbers):
-            yield Finding(("spec", "cpuset"), f"{part}: libvirt knows host CPUs 0 to 8191")
-            valid = False
-        elif len(numbers) == 2 and numbers[0] > numbers[1]:
-            yield Finding(
-                ("spec", "cpuset"),
-                f"{part}: a range goes upwards (write {numbers[1]}-{numbers[0]})",
-            )
-            valid = False
-        elif part.startswith("^"):
-            chosen -= set(numbers)
-        else:
-            chosen |= set(range(numbers[0], numbers[-1] + 1))
-    if valid and not chosen:
-        # libvirt: "Invalid value of 'cpuset'" for a mask with no CPU in it.
-        yield Finding(("spec", "cpuset"), f"{spec['cpuset']} leaves no host CPU to run on")
+    for problem in host_list_problems(spec["cpuset"], "host CPUs", "host CPU to run on"):
+        yield Finding(("spec", "cpuset"), problem)
 
 
 def _serials(spec: dict[str, Any]) -> Iterator[Finding]:

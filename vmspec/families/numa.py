@@ -1,0 +1,213 @@
+"""``<cpu><numa>``: the guest's NUMA cells, each with its vCPUs and its share of memory
+(formatdomain "CPU model and topology", NUMA topology).
+
+A guest whose vCPUs and memory span host NUMA nodes runs faster when it sees the same
+split, so that its scheduler and allocator keep a thread near its memory; numatune
+(numatune.py) says which host node backs each cell. Memory hotplug (max_memory.py)
+needs at least one cell: QEMU plugs DIMMs into cells.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from vmspec.config.xmlmap import CONFIG, attr, children
+from vmspec.cpulist import PATTERN, as_written, parse_cpu_list
+from vmspec.families.current_memory import memory_kib
+from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.problems import Finding
+from vmspec.units import format_kib, libvirt_size_in_kib, size_in_kib
+
+
+@dataclass(**CONFIG)
+class NumaCell:
+    TAG: ClassVar[str] = "cell"
+    id: int | None = attr("id")
+    cpus: str | None = attr("cpus")
+    memory: int | None = attr("memory")
+    unit: str | None = attr("unit")
+    mem_access: str | None = attr("memAccess")
+    discard: bool | None = attr("discard")
+
+
+@dataclass(**CONFIG)
+class Numa:
+    TAG: ClassVar[str] = "numa"
+    cells: tuple[NumaCell, ...] = children()
+
+
+SCHEMA = {
+    "type": "array",
+    "description": "the guest's NUMA cells, in order (cell 0 first): each with its vCPUs and its share of memory; together they hold every vCPU once and all of memory",
+    "minItems": 1,
+    # QEMU's limit of NUMA nodes (MAX_NODES).
+    "maxItems": 128,
+    "items": {
+        "type": "object",
+        "properties": {
+            "cpus": {
+                "type": "string",
+                "pattern": PATTERN,
+                "maxLength": 1024,
+                "description": "the cell's vCPUs, as libvirt writes CPU lists: 0-3,^2,8 (leave out for a cell of memory only)",
+            },
+            "memory": {"$ref": "#/$defs/size", "description": "the cell's share of memory"},
+            "memAccess": {
+                "enum": ["shared", "private"],
+                "description": "shared: other processes (virtiofsd, vhost-user) may map this cell's memory",
+            },
+            "discard": {
+                "type": "boolean",
+                "description": "give the cell's memory back to the host when the guest stops",
+            },
+        },
+        "required": ["memory"],
+        "additionalProperties": False,
+    },
+    "examples": [
+        [{"cpus": "0", "memory": "512MiB"}, {"cpus": "1", "memory": "512MiB"}],
+        [
+            {"cpus": "0-1", "memory": "768MiB", "memAccess": "shared"},
+            {"memory": "256MiB", "discard": True},
+        ],
+    ],
+}
+
+
+def lower(spec: Spec, identity: Identity) -> Numa | None:
+    cells = spec.get("numa")
+    if not cells:
+        return None
+    return Numa(cells=tuple(_cell(index, cell) for index, cell in enumerate(cells)))
+
+
+def _cell(index: int, cell: dict[str, Any]) -> NumaCell:
+    return NumaCell(
+        id=index,
+        cpus=cell.get("cpus"),
+        memory=size_in_kib(cell["memory"]),
+        unit="KiB",
+        mem_access=cell.get("memAccess"),
+        discard=cell.get("discard"),
+    )
+
+
+def lift(numa: Numa | None, spec: Spec, identity: Identity) -> list[dict[str, Any]] | None:
+    numa = as_libvirt_stores_it(numa, None)
+    if numa is None or _out_of_order(numa):
+        return None
+    lifted = []
+    for cell in numa.cells:
+        entry: dict[str, Any] = {}
+        if cell.cpus is not None:
+            entry["cpus"] = cell.cpus
+        entry["memory"] = format_kib(cell.memory or 0)
+        if cell.mem_access is not None:
+            entry["memAccess"] = cell.mem_access
+        if cell.discard is not None:
+            entry["discard"] = cell.discard
+        lifted.append(entry)
+    return lifted
+
+
+def _out_of_order(numa: Numa) -> bool:
+    return [cell.id for cell in numa.cells] != list(range(len(numa.cells)))
+
+
+def cannot_say(numa: Numa | None) -> tuple[str, ...]:
+    numa = as_libvirt_stores_it(numa, None)
+    if numa is None or not _out_of_order(numa):
+        return ()
+    ids = ",".join(str(cell.id) for cell in numa.cells)
+    return (f"/domain/cpu/numa/cell/@id: {ids} (the spec numbers cells in order from 0)",)
+
+
+def as_libvirt_stores_it(numa: Numa | None, wanted: Any) -> Numa | None:
+    """libvirt numbers cells without an id in order, stores memory in KiB and CPU lists
+    in its own form (0,1 as 0-1; said back in the spec's words): the same cells (seen
+    with libvirt 9.0: define, dumpxml --inactive)."""
+    if numa is None:
+        return None
+    wanted_cells = wanted.cells if isinstance(wanted, Numa) else ()
+    cells = tuple(
+        _stored(index, cell, wanted_cells[index] if index < len(wanted_cells) else None)
+        for index, cell in enumerate(numa.cells)
+    )
+    return dataclasses.replace(numa, cells=cells)
+
+
+def _stored(index: int, cell: NumaCell, wanted: NumaCell | None) -> NumaCell:
+    kib = None if cell.memory is None else libvirt_size_in_kib(cell.memory, cell.unit)
+    return dataclasses.replace(
+        cell,
+        id=index if cell.id is None else cell.id,
+        cpus=as_written(cell.cpus, wanted.cpus if wanted else None),
+        memory=cell.memory if kib is None else kib,
+        unit=cell.unit if kib is None else "KiB",
+    )
+
+
+def _every_vcpu_once(spec: Spec) -> Iterator[Finding]:
+    cells = spec.get("numa")
+    if not cells:
+        return
+    vcpus = spec["vcpus"]
+    owner: dict[int, int] = {}
+    for index, cell in enumerate(cells):
+        if "cpus" not in cell:
+            continue
+        where = ("spec", "numa", index, "cpus")
+        numbers, problems = parse_cpu_list(cell["cpus"], "vCPUs")
+        for problem in problems:
+            yield Finding(where, problem)
+        beyond = sorted(number for number in numbers if number >= vcpus)
+        if beyond:
+            # libvirt at define: "Number of CPUs in <numa> exceeds the <vcpu> count".
+            message = f"vCPU {beyond[0]} is beyond the guest's vCPUs 0 to {vcpus - 1}"
+            yield Finding(where, message)
+        for number in sorted(numbers):
+            if number in owner:
+                # libvirt at define: "NUMA cells 1 and 0 have overlapping vCPU ids".
+                yield Finding(where, f"vCPU {number} is in cell {owner[number]} already")
+                break
+        owner.update({number: index for number in numbers if number not in owner})
+    missing = sorted(set(range(vcpus)) - set(owner))
+    if missing:
+        # libvirt puts a vCPU no cell names into cell 0 on QEMU's command line, which
+        # the definition never says (seen with libvirt 9.0).
+        message = f"vCPU {missing[0]} is in no cell: every vCPU belongs to one cell"
+        yield Finding(("spec", "numa"), message)
+
+
+def _memory_adds_up(spec: Spec) -> Iterator[Finding]:
+    cells = spec.get("numa")
+    memory = memory_kib(spec)
+    if not cells or memory is None:
+        return
+    total = 0
+    for index, cell in enumerate(cells):
+        try:
+            total += size_in_kib(cell["memory"])
+        except ValueError as error:
+            yield Finding(("spec", "numa", index, "memory"), str(error))
+            return
+    if total != memory:
+        # libvirt sets memory to the sum of the cells at define, without a word.
+        message = f"the cells hold {format_kib(total)} together, memory is {spec['memory']}: they must be equal"
+        yield Finding(("spec", "numa"), message)
+
+
+FAMILY = Family(
+    spec_field="numa",
+    schema=SCHEMA,
+    place=Place.CPU,
+    config_field="numa",
+    lower=lower,
+    lift=lift,
+    cannot_say=cannot_say,
+    checks=(_every_vcpu_once, _memory_adds_up),
+    libvirt_fills_in=as_libvirt_stores_it,
+)

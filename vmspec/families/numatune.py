@@ -1,0 +1,233 @@
+"""``<numatune>``: which host NUMA nodes back the guest's memory, for all of it and per
+guest cell (formatdomain "NUMA Node Tuning").
+
+A database pinned to one host socket wants its memory from that socket's node only
+(strict): memory from the far node costs every access. The guest's own cells are in
+numa.py; memnodes name them by their place in ``spec.numa``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from vmspec.config.xmlmap import CONFIG, attr, child, children
+from vmspec.cpulist import PATTERN, as_written, host_list_problems
+from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.problems import Finding
+
+# libvirt's own default, written out so that the definition says what runs: strict
+# fails an allocation the nodes cannot hold rather than take far memory unnoticed.
+DEFAULT_MODE = "strict"
+MODES = ["strict", "interleave", "preferred", "restrictive"]
+
+
+@dataclass(**CONFIG)
+class NumatuneMemory:
+    TAG: ClassVar[str] = "memory"
+    mode: str | None = attr("mode")
+    nodeset: str | None = attr("nodeset")
+    placement: str | None = attr("placement")
+
+
+@dataclass(**CONFIG)
+class Memnode:
+    TAG: ClassVar[str] = "memnode"
+    cellid: int | None = attr("cellid")
+    mode: str | None = attr("mode")
+    nodeset: str | None = attr("nodeset")
+
+
+@dataclass(**CONFIG)
+class Numatune:
+    TAG: ClassVar[str] = "numatune"
+    memory: NumatuneMemory | None = child()
+    memnodes: tuple[Memnode, ...] = children()
+
+
+_NODESET = {
+    "type": "string",
+    "pattern": PATTERN,
+    "maxLength": 1024,
+    "description": "host NUMA nodes, as libvirt writes lists: 0-1,^3 (`virsh capabilities` shows the host's cells)",
+}
+_MODE = {
+    "enum": MODES,
+    "description": "strict: only these nodes (the default); preferred: these first; interleave: spread over them; restrictive: only these, set by cgroups so that it can change while the guest runs",
+}
+
+SCHEMA = {
+    "type": "object",
+    "description": "the host NUMA nodes the guest's memory comes from, for all of it (mode, nodeset) and per guest cell (memnodes)",
+    "properties": {
+        "mode": _MODE,
+        "nodeset": _NODESET,
+        "memnodes": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "cellid": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "the guest cell: its place in numa, from 0",
+                    },
+                    "mode": _MODE,
+                    "nodeset": _NODESET,
+                },
+                "required": ["cellid", "nodeset"],
+                "additionalProperties": False,
+            },
+            "description": "host nodes for one guest cell each (needs numa)",
+        },
+    },
+    "additionalProperties": False,
+    "minProperties": 1,
+    "examples": [
+        {"nodeset": "0"},
+        {"mode": "interleave", "nodeset": "0"},
+        {
+            "mode": "restrictive",
+            "nodeset": "0",
+            "memnodes": [{"cellid": 0, "mode": "restrictive", "nodeset": "0"}],
+        },
+    ],
+}
+
+
+def lower(spec: Spec, identity: Identity) -> Numatune | None:
+    numatune = spec.get("numatune")
+    if not numatune:
+        return None
+    memory = None
+    if "mode" in numatune or "nodeset" in numatune:
+        memory = NumatuneMemory(
+            mode=numatune.get("mode", DEFAULT_MODE),
+            nodeset=numatune.get("nodeset"),
+        )
+    memnodes = tuple(
+        Memnode(
+            cellid=memnode["cellid"],
+            mode=memnode.get("mode", DEFAULT_MODE),
+            nodeset=memnode["nodeset"],
+        )
+        # libvirt keeps them in cell order.
+        for memnode in sorted(numatune.get("memnodes", ()), key=lambda memnode: memnode["cellid"])
+    )
+    return Numatune(memory=memory, memnodes=memnodes)
+
+
+def lift(numatune: Numatune | None, spec: Spec, identity: Identity) -> dict[str, Any] | None:
+    numatune = as_libvirt_stores_it(numatune, None)
+    if numatune is None:
+        return None
+    lifted: dict[str, Any] = {}
+    memory = numatune.memory
+    if memory is not None and memory.placement in (None, "static"):
+        if memory.mode != DEFAULT_MODE:
+            lifted["mode"] = memory.mode
+        if memory.nodeset is not None:
+            lifted["nodeset"] = memory.nodeset
+        if not lifted:
+            lifted["mode"] = DEFAULT_MODE
+    memnodes = []
+    for memnode in numatune.memnodes:
+        entry: dict[str, Any] = {"cellid": memnode.cellid}
+        if memnode.mode != DEFAULT_MODE:
+            entry["mode"] = memnode.mode
+        entry["nodeset"] = memnode.nodeset
+        memnodes.append(entry)
+    if memnodes:
+        lifted["memnodes"] = memnodes
+    return lifted or None
+
+
+def cannot_say(numatune: Numatune | None) -> tuple[str, ...]:
+    memory = numatune.memory if numatune else None
+    if memory is None or memory.placement in (None, "static"):
+        return ()
+    return (
+        f"/domain/numatune/memory/@placement: {memory.placement} (numad's choice of nodes; "
+        "the spec names the nodes)",
+    )
+
+
+def as_libvirt_stores_it(numatune: Numatune | None, wanted: Any) -> Numatune | None:
+    """libvirt writes the default mode (strict), its own form of node lists (0,1 as
+    0-1), and placement static where a nodeset names the nodes: the same tuning (seen with
+    libvirt 9.0: define, dumpxml --inactive)."""
+    if numatune is None:
+        return None
+    wanted = wanted if isinstance(wanted, Numatune) else Numatune()
+    memory = numatune.memory
+    if memory is not None:
+        memory = dataclasses.replace(
+            memory,
+            mode=memory.mode or DEFAULT_MODE,
+            nodeset=as_written(memory.nodeset, wanted.memory.nodeset if wanted.memory else None),
+            placement=None if memory.placement == "static" and memory.nodeset else memory.placement,
+        )
+    wanted_sets = {memnode.cellid: memnode.nodeset for memnode in wanted.memnodes}
+    memnodes = tuple(
+        dataclasses.replace(
+            memnode,
+            mode=memnode.mode or DEFAULT_MODE,
+            nodeset=as_written(memnode.nodeset, wanted_sets.get(memnode.cellid)),
+        )
+        for memnode in numatune.memnodes
+    )
+    return Numatune(memory=memory, memnodes=memnodes)
+
+
+def _nodesets(spec: Spec) -> Iterator[Finding]:
+    numatune = spec.get("numatune", {})
+    if "mode" in numatune and "nodeset" not in numatune:
+        # libvirt at define: "nodeset for NUMA memory tuning must be set if 'placement'
+        # is 'static'" (numad's placement auto is not in the spec).
+        message = "a mode needs the host nodes it applies to: add nodeset"
+        yield Finding(("spec", "numatune", "mode"), message)
+    places = [(("spec", "numatune", "nodeset"), numatune.get("nodeset"))]
+    places += [
+        (("spec", "numatune", "memnodes", index, "nodeset"), memnode["nodeset"])
+        for index, memnode in enumerate(numatune.get("memnodes", ()))
+    ]
+    for where, nodeset in places:
+        if nodeset is None:
+            continue
+        for problem in host_list_problems(nodeset, "host nodes", "host node"):
+            yield Finding(where, problem)
+
+
+def _memnodes_name_cells(spec: Spec) -> Iterator[Finding]:
+    numatune = spec.get("numatune", {})
+    cells = len(spec.get("numa", ()))
+    seen: set[int] = set()
+    for index, memnode in enumerate(numatune.get("memnodes", ())):
+        where = ("spec", "numatune", "memnodes", index, "cellid")
+        cellid = memnode["cellid"]
+        if not cells:
+            yield Finding(where, "memnodes tune guest NUMA cells: add numa")
+        elif cellid >= cells:
+            # libvirt at define: "Argument 'cellid' in memnode element must correspond
+            # to existing guest's NUMA cell".
+            yield Finding(where, f"cell {cellid} is no guest cell: numa has cells 0 to {cells - 1}")
+        elif cellid in seen:
+            # libvirt at define: "Multiple memnode elements with cellid N".
+            yield Finding(where, f"cell {cellid} has a memnode already")
+        seen.add(cellid)
+
+
+FAMILY = Family(
+    spec_field="numatune",
+    schema=SCHEMA,
+    place=Place.DOMAIN,
+    config_field="numatune",
+    lower=lower,
+    lift=lift,
+    cannot_say=cannot_say,
+    checks=(_nodesets, _memnodes_name_cells),
+    libvirt_fills_in=as_libvirt_stores_it,
+)
