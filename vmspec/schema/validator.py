@@ -153,7 +153,12 @@ def _message(
         return _size_message(instance)
     if keyword == "type":
         expected = schema["type"]
-        message = f"expected {_JSON_TYPE_NAMES.get(expected, expected)}, found {_describe_value(instance)}"
+        # A schema may allow several types (a timer: a mapping or null).
+        names = [
+            _JSON_TYPE_NAMES.get(name, name)
+            for name in ([expected] if isinstance(expected, str) else expected)
+        ]
+        message = f"expected {' or '.join(names)}, found {_describe_value(instance)}"
         if expected == "string":
             message += _quoting_hint(document, path)
         return message
