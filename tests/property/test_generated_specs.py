@@ -380,7 +380,9 @@ def _plausible_disk_extras(disk: dict) -> None:
         disk.pop("auth", None)
     limits = disk.get("iotune", {})
     for key in list(limits):
-        if (key.startswith("total") and key.replace("total", "read") in limits) or (key.startswith("total") and key.replace("total", "write") in limits):
+        if (key.startswith("total") and key.replace("total", "read") in limits) or (
+            key.startswith("total") and key.replace("total", "write") in limits
+        ):
             del limits[key]
     for key in list(limits):
         base = key.removesuffix("Length").removesuffix("Max")
