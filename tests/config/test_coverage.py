@@ -36,6 +36,14 @@ READ_ONLY = {
     ("Devices", "audios"): "the <audio> backend libvirt adds for QEMU 7 by itself",
     ("Audio", "id"): "libvirt's <audio>",
     ("Audio", "type"): "libvirt's <audio>",
+    (
+        "Disk",
+        "auth",
+    ): "a disk's <auth> where libvirt before 3.9 wrote it; vmspec writes it in <source>",
+    (
+        "Disk",
+        "encryption",
+    ): "a disk's <encryption> where libvirt before 4.5 wrote it; vmspec writes it in <source>",
 }
 
 

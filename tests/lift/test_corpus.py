@@ -218,6 +218,17 @@ def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None
         and (compiled_cpu is None or compiled_cpu.get("check") is None)
     ):
         del cpu.attrib["check"]
+    for disk in original.findall("devices/disk"):
+        # <auth> and <encryption> in <disk>, their place before libvirt 3.9 and 4.5, are
+        # the same as in <source>, where vmspec writes them (vmspec.compare.normalize).
+        source = disk.find("source")
+        for tag in ("auth", "encryption"):
+            element = disk.find(tag)
+            if element is not None and source is not None and source.find(tag) is None:
+                source.append(element)
+        encryption = disk.find("source/encryption")
+        if encryption is not None and encryption.get("engine") is None:
+            encryption.set("engine", "qemu")
     default_serial = default_serial_target_type(arch, machine)
     for target in original.findall("devices/serial/target"):
         if default_serial and target.get("type") == default_serial:

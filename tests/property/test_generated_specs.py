@@ -44,6 +44,7 @@ from vmspec.families.controller import MODELS as CONTROLLER_MODELS
 from vmspec.families.filesystem import NINE_P_ONLY, VIRTIOFS_ONLY, VIRTIOFS_TAG_BYTES
 from vmspec.lift.sources import lift_xml
 from vmspec.load import load_text
+from vmspec.lower import disk as disk_words
 from vmspec.lower import lower_virtual_machine
 from vmspec.lower.storage import wanted_volumes
 from vmspec.schema import load_schema, validate_document
@@ -352,6 +353,35 @@ def virtual_machine_schema(definitions: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _plausible_disk_extras(disk: dict) -> None:
+    """One secret source each; auth only where libvirt takes it; limits libvirt and QEMU take."""
+    for purpose in ("auth", "encryption"):
+        section = disk.get(purpose)
+        if section is None:
+            continue
+        sources = [key for key in disk_words.SECRET_SOURCES if key in section]
+        for key in sources[1:]:
+            del section[key]
+        if not sources:
+            section["secretUsage"] = "vmspec-test"
+    if disk.get("network", {}).get("protocol") not in disk_words.AUTH_SECRET_TYPES:
+        disk.pop("auth", None)
+    limits = disk.get("iotune", {})
+    for key in list(limits):
+        if (key.startswith("total") and key.replace("total", "read") in limits) or (
+            key.startswith("total") and key.replace("total", "write") in limits
+        ):
+            del limits[key]
+    for key in list(limits):
+        base = key.removesuffix("Length").removesuffix("Max")
+        if key != base and not (
+            limits.get(base) and limits.get(base) <= limits.get(key.removesuffix("Length"), 0)
+        ):
+            del limits[key]
+    if limits == {} and "iotune" in disk:
+        limits["totalIopsSec"] = 100
+
+
 DEVICE_LISTS = ("disks", "interfaces", "graphics", "serials")  # the spec's lists of them
 DEVICE_FIELDS = ("tpm",)  # devices the spec says with one mapping
 
@@ -453,6 +483,7 @@ def plausible_devices(document: dict[str, Any]) -> dict[str, Any]:
             network["name"] = ("vms/" + network["name"])[:1024]
         elif network:
             network["hosts"] = network["hosts"][:1]
+        _plausible_disk_extras(disk)
     graphics = {display["type"]: display for display in spec.get("graphics", [])}
     for display in graphics.values():
         if "passwordFile" in display:

@@ -15,6 +15,7 @@ from typing import Any
 
 from vmspec.compare.facts import HostFacts
 from vmspec.config.domain import Domain
+from vmspec.lower.disk import ManagedSecret
 from vmspec.scope import DEFAULT_SCOPE, UNSCOPED, Scope
 
 
@@ -103,6 +104,7 @@ class Desired:
     autostart: bool | None  # None: not managed
     notes: tuple[str, ...] = ()
     passwords: tuple[PasswordSource, ...] = ()  # where display passwords come from (not them)
+    secrets: tuple[ManagedSecret, ...] = ()  # the disks' secrets apply defines (not their values)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from vmspec.config.features import Features, Smm
 from vmspec.config.graphics import Graphics, GraphicsListen
 from vmspec.families import Family, Place, families_at, holder, with_fields
 from vmspec.families.interface import Interface
+from vmspec.lower.disk import DEFAULT_ENCRYPTION_ENGINE
 from vmspec.units import libvirt_size_in_kib
 
 # Elements and attributes libvirt adds that the spec does not speak about; they are
@@ -330,6 +331,7 @@ def _devices(desired: Domain, live: Domain):
     audios = tuple(a for a in devices.audios if a in wanted.audios or a != default_audio)
     return dataclasses.replace(
         devices,
+        disks=tuple(_disk_secrets_in_source(disk) for disk in devices.disks),
         serials=serials,
         consoles=consoles,
         channels=channels,
@@ -339,6 +341,21 @@ def _devices(desired: Domain, live: Domain):
 
 
 _PTY_SERIAL = CharDevice(type="pty", target=CharTarget(port=0))
+
+
+def _disk_secrets_in_source(disk: Disk) -> Disk:
+    """libvirt takes a disk's <auth> and <encryption> in <disk> (their place before
+    libvirt 3.9 and 4.5) or in <source>, and keeps them where they were written: the
+    same disk either way, so compare them in <source>, where vmspec writes them. An
+    encryption without an engine is QEMU's (libvirt 9.0 writes engine='qemu')."""
+    source = disk.source
+    if source is None or not (disk.auth or disk.encryption or source.encryption):
+        return disk
+    encryption = disk.encryption or source.encryption
+    if encryption is not None and encryption.engine is None:
+        encryption = dataclasses.replace(encryption, engine=DEFAULT_ENCRYPTION_ENGINE)
+    source = dataclasses.replace(source, auth=disk.auth or source.auth, encryption=encryption)
+    return dataclasses.replace(disk, auth=None, encryption=None, source=source)
 
 
 def is_bare_pty_console(console: CharDevice) -> bool:

@@ -1,4 +1,5 @@
-"""``<disk>``: driver, source, backing chain, target, serial.
+"""``<disk>``: driver, source (with its auth and encryption), backing chain, target,
+I/O limits, serial.
 
 formatdomain: "Hard drives, floppy disks, CDROMs".
 """
@@ -29,6 +30,35 @@ class SourceHost:
 
 
 @dataclass(**CONFIG)
+class SecretReference:
+    """A libvirt secret, by uuid or by usage: the value stays in libvirt (virsh secret-*)."""
+
+    TAG: ClassVar[str] = "secret"
+    type: str | None = attr("type")  # ceph, iscsi (auth); passphrase (encryption)
+    uuid: str | None = attr("uuid")
+    usage: str | None = attr("usage")
+
+
+@dataclass(**CONFIG)
+class DiskAuth:
+    """The credentials of a network disk (rbd, iscsi): a user name and its secret."""
+
+    TAG: ClassVar[str] = "auth"
+    username: str | None = attr("username")
+    secret: SecretReference | None = child()
+
+
+@dataclass(**CONFIG)
+class DiskEncryption:
+    """An image QEMU decrypts (LUKS), with the passphrase from a libvirt secret."""
+
+    TAG: ClassVar[str] = "encryption"
+    format: str | None = attr("format")
+    engine: str | None = attr("engine")
+    secret: SecretReference | None = child()
+
+
+@dataclass(**CONFIG)
 class DiskSource:
     """One class for every source type: libvirt tells them apart by the disk's ``type``."""
 
@@ -40,6 +70,8 @@ class DiskSource:
     protocol: str | None = attr("protocol")
     name: str | None = attr("name")
     hosts: tuple[SourceHost, ...] = children()
+    auth: DiskAuth | None = child()
+    encryption: DiskEncryption | None = child()
 
 
 @dataclass(**CONFIG)
@@ -65,6 +97,35 @@ class DiskTarget:
 
 
 @dataclass(**CONFIG)
+class DiskIoTune:
+    """I/O limits (formatdomain "iotune"): bytes and requests per second, in total or
+    read and write apart, their bursts (``*_max`` for ``*_max_length`` seconds), and a
+    group whose disks share one set of limits."""
+
+    TAG: ClassVar[str] = "iotune"
+    total_bytes_sec: int | None = text_child("total_bytes_sec")
+    read_bytes_sec: int | None = text_child("read_bytes_sec")
+    write_bytes_sec: int | None = text_child("write_bytes_sec")
+    total_iops_sec: int | None = text_child("total_iops_sec")
+    read_iops_sec: int | None = text_child("read_iops_sec")
+    write_iops_sec: int | None = text_child("write_iops_sec")
+    total_bytes_sec_max: int | None = text_child("total_bytes_sec_max")
+    read_bytes_sec_max: int | None = text_child("read_bytes_sec_max")
+    write_bytes_sec_max: int | None = text_child("write_bytes_sec_max")
+    total_iops_sec_max: int | None = text_child("total_iops_sec_max")
+    read_iops_sec_max: int | None = text_child("read_iops_sec_max")
+    write_iops_sec_max: int | None = text_child("write_iops_sec_max")
+    size_iops_sec: int | None = text_child("size_iops_sec")
+    group_name: str | None = text_child("group_name")
+    total_bytes_sec_max_length: int | None = text_child("total_bytes_sec_max_length")
+    read_bytes_sec_max_length: int | None = text_child("read_bytes_sec_max_length")
+    write_bytes_sec_max_length: int | None = text_child("write_bytes_sec_max_length")
+    total_iops_sec_max_length: int | None = text_child("total_iops_sec_max_length")
+    read_iops_sec_max_length: int | None = text_child("read_iops_sec_max_length")
+    write_iops_sec_max_length: int | None = text_child("write_iops_sec_max_length")
+
+
+@dataclass(**CONFIG)
 class Disk:
     TAG: ClassVar[str] = "disk"
     IDENTITY: ClassVar[tuple[str, ...]] = ("target/@dev",)
@@ -73,8 +134,13 @@ class Disk:
     type: str | None = attr("type")
     device: str | None = attr("device")
     driver: DiskDriver | None = child()
+    # libvirt takes auth and encryption here too (their older place) and keeps them
+    # where they were written; vmspec writes them in <source>.
+    auth: DiskAuth | None = child()
     source: DiskSource | None = child()
     backing_store: BackingStore | None = child()
     target: DiskTarget | None = child()
+    iotune: DiskIoTune | None = child()
     readonly: bool = flag("readonly")
     serial: str | None = text_child("serial")
+    encryption: DiskEncryption | None = child()

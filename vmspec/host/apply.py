@@ -30,8 +30,14 @@ from vmspec.host.connection import Host
 from vmspec.host.errors import HostError
 from vmspec.host.graph import key_noun
 from vmspec.host.preserve import with_live_allocations
-from vmspec.host.secrets import read_password, with_passwords
+from vmspec.host.secrets import (
+    disk_secret_xml,
+    read_disk_secret,
+    read_password,
+    with_passwords,
+)
 from vmspec.host.volumes import apply_volume
+from vmspec.lower.disk import ManagedSecret
 
 Report = Callable[[str], None]
 SHUTDOWN_TIMEOUT_SECONDS = 120.0
@@ -238,11 +244,26 @@ class _Applier:
         xml = with_passwords(
             xml, {source.graphics_type: read_password(source, self.name) for source in sources}
         )
+        for secret in self.plan.desired.secrets if self.plan.desired else ():
+            self._define_secret(secret)
         self.host.call("defining", self.name, lambda c: c.defineXML(xml.decode()))
         verb = {Action.CREATE: "created", Action.UPDATE: "updated", Action.ADOPT: "adopted"}[
             self.plan.action
         ]
         self.report(f"  {self.name}: {verb}")
+
+    def _define_secret(self, secret: ManagedSecret) -> None:
+        """The libvirt secret a disk's auth or encryption names, defined (or redefined) and
+        given its value before the domain that needs it; the report names it, never the value."""
+        value = read_disk_secret(secret)
+        operation = f"defining the secret of disk {secret.target}'s {secret.purpose}"
+        defined = self.host.call(
+            operation, self.name, lambda c: c.secretDefineXML(disk_secret_xml(secret))
+        )
+        self.host.call(operation, self.name, lambda c: defined.setValue(value.encode()))
+        self.report(
+            f"  {self.name}: secret {secret.uuid} ({secret.purpose} of {secret.target}) set"
+        )
 
     def _hotplug(self) -> None:
         """Disks and NICs added or removed: attach or detach them on the running guest too

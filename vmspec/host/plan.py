@@ -26,8 +26,9 @@ from vmspec.config.domain import Domain
 from vmspec.config.metadata import OwnershipMarker
 from vmspec.emit import domain_xml
 from vmspec.host.errors import HostError
-from vmspec.host.secrets import password_sources, read_password
+from vmspec.host.secrets import password_sources, read_disk_secret, read_password
 from vmspec.lower import lower_virtual_machine
+from vmspec.lower.disk import managed_secrets
 from vmspec.lower.identity import domain_uuid
 from vmspec.lower.policy import chose_no_cpu_for_nested_kvm
 from vmspec.scope import DEFAULT_SCOPE
@@ -47,14 +48,16 @@ def desired_from_document(
         if chose_no_cpu_for_nested_kvm(spec, nested_kvm_host=facts.nested)
         else ()
     )
+    domain = lower_virtual_machine(data, nested_kvm_host=facts.nested, scope=scope)
     return Desired(
         name=data["metadata"]["name"],
         file=file,
-        domain=lower_virtual_machine(data, nested_kvm_host=facts.nested, scope=scope),
+        domain=domain,
         state=spec.get("state"),
         autostart=spec.get("autostart"),
         notes=notes,
         passwords=password_sources(spec),
+        secrets=managed_secrets(spec, data["metadata"]["name"], domain.uuid),
     )
 
 
@@ -93,6 +96,11 @@ def _plan_domain(
             read_password(
                 source, wanted.name
             )  # now, so that apply never stops halfway for a missing secret
+        except HostError as error:
+            return _refuse(plan, f"{error.operation} failed: {error.message}")
+    for secret in wanted.secrets:
+        try:
+            read_disk_secret(secret)  # the same: a missing value stops the plan, not apply
         except HostError as error:
             return _refuse(plan, f"{error.operation} failed: {error.message}")
     if existing is None:

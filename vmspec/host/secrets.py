@@ -1,5 +1,6 @@
-"""Display passwords: read from a file or the environment at apply time, put into the XML
-libvirt defines, and nowhere else.
+"""Display passwords and disk secrets: read from a file or the environment at apply time,
+put into the XML libvirt defines (passwords) or into a libvirt secret (disks' auth and
+encryption), and nowhere else.
 
 Compiled XML never carries them (golden files live in Git), plans compare without them
 (libvirt shows a password only with VIR_DOMAIN_XML_SECURE, which vmspec never asks for),
@@ -16,31 +17,32 @@ from lxml import etree
 
 from vmspec.compare.model import PasswordSource
 from vmspec.host.errors import HostError
+from vmspec.lower.disk import ManagedSecret
 
 # The VNC protocol uses the first 8 characters: a longer password would look stronger than it is.
 VNC_PASSWORD_LIMIT = 8
 
 
-def read_password(source: PasswordSource, vm: str) -> str:
-    """The password, read now; an error names where it should come from, never a value."""
-    if source.env is not None:
-        value = os.environ.get(source.env)
+def _read(file: str | None, env: str | None, where: str, operation: str, vm: str) -> str:
+    """A secret's value, read now; an error names where it should come from, never a value."""
+    if env is not None:
+        value = os.environ.get(env)
         if value is None:
-            raise HostError(
-                "reading the display password",
-                f"the environment variable {source.env} is not set",
-                vm,
-            )
+            raise HostError(operation, f"the environment variable {env} is not set", vm)
     else:
         try:
-            value = Path(source.file).read_text(encoding="utf-8").rstrip("\n")
+            value = Path(file).read_text(encoding="utf-8").rstrip("\n")
         except (OSError, UnicodeDecodeError) as error:
             reason = getattr(error, "strerror", None) or "not UTF-8 text"
-            raise HostError(
-                "reading the display password", f"{source.file}: {reason}", vm
-            ) from None
+            raise HostError(operation, f"{file}: {reason}", vm) from None
     if not value:
-        raise HostError("reading the display password", f"{source.where} is empty", vm)
+        raise HostError(operation, f"{where} is empty", vm)
+    return value
+
+
+def read_password(source: PasswordSource, vm: str) -> str:
+    """The display password, read now."""
+    value = _read(source.file, source.env, source.where, "reading the display password", vm)
     if source.graphics_type == "vnc" and len(value) > VNC_PASSWORD_LIMIT:
         message = f"{source.where} holds more than {VNC_PASSWORD_LIMIT} characters, and VNC uses only the first {VNC_PASSWORD_LIMIT}"
         raise HostError("reading the display password", message, vm)
@@ -65,3 +67,25 @@ def with_passwords(xml: bytes, passwords: dict[str, str]) -> bytes:
         if password is not None:
             graphics.set("passwd", password)
     return etree.tostring(root, encoding="UTF-8")
+
+
+def read_disk_secret(secret: ManagedSecret) -> str:
+    """The value of a disk's secret (auth or encryption), read now."""
+    operation = f"reading the secret of disk {secret.target}'s {secret.purpose}"
+    return _read(secret.file, secret.env, secret.where, operation, secret.vm)
+
+
+def disk_secret_xml(secret: ManagedSecret) -> str:
+    """The libvirt secret apply defines for a disk: private (libvirt never hands the value
+    out again) and kept across libvirtd restarts; its uuid is the one the domain names."""
+    root = etree.Element("secret", ephemeral="no", private="yes")
+    etree.SubElement(
+        root, "description"
+    ).text = f"vmspec: {secret.purpose} of disk {secret.target} of {secret.vm}"
+    etree.SubElement(root, "uuid").text = secret.uuid
+    if secret.usage_type is not None:
+        # libvirt needs a usage for ceph and iscsi secrets; names are unique per type.
+        usage = etree.SubElement(root, "usage", type=secret.usage_type)
+        tag = "name" if secret.usage_type == "ceph" else "target"
+        etree.SubElement(usage, tag).text = secret.usage_name
+    return etree.tostring(root, encoding="unicode")

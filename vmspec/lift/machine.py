@@ -31,6 +31,7 @@ from vmspec.config.metadata import Metadata
 from vmspec.families import FAMILIES, Place, families_at, holder
 from vmspec.families.family import Identity
 from vmspec.load import load_text
+from vmspec.lower import disk as disk_extras
 from vmspec.lower import lower_virtual_machine, policy
 from vmspec.lower.devices import SPICE_AGENT_CHANNEL
 from vmspec.lower.identity import domain_uuid
@@ -410,6 +411,10 @@ def _disk(disk: Disk, index: int) -> dict[str, Any]:
         lifted["readonly"] = True
     if disk.serial:
         lifted["serial"] = disk.serial
+    _disk_secrets(disk, lifted)
+    iotune = disk_extras.lift_iotune(disk.iotune)
+    if iotune:
+        lifted["iotune"] = iotune
     backing = disk.backing_store
     if backing and backing.source and backing.source.file:
         lifted["backingStore"] = {
@@ -417,6 +422,29 @@ def _disk(disk: Disk, index: int) -> dict[str, Any]:
             **({"format": backing.format.type} if backing.format else {}),
         }
     return lifted
+
+
+def _disk_secrets(disk: Disk, lifted: dict[str, Any]) -> None:
+    """auth and encryption, from <source> or from <disk> (their older place)."""
+    source = disk.source
+    if source is None or (disk.auth and source.auth) or (disk.encryption and source.encryption):
+        return  # in both places: libvirt refuses it, and the self-check says what is lost
+    auth = disk.auth or source.auth
+    auth_type = disk_extras.AUTH_SECRET_TYPES.get(source.protocol or "")
+    if auth is not None and auth.username and auth.secret and auth.secret.type == auth_type:
+        secret = disk_extras.lift_secret(auth.secret)
+        if secret is not None:
+            lifted["auth"] = {"username": auth.username, **secret}
+    encryption = disk.encryption or source.encryption
+    if (
+        encryption is not None
+        and encryption.format == "luks"
+        and encryption.secret
+        and encryption.secret.type == disk_extras.ENCRYPTION_SECRET_TYPE
+    ):
+        secret = disk_extras.lift_secret(encryption.secret)
+        if secret is not None:
+            lifted["encryption"] = secret
 
 
 def _serial(serial: CharDevice) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from vmspec.config.chardev import CharDevice, CharSource, CharTarget
@@ -26,6 +27,7 @@ from vmspec.config.graphics import (
 )
 from vmspec.families import Place, lowered_fields
 from vmspec.families.family import Identity
+from vmspec.lower import disk as disk_extras
 from vmspec.lower import policy
 
 GUEST_AGENT_CHANNEL = "org.qemu.guest_agent.0"
@@ -35,7 +37,7 @@ SPICE_AGENT_CHANNEL = "com.redhat.spice.0"
 def lower_devices(spec: dict[str, Any], identity: Identity) -> Devices:
     serials = tuple(_serial(serial, port) for port, serial in enumerate(spec.get("serials", [])))
     video_model = policy.video_model(spec)
-    disks = tuple(_disk(disk) for disk in spec.get("disks", []))
+    disks = tuple(_disk(disk, identity.uuid) for disk in spec.get("disks", []))
     if "cloudInit" in spec:
         disks += (_seed_disk(spec, identity.name),)
     return Devices(
@@ -54,9 +56,16 @@ def lower_devices(spec: dict[str, Any], identity: Identity) -> Devices:
     )
 
 
-def _disk(disk: dict[str, Any]) -> Disk:
+def _disk(disk: dict[str, Any], domain_uuid: str) -> Disk:
     device = disk.get("device", "disk")
     source_type, source = _disk_source(disk)
+    if source is not None and ("auth" in disk or "encryption" in disk):
+        # In <source>, where formatdomain documents them today.
+        source = dataclasses.replace(
+            source,
+            auth=disk_extras.auth(disk, domain_uuid),
+            encryption=disk_extras.encryption(disk, domain_uuid),
+        )
     backing = disk.get("backingStore")
     return Disk(
         type=source_type,
@@ -71,6 +80,7 @@ def _disk(disk: dict[str, Any]) -> Disk:
         source=source,
         backing_store=_backing_store(backing) if backing else None,
         target=DiskTarget(dev=disk["target"], bus=policy.disk_bus(disk)),
+        iotune=disk_extras.iotune(disk),
         # A cdrom is read-only whatever the spec says; libvirt would add this itself.
         readonly=disk.get("readonly", False) or device == "cdrom",
         serial=disk.get("serial"),

@@ -18,6 +18,7 @@ from vmspec.config.metadata import NAMESPACE as VMSPEC_NAMESPACE
 from vmspec.cpulist import host_list_problems
 from vmspec.families import FAMILIES
 from vmspec.lower import policy
+from vmspec.lower.disk import AUTH_SECRET_TYPES, SECRET_SOURCES
 from vmspec.problems import FieldPath, Finding
 from vmspec.units import format_kib, size_in_kib
 
@@ -217,6 +218,8 @@ def _disks(spec: dict[str, Any]) -> Iterator[Finding]:
     for index, disk in enumerate(spec.get("disks", [])):
         where: FieldPath = ("spec", "disks", index)
         yield from _disk_source(disk, where)
+        yield from _disk_iotune(disk, where)
+        yield from _disk_secrets(disk, where)
         target = disk["target"]
         if target in seen_targets:
             message = f"target {target} is already used by disks[{seen_targets[target]}]"
@@ -246,6 +249,76 @@ def _disks(spec: dict[str, Any]) -> Iterator[Finding]:
                 (*where, "backingStore"),
                 "only a qcow2 image can have a backingStore: set format: qcow2",
             )
+
+
+# QEMU's throttle limits come in three kinds; each kind is a total, or read and write.
+_IOTUNE_KINDS = (
+    "BytesSec",
+    "IopsSec",
+    "BytesSecMax",
+    "IopsSecMax",
+    "BytesSecMaxLength",
+    "IopsSecMaxLength",
+)
+
+
+def _disk_iotune(disk: dict[str, Any], where: FieldPath) -> Iterator[Finding]:
+    limits = disk.get("iotune")
+    if not limits:
+        return
+    where = (*where, "iotune")
+    for kind in _IOTUNE_KINDS:
+        apart = [
+            f"{direction}{kind}"
+            for direction in ("read", "write")
+            if f"{direction}{kind}" in limits
+        ]
+        if f"total{kind}" in limits and apart:
+            # libvirt refuses the definition: "total and read/write ... cannot be set at the same time".
+            yield Finding(
+                (*where, apart[0]),
+                f"total{kind} limits reads and writes together: leave it out, or {apart[0]}",
+            )
+    for key, value in limits.items():
+        if key.endswith("MaxLength") and key.removesuffix("Length") not in limits:
+            # QEMU refuses to start: a burst's length needs the burst.
+            yield Finding(
+                (*where, key), f"{key} is how long {key.removesuffix('Length')} lasts: set that too"
+            )
+        elif key.endswith("Max") and value:
+            base = limits.get(key.removesuffix("Max"), 0)
+            if not base:
+                # QEMU refuses to start: "bps_max/iops_max require corresponding bps/iops values".
+                yield Finding(
+                    (*where, key), f"{key} is a burst above {key.removesuffix('Max')}: set that too"
+                )
+            elif value < base:
+                # QEMU refuses to start: "bps_max/iops_max cannot be lower than bps/iops".
+                yield Finding(
+                    (*where, key),
+                    f"{key} ({value}) is a burst above {key.removesuffix('Max')} ({base}), so it cannot be lower",
+                )
+
+
+def _disk_secrets(disk: dict[str, Any], where: FieldPath) -> Iterator[Finding]:
+    listed = ", ".join(SECRET_SOURCES[:-1]) + f" or {SECRET_SOURCES[-1]}"
+    for purpose in ("auth", "encryption"):
+        section = disk.get(purpose)
+        if section is None:
+            continue
+        sources = [key for key in SECRET_SOURCES if key in section]
+        if not sources:
+            yield Finding((*where, purpose), f"{purpose} needs its secret: one of {listed}")
+        elif len(sources) > 1:
+            message = f"{purpose} takes one secret source, but sets {sources[0]} and {sources[1]}"
+            yield Finding((*where, purpose, sources[1]), message)
+    protocol = disk.get("network", {}).get("protocol")
+    if "auth" in disk and protocol not in AUTH_SECRET_TYPES:
+        what = f"a {protocol} disk" if protocol else "a disk that is not on the network"
+        protocols = " and ".join(AUTH_SECRET_TYPES)
+        yield Finding(
+            (*where, "auth"), f"auth is for {protocols} disks; libvirt takes none on {what}"
+        )
 
 
 def _disk_source(disk: dict[str, Any], where: FieldPath) -> Iterator[Finding]:
