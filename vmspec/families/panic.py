@@ -25,8 +25,8 @@ SCHEMA = {
         "type": "object",
         "properties": {
             "model": {
-                "enum": ["isa", "pvpanic", "hyperv", "pseries", "s390"],
-                "description": "isa: the pvpanic ISA device (x86); pvpanic: its PCI form; hyperv: the Hyper-V crash MSRs (Windows)",
+                "enum": ["isa", "hyperv", "pseries", "s390"],
+                "description": "isa: QEMU's pvpanic ISA device (x86); hyperv: the Hyper-V crash MSRs (Windows); libvirt 9.0's models (pvpanic, its PCI form, came in 9.1)",
             }
         },
         "required": ["model"],
