@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from decimal import Decimal
+from typing import Any, TypeVar
+
+Sized = TypeVar("Sized")
 
 # Binary units only: "GB" would be ambiguous between 10^9 and 2^30, so the spec does not accept it.
 KIB_PER_UNIT = {
@@ -72,3 +76,14 @@ def libvirt_size_in_kib(value: int, unit: str | None) -> int | None:
     if factor is None:
         return None
     return -(-value * factor // 1024)
+
+
+def with_size_in_kib(size: Sized) -> Sized:
+    """A config object holding a size as ``value`` and ``unit`` (``<memory>``,
+    ``<maxMemory>``), in libvirt's KiB: a definition written by hand may say 512 MiB,
+    which libvirt stores as the same size in KiB. None and unreadable units stay as they are."""
+    found: Any = size
+    if found is None or found.value is None or found.unit in (None, "KiB"):
+        return size
+    kib = libvirt_size_in_kib(found.value, found.unit)
+    return size if kib is None else dataclasses.replace(found, unit="KiB", value=kib)

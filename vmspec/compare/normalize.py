@@ -16,13 +16,13 @@ from vmspec.config.boot import BootDevice, OperatingSystem
 from vmspec.config.chardev import CharDevice, CharTarget
 from vmspec.config.cpu import Cpu
 from vmspec.config.disk import BackingStore, Disk
-from vmspec.config.domain import Audio, Devices, Domain, MemorySize
+from vmspec.config.domain import Audio, Devices, Domain
 from vmspec.config.features import Features, Smm
 from vmspec.config.graphics import Graphics, GraphicsListen
 from vmspec.families import Family, Place, families_at, holder, with_fields
 from vmspec.families.interface import Interface
 from vmspec.lower.disk import DEFAULT_ENCRYPTION_ENGINE
-from vmspec.units import libvirt_size_in_kib
+from vmspec.units import with_size_in_kib
 
 # Elements and attributes libvirt adds that the spec does not speak about; they are
 # libvirt's to allocate, and apply carries them over (see vmspec/host/preserve.py).
@@ -62,7 +62,9 @@ def normalize_live(desired: Domain, live: Domain, facts: HostFacts) -> Domain:
     the same guest; any difference that remains is a real change."""
     live = _marker_hash(live)
     live = dataclasses.replace(
-        live, memory=_in_kib(live.memory), current_memory=_in_kib(live.current_memory)
+        live,
+        memory=with_size_in_kib(live.memory),
+        current_memory=with_size_in_kib(live.current_memory),
     )
     if desired.os and live.os:
         live = dataclasses.replace(live, os=_os(desired, live, facts))
@@ -388,14 +390,6 @@ def _hyperv_mode(wanted: Features | None, live: Features | None) -> Features | N
     if wanted.hyperv.mode != "custom":
         return live
     return dataclasses.replace(live, hyperv=dataclasses.replace(live.hyperv, mode="custom"))
-
-
-def _in_kib(size: MemorySize | None) -> MemorySize | None:
-    """libvirt stores KiB; a definition written by hand may say 512 MiB: the same size."""
-    if size is None or size.value is None or size.unit in (None, "KiB"):
-        return size
-    kib = libvirt_size_in_kib(size.value, size.unit)
-    return size if kib is None else MemorySize(unit="KiB", value=kib)
 
 
 def _graphics(wanted: tuple[Graphics, ...], live: Graphics) -> Graphics:

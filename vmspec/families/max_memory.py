@@ -12,7 +12,7 @@ from vmspec.config.memory import MaxMemory
 from vmspec.families.current_memory import memory_kib
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
-from vmspec.units import format_kib, libvirt_size_in_kib, size_in_kib
+from vmspec.units import format_kib, size_in_kib, with_size_in_kib
 
 SCHEMA = {
     "type": "object",
@@ -52,10 +52,7 @@ def lift(maximum: MaxMemory | None, spec: Spec, identity: Identity) -> dict[str,
 
 def in_kib(maximum: MaxMemory | None, wanted: Any) -> MaxMemory | None:
     """libvirt stores KiB; a definition written by hand may say 16 GiB: the same size."""
-    if maximum is None or maximum.value is None or maximum.unit in (None, "KiB"):
-        return maximum
-    kib = libvirt_size_in_kib(maximum.value, maximum.unit)
-    return maximum if kib is None else MaxMemory(slots=maximum.slots, unit="KiB", value=kib)
+    return with_size_in_kib(maximum)
 
 
 def _with_numa_above_memory(spec: Spec) -> Iterator[Finding]:
