@@ -106,6 +106,23 @@ def test_a_limited_luks_disk_runs_and_an_rbd_key_is_defined_with_no_secret_shown
         assert diff.returncode == 2 and "read_iops_sec" in diff.stdout, diff.stdout
         outputs.append(diff)
         outputs.append(vmspec("import", "-c", SYSTEM_URI, f"{TEST_PREFIX}rbd"))
+
+        # A disk that no longer names a secret leaves none behind; nor does a deleted VM.
+        write(
+            specs,
+            "rbd",
+            defined.replace(f"auth: {{username: libvirt, secretFile: {key_file}}}", ""),
+        )
+        outputs.append(vmspec("apply", "-c", SYSTEM_URI, str(specs), env=env))
+        assert outputs[-1].returncode == 0, outputs[-1].stdout + outputs[-1].stderr
+        assert f"secret {uuids[1]} (auth of vda) removed" in outputs[-1].stdout
+        assert "(encryption of vda) removed" not in outputs[-1].stdout  # luks still names it
+        (specs / "rbd.yaml").unlink()
+        outputs.append(vmspec("destroy", "-c", SYSTEM_URI, "--yes", str(specs), env=env))
+        assert outputs[-1].returncode == 0, outputs[-1].stdout + outputs[-1].stderr
+        assert f"secret {uuids[0]} (encryption of vda) removed" in outputs[-1].stdout
+        left = {secret.UUIDString() for secret in system.listAllSecrets(0)}
+        assert not left & set(uuids)
         for result in outputs:
             for secret in (PASSPHRASE, CEPH_KEY):
                 assert secret not in result.stdout + result.stderr

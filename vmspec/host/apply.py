@@ -32,6 +32,7 @@ from vmspec.host.graph import key_noun
 from vmspec.host.preserve import with_live_allocations
 from vmspec.host.secrets import (
     disk_secret_xml,
+    disk_secrets_defined_for,
     read_disk_secret,
     read_password,
     with_passwords,
@@ -244,13 +245,15 @@ class _Applier:
         xml = with_passwords(
             xml, {source.graphics_type: read_password(source, self.name) for source in sources}
         )
-        for secret in self.plan.desired.secrets if self.plan.desired else ():
+        wanted_secrets = self.plan.desired.secrets if self.plan.desired else ()
+        for secret in wanted_secrets:
             self._define_secret(secret)
-        self.host.call("defining", self.name, lambda c: c.defineXML(xml.decode()))
+        defined = self.host.call("defining", self.name, lambda c: c.defineXML(xml.decode()))
         verb = {Action.CREATE: "created", Action.UPDATE: "updated", Action.ADOPT: "adopted"}[
             self.plan.action
         ]
         self.report(f"  {self.name}: {verb}")
+        self._remove_disk_secrets(defined.UUIDString(), {s.uuid for s in wanted_secrets})
 
     def _define_secret(self, secret: ManagedSecret) -> None:
         """The libvirt secret a disk's auth or encryption names, defined (or redefined) and
@@ -337,9 +340,27 @@ class _Applier:
             flags |= libvirt.VIR_DOMAIN_UNDEFINE_KEEP_TPM
         if self._call("counting snapshots", lambda d: d.snapshotNum()):
             flags |= libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+        domain_uuid = self._call("reading the uuid", lambda d: d.UUIDString())
         self._call("deleting", lambda d: d.undefineFlags(flags))
-
         self.report(f"  {self.name}: deleted (disks kept)")
+        self._remove_disk_secrets(domain_uuid, keep=set())
+
+    def _remove_disk_secrets(self, domain_uuid: str, keep: set[str]) -> None:
+        """The secrets apply defined for disks of this VM that the spec no longer names (or
+        all of them, once the VM is deleted): a key libvirt keeps for no domain is a key
+        lying around. Its value stays where the spec read it from."""
+        live = self.plan.live
+        if live is None or "<secret " not in live.xml:
+            return  # the domain named no secret before this apply: none of its can be left
+        secrets = self.host.call("listing secrets", self.name, lambda c: c.listAllSecrets(0))
+        for purpose, secret in disk_secrets_defined_for(secrets, self.name, domain_uuid):
+            uuid = secret.UUIDString()
+            if uuid in keep:
+                continue
+            self.host.call(
+                f"removing the secret of {purpose}", self.name, lambda c, s=secret: s.undefine()
+            )
+            self.report(f"  {self.name}: secret {uuid} ({purpose}) removed")
 
     def _is_active(self) -> bool:
         return bool(self._call("reading the state", lambda d: d.isActive()))

@@ -10,6 +10,7 @@ and no message names a password's value, only where it comes from.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from lxml import etree
 
 from vmspec.compare.model import PasswordSource
 from vmspec.host.errors import HostError
-from vmspec.lower.disk import ManagedSecret
+from vmspec.lower.disk import ManagedSecret, secret_uuid
 
 # The VNC protocol uses the first 8 characters: a longer password would look stronger than it is.
 VNC_PASSWORD_LIMIT = 8
@@ -75,13 +76,17 @@ def read_disk_secret(secret: ManagedSecret) -> str:
     return _read(secret.file, secret.env, secret.where, operation, secret.vm)
 
 
+_DESCRIPTION = "vmspec: {purpose} of disk {target} of {vm}"
+_DESCRIBED = re.compile(r"vmspec: (auth|encryption) of disk (\S+) of (.+)")
+
+
 def disk_secret_xml(secret: ManagedSecret) -> str:
     """The libvirt secret apply defines for a disk: private (libvirt never hands the value
     out again) and kept across libvirtd restarts; its uuid is the one the domain names."""
     root = etree.Element("secret", ephemeral="no", private="yes")
-    etree.SubElement(
-        root, "description"
-    ).text = f"vmspec: {secret.purpose} of disk {secret.target} of {secret.vm}"
+    etree.SubElement(root, "description").text = _DESCRIPTION.format(
+        purpose=secret.purpose, target=secret.target, vm=secret.vm
+    )
     etree.SubElement(root, "uuid").text = secret.uuid
     if secret.usage_type is not None:
         # libvirt needs a usage for ceph and iscsi secrets; names are unique per type.
@@ -89,3 +94,23 @@ def disk_secret_xml(secret: ManagedSecret) -> str:
         tag = "name" if secret.usage_type == "ceph" else "target"
         etree.SubElement(usage, tag).text = secret.usage_name
     return etree.tostring(root, encoding="unicode")
+
+
+def disk_secrets_defined_for(secrets: Any, vm: str, domain_uuid: str) -> list[tuple[str, Any]]:
+    """Of libvirt's ``secrets``, those apply defined for a disk of ``vm``, each with what it
+    was for (``auth of vdb``). A secret counts only when its description says so and its
+    uuid is the one vmspec derives for that disk of this very domain: a secret someone
+    defined by hand is never taken, whatever its description says."""
+    found = []
+    for secret in secrets:
+        described = _DESCRIBED.fullmatch(_description(secret))
+        if described is None or described[3] != vm:
+            continue
+        purpose, target = described[1], described[2]
+        if secret.UUIDString() == secret_uuid(domain_uuid, target, purpose):
+            found.append((f"{purpose} of {target}", secret))
+    return found
+
+
+def _description(secret: Any) -> str:
+    return etree.fromstring(secret.XMLDesc(0)).findtext("description") or ""
