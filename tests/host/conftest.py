@@ -65,6 +65,33 @@ def libvirtd() -> str:
     return SYSTEM_URI
 
 
+@pytest.fixture(scope="session")
+def peer_uri(libvirtd) -> str:
+    """A second, separate real libvirt daemon: an unprivileged user's (scripts/peer-libvirtd),
+    with its own host UUID, pools and domains; the URI root reaches it by."""
+    started = subprocess.run(
+        [str(REPO / "scripts" / "peer-libvirtd")],
+        check=True,
+        timeout=120,
+        capture_output=True,
+        text=True,
+    )
+    return started.stdout.strip()
+
+
+@pytest.fixture
+def peer(peer_uri):
+    """A connection to the peer daemon; this run's domains, pools and networks there are
+    removed before and after."""
+    connection = libvirt.open(peer_uri)
+    remove_test_domains(connection)
+    remove_test_pools_and_networks(connection)
+    yield connection
+    remove_test_domains(connection)
+    remove_test_pools_and_networks(connection)
+    connection.close()
+
+
 @pytest.fixture
 def system(libvirtd):
     """A connection to the real libvirtd; this run's domains, pools and networks are

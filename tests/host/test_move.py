@@ -1,0 +1,116 @@
+"""Copying a volume between two real libvirt daemons (the system one and an unprivileged
+user's, scripts/peer-libvirtd) as it is: a 10 GiB qcow2 holding 64 MiB arrives as a qcow2
+of about 64 MiB, with the same data and the same backing reference."""
+
+from __future__ import annotations
+
+import pwd
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from tests.host.conftest import TEST_PREFIX, libvirt
+from vmspec.host.move import copy_volume, volume_checksum
+
+GiB, MiB = 1024**3, 1024**2
+PEER_USER = "vmspec-peer"
+
+
+def _pool(connection, name: str, path: Path):
+    pool = connection.storagePoolDefineXML(
+        f"<pool type='dir'><name>{name}</name><target><path>{path}</path></target></pool>"
+    )
+    pool.create(0)
+    return pool
+
+
+@pytest.fixture
+def pools(system, peer):
+    """The same-named dir pool on both daemons, each in a folder its daemon can write."""
+    name = f"{TEST_PREFIX}move"
+    here = Path("/var/lib/libvirt/images") / name
+    there = Path(pwd.getpwnam(PEER_USER).pw_dir) / name
+    for folder in (here, there):
+        shutil.rmtree(folder, ignore_errors=True)
+    here.mkdir(parents=True)
+    subprocess.run(["su", "-", PEER_USER, "-c", f"mkdir -p {there}"], check=True)
+    yield _pool(system, name, here), _pool(peer, name, there)
+    for pool in (system.storagePoolLookupByName(name), peer.storagePoolLookupByName(name)):
+        for volume in pool.listAllVolumes():
+            volume.delete(0)
+    for folder in (here, there):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _folder(pool) -> Path:
+    return Path(etree.fromstring(pool.XMLDesc(0)).findtext("target/path"))
+
+
+def _qemu_img(*args: str) -> None:
+    subprocess.run(["qemu-img", *args], check=True, capture_output=True)
+
+
+def test_a_sparse_qcow2_moves_as_a_qcow2_of_its_data_with_identical_content(pools):
+    source_pool, target_pool = pools
+    image = _folder(source_pool) / "data.qcow2"
+    _qemu_img("create", "-q", "-f", "qcow2", str(image), "10G")
+    subprocess.run(
+        ["qemu-io", "-c", "write -P 0x5a 1G 64M", str(image)], check=True, capture_output=True
+    )
+    source_pool.refresh(0)
+    source = source_pool.storageVolLookupByName("data.qcow2")
+
+    copied = copy_volume(source, target_pool)
+
+    assert copied.target.format == "qcow2"
+    assert copied.target.capacity == 10 * GiB
+    assert 64 * MiB <= copied.target.allocation < 80 * MiB  # the data, not 10 GiB
+    assert 64 * MiB <= copied.sent < 80 * MiB  # holes announced, not sent
+    target_path = target_pool.storageVolLookupByName("data.qcow2").path()
+    compared = subprocess.run(
+        ["qemu-img", "compare", str(image), target_path], capture_output=True, text=True
+    )
+    assert compared.returncode == 0, compared.stdout + compared.stderr
+    assert copied.checksum == volume_checksum(target_pool.storageVolLookupByName("data.qcow2"))
+
+
+def test_an_overlay_keeps_naming_its_backing_file(pools):
+    source_pool, target_pool = pools
+    folder = _folder(source_pool)
+    _qemu_img("create", "-q", "-f", "qcow2", str(folder / "base.qcow2"), "1G")
+    _qemu_img(
+        "create",
+        "-q",
+        "-f",
+        "qcow2",
+        "-F",
+        "qcow2",
+        "-b",
+        str(folder / "base.qcow2"),
+        str(folder / "overlay.qcow2"),
+    )
+    source_pool.refresh(0)
+
+    copied = copy_volume(source_pool.storageVolLookupByName("overlay.qcow2"), target_pool)
+
+    assert copied.target.backing == str(folder / "base.qcow2")
+    assert copied.target.format == "qcow2" and copied.target.capacity == GiB
+
+
+def test_a_copy_over_an_existing_volume_is_refused_and_leaves_it(pools):
+    source_pool, target_pool = pools
+    folder = _folder(source_pool)
+    _qemu_img("create", "-q", "-f", "qcow2", str(folder / "taken.qcow2"), "1G")
+    source_pool.refresh(0)
+    existing = target_pool.createXML(
+        "<volume><name>taken.qcow2</name><capacity>1048576</capacity>"
+        "<target><format type='raw'/></target></volume>",
+        0,
+    )
+    before = volume_checksum(existing)
+    with pytest.raises(libvirt.libvirtError, match="exists already"):
+        copy_volume(source_pool.storageVolLookupByName("taken.qcow2"), target_pool)
+    assert volume_checksum(target_pool.storageVolLookupByName("taken.qcow2")) == before
