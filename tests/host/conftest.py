@@ -83,20 +83,18 @@ def peer_uri(libvirtd) -> str:
 def peer(peer_uri):
     """A connection to the peer daemon; this run's domains, pools and networks there are
     removed before and after."""
-    connection = libvirt.open(peer_uri)
-    remove_test_domains(connection)
-    remove_test_pools_and_networks(connection)
-    yield connection
-    remove_test_domains(connection)
-    remove_test_pools_and_networks(connection)
-    connection.close()
+    yield from _cleaned_around(peer_uri)
 
 
 @pytest.fixture
 def system(libvirtd):
     """A connection to the real libvirtd; this run's domains, pools and networks are
     removed before and after."""
-    connection = libvirt.open(libvirtd)
+    yield from _cleaned_around(libvirtd)
+
+
+def _cleaned_around(uri: str):
+    connection = libvirt.open(uri)
     remove_test_domains(connection)
     remove_test_pools_and_networks(connection)
     yield connection
