@@ -147,6 +147,37 @@ _connect_option = click.option(
 )
 
 
+_fleet_options = [
+    click.option(
+        "--inventory",
+        "inventory_path",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="A kind: Inventory file: plan every host it names (not with -c).",
+    ),
+    click.option(
+        "--limit",
+        multiple=True,
+        metavar="HOSTPATTERN",
+        help="With --inventory: only hosts whose name matches (shell style); repeatable.",
+    ),
+    click.option(
+        "--parallel",
+        type=click.IntRange(1, 64),
+        default=4,
+        show_default=True,
+        help="With --inventory: how many hosts at once.",
+    ),
+    click.option(
+        "--connect-timeout",
+        type=click.FloatRange(0.1, 600),
+        default=10.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="With --inventory: how long a host may take to answer.",
+    ),
+]
+
+
 def _host_options(command):
     """The options plan and apply share."""
     options = [
@@ -179,6 +210,7 @@ def _host_options(command):
             is_flag=True,
             help="With --prune: also delete volumes no spec names, and pools holding them.",
         ),
+        *_fleet_options,
     ]
     for option in reversed(options):
         command = option(command)
@@ -200,6 +232,10 @@ def plan(
     1: anything else (errors, refused or blocked resources)."""
     from vmspec.host.report import plan_lines
 
+    fleet_options = _pop_fleet_options(flags)
+    if fleet_options["inventory_path"] is not None:
+        _plan_fleet_command(paths, uri, scope, targets, flags, fleet_options, output)
+        return  # (it exits with the plan's code)
     host, host_plan, _ = _make_plan(paths, uri, scope, targets, flags)
     host.close()
     if output == "json":
@@ -221,6 +257,12 @@ def plan(
     metavar="SECONDS",
     help="How long a guest may take to shut down.",
 )
+@click.option(
+    "--allow-move",
+    is_flag=True,
+    help="With --inventory: move VMs whose placement names another host (cold: with "
+    "--restart when running).",
+)
 def apply(
     paths: tuple[Path, ...],
     uri: str | None,
@@ -232,6 +274,13 @@ def apply(
     """Converge the host to the specs and print what was done. Exit 0, or 1 on any failure."""
     from vmspec.host.report import plan_lines
 
+    allow_move = flags.pop("allow_move")
+    fleet_options = _pop_fleet_options(flags, allow_move=allow_move)
+    if fleet_options["inventory_path"] is not None:
+        _apply_fleet_command(
+            paths, uri, scope, targets, flags, fleet_options, allow_move, shutdown_timeout
+        )
+        return
     host, host_plan, options = _make_plan(paths, uri, scope, targets, flags)
     _carry_out(host, host_plan, options, shutdown_timeout, plan_lines(host_plan))
 
@@ -418,9 +467,11 @@ def _make_plan(
 ):
     """Specs → validated documents, then the host's facts and domains → a plan (or, with
     ``destroy``, the plan that removes them)."""
+    from vmspec.fleet.inventory import INVENTORY
+
     scope = _resolve_scope(scope_option, paths)
     documents = ValidDocuments(paths)
-    valid = list(documents)
+    valid = [document for document in documents if document.data["kind"] != INVENTORY]
     if documents.problems:
         files = len({problem.file for problem in documents.problems})
         _fail(
@@ -684,3 +735,97 @@ def _lift_from_host(uri: str | None, names: list[str] | None):
     except HostError as error:
         _fail([], str(error))
         raise  # unreachable: _fail exits
+
+
+# --- many hosts: --inventory -----------------------------------------------------------
+
+
+def _pop_fleet_options(flags: dict, *, allow_move: bool = False) -> dict:
+    fleet_options = {
+        name: flags.pop(name) for name in ("inventory_path", "limit", "parallel", "connect_timeout")
+    }
+    if fleet_options["inventory_path"] is None and (fleet_options["limit"] or allow_move):
+        given = "--limit" if fleet_options["limit"] else "--allow-move"
+        raise click.UsageError(f"{given} goes with --inventory")
+    return fleet_options
+
+
+def _make_fleet_plan(paths, uri, scope_option, targets, flags, fleet_options):
+    """The specs, the inventory and every host's plan; exits on problems in any of them."""
+    if uri is not None:
+        raise click.UsageError("-c names one host; --inventory names the hosts: give one of them")
+    if targets:
+        raise click.UsageError("--target is for one host; use --limit with --inventory")
+    from vmspec.fleet.inventory import INVENTORY, Inventory
+    from vmspec.host.fleet import plan_fleet
+
+    scope = _resolve_scope(scope_option, paths)
+    inventory_documents = ValidDocuments([fleet_options["inventory_path"]])
+    inventories = [d for d in inventory_documents if d.data["kind"] == INVENTORY]
+    documents = ValidDocuments(paths)
+    valid = [d for d in documents if d.data["kind"] != INVENTORY]
+    problems = [*inventory_documents.problems, *documents.problems]
+    if not problems and len(inventories) != 1:
+        found = f"{len(inventories)} Inventory documents"
+        _fail([], f"{fleet_options['inventory_path']}: {found}; it needs exactly one", EXIT_USAGE)
+    if problems:
+        files = len({problem.file for problem in problems})
+        _fail(problems, f"{_count(len(problems), 'problem')} in {_count(files, 'file')}")
+    inventory = Inventory.from_spec(inventories[0].file, inventories[0].data["spec"])
+    options = Options(**flags, scope=scope)
+    fleet, placement_problems = plan_fleet(
+        inventory,
+        valid,
+        options,
+        limit=fleet_options["limit"],
+        parallel=fleet_options["parallel"],
+        connect_timeout=fleet_options["connect_timeout"],
+    )
+    if placement_problems:
+        fleet.close()
+        files = len({problem.file for problem in placement_problems})
+        _fail(
+            placement_problems,
+            f"{_count(len(placement_problems), 'problem')} in {_count(files, 'file')}",
+        )
+    return fleet, options
+
+
+def _plan_fleet_command(paths, uri, scope, targets, flags, fleet_options, output) -> None:
+    from vmspec.host.report import fleet_lines
+
+    fleet, _ = _make_fleet_plan(paths, uri, scope, targets, flags, fleet_options)
+    fleet.close()
+    if output == "json":
+        click.echo(json.dumps(fleet.to_json(), indent=2))
+    else:
+        click.echo("\n".join(fleet_lines(fleet)))
+    if fleet.failed:
+        sys.exit(EXIT_PROBLEMS)
+    sys.exit(EXIT_CHANGES if fleet.has_changes else 0)
+
+
+def _apply_fleet_command(
+    paths, uri, scope, targets, flags, fleet_options, allow_move, shutdown_timeout
+) -> None:
+    from vmspec.host.fleet_apply import apply_fleet
+    from vmspec.host.report import fleet_lines
+
+    fleet, options = _make_fleet_plan(paths, uri, scope, targets, flags, fleet_options)
+    try:
+        click.echo("\n".join(fleet_lines(fleet)))
+        click.echo("Applying:")
+        failures = apply_fleet(
+            fleet,
+            options,
+            click.echo,
+            allow_move=allow_move,
+            parallel=fleet_options["parallel"],
+            shutdown_timeout=shutdown_timeout,
+        )
+    finally:
+        fleet.close()
+    if failures:
+        click.echo(f"vmspec: {_count(failures, 'thing')} not converged", err=True)
+        sys.exit(EXIT_PROBLEMS)
+    click.echo("Done.")

@@ -159,8 +159,10 @@ def compile_paths(paths: Iterable[Path], scope: str = DEFAULT_SCOPE) -> CompileR
             pool = lower_storage_pool(data, scope)
             pool_paths[name] = pool.target.path
             xml = resource_xml(pool)
-        else:
+        elif kind == NETWORK:
             xml = resource_xml(lower_network(data, scope))
+        else:
+            continue  # an Inventory says where specs go, not what libvirt defines
         resources.append(CompiledResource(kind, name, document.file, xml))
     for (pool, name), (document, volume) in sorted(volumes.items()):
         # A volume's XML names its backing volume's path, which only a declared pool knows.

@@ -8,7 +8,9 @@ objects that carry it: two test runs on the same libvirtd at once leave each oth
 from __future__ import annotations
 
 import os
+import pwd
 import secrets
+import shutil
 import subprocess
 import textwrap
 from pathlib import Path
@@ -22,6 +24,7 @@ from vmspec.host.connection import Host
 libvirt = pytest.importorskip("libvirt", reason="libvirt-python is the optional 'libvirt' extra")
 
 SYSTEM_URI = "qemu:///system"
+PEER_USER = "vmspec-peer"  # scripts/peer-libvirtd's default
 # Every run's prefix shares this, so a leftover from a killed run is recognisable by eye.
 TEST_PREFIX_FAMILY = "vmspec-test-"
 # Random rather than the pid: runs in separate containers may share a libvirtd and a pid.
@@ -84,6 +87,32 @@ def peer(peer_uri):
     """A connection to the peer daemon; this run's domains, pools and networks there are
     removed before and after."""
     yield from _cleaned_around(peer_uri)
+
+
+@pytest.fixture
+def twin_pools(system, peer):
+    """A same-named dir pool on the system daemon and on the peer, each in a folder its
+    daemon can write; their volumes and folders are removed afterwards."""
+    name = f"{TEST_PREFIX}twin"
+    here = Path("/var/lib/libvirt/images") / name
+    there = Path(pwd.getpwnam(PEER_USER).pw_dir) / name
+    for folder in (here, there):
+        shutil.rmtree(folder, ignore_errors=True)
+    here.mkdir(parents=True)
+    subprocess.run(["su", "-", PEER_USER, "-c", f"mkdir -p {there}"], check=True)
+    pools = []
+    for connection, folder in ((system, here), (peer, there)):
+        pool = connection.storagePoolDefineXML(
+            f"<pool type='dir'><name>{name}</name><target><path>{folder}</path></target></pool>"
+        )
+        pool.create(0)
+        pools.append(pool)
+    yield pools[0], pools[1]
+    for connection in (system, peer):
+        for volume in connection.storagePoolLookupByName(name).listAllVolumes():
+            volume.delete(0)
+    for folder in (here, there):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

@@ -4,45 +4,16 @@ of about 64 MiB, with the same data and the same backing reference."""
 
 from __future__ import annotations
 
-import pwd
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
-from tests.host.conftest import TEST_PREFIX, libvirt
+from tests.host.conftest import libvirt
 from vmspec.host.move import copy_volume, volume_checksum
 
 GiB, MiB = 1024**3, 1024**2
-PEER_USER = "vmspec-peer"
-
-
-def _pool(connection, name: str, path: Path):
-    pool = connection.storagePoolDefineXML(
-        f"<pool type='dir'><name>{name}</name><target><path>{path}</path></target></pool>"
-    )
-    pool.create(0)
-    return pool
-
-
-@pytest.fixture
-def pools(system, peer):
-    """The same-named dir pool on both daemons, each in a folder its daemon can write."""
-    name = f"{TEST_PREFIX}move"
-    here = Path("/var/lib/libvirt/images") / name
-    there = Path(pwd.getpwnam(PEER_USER).pw_dir) / name
-    for folder in (here, there):
-        shutil.rmtree(folder, ignore_errors=True)
-    here.mkdir(parents=True)
-    subprocess.run(["su", "-", PEER_USER, "-c", f"mkdir -p {there}"], check=True)
-    yield _pool(system, name, here), _pool(peer, name, there)
-    for pool in (system.storagePoolLookupByName(name), peer.storagePoolLookupByName(name)):
-        for volume in pool.listAllVolumes():
-            volume.delete(0)
-    for folder in (here, there):
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _folder(pool) -> Path:
@@ -53,8 +24,8 @@ def _qemu_img(*args: str) -> None:
     subprocess.run(["qemu-img", *args], check=True, capture_output=True)
 
 
-def test_a_sparse_qcow2_moves_as_a_qcow2_of_its_data_with_identical_content(pools):
-    source_pool, target_pool = pools
+def test_a_sparse_qcow2_moves_as_a_qcow2_of_its_data_with_identical_content(twin_pools):
+    source_pool, target_pool = twin_pools
     image = _folder(source_pool) / "data.qcow2"
     _qemu_img("create", "-q", "-f", "qcow2", str(image), "10G")
     subprocess.run(
@@ -77,8 +48,8 @@ def test_a_sparse_qcow2_moves_as_a_qcow2_of_its_data_with_identical_content(pool
     assert copied.checksum == volume_checksum(target_pool.storageVolLookupByName("data.qcow2"))
 
 
-def test_an_overlay_keeps_naming_its_backing_file(pools):
-    source_pool, target_pool = pools
+def test_an_overlay_keeps_naming_its_backing_file(twin_pools):
+    source_pool, target_pool = twin_pools
     folder = _folder(source_pool)
     _qemu_img("create", "-q", "-f", "qcow2", str(folder / "base.qcow2"), "1G")
     _qemu_img(
@@ -100,8 +71,8 @@ def test_an_overlay_keeps_naming_its_backing_file(pools):
     assert copied.target.format == "qcow2" and copied.target.capacity == GiB
 
 
-def test_a_copy_over_an_existing_volume_is_refused_and_leaves_it(pools):
-    source_pool, target_pool = pools
+def test_a_copy_over_an_existing_volume_is_refused_and_leaves_it(twin_pools):
+    source_pool, target_pool = twin_pools
     folder = _folder(source_pool)
     _qemu_img("create", "-q", "-f", "qcow2", str(folder / "taken.qcow2"), "1G")
     source_pool.refresh(0)

@@ -82,7 +82,7 @@ def apply_plan(
             if resource_plan.kind == Kind.DOMAIN:
                 if resource_plan.known_after_apply and resource_plan.recheck is not None:
                     resource_plan.recheck(host)
-                _Applier(
+                DomainApplier(
                     host, resource_plan, options, report, shutdown_timeout, plan.facts.nested
                 ).run()
             elif resource_plan.kind == Kind.VOLUME:
@@ -184,7 +184,7 @@ def _pool_hint(plan: ResourcePlan) -> str | None:
     return None
 
 
-class _Applier:
+class DomainApplier:
     def __init__(
         self,
         host: Host,

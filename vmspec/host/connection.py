@@ -115,9 +115,16 @@ class Host:
     """A connection that comes back: an operation that fails because libvirtd went away
     is retried on a fresh connection (every operation vmspec performs is idempotent)."""
 
-    def __init__(self, uri: str | None, *, connection: libvirt.virConnect | None = None) -> None:
+    def __init__(
+        self,
+        uri: str | None,
+        *,
+        connection: libvirt.virConnect | None = None,
+        timeout: float = OPEN_TIMEOUT_SECONDS,
+    ) -> None:
         self.uri = uri
-        self.connection = connection or open_connection(uri)
+        self.timeout = timeout
+        self.connection = connection or open_connection(uri, timeout=timeout)
         self.gave_up = False
 
     def call(self, operation: str, vm: str | None, action: Callable[[libvirt.virConnect], T]) -> T:
@@ -139,7 +146,7 @@ class Host:
         for _ in range(attempts):
             time.sleep(RECONNECT_PAUSE_SECONDS)
             try:
-                self.connection = open_connection(self.uri)
+                self.connection = open_connection(self.uri, timeout=self.timeout)
                 self.gave_up = False
                 return
             except HostError as error:

@@ -115,3 +115,61 @@ def summary(plan: Plan) -> str:
     }
     parts = [f"{counts[key]} {words[key]}" for key in words if key in counts]
     return "Plan: " + ", ".join(parts) + "."
+
+
+def fleet_lines(fleet) -> list[str]:
+    """A fleet plan: each host's plan in the inventory's order, the moves, what could not
+    be placed, and a table with one row per host."""
+    lines: list[str] = []
+    for host_plan in fleet.hosts:
+        lines.append(f"== {host_plan.host.name} ({host_plan.host.uri})")
+        if host_plan.plan is None:
+            lines.append(f"! unreachable: {host_plan.error}")
+        else:
+            lines.extend(plan_lines(host_plan.plan))
+        lines.append("")
+    for move in fleet.moves:
+        size = f"{move.bytes / 2**20:.1f} MiB to send" if move.volumes else "no volumes"
+        running = "; it runs: apply with --restart shuts it down" if move.running else ""
+        head = f"> {move.name}: move {move.source} → {move.target} ({size}{running})"
+        lines.append(head + (f": refused: {move.reason}" if move.reason else ""))
+        lines.extend(
+            f"    volume {volume.pool}/{volume.name}: {volume.format or 'file'}, "
+            f"{volume.allocation / 2**20:.1f} MiB allocated"
+            for volume in move.volumes
+        )
+    for skipped in fleet.skipped:
+        lines.append(f"! {skipped.name}: {skipped.reason}")
+    for name, why in sorted(fleet.chosen.items()):
+        lines.append(f"  placement: {name} {why}")
+    lines.append("")
+    lines.extend(_fleet_table(fleet))
+    return lines
+
+
+def _fleet_table(fleet) -> list[str]:
+    rows = [("host", "reached", "create", "update", "delete", "refused", "unchanged")]
+    for host_plan in fleet.hosts:
+        plan = host_plan.plan
+        if plan is None:
+            rows.append((host_plan.host.name, "no", "", "", "", "", ""))
+            continue
+        count = {action: 0 for action in Action}
+        for resource in plan.resources:
+            count[resource.action] += 1
+        rows.append(
+            (
+                host_plan.host.name,
+                "yes",
+                str(count[Action.CREATE]),
+                str(count[Action.UPDATE] + count[Action.ADOPT] + count[Action.GROW]),
+                str(count[Action.DELETE]),
+                str(count[Action.REFUSE] + count[Action.BLOCKED]),
+                str(count[Action.NONE]),
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]

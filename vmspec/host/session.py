@@ -58,9 +58,15 @@ def _host_devices(host: Host, uri: str, domains: list) -> HostDevices | None:
     return host.call("listing the host's devices", None, read_host_devices)
 
 
-def plan_documents(host: Host, documents: list[SourceDocument], options: Options) -> Plan:
+def plan_documents(
+    host: Host,
+    documents: list[SourceDocument],
+    options: Options,
+    arriving: frozenset[str] = frozenset(),
+) -> Plan:
     """The plan for ``documents`` on ``host``. Read-only: nothing on the host is
-    refreshed, started or built, and only the pools the specs use are listed."""
+    refreshed, started or built, and only the pools the specs use are listed.
+    ``arriving``: volumes (POOL/NAME) a move copies here before it defines their VM."""
     by_kind: dict[str, list[SourceDocument]] = {
         "VirtualMachine": [],
         "StoragePool": [],
@@ -124,7 +130,7 @@ def plan_documents(host: Host, documents: list[SourceDocument], options: Options
         local=local,
         pools=views,
         networks={n.name for n in networks} | set(live_networks),
-        planned_volumes={plan.name for plan in volume_plans},
+        planned_volumes={plan.name for plan in volume_plans} | arriving,
         host_devices=_host_devices(host, uri, domains),
     )
     for plan in domains:

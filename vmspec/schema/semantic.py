@@ -17,6 +17,7 @@ from vmspec.config.metadata import LIBOSINFO_NAMESPACE
 from vmspec.config.metadata import NAMESPACE as VMSPEC_NAMESPACE
 from vmspec.cpulist import host_list_problems
 from vmspec.families import FAMILIES
+from vmspec.fleet.inventory import INVENTORY, inventory_checks
 from vmspec.lower import policy
 from vmspec.lower.disk import AUTH_SECRET_TYPES, SECRET_SOURCES
 from vmspec.problems import FieldPath, Finding
@@ -43,6 +44,7 @@ def semantic_findings(document: dict[str, Any]) -> list[Finding]:
         "VirtualMachine": (*_CHECKS, *(check for family in FAMILIES for check in family.checks)),
         "StoragePool": (_pool,),
         "Network": (_network,),
+        INVENTORY: (inventory_checks,),
     }
     for check in checks[document["kind"]]:
         findings.extend(check(spec))
