@@ -232,3 +232,38 @@ def test_a_move_stopped_after_the_copy_and_the_define_converges_when_run_again(
     assert "on peer already, same data" in rerun.stdout
     assert f"{TEST_PREFIX}mover" not in {d.name() for d in system.listAllDomains()}
     assert f"{TEST_PREFIX}mover" in {d.name() for d in peer.listAllDomains()}
+
+
+def test_a_copy_stopped_halfway_is_copied_again_and_other_data_is_never_overwritten(
+    system, peer, peer_uri, move_pools, tmp_path
+):
+    """What an apply leaves when it stops during a copy: the target's volume holds part of
+    the data, and the marker beside it says it is this move's. Made here with libvirt."""
+    pool, _, _, (_, target_pool) = move_pools
+    inventory = _inventory(
+        tmp_path / "inventory.yaml", [("system", SYSTEM_URI, {}), ("peer", peer_uri, {})]
+    )
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    fleet = ("--inventory", str(inventory), str(specs))
+    write(specs, "mover", _mover(pool, "system").replace("state: running", "state: stopped"))
+    assert vmspec("apply", *fleet).returncode == 0
+    write(specs, "mover", _mover(pool, "peer").replace("state: running", "state: stopped"))
+    partial = "<volume><name>data.qcow2</name><capacity>1048576</capacity></volume>"
+    target_pool.createXML(partial, 0)
+
+    unmarked = vmspec("apply", "--allow-move", *fleet)
+    assert unmarked.returncode == 1
+    assert (
+        "has a volume " in unmarked.stdout and "with other data: not overwritten" in unmarked.stdout
+    )
+    assert f"{TEST_PREFIX}mover" in {d.name() for d in system.listAllDomains()}
+
+    marker = "<volume><name>data.qcow2.vmspec-copying</name><capacity>0</capacity></volume>"
+    target_pool.createXML(marker, 0)
+    rerun = vmspec("apply", "--allow-move", *fleet)
+    after = vmspec("plan", *fleet)
+    assert [rerun.returncode, after.returncode] == [0, 0], rerun.stdout + after.stdout
+    assert "an unfinished copy on peer: copied again" in rerun.stdout
+    assert {v.name() for v in target_pool.listAllVolumes()} == {"data.qcow2"}
+    assert f"{TEST_PREFIX}mover" not in {d.name() for d in system.listAllDomains()}

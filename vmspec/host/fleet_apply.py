@@ -124,14 +124,28 @@ def carry_out_move(
     report(f"moved to {move.target}")
 
 
+# Beside a volume while it is being copied: found on a rerun, it says that the volume of
+# that name on the target is this move's unfinished copy, which may be replaced.
+COPYING_SUFFIX = ".vmspec-copying"
+
+
 def _copy(source: Host, target: Host, volume: VolumeToMove, move: MovePlan, report: Report) -> None:
     label = f"{volume.pool}/{volume.name}"
     original = source.call(f"finding the volume {label}", move.name, lambda c: _lookup(c, volume))
-    try:
-        there = _lookup(target.connection, volume)
-    except libvirt.libvirtError:
+    pool = target.call(
+        f"finding the pool {volume.pool} on {move.target}",
+        move.name,
+        lambda c: c.storagePoolLookupByName(volume.pool),
+    )
+    there = _volume_named(pool, volume.name)
+    marker = _volume_named(pool, volume.name + COPYING_SUFFIX)
+    if there is not None and marker is not None:
+        report(f"volume {label}: an unfinished copy on {move.target}: copied again")
+        target.call(
+            f"deleting the unfinished copy of {label}", move.name, lambda c: there.delete(0)
+        )
         there = None
-    if there is not None:
+    elif there is not None:
         same = target.call(
             f"reading the volume {label} on {move.target}",
             move.name,
@@ -142,26 +156,37 @@ def _copy(source: Host, target: Host, volume: VolumeToMove, move: MovePlan, repo
         if not same:
             raise HostError(
                 "copying the volumes",
-                f"{move.target} has a volume {label} already, with other data: not overwritten "
-                "(if it is an interrupted copy, delete it and apply again)",
+                f"{move.target} has a volume {label} already, with other data: not overwritten",
                 move.name,
             )
         report(f"volume {label}: on {move.target} already, same data")
         return
-    pool = target.call(
-        f"finding the pool {volume.pool} on {move.target}",
-        move.name,
-        lambda c: c.storagePoolLookupByName(volume.pool),
-    )
+    if marker is None:
+        marker = target.call(
+            f"marking the copy of {label}",
+            move.name,
+            lambda c: pool.createXML(
+                f"<volume><name>{volume.name}{COPYING_SUFFIX}</name><capacity>0</capacity></volume>",
+                0,
+            ),
+        )
     copied = target.call(
         f"copying the volume {label}", move.name, lambda c: copy_volume(original, pool)
     )
+    target.call(f"marking the copy of {label} done", move.name, lambda c: marker.delete(0))
     rate = copied.sent / copied.seconds / 2**20 if copied.seconds else 0.0
     report(
         f"volume {label}: {copied.sent / 2**20:.1f} MiB sent in {copied.seconds:.2f} s "
         f"({rate:.0f} MiB/s), {copied.target.format or 'file'} of "
         f"{copied.target.capacity / 2**30:g} GiB, checksum verified"
     )
+
+
+def _volume_named(pool, name: str):
+    try:
+        return pool.storageVolLookupByName(name)
+    except libvirt.libvirtError:
+        return None
 
 
 def _lookup(connection: libvirt.virConnect, volume: VolumeToMove):
