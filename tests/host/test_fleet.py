@@ -9,6 +9,7 @@ test:///FILE), so the no-change re-plan is checked on the two real daemons."""
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 from pathlib import Path
@@ -267,3 +268,83 @@ def test_a_copy_stopped_halfway_is_copied_again_and_other_data_is_never_overwrit
     assert "an unfinished copy on peer: copied again" in rerun.stdout
     assert {v.name() for v in target_pool.listAllVolumes()} == {"data.qcow2"}
     assert f"{TEST_PREFIX}mover" not in {d.name() for d in system.listAllDomains()}
+
+
+def test_an_overlay_moves_onto_the_base_image_the_target_has_at_the_same_path(
+    system, peer, peer_uri, twin_pools, tmp_path
+):
+    """A folder both daemons see holds the base image, in a same-named pool on each: the
+    target has it already, so only the overlay travels, still naming the base by path.
+    An overlay whose base the target lacks, at a path its pool cannot give, is refused."""
+    base_pool = f"{TEST_PREFIX}base"
+    shared = Path("/srv") / base_pool
+    shared.mkdir(parents=True, exist_ok=True)
+    shared.chmod(0o755)
+    base = shared / "base.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(base), "1G"], check=True)
+    base.chmod(0o644)
+    for connection in (system, peer):
+        connection.storagePoolDefineXML(
+            f"<pool type='dir'><name>{base_pool}</name><target><path>{shared}</path></target></pool>"
+        ).create(0)
+    source_pool = twin_pools[0]
+    here = Path(etree.fromstring(source_pool.XMLDesc(0)).findtext("target/path"))
+    for name, backing in (("overlay.qcow2", base), ("lonely.qcow2", here / "lonely-base.qcow2")):
+        if name == "lonely.qcow2":
+            subprocess.run(
+                ["qemu-img", "create", "-q", "-f", "qcow2", str(backing), "1G"], check=True
+            )
+        subprocess.run(
+            [
+                "qemu-img",
+                "create",
+                "-q",
+                "-f",
+                "qcow2",
+                "-F",
+                "qcow2",
+                "-b",
+                str(backing),
+                str(here / name),
+            ],
+            check=True,
+        )
+    source_pool.refresh(0)
+    inventory = _inventory(
+        tmp_path / "inventory.yaml", [("system", SYSTEM_URI, {}), ("peer", peer_uri, {})]
+    )
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    fleet = ("--inventory", str(inventory), str(specs))
+
+    def spec(volume: str, host: str) -> str:
+        disk = f"disks: [{{target: vda, volume: {{pool: {source_pool.name()}, name: {volume}}}, format: qcow2}}]\n"
+        return guest_spec(
+            volume.split(".")[0], f"placement: {{host: {host}}}\n{disk}", state="stopped"
+        )
+
+    try:
+        write(
+            specs, "vms", spec("overlay.qcow2", "system") + "---\n" + spec("lonely.qcow2", "system")
+        )
+        assert vmspec("apply", *fleet).returncode == 0
+        write(specs, "vms", spec("overlay.qcow2", "peer") + "---\n" + spec("lonely.qcow2", "peer"))
+        planned = vmspec("plan", *fleet)
+        moved = vmspec("apply", "--allow-move", *fleet)
+
+        assert planned.returncode == 1 and moved.returncode == 1, planned.stdout + moved.stdout
+        assert f"the backing file of {source_pool.name()}/overlay.qcow2" in planned.stdout
+        assert f"is backed by {here}/lonely-base.qcow2, which peer lacks" in planned.stdout
+        assert f"volume {base_pool}/base.qcow2: on peer already, same data" in moved.stdout
+        moved_overlay = peer.storagePoolLookupByName(source_pool.name()).storageVolLookupByName(
+            "overlay.qcow2"
+        )
+        assert etree.fromstring(moved_overlay.XMLDesc(0)).findtext("backingStore/path") == str(base)
+        assert f"{TEST_PREFIX}overlay" in {d.name() for d in peer.listAllDomains()}
+        assert f"{TEST_PREFIX}lonely" in {d.name() for d in system.listAllDomains()}
+    finally:
+        for connection in (system, peer):
+            pool = connection.storagePoolLookupByName(base_pool)
+            pool.destroy()
+            pool.undefine()
+        shutil.rmtree(shared, ignore_errors=True)

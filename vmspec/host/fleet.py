@@ -21,6 +21,7 @@ from vmspec.fleet.inventory import Inventory, InventoryHost
 from vmspec.fleet.placement import HostView, Move, Skipped, place
 from vmspec.host.connection import Host
 from vmspec.host.errors import HostError
+from vmspec.host.move import VolumeFacts
 from vmspec.host.session import plan_documents
 from vmspec.load import SourceDocument
 from vmspec.lower.storage import wanted_volumes
@@ -54,6 +55,8 @@ class VolumeToMove:
     name: str
     allocation: int  # bytes the file takes: what a sparse copy sends, about
     format: str | None
+    path: str  # on the source; a backing file has to be at this path on the target too
+    backing_of: str | None = None  # the volume (POOL/NAME) whose backing file this is
 
 
 @dataclass(slots=True)
@@ -231,6 +234,7 @@ def _start_move(move: Move, hosts: dict[str, HostPlan]) -> MovePlan:
         )
         plan.volumes = _volumes_of(source, xml, move)
         _check_target_pools(target, plan.volumes, move.target)
+        _check_backing_paths(target, plan.volumes, move)
     except HostError as error:
         plan.reason = error.message
     return plan
@@ -301,18 +305,40 @@ def _volumes_of(host: Host, xml: str, move: Move) -> list[VolumeToMove]:
                 ) from None
         else:
             continue
-        found.append(_volume_to_move(volume))
-    return found
+        chain = [_volume_to_move(volume)]
+        while (backing := VolumeFacts.of(volume).backing) is not None:
+            volume = _backing_volume(host, backing, chain[-1], move)
+            chain.append(_volume_to_move(volume, backing_of=chain[-1]))
+        found.extend(reversed(chain))  # a backing file goes before the image it backs
+    once: dict[tuple[str, str], VolumeToMove] = {}
+    for volume in found:  # two overlays of one base: the base once, first
+        once.setdefault((volume.pool, volume.name), volume)
+    return list(once.values())
 
 
-def _volume_to_move(volume: Any) -> VolumeToMove:
-    xml = etree.fromstring(volume.XMLDesc(0))
-    format_element = xml.find("target/format")
+def _backing_volume(host: Host, path: str, image: VolumeToMove, move: Move) -> Any:
+    """A backing file is copied too, to the same path: the image names it by path, and
+    vmspec does not rewrite images (no rebase). So it must be a volume of a pool."""
+    try:
+        return host.connection.storageVolLookupByPath(path)
+    except libvirt.libvirtError:
+        raise HostError(
+            "planning the move",
+            f"the backing file {path} of {image.pool}/{image.name} is in no libvirt pool on "
+            f"{move.source}: vmspec moves pool volumes only",
+            move.name,
+        ) from None
+
+
+def _volume_to_move(volume: Any, backing_of: VolumeToMove | None = None) -> VolumeToMove:
+    facts = VolumeFacts.of(volume)
     return VolumeToMove(
         volume.storagePoolLookupByVolume().name(),
         volume.name(),
-        int(xml.findtext("allocation")),
-        format_element.get("type") if format_element is not None else None,
+        facts.allocation,
+        facts.format,
+        volume.path(),
+        f"{backing_of.pool}/{backing_of.name}" if backing_of else None,
     )
 
 
@@ -328,4 +354,28 @@ def _check_target_pools(host: Host, volumes: list[VolumeToMove], host_name: str)
         if not pool.isActive():
             raise HostError(
                 "planning the move", f"the pool {pool_name!r} on {host_name} is not running"
+            )
+
+
+def _check_backing_paths(target: Host, volumes: list[VolumeToMove], move: Move) -> None:
+    """A backing file must be at the path its image names on the target: there already
+    (apply checks that it holds the same data), or copied into a same-named pool that is
+    at the same path there."""
+    for volume in volumes:
+        if volume.backing_of is None:
+            continue
+        try:
+            target.connection.storageVolLookupByPath(volume.path)
+            continue
+        except libvirt.libvirtError:
+            pass
+        pool_path = etree.fromstring(
+            target.connection.storagePoolLookupByName(volume.pool).XMLDesc(0)
+        ).findtext("target/path")
+        if f"{pool_path}/{volume.name}" != volume.path:
+            raise HostError(
+                "planning the move",
+                f"{volume.backing_of} is backed by {volume.path}, which {move.target} lacks, "
+                f"and the pool {volume.pool!r} is at {pool_path} there: put {volume.path} on "
+                f"{move.target} first (vmspec does not rewrite the backing paths images name)",
             )

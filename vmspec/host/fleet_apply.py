@@ -137,7 +137,11 @@ def _copy(source: Host, target: Host, volume: VolumeToMove, move: MovePlan, repo
         move.name,
         lambda c: c.storagePoolLookupByName(volume.pool),
     )
-    there = _volume_named(pool, volume.name)
+    there = (
+        _volume_at(target.connection, volume.path)
+        if volume.backing_of
+        else _volume_named(pool, volume.name)
+    )
     marker = _volume_named(pool, volume.name + COPYING_SUFFIX)
     if there is not None and marker is not None:
         report(f"volume {label}: an unfinished copy on {move.target}: copied again")
@@ -180,6 +184,13 @@ def _copy(source: Host, target: Host, volume: VolumeToMove, move: MovePlan, repo
         f"({rate:.0f} MiB/s), {copied.target.format or 'file'} of "
         f"{copied.target.capacity / 2**30:g} GiB, checksum verified"
     )
+
+
+def _volume_at(connection: libvirt.virConnect, path: str):
+    try:
+        return connection.storageVolLookupByPath(path)
+    except libvirt.libvirtError:
+        return None
 
 
 def _volume_named(pool, name: str):

@@ -136,6 +136,7 @@ def fleet_lines(fleet) -> list[str]:
         lines.extend(
             f"    volume {volume.pool}/{volume.name}: {volume.format or 'file'}, "
             f"{volume.allocation / 2**20:.1f} MiB allocated"
+            + (f", the backing file of {volume.backing_of}" if volume.backing_of else "")
             for volume in move.volumes
         )
     for skipped in fleet.skipped:
