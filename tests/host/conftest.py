@@ -186,6 +186,13 @@ def guest_spec(
     ) + textwrap.indent(textwrap.dedent(extra), "  ")
 
 
+def qcow2(path: Path, size: str = "1G", backing: Path | None = None) -> Path:
+    """A qcow2 image made with qemu-img (an overlay of ``backing`` when given)."""
+    chain = ["-F", "qcow2", "-b", str(backing)] if backing else []
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", *chain, str(path), size], check=True)
+    return path
+
+
 def write(directory: Path, name: str, text: str) -> Path:
     path = directory / f"{name}.yaml"
     path.write_text(text, encoding="utf-8")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from tests.host.conftest import SYSTEM_URI, TEST_PREFIX, guest_spec, vmspec, write
+from tests.host.conftest import SYSTEM_URI, TEST_PREFIX, guest_spec, qcow2, vmspec, write
 from vmspec.host.move import copy_volume
 
 GiB, MiB = 1024**3, 1024**2
@@ -130,7 +130,7 @@ def move_pools(twin_pools):
     source_pool = twin_pools[0]
     here, there = (Path(etree.fromstring(p.XMLDesc(0)).findtext("target/path")) for p in twin_pools)
     image = here / "data.qcow2"
-    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(image), "10G"], check=True)
+    qcow2(image, "10G")
     subprocess.run(
         ["qemu-io", "-c", "write -P 0x5a 1G 64M", str(image)], check=True, capture_output=True
     )
@@ -281,7 +281,7 @@ def test_an_overlay_moves_onto_the_base_image_the_target_has_at_the_same_path(
     shared.mkdir(parents=True, exist_ok=True)
     shared.chmod(0o755)
     base = shared / "base.qcow2"
-    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(base), "1G"], check=True)
+    qcow2(base)
     base.chmod(0o644)
     for connection in (system, peer):
         connection.storagePoolDefineXML(
@@ -289,26 +289,8 @@ def test_an_overlay_moves_onto_the_base_image_the_target_has_at_the_same_path(
         ).create(0)
     source_pool = twin_pools[0]
     here = Path(etree.fromstring(source_pool.XMLDesc(0)).findtext("target/path"))
-    for name, backing in (("overlay.qcow2", base), ("lonely.qcow2", here / "lonely-base.qcow2")):
-        if name == "lonely.qcow2":
-            subprocess.run(
-                ["qemu-img", "create", "-q", "-f", "qcow2", str(backing), "1G"], check=True
-            )
-        subprocess.run(
-            [
-                "qemu-img",
-                "create",
-                "-q",
-                "-f",
-                "qcow2",
-                "-F",
-                "qcow2",
-                "-b",
-                str(backing),
-                str(here / name),
-            ],
-            check=True,
-        )
+    qcow2(here / "overlay.qcow2", backing=base)
+    qcow2(here / "lonely.qcow2", backing=qcow2(here / "lonely-base.qcow2"))
     source_pool.refresh(0)
     inventory = _inventory(
         tmp_path / "inventory.yaml", [("system", SYSTEM_URI, {}), ("peer", peer_uri, {})]

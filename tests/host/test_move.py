@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from tests.host.conftest import libvirt
+from tests.host.conftest import libvirt, qcow2
 from vmspec.host.move import copy_volume, volume_checksum
 
 GiB, MiB = 1024**3, 1024**2
@@ -20,14 +20,10 @@ def _folder(pool) -> Path:
     return Path(etree.fromstring(pool.XMLDesc(0)).findtext("target/path"))
 
 
-def _qemu_img(*args: str) -> None:
-    subprocess.run(["qemu-img", *args], check=True, capture_output=True)
-
-
 def test_a_sparse_qcow2_moves_as_a_qcow2_of_its_data_with_identical_content(twin_pools):
     source_pool, target_pool = twin_pools
     image = _folder(source_pool) / "data.qcow2"
-    _qemu_img("create", "-q", "-f", "qcow2", str(image), "10G")
+    qcow2(image, "10G")
     subprocess.run(
         ["qemu-io", "-c", "write -P 0x5a 1G 64M", str(image)], check=True, capture_output=True
     )
@@ -51,18 +47,7 @@ def test_a_sparse_qcow2_moves_as_a_qcow2_of_its_data_with_identical_content(twin
 def test_an_overlay_keeps_naming_its_backing_file(twin_pools):
     source_pool, target_pool = twin_pools
     folder = _folder(source_pool)
-    _qemu_img("create", "-q", "-f", "qcow2", str(folder / "base.qcow2"), "1G")
-    _qemu_img(
-        "create",
-        "-q",
-        "-f",
-        "qcow2",
-        "-F",
-        "qcow2",
-        "-b",
-        str(folder / "base.qcow2"),
-        str(folder / "overlay.qcow2"),
-    )
+    qcow2(folder / "overlay.qcow2", backing=qcow2(folder / "base.qcow2"))
     source_pool.refresh(0)
 
     copied = copy_volume(source_pool.storageVolLookupByName("overlay.qcow2"), target_pool)
@@ -74,7 +59,7 @@ def test_an_overlay_keeps_naming_its_backing_file(twin_pools):
 def test_a_copy_over_an_existing_volume_is_refused_and_leaves_it(twin_pools):
     source_pool, target_pool = twin_pools
     folder = _folder(source_pool)
-    _qemu_img("create", "-q", "-f", "qcow2", str(folder / "taken.qcow2"), "1G")
+    qcow2(folder / "taken.qcow2")
     source_pool.refresh(0)
     existing = target_pool.createXML(
         "<volume><name>taken.qcow2</name><capacity>1048576</capacity>"
