@@ -8,6 +8,7 @@ read 2 as "changes" and nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import os
@@ -822,6 +823,7 @@ def _apply_fleet_command(
             allow_move=allow_move,
             parallel=fleet_options["parallel"],
             shutdown_timeout=shutdown_timeout,
+            progress=_copy_progress,
         )
     finally:
         fleet.close()
@@ -829,3 +831,22 @@ def _apply_fleet_command(
         click.echo(f"vmspec: {_count(failures, 'thing')} not converged", err=True)
         sys.exit(EXIT_PROBLEMS)
     click.echo("Done.")
+
+
+@contextlib.contextmanager
+def _copy_progress(label: str, total: int):
+    """A bar for a volume copy on a terminal (click's: percent and time left); nothing
+    otherwise, where the line after the copy says what was sent and how fast."""
+    if not sys.stderr.isatty():
+        yield lambda _sent: None
+        return
+    label = f"{label} ({total / 2**20:.0f} MiB)"
+    with click.progressbar(length=max(total, 1), label=label, file=sys.stderr) as bar:
+        shown = 0
+
+        def advance(sent: int) -> None:
+            nonlocal shown
+            bar.update(min(sent, total) - shown)
+            shown = min(sent, total)
+
+        yield advance

@@ -221,10 +221,10 @@ class DomainApplier:
         if self.options.live and self._is_active():
             self._hotplug()
         if self.plan.restart == "planned":
-            self._stop(reason="restart")
+            self.stop(reason="restart")
             self._start()
         elif self.plan.state:
-            (self._start if self.plan.state[1] == "running" else self._stop)()
+            (self._start if self.plan.state[1] == "running" else self.stop)()
 
     def _roll_back_creation(self) -> None:
         """A domain this apply created but could not start is undefined again, so a failed
@@ -306,7 +306,7 @@ class DomainApplier:
             raise HostError(error.operation, error.message, self.name, error.hint) from None
         self.report(f"  {self.name}: started")
 
-    def _stop(self, reason: str = "the spec's state: stopped") -> None:
+    def stop(self, reason: str = "the spec's state: stopped") -> None:
 
         if not self._is_active():
             return

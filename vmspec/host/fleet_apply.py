@@ -11,8 +11,9 @@ the source's; otherwise it is not overwritten and the move stops, naming it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
 
 import libvirt
 
@@ -25,6 +26,14 @@ from vmspec.host.move import CopyFailed, copy_volume, volume_checksum
 from vmspec.host.plan import plan_delete
 
 Report = Callable[[str], None]
+# What shows a long copy's progress: (what is copied, bytes to send) → a context whose
+# value takes the bytes sent so far. The CLI's draws a bar on a terminal only.
+CopyProgress = Callable[[str, int], AbstractContextManager[Callable[[int], None]]]
+
+
+@contextmanager
+def no_progress(_label: str, _total: int) -> Iterator[Callable[[int], None]]:
+    yield lambda _sent: None
 
 
 def apply_fleet(
@@ -35,6 +44,7 @@ def apply_fleet(
     allow_move: bool,
     parallel: int,
     shutdown_timeout: float,
+    progress: CopyProgress = no_progress,
 ) -> int:
     """Applies every host's plan, then the moves; returns how many things did not converge."""
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
@@ -58,7 +68,9 @@ def apply_fleet(
             failures += 1
             continue
         try:
-            carry_out_move(move, hosts, options, lambda line: report(f"  {line}"), shutdown_timeout)
+            carry_out_move(
+                move, hosts, options, lambda line: report(f"  {line}"), shutdown_timeout, progress
+            )
         except (HostError, CopyFailed) as error:
             report(f"  ! {error}")
             failures += 1
@@ -97,15 +109,18 @@ def carry_out_move(
     options: Options,
     report: Report,
     shutdown_timeout: float,
+    progress: CopyProgress = no_progress,
 ) -> None:
     source, target = hosts[move.source], hosts[move.target]
     source_host, target_host = source.connection, target.connection
     nested = target.plan.facts.nested if target.plan else False
     if _is_active(source_host, move.name):
-        stopping = ResourcePlan(move.name, Action.NONE, state=("running", "stopped"))
-        DomainApplier(source_host, stopping, options, report, shutdown_timeout, nested).run()
+        stopping = ResourcePlan(move.name, Action.NONE, live=move.source_live)
+        DomainApplier(source_host, stopping, options, report, shutdown_timeout, nested).stop(
+            reason=f"the move to {move.target}"
+        )
     for volume in move.volumes:
-        _copy(source_host, target_host, volume, move, report)
+        _copy(source_host, target_host, volume, move, report, progress)
     defining = move.target_plan
     if defining.known_after_apply and defining.recheck is not None:
         defining.recheck(target_host)  # its volumes are there now: check its references again
@@ -114,7 +129,8 @@ def carry_out_move(
     deleting = plan_delete(move.source_live, options)
     DomainApplier(source_host, deleting, options, report, shutdown_timeout, nested).run()
     if options.delete_volumes:
-        for volume in move.volumes:
+        # Its own volumes: a backing file may back other images on the source too.
+        for volume in (volume for volume in move.volumes if volume.backing_of is None):
             source_host.call(
                 f"deleting the volume {volume.pool}/{volume.name}",
                 move.name,
@@ -129,7 +145,14 @@ def carry_out_move(
 COPYING_SUFFIX = ".vmspec-copying"
 
 
-def _copy(source: Host, target: Host, volume: VolumeToMove, move: MovePlan, report: Report) -> None:
+def _copy(
+    source: Host,
+    target: Host,
+    volume: VolumeToMove,
+    move: MovePlan,
+    report: Report,
+    progress: CopyProgress,
+) -> None:
     label = f"{volume.pool}/{volume.name}"
     original = source.call(f"finding the volume {label}", move.name, lambda c: _lookup(c, volume))
     pool = target.call(
@@ -174,9 +197,12 @@ def _copy(source: Host, target: Host, volume: VolumeToMove, move: MovePlan, repo
                 0,
             ),
         )
-    copied = target.call(
-        f"copying the volume {label}", move.name, lambda c: copy_volume(original, pool)
-    )
+    with progress(f"{label} → {move.target}", volume.allocation) as advance:
+        copied = target.call(
+            f"copying the volume {label}",
+            move.name,
+            lambda c: copy_volume(original, pool, advance),
+        )
     target.call(f"marking the copy of {label} done", move.name, lambda c: marker.delete(0))
     rate = copied.sent / copied.seconds / 2**20 if copied.seconds else 0.0
     report(
