@@ -179,6 +179,12 @@ _fleet_options = [
 ]
 
 
+def _with_fleet_options(command):
+    for option in reversed(_fleet_options):
+        command = option(command)
+    return command
+
+
 def _host_options(command):
     """The options plan and apply share."""
     options = [
@@ -325,6 +331,7 @@ def _carry_out(host, host_plan, options, shutdown_timeout: float, shown: list[st
 )
 @click.option("--yes", is_flag=True, help="Do not ask; needed when stdin is not a terminal.")
 @click.option("--shutdown-timeout", type=float, default=120.0, show_default=True, metavar="SECONDS")
+@_with_fleet_options
 def destroy(
     paths: tuple[Path, ...],
     uri: str | None,
@@ -333,15 +340,23 @@ def destroy(
     delete_volumes: bool,
     yes: bool,
     shutdown_timeout: float,
+    **fleet_options,
 ) -> None:
     """Remove the VMs the specs describe and this scope owns (powered off, disks kept).
 
     Volumes go only with --delete-volumes; pools and networks only when named with
     --target. The plan is shown first; a terminal is asked, otherwise --yes is needed.
+    With --inventory: on every host, wherever the VMs are defined.
     """
     from vmspec.host.report import plan_lines
 
     flags = {"delete_volumes": delete_volumes, "force": True}
+    fleet_options = _pop_fleet_options(fleet_options)
+    if fleet_options["inventory_path"] is not None:
+        _destroy_fleet_command(
+            paths, uri, scope, targets, flags, fleet_options, yes, shutdown_timeout
+        )
+        return
     host, host_plan, options = _make_plan(paths, uri, scope, targets, flags, destroy=True)
     shown = plan_lines(host_plan)
     if not host_plan.has_changes:
@@ -373,8 +388,14 @@ def destroy(
     help="Refresh every SECONDS, with CPU %, disk and NIC bytes/s; Ctrl-C stops.",
 )
 @click.option("--count", type=click.IntRange(min=1), hidden=True, help="Stop after N samples.")
+@_with_fleet_options
 def diagnostics(
-    targets: tuple[str, ...], uri: str | None, output: str, watch: float | None, count: int | None
+    targets: tuple[str, ...],
+    uri: str | None,
+    output: str,
+    watch: float | None,
+    count: int | None,
+    **fleet_options,
 ) -> None:
     """Show state, CPU, memory, disk and NIC counters of domains, read in one bulk call.
 
@@ -385,6 +406,12 @@ def diagnostics(
     import time
 
     names = _diagnostics_names(targets) if targets else None
+    fleet_options = _pop_fleet_options(fleet_options)
+    if fleet_options["inventory_path"] is not None:
+        if watch is not None:
+            raise click.UsageError("--watch follows one host: give -c rather than --inventory")
+        _diagnostics_fleet(uri, names, output, fleet_options)
+        return
     try:
         from vmspec.host.connection import Host
         from vmspec.host.diagnostics import Sampler
@@ -649,6 +676,7 @@ def _count(number: int, noun: str) -> str:
     is_flag=True,
     help="Write specs even where the vocabulary cannot say everything (and print what is dropped).",
 )
+@_with_fleet_options
 def import_command(
     names: tuple[str, ...],
     uri: str | None,
@@ -656,6 +684,7 @@ def import_command(
     xml_files: tuple[Path, ...],
     output_dir: Path | None,
     lossy: bool,
+    **fleet_options,
 ) -> None:
     """Write specs for existing domains: from a host (NAME... or --all) or from XML files.
 
@@ -669,12 +698,18 @@ def import_command(
         raise click.UsageError("give domain names (or --all), or --xml FILE..., not both")
     if not xml_files and not names and not import_all:
         raise click.UsageError("name the domains to import, or give --all or --xml FILE...")
-    lifted = (
-        lift_files(list(xml_files))
-        if xml_files
-        else _lift_from_host(uri, None if import_all else list(names))
-    )
-    refused = 0
+    fleet_options = _pop_fleet_options(fleet_options)
+    wanted = None if import_all else list(names)
+    unreachable: list[str] = []
+    if xml_files:
+        lifted = lift_files(list(xml_files))
+    elif fleet_options["inventory_path"] is not None:
+        lifted, unreachable = _lift_from_inventory(uri, wanted, fleet_options)
+    else:
+        lifted = _lift_from_host(uri, wanted)
+    refused = len(unreachable)
+    for message in unreachable:
+        click.echo(f"vmspec: {message}", err=True)
     written: list[str] = []
     seen: set[str] = set()
     for item in lifted:
@@ -713,10 +748,10 @@ def import_command(
     elif output_dir is not None:
         click.echo(f"wrote {_count(len(written), 'spec')} to {output_dir}", err=True)
     if refused:
-        click.echo(
-            f"vmspec: {_count(refused, 'domain')} not imported",
-            err=True,
-        )
+        if refused > len(unreachable):
+            click.echo(
+                f"vmspec: {_count(refused - len(unreachable), 'domain')} not imported", err=True
+            )
         sys.exit(EXIT_PROBLEMS)
 
 
@@ -741,6 +776,85 @@ def _lift_from_host(uri: str | None, names: list[str] | None):
 # --- many hosts: --inventory -----------------------------------------------------------
 
 
+def _diagnostics_fleet(uri, names, output: str, fleet_options) -> None:
+    """One sample of every host, in the inventory's order; the named domains wherever
+    they are (a name no host that answered has is an error)."""
+    import dataclasses
+    from concurrent.futures import ThreadPoolExecutor
+
+    from vmspec.host.connection import Host
+    from vmspec.host.diagnostics import Sampler
+    from vmspec.host.diagnostics_report import table_lines, to_json
+    from vmspec.host.errors import HostError
+    from vmspec.host.fleet import HostPlan
+
+    inventory, _, _ = _fleet_inputs((), uri, None, fleet_options)
+    hosts = [HostPlan(host) for host in inventory.limited(fleet_options["limit"]).hosts]
+
+    def sample(host_plan: HostPlan):
+        try:
+            host_plan.connection = Host(
+                host_plan.host.uri, timeout=fleet_options["connect_timeout"]
+            )
+            taken = Sampler(host_plan.connection, None).sample()
+        except HostError as error:
+            host_plan.error = str(error)
+            return None
+        finally:
+            if host_plan.connection is not None:
+                host_plan.connection.close()
+        if names is None:
+            return taken
+        return dataclasses.replace(
+            taken, domains=tuple(d for d in taken.domains if d.name in names)
+        )
+
+    with ThreadPoolExecutor(max_workers=fleet_options["parallel"]) as pool:
+        samples = list(pool.map(sample, hosts))
+    found = {d.name for taken in samples if taken for d in taken.domains}
+    missing = [name for name in names or () if name not in found]
+    if output == "json":
+        entries = [
+            {"name": h.host.name, "error": h.error, "diagnostics": to_json(t) if t else None}
+            for h, t in zip(hosts, samples, strict=True)
+        ]
+        click.echo(json.dumps({"formatVersion": 1, "hosts": entries}, indent=2))
+    else:
+        for host_plan, taken in zip(hosts, samples, strict=True):
+            click.echo(f"== {host_plan.host.name} ({host_plan.host.uri})")
+            click.echo(
+                f"! unreachable: {host_plan.error}"
+                if taken is None
+                else "\n".join(table_lines(taken))
+            )
+    if missing:
+        click.echo(
+            f"vmspec: no domain named {', '.join(map(repr, missing))} on the hosts that answered",
+            err=True,
+        )
+    if missing or any(h.error for h in hosts):
+        sys.exit(EXIT_PROBLEMS)
+
+
+def _lift_from_inventory(uri, names, fleet_options):
+    """Lifted domains from every host of the inventory, each placed on its host, and a
+    message for each host that did not answer."""
+    from vmspec.host.errors import HostError
+    from vmspec.host.fleet import HostPlan
+    from vmspec.host.importing import lift_inventory_domains
+
+    inventory, _, _ = _fleet_inputs((), uri, None, fleet_options)
+    hosts = [HostPlan(host) for host in inventory.limited(fleet_options["limit"]).hosts]
+    try:
+        lifted = lift_inventory_domains(
+            hosts, names, fleet_options["parallel"], fleet_options["connect_timeout"]
+        )
+    except HostError as error:
+        _fail([], str(error))
+    unreachable = [f"{h.host.name}: not imported from: {h.error}" for h in hosts if h.error]
+    return lifted, unreachable
+
+
 def _pop_fleet_options(flags: dict, *, allow_move: bool = False) -> dict:
     fleet_options = {
         name: flags.pop(name) for name in ("inventory_path", "limit", "parallel", "connect_timeout")
@@ -751,14 +865,11 @@ def _pop_fleet_options(flags: dict, *, allow_move: bool = False) -> dict:
     return fleet_options
 
 
-def _make_fleet_plan(paths, uri, scope_option, targets, flags, fleet_options):
-    """The specs, the inventory and every host's plan; exits on problems in any of them."""
+def _fleet_inputs(paths, uri, scope_option, fleet_options):
+    """The inventory, the valid spec documents and the scope; exits on problems in any."""
     if uri is not None:
         raise click.UsageError("-c names one host; --inventory names the hosts: give one of them")
-    if targets:
-        raise click.UsageError("--target is for one host; use --limit with --inventory")
     from vmspec.fleet.inventory import INVENTORY, Inventory
-    from vmspec.host.fleet import plan_fleet
 
     scope = _resolve_scope(scope_option, paths)
     inventory_documents = ValidDocuments([fleet_options["inventory_path"]])
@@ -773,6 +884,16 @@ def _make_fleet_plan(paths, uri, scope_option, targets, flags, fleet_options):
         files = len({problem.file for problem in problems})
         _fail(problems, f"{_count(len(problems), 'problem')} in {_count(files, 'file')}")
     inventory = Inventory.from_spec(inventories[0].file, inventories[0].data["spec"])
+    return inventory, valid, scope
+
+
+def _make_fleet_plan(paths, uri, scope_option, targets, flags, fleet_options):
+    """The specs, the inventory and every host's plan; exits on problems in any of them."""
+    if targets:
+        raise click.UsageError("--target is for one host; use --limit with --inventory")
+    from vmspec.host.fleet import plan_fleet
+
+    inventory, valid, scope = _fleet_inputs(paths, uri, scope_option, fleet_options)
     options = Options(**flags, scope=scope)
     fleet, placement_problems = plan_fleet(
         inventory,
@@ -850,3 +971,52 @@ def _copy_progress(label: str, total: int):
             shown = min(sent, total)
 
         yield advance
+
+
+def _destroy_fleet_command(
+    paths, uri, scope_option, targets, flags, fleet_options, yes: bool, shutdown_timeout: float
+) -> None:
+    from vmspec.host.fleet import plan_fleet_destroy
+    from vmspec.host.fleet_apply import apply_fleet
+    from vmspec.host.graph import TargetError, parse_target
+    from vmspec.host.report import fleet_lines
+
+    inventory, documents, scope = _fleet_inputs(paths, uri, scope_option, fleet_options)
+    try:
+        parsed = tuple(parse_target(target) for target in targets)
+    except TargetError as error:
+        raise click.UsageError(str(error)) from None
+    options = Options(**flags, scope=scope, targets=parsed)
+    fleet = plan_fleet_destroy(
+        inventory,
+        documents,
+        options,
+        limit=fleet_options["limit"],
+        parallel=fleet_options["parallel"],
+        connect_timeout=fleet_options["connect_timeout"],
+    )
+    try:
+        click.echo("\n".join(fleet_lines(fleet)))
+        if not fleet.has_changes:
+            click.echo("Nothing to destroy.")
+            failures = int(fleet.failed)
+        else:
+            if not yes:
+                if not sys.stdin.isatty():
+                    _fail([], "stdin is not a terminal: add --yes to destroy", EXIT_PROBLEMS)
+                if not click.confirm("Destroy these?", default=False):
+                    _fail([], "nothing destroyed", EXIT_PROBLEMS)
+            click.echo("Applying:")
+            failures = apply_fleet(
+                fleet,
+                options,
+                click.echo,
+                allow_move=False,
+                parallel=fleet_options["parallel"],
+                shutdown_timeout=shutdown_timeout,
+            )
+    finally:
+        fleet.close()
+    if failures:
+        click.echo(f"vmspec: {_count(failures, 'thing')} not converged", err=True)
+        sys.exit(EXIT_PROBLEMS)

@@ -111,6 +111,12 @@ def test_an_inventory_is_planned_and_applied_host_by_host(
     assert f"placement: {TEST_PREFIX}p1 stays on peer, where it is defined" in again.stdout
     assert "test-a" not in again.stdout  # --limit leaves the other hosts alone
 
+    destroyed = vmspec("destroy", "--yes", *real)
+    assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
+    assert f"{TEST_PREFIX}p1: deleted (disks kept)" in destroyed.stdout
+    assert f"{TEST_PREFIX}s1" not in {d.name() for d in system.listAllDomains()}
+    assert f"{TEST_PREFIX}p1" not in {d.name() for d in peer.listAllDomains()}
+
 
 def test_a_placement_naming_no_host_is_a_located_error(tmp_path):
     inventory = _inventory(
@@ -330,3 +336,41 @@ def test_an_overlay_moves_onto_the_base_image_the_target_has_at_the_same_path(
             pool.destroy()
             pool.undefine()
         shutil.rmtree(shared, ignore_errors=True)
+
+
+def test_import_and_diagnostics_read_every_host_of_the_inventory(system, peer, peer_uri, tmp_path):
+    inventory = _inventory(
+        tmp_path / "inventory.yaml",
+        [
+            ("system", SYSTEM_URI, {}),
+            ("peer", peer_uri, {}),
+            ("refused", "qemu+unix:///system?socket=/nonexistent/libvirt-sock", {}),
+        ],
+    )
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    write(specs, "here", guest_spec("here", "placement: {host: system}\n", state="stopped"))
+    write(specs, "there", guest_spec("there", "placement: {host: peer}\n"))
+    fleet = ("--inventory", str(inventory), "--limit", "system", "--limit", "peer")
+    assert vmspec("apply", *fleet, str(specs)).returncode == 0
+
+    names = (f"{TEST_PREFIX}here", f"{TEST_PREFIX}there")
+    imported = vmspec("import", *fleet, *names, "-o", str(tmp_path / "imported"))
+    diagnosed = vmspec("diagnostics", "--inventory", str(inventory), "--output", "json", *names)
+    unknown = vmspec("import", *fleet, f"{TEST_PREFIX}nowhere")
+
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    there = (tmp_path / "imported" / f"{TEST_PREFIX}there.yaml").read_text()
+    assert "placement:\n    host: peer" in there or "placement: {host: peer}" in there, there
+    # The imported specs plan to no changes where they came from.
+    replanned = vmspec("plan", *fleet, str(tmp_path / "imported"))
+    assert replanned.returncode == 0, replanned.stdout + replanned.stderr
+
+    assert diagnosed.returncode == 1  # the refused host
+    hosts = {entry["name"]: entry for entry in json.loads(diagnosed.stdout)["hosts"]}
+    assert [d["name"] for d in hosts["peer"]["diagnostics"]["domains"]] == [f"{TEST_PREFIX}there"]
+    assert hosts["peer"]["diagnostics"]["domains"][0]["state"] == "running"
+    assert "Failed to connect socket" in hosts["refused"]["error"]
+
+    assert unknown.returncode == 1
+    assert f"no domain named '{TEST_PREFIX}nowhere' on system, peer" in unknown.stderr

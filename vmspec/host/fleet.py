@@ -20,6 +20,7 @@ from vmspec.compare.model import Action, Kind, LiveDomain, Options, Plan, Resour
 from vmspec.fleet.inventory import Inventory, InventoryHost
 from vmspec.fleet.placement import HostView, Move, Skipped, place
 from vmspec.host.connection import Host
+from vmspec.host.destroy import plan_destroy
 from vmspec.host.errors import HostError
 from vmspec.host.move import VolumeFacts
 from vmspec.host.session import plan_documents
@@ -180,6 +181,33 @@ def plan_fleet(
         _finish_move_plan(move_plan, move, by_name, options)
     fleet = FleetPlan(inventory, host_plans, moves, placement.skipped, placement.chosen)
     return fleet, placement.problems
+
+
+def plan_fleet_destroy(
+    inventory: Inventory,
+    documents: list[SourceDocument],
+    options: Options,
+    *,
+    limit: tuple[str, ...] = (),
+    parallel: int = DEFAULT_PARALLEL,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+) -> FleetPlan:
+    """What destroy removes on every host --limit keeps: the specs' VMs wherever they are
+    defined (placement aside: a VM is removed from the host it is on), and pools and
+    networks where named with --target."""
+    host_plans = [HostPlan(host) for host in inventory.limited(limit).hosts]
+
+    def plan_one(host_plan: HostPlan) -> None:
+        if _reach(host_plan, connect_timeout) is None:
+            return
+        try:
+            host_plan.plan = plan_destroy(host_plan.connection, documents, options)
+        except HostError as error:
+            host_plan.error = str(error)
+
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        list(pool.map(plan_one, host_plans))
+    return FleetPlan(inventory, host_plans, [], [], {})
 
 
 def _reach(host_plan: HostPlan, timeout: float) -> HostView | None:
