@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 import shlex
 import statistics
 import subprocess
@@ -25,6 +26,9 @@ class Run:
     stdout: bytes
     stderr: bytes
     max_rss_bytes: int | None = None
+    # User plus system CPU time: on a machine others are busy on, wall time counts the
+    # waits for a core too, and CPU time much less so.
+    cpu_seconds: float = 0.0
 
 
 def run(command: Sequence[str], *, memory: bool = False, exit_codes: Sequence[int] = (0,)) -> Run:
@@ -41,9 +45,12 @@ def run(command: Sequence[str], *, memory: bool = False, exit_codes: Sequence[in
     ):
         if memory:
             command = ["/usr/bin/time", "--format=%M", f"--output={rss.name}", *command]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         process = subprocess.run(command, stdout=stdout, stderr=stderr)
         seconds = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
         stdout.seek(0)
         stderr.seek(0)
         if process.returncode not in exit_codes:
@@ -51,7 +58,7 @@ def run(command: Sequence[str], *, memory: bool = False, exit_codes: Sequence[in
             raise RuntimeError(f"{shlex.join(command)} exited {process.returncode}:\n{message}")
         # time's last line is the peak in KiB; before it, a non-zero exit is reported.
         max_rss = int(Path(rss.name).read_text().split()[-1]) * 1024 if memory else None
-        return Run(seconds, stdout.read(), stderr.read(), max_rss)
+        return Run(seconds, stdout.read(), stderr.read(), max_rss, cpu)
 
 
 def median(values: Sequence[float]) -> float:

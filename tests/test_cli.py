@@ -164,6 +164,32 @@ def test_compile_does_not_import_libvirt():
     assert result.stdout.strip() == "False"
 
 
+def test_compiling_one_vm_loads_nothing_of_plan_import_the_host_pools_or_networks():
+    # `vmspec compile ONE.yaml` is bound by start-up (benchmarks/startup_bench.py): the
+    # modules of the other commands are imported inside them, never at the CLI's top, and
+    # those of pools and networks only when a file holds one.
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "vmspec",
+            "compile",
+            str(EXAMPLES / "web-server.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
+    )
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()}
+    assert "vmspec.cli" in loaded  # the trace is read right
+    others = ("vmspec.compare", "vmspec.host", "vmspec.lift", "vmspec.seed")
+    others += ("vmspec.config.pool", "vmspec.config.network", "vmspec.lower.pool")  # no pool here
+    assert sorted(name for name in loaded if name.startswith(others)) == []
+
+
 def test_compile_prune_removes_files_of_deleted_specs_and_counts_only_real_writes(tmp_path, cli):
     out = tmp_path / "out"
     (tmp_path / "specs").mkdir()

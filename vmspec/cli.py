@@ -13,13 +13,14 @@ import difflib
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
 
+# Only what validate and compile need is imported here: `vmspec compile ONE.yaml` is bound
+# by start-up (benchmarks/startup_bench.py). plan, apply, destroy, import and diagnostics
+# import their modules (compare, host, lift) inside themselves.
 from vmspec import __version__
-from vmspec.compare.model import Action, Options
 from vmspec.compile import CompiledResource, CompileResult, ValidDocuments, compile_paths
 from vmspec.problems import Problem
 from vmspec.scope import DEFAULT_SCOPE
@@ -294,6 +295,7 @@ def apply(
 
 def _carry_out(host, host_plan, options, shutdown_timeout: float, shown: list[str]) -> None:
     """Print the plan, apply it, report what was refused, blocked or failed, and exit."""
+    from vmspec.compare.model import Action  # plan's model: not loaded for compile
     from vmspec.host.apply import apply_plan
 
     try:
@@ -513,6 +515,7 @@ def _make_plan(
         from vmspec.host.errors import HostError
     except ImportError:
         _fail([], "plan and apply need libvirt-python: pip install 'vmspec[libvirt]'")
+    from vmspec.compare.model import Options
     from vmspec.host.destroy import plan_destroy
     from vmspec.host.graph import TargetError, parse_target
     from vmspec.host.session import plan_documents
@@ -634,6 +637,8 @@ def _write_atomically(directory: Path, name: str, content: bytes) -> bool:
             return False
     except OSError:
         pass  # missing or unreadable: write it
+    import tempfile  # here: its imports (shutil, random, bz2, lzma) would cost every command
+
     handle, temporary = tempfile.mkstemp(
         dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
     )
@@ -891,6 +896,7 @@ def _make_fleet_plan(paths, uri, scope_option, targets, flags, fleet_options):
     """The specs, the inventory and every host's plan; exits on problems in any of them."""
     if targets:
         raise click.UsageError("--target is for one host; use --limit with --inventory")
+    from vmspec.compare.model import Options
     from vmspec.host.fleet import plan_fleet
 
     inventory, valid, scope = _fleet_inputs(paths, uri, scope_option, fleet_options)
@@ -976,6 +982,7 @@ def _copy_progress(label: str, total: int):
 def _destroy_fleet_command(
     paths, uri, scope_option, targets, flags, fleet_options, yes: bool, shutdown_timeout: float
 ) -> None:
+    from vmspec.compare.model import Options
     from vmspec.host.fleet import plan_fleet_destroy
     from vmspec.host.fleet_apply import apply_fleet
     from vmspec.host.graph import TargetError, parse_target

@@ -43,7 +43,8 @@ from vmspec.host.volumes import (
 from vmspec.load import SourceDocument
 from vmspec.lower import policy
 from vmspec.lower.network import lower_network
-from vmspec.lower.storage import lower_storage_pool, wanted_volumes
+from vmspec.lower.pool import lower_storage_pool
+from vmspec.lower.storage import wanted_volumes
 from vmspec.scope import DEFAULT_SCOPE
 
 

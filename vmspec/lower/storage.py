@@ -1,19 +1,10 @@
-"""Lowering of StoragePool documents, and of the volumes VirtualMachine disks ask to create."""
+"""The volumes VirtualMachine disks ask to create (StoragePool documents: lower/pool.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from vmspec.config.pool import (
-    PoolSource,
-    PoolSourceDevice,
-    PoolSourceDir,
-    PoolSourceFormat,
-    PoolSourceHost,
-    PoolTarget,
-    StoragePool,
-)
 from vmspec.config.volume import (
     StorageVolume,
     VolumeBackingStore,
@@ -22,38 +13,7 @@ from vmspec.config.volume import (
     VolumeTarget,
 )
 from vmspec.lower import policy
-from vmspec.lower.identity import pool_uuid
-from vmspec.scope import DEFAULT_SCOPE
 from vmspec.units import size_in_kib
-
-
-def lower_storage_pool(document: dict[str, Any], scope: str = DEFAULT_SCOPE) -> StoragePool:
-    name = document["metadata"]["name"]
-    spec = document["spec"]
-    return StoragePool(
-        type=spec["type"],
-        name=name,
-        uuid=pool_uuid(name, scope),
-        source=_pool_source(spec),
-        target=PoolTarget(path=policy.pool_path(spec)),
-    )
-
-
-def _pool_source(spec: dict[str, Any]) -> PoolSource | None:
-    source = spec.get("source")
-    if spec["type"] == "dir" or not source:
-        return None
-    if spec["type"] == "logical":
-        return PoolSource(
-            devices=tuple(PoolSourceDevice(path=device) for device in source.get("devices", [])),
-            name=source["name"],
-            format=PoolSourceFormat(type="lvm2"),
-        )
-    return PoolSource(  # netfs
-        host=PoolSourceHost(name=source["host"]),
-        dir=PoolSourceDir(path=source["dir"]),
-        format=PoolSourceFormat(type=source.get("format", "nfs")),
-    )
 
 
 @dataclass(frozen=True, slots=True)
