@@ -240,9 +240,9 @@ def plan(
     1: anything else (errors, refused or blocked resources)."""
     from vmspec.host.report import plan_lines
 
-    fleet_options = _pop_fleet_options(flags)
-    if fleet_options["inventory_path"] is not None:
-        _plan_fleet_command(paths, uri, scope, targets, flags, fleet_options, output)
+    inventory_path, reach = _pop_fleet_options(flags)
+    if inventory_path is not None:
+        _plan_fleet_command(paths, uri, scope, targets, flags, inventory_path, reach, output)
         return  # (it exits with the plan's code)
     host, host_plan, _ = _make_plan(paths, uri, scope, targets, flags)
     host.close()
@@ -283,10 +283,10 @@ def apply(
     from vmspec.host.report import plan_lines
 
     allow_move = flags.pop("allow_move")
-    fleet_options = _pop_fleet_options(flags, allow_move=allow_move)
-    if fleet_options["inventory_path"] is not None:
+    inventory_path, reach = _pop_fleet_options(flags, allow_move=allow_move)
+    if inventory_path is not None:
         _apply_fleet_command(
-            paths, uri, scope, targets, flags, fleet_options, allow_move, shutdown_timeout
+            paths, uri, scope, targets, flags, inventory_path, reach, allow_move, shutdown_timeout
         )
         return
     host, host_plan, options = _make_plan(paths, uri, scope, targets, flags)
@@ -353,10 +353,10 @@ def destroy(
     from vmspec.host.report import plan_lines
 
     flags = {"delete_volumes": delete_volumes, "force": True}
-    fleet_options = _pop_fleet_options(fleet_options)
-    if fleet_options["inventory_path"] is not None:
+    inventory_path, reach = _pop_fleet_options(fleet_options)
+    if inventory_path is not None:
         _destroy_fleet_command(
-            paths, uri, scope, targets, flags, fleet_options, yes, shutdown_timeout
+            paths, uri, scope, targets, flags, inventory_path, reach, yes, shutdown_timeout
         )
         return
     host, host_plan, options = _make_plan(paths, uri, scope, targets, flags, destroy=True)
@@ -408,11 +408,11 @@ def diagnostics(
     import time
 
     names = _diagnostics_names(targets) if targets else None
-    fleet_options = _pop_fleet_options(fleet_options)
-    if fleet_options["inventory_path"] is not None:
+    inventory_path, reach = _pop_fleet_options(fleet_options)
+    if inventory_path is not None:
         if watch is not None:
             raise click.UsageError("--watch follows one host: give -c rather than --inventory")
-        _diagnostics_fleet(uri, names, output, fleet_options)
+        _diagnostics_fleet(uri, names, output, inventory_path, reach)
         return
     try:
         from vmspec.host.connection import Host
@@ -703,13 +703,13 @@ def import_command(
         raise click.UsageError("give domain names (or --all), or --xml FILE..., not both")
     if not xml_files and not names and not import_all:
         raise click.UsageError("name the domains to import, or give --all or --xml FILE...")
-    fleet_options = _pop_fleet_options(fleet_options)
+    inventory_path, reach = _pop_fleet_options(fleet_options)
     wanted = None if import_all else list(names)
     unreachable: list[str] = []
     if xml_files:
         lifted = lift_files(list(xml_files))
-    elif fleet_options["inventory_path"] is not None:
-        lifted, unreachable = _lift_from_inventory(uri, wanted, fleet_options)
+    elif inventory_path is not None:
+        lifted, unreachable = _lift_from_inventory(uri, wanted, inventory_path, reach)
     else:
         lifted = _lift_from_host(uri, wanted)
     refused = len(unreachable)
@@ -781,7 +781,7 @@ def _lift_from_host(uri: str | None, names: list[str] | None):
 # --- many hosts: --inventory -----------------------------------------------------------
 
 
-def _diagnostics_fleet(uri, names, output: str, fleet_options) -> None:
+def _diagnostics_fleet(uri, names, output: str, inventory_path, reach) -> None:
     """One sample of every host, in the inventory's order; the named domains wherever
     they are (a name no host that answered has is an error)."""
     import dataclasses
@@ -793,14 +793,12 @@ def _diagnostics_fleet(uri, names, output: str, fleet_options) -> None:
     from vmspec.host.errors import HostError
     from vmspec.host.fleet import HostPlan
 
-    inventory, _, _ = _fleet_inputs((), uri, None, fleet_options)
-    hosts = [HostPlan(host) for host in inventory.limited(fleet_options["limit"]).hosts]
+    inventory, _, _ = _fleet_inputs((), uri, None, inventory_path)
+    hosts = [HostPlan(host) for host in inventory.limited(reach.limit).hosts]
 
     def sample(host_plan: HostPlan):
         try:
-            host_plan.connection = Host(
-                host_plan.host.uri, timeout=fleet_options["connect_timeout"]
-            )
+            host_plan.connection = Host(host_plan.host.uri, timeout=reach.connect_timeout)
             taken = Sampler(host_plan.connection, None).sample()
         except HostError as error:
             host_plan.error = str(error)
@@ -814,7 +812,7 @@ def _diagnostics_fleet(uri, names, output: str, fleet_options) -> None:
             taken, domains=tuple(d for d in taken.domains if d.name in names)
         )
 
-    with ThreadPoolExecutor(max_workers=fleet_options["parallel"]) as pool:
+    with ThreadPoolExecutor(max_workers=reach.parallel) as pool:
         samples = list(pool.map(sample, hosts))
     found = {d.name for taken in samples if taken for d in taken.domains}
     missing = [name for name in names or () if name not in found]
@@ -841,50 +839,50 @@ def _diagnostics_fleet(uri, names, output: str, fleet_options) -> None:
         sys.exit(EXIT_PROBLEMS)
 
 
-def _lift_from_inventory(uri, names, fleet_options):
+def _lift_from_inventory(uri, names, inventory_path, reach):
     """Lifted domains from every host of the inventory, each placed on its host, and a
     message for each host that did not answer."""
     from vmspec.host.errors import HostError
     from vmspec.host.fleet import HostPlan
     from vmspec.host.importing import lift_inventory_domains
 
-    inventory, _, _ = _fleet_inputs((), uri, None, fleet_options)
-    hosts = [HostPlan(host) for host in inventory.limited(fleet_options["limit"]).hosts]
+    inventory, _, _ = _fleet_inputs((), uri, None, inventory_path)
+    hosts = [HostPlan(host) for host in inventory.limited(reach.limit).hosts]
     try:
-        lifted = lift_inventory_domains(
-            hosts, names, fleet_options["parallel"], fleet_options["connect_timeout"]
-        )
+        lifted = lift_inventory_domains(hosts, names, reach)
     except HostError as error:
         _fail([], str(error))
     unreachable = [f"{h.host.name}: not imported from: {h.error}" for h in hosts if h.error]
     return lifted, unreachable
 
 
-def _pop_fleet_options(flags: dict, *, allow_move: bool = False) -> dict:
-    fleet_options = {
-        name: flags.pop(name) for name in ("inventory_path", "limit", "parallel", "connect_timeout")
-    }
-    if fleet_options["inventory_path"] is None and (fleet_options["limit"] or allow_move):
-        given = "--limit" if fleet_options["limit"] else "--allow-move"
+def _pop_fleet_options(flags: dict, *, allow_move: bool = False):
+    """--inventory (the file, or None) and how to reach its hosts."""
+    from vmspec.fleet.inventory import Reach
+
+    inventory_path = flags.pop("inventory_path")
+    reach = Reach(flags.pop("limit"), flags.pop("parallel"), flags.pop("connect_timeout"))
+    if inventory_path is None and (reach.limit or allow_move):
+        given = "--limit" if reach.limit else "--allow-move"
         raise click.UsageError(f"{given} goes with --inventory")
-    return fleet_options
+    return inventory_path, reach
 
 
-def _fleet_inputs(paths, uri, scope_option, fleet_options):
+def _fleet_inputs(paths, uri, scope_option, inventory_path):
     """The inventory, the valid spec documents and the scope; exits on problems in any."""
     if uri is not None:
         raise click.UsageError("-c names one host; --inventory names the hosts: give one of them")
     from vmspec.fleet.inventory import INVENTORY, Inventory
 
     scope = _resolve_scope(scope_option, paths)
-    inventory_documents = ValidDocuments([fleet_options["inventory_path"]])
+    inventory_documents = ValidDocuments([inventory_path])
     inventories = [d for d in inventory_documents if d.data["kind"] == INVENTORY]
     documents = ValidDocuments(paths)
     valid = [d for d in documents if d.data["kind"] != INVENTORY]
     problems = [*inventory_documents.problems, *documents.problems]
     if not problems and len(inventories) != 1:
         found = f"{len(inventories)} Inventory documents"
-        _fail([], f"{fleet_options['inventory_path']}: {found}; it needs exactly one", EXIT_USAGE)
+        _fail([], f"{inventory_path}: {found}; it needs exactly one", EXIT_USAGE)
     if problems:
         files = len({problem.file for problem in problems})
         _fail(problems, f"{_count(len(problems), 'problem')} in {_count(files, 'file')}")
@@ -892,22 +890,20 @@ def _fleet_inputs(paths, uri, scope_option, fleet_options):
     return inventory, valid, scope
 
 
-def _make_fleet_plan(paths, uri, scope_option, targets, flags, fleet_options):
+def _make_fleet_plan(paths, uri, scope_option, targets, flags, inventory_path, reach):
     """The specs, the inventory and every host's plan; exits on problems in any of them."""
     if targets:
         raise click.UsageError("--target is for one host; use --limit with --inventory")
     from vmspec.compare.model import Options
     from vmspec.host.fleet import plan_fleet
 
-    inventory, valid, scope = _fleet_inputs(paths, uri, scope_option, fleet_options)
+    inventory, valid, scope = _fleet_inputs(paths, uri, scope_option, inventory_path)
     options = Options(**flags, scope=scope)
     fleet, placement_problems = plan_fleet(
         inventory,
         valid,
         options,
-        limit=fleet_options["limit"],
-        parallel=fleet_options["parallel"],
-        connect_timeout=fleet_options["connect_timeout"],
+        reach,
     )
     if placement_problems:
         fleet.close()
@@ -919,10 +915,10 @@ def _make_fleet_plan(paths, uri, scope_option, targets, flags, fleet_options):
     return fleet, options
 
 
-def _plan_fleet_command(paths, uri, scope, targets, flags, fleet_options, output) -> None:
+def _plan_fleet_command(paths, uri, scope, targets, flags, inventory_path, reach, output) -> None:
     from vmspec.host.report import fleet_lines
 
-    fleet, _ = _make_fleet_plan(paths, uri, scope, targets, flags, fleet_options)
+    fleet, _ = _make_fleet_plan(paths, uri, scope, targets, flags, inventory_path, reach)
     fleet.close()
     if output == "json":
         click.echo(json.dumps(fleet.to_json(), indent=2))
@@ -934,12 +930,12 @@ def _plan_fleet_command(paths, uri, scope, targets, flags, fleet_options, output
 
 
 def _apply_fleet_command(
-    paths, uri, scope, targets, flags, fleet_options, allow_move, shutdown_timeout
+    paths, uri, scope, targets, flags, inventory_path, reach, allow_move, shutdown_timeout
 ) -> None:
     from vmspec.host.fleet_apply import apply_fleet
     from vmspec.host.report import fleet_lines
 
-    fleet, options = _make_fleet_plan(paths, uri, scope, targets, flags, fleet_options)
+    fleet, options = _make_fleet_plan(paths, uri, scope, targets, flags, inventory_path, reach)
     try:
         click.echo("\n".join(fleet_lines(fleet)))
         click.echo("Applying:")
@@ -948,7 +944,7 @@ def _apply_fleet_command(
             options,
             click.echo,
             allow_move=allow_move,
-            parallel=fleet_options["parallel"],
+            parallel=reach.parallel,
             shutdown_timeout=shutdown_timeout,
             progress=_copy_progress,
         )
@@ -980,7 +976,15 @@ def _copy_progress(label: str, total: int):
 
 
 def _destroy_fleet_command(
-    paths, uri, scope_option, targets, flags, fleet_options, yes: bool, shutdown_timeout: float
+    paths,
+    uri,
+    scope_option,
+    targets,
+    flags,
+    inventory_path,
+    reach,
+    yes: bool,
+    shutdown_timeout: float,
 ) -> None:
     from vmspec.compare.model import Options
     from vmspec.host.fleet import plan_fleet_destroy
@@ -988,7 +992,7 @@ def _destroy_fleet_command(
     from vmspec.host.graph import TargetError, parse_target
     from vmspec.host.report import fleet_lines
 
-    inventory, documents, scope = _fleet_inputs(paths, uri, scope_option, fleet_options)
+    inventory, documents, scope = _fleet_inputs(paths, uri, scope_option, inventory_path)
     try:
         parsed = tuple(parse_target(target) for target in targets)
     except TargetError as error:
@@ -998,9 +1002,7 @@ def _destroy_fleet_command(
         inventory,
         documents,
         options,
-        limit=fleet_options["limit"],
-        parallel=fleet_options["parallel"],
-        connect_timeout=fleet_options["connect_timeout"],
+        reach,
     )
     try:
         click.echo("\n".join(fleet_lines(fleet)))
@@ -1019,7 +1021,7 @@ def _destroy_fleet_command(
                 options,
                 click.echo,
                 allow_move=False,
-                parallel=fleet_options["parallel"],
+                parallel=reach.parallel,
                 shutdown_timeout=shutdown_timeout,
             )
     finally:

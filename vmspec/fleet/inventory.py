@@ -14,6 +14,15 @@ INVENTORY = "Inventory"
 
 
 @dataclass(frozen=True, slots=True)
+class Reach:
+    """How a run reaches the hosts of an inventory (--limit, --parallel, --connect-timeout)."""
+
+    limit: tuple[str, ...] = ()  # shell patterns of host names; none: every host
+    parallel: int = 4  # hosts at once (libvirt-python releases the GIL during calls)
+    connect_timeout: float = 10.0  # seconds a host may take to answer
+
+
+@dataclass(frozen=True, slots=True)
 class InventoryHost:
     name: str
     uri: str

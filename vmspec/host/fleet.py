@@ -17,7 +17,7 @@ import libvirt
 from lxml import etree
 
 from vmspec.compare.model import Action, Kind, LiveDomain, Options, Plan, ResourcePlan
-from vmspec.fleet.inventory import Inventory, InventoryHost
+from vmspec.fleet.inventory import Inventory, InventoryHost, Reach
 from vmspec.fleet.placement import HostView, Move, Skipped, place
 from vmspec.host.connection import Host
 from vmspec.host.destroy import plan_destroy
@@ -26,9 +26,6 @@ from vmspec.host.move import VolumeFacts
 from vmspec.host.session import plan_documents
 from vmspec.load import SourceDocument
 from vmspec.lower.storage import wanted_volumes
-
-DEFAULT_PARALLEL = 4
-DEFAULT_CONNECT_TIMEOUT = 10.0
 
 
 @dataclass(slots=True)
@@ -136,20 +133,16 @@ def plan_fleet(
     inventory: Inventory,
     documents: list[SourceDocument],
     options: Options,
-    *,
-    limit: tuple[str, ...] = (),
-    parallel: int = DEFAULT_PARALLEL,
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    reach: Reach,
 ) -> tuple[FleetPlan, list]:
     """The plan of every host --limit keeps, and the problems of placements that name no
     host (located in their specs). Connections stay open in the plan, for apply."""
-    planned = inventory.limited(limit)
-    host_plans = [HostPlan(host) for host in planned.hosts]
-    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+    host_plans = [HostPlan(host) for host in inventory.limited(reach.limit).hosts]
+    with ThreadPoolExecutor(max_workers=reach.parallel) as pool:
         views = dict(
             zip(
                 (h.host.name for h in host_plans),
-                pool.map(lambda h: _reach(h, connect_timeout), host_plans),
+                pool.map(lambda h: _connect(h, reach.connect_timeout), host_plans),
                 strict=True,
             )
         )
@@ -187,30 +180,27 @@ def plan_fleet_destroy(
     inventory: Inventory,
     documents: list[SourceDocument],
     options: Options,
-    *,
-    limit: tuple[str, ...] = (),
-    parallel: int = DEFAULT_PARALLEL,
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    reach: Reach,
 ) -> FleetPlan:
     """What destroy removes on every host --limit keeps: the specs' VMs wherever they are
     defined (placement aside: a VM is removed from the host it is on), and pools and
     networks where named with --target."""
-    host_plans = [HostPlan(host) for host in inventory.limited(limit).hosts]
+    host_plans = [HostPlan(host) for host in inventory.limited(reach.limit).hosts]
 
     def plan_one(host_plan: HostPlan) -> None:
-        if _reach(host_plan, connect_timeout) is None:
+        if _connect(host_plan, reach.connect_timeout) is None:
             return
         try:
             host_plan.plan = plan_destroy(host_plan.connection, documents, options)
         except HostError as error:
             host_plan.error = str(error)
 
-    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+    with ThreadPoolExecutor(max_workers=reach.parallel) as pool:
         list(pool.map(plan_one, host_plans))
     return FleetPlan(inventory, host_plans, [], [], {})
 
 
-def _reach(host_plan: HostPlan, timeout: float) -> HostView | None:
+def _connect(host_plan: HostPlan, timeout: float) -> HostView | None:
     try:
         host_plan.connection = Host(host_plan.host.uri, timeout=timeout)
         connection = host_plan.connection

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from vmspec.fleet.inventory import Reach
 from vmspec.host.connection import Host
 from vmspec.host.errors import HostError
 from vmspec.host.fleet import HostPlan
@@ -30,7 +31,7 @@ def lift_host_domains(host: Host, names: list[str] | None) -> list[Lifted]:
 
 
 def lift_inventory_domains(
-    hosts: list[HostPlan], names: list[str] | None, parallel: int, timeout: float
+    hosts: list[HostPlan], names: list[str] | None, reach: Reach
 ) -> list[Lifted]:
     """From every host: ``names`` wherever they are defined (None: every persistent
     domain), each spec placed on the host it came from. A host that does not answer keeps
@@ -38,7 +39,7 @@ def lift_inventory_domains(
 
     def lift_one(host_plan: HostPlan) -> list[Lifted]:
         try:
-            host_plan.connection = Host(host_plan.host.uri, timeout=timeout)
+            host_plan.connection = Host(host_plan.host.uri, timeout=reach.connect_timeout)
             live = read_live_domains(host_plan.connection)
         except HostError as error:
             host_plan.error = str(error)
@@ -56,7 +57,7 @@ def lift_inventory_domains(
                 item.document["spec"]["placement"] = {"host": host_plan.host.name}
         return lifted
 
-    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+    with ThreadPoolExecutor(max_workers=reach.parallel) as pool:
         found = [item for items in pool.map(lift_one, hosts) for item in items]
     unknown = sorted(set(names or ()) - {item.name for item in found})
     if unknown:
