@@ -56,7 +56,7 @@ def config_class(cls: type[T]) -> type[T]:
     )
     names = tuple(field.name for field in dataclasses.fields(made))
     made.__config_fields__ = names
-    made.__config_values__ = _values_of(names)
+    made.__config_values__ = staticmethod(_values_of(names))
     made.__init__ = _frozen_init(made)
     made.__repr__ = _config_repr
     made.__eq__ = _config_eq
