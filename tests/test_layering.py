@@ -1,4 +1,4 @@
-"""Dependencies point one way: comparing, lifting and lowering never reach the host side
+"""Dependencies point one way: comparing, lifting, lowering and placing never reach the host side
 (libvirt connections, plan, apply) nor the CLI, so import and compile work without
 libvirt-python and the host side can build on them."""
 
@@ -18,6 +18,7 @@ LAYERS = {
     "vmspec.compare": ("vmspec.host", "vmspec.cli", "libvirt"),
     "vmspec.lift": ("vmspec.host", "libvirt"),
     "vmspec.lower": ("vmspec.host", "libvirt"),
+    "vmspec.fleet": ("vmspec.host", "vmspec.cli", "libvirt"),
 }
 
 # Every module of the package, imported in a fresh interpreter (the package's
