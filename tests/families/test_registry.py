@@ -64,13 +64,15 @@ COMPANIONS: dict[str, Any] = {
 
 # The guest some families' examples are written for (the host tests' guests have 64 MiB
 # and one vCPU otherwise):
-# memory to split or leave out, vCPUs to place, NUMA cells to tune or hotplug into.
+# memory to split or leave out, vCPUs to place, NUMA cells to tune or hotplug into, I/O
+# threads to pin.
 _TWO_CELLS = [{"cpus": "0", "memory": "512MiB"}, {"cpus": "1", "memory": "512MiB"}]
 SURROUNDINGS: dict[str, dict[str, Any]] = {
     "currentMemory": {"memory": "1GiB"},
     "numa": {"memory": "1GiB", "vcpus": 2},
     "maxMemory": {"memory": "1GiB", "vcpus": 2, "numa": _TWO_CELLS},
     "numatune": {"memory": "1GiB", "vcpus": 2, "numa": _TWO_CELLS},
+    "cputune": {"vcpus": 2, "iothreads": 2},
 }
 
 

@@ -20,6 +20,7 @@ from vmspec.families.cputune import Cputune
 from vmspec.families.filesystem import Filesystem
 from vmspec.families.hostdev import Hostdev
 from vmspec.families.interface import Interface
+from vmspec.families.iothreads import Iothreadids
 from vmspec.families.memballoon import Memballoon
 from vmspec.families.memory_backing import MemoryBacking
 from vmspec.families.numatune import Numatune
@@ -37,6 +38,7 @@ class Vcpu:
     TAG: ClassVar[str] = "vcpu"
     placement: str | None = attr("placement")
     cpuset: str | None = attr("cpuset")  # the host CPUs the vCPUs may run on
+    current: int | None = attr("current")  # the vCPUs online at start, the rest pluggable
     count: int | None = text()
 
 
@@ -89,6 +91,8 @@ class Domain:
     current_memory: MemorySize | None = child("currentMemory")
     memory_backing: MemoryBacking | None = child()
     vcpu: Vcpu | None = child()
+    iothreads: int | None = text_child("iothreads")
+    iothreadids: Iothreadids | None = child()
     cputune: Cputune | None = child()
     numatune: Numatune | None = child()
     os: OperatingSystem | None = child()

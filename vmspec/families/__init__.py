@@ -20,6 +20,7 @@ from vmspec.families import (
     filesystem,
     hostdev,
     interface,
+    iothreads,
     max_memory,
     memballoon,
     memory_backing,
@@ -41,6 +42,9 @@ FAMILIES: tuple[Family, ...] = (
     max_memory.FAMILY,
     numa.FAMILY,
     numatune.FAMILY,
+    # iothreadids first: the count is left out where the ids say it.
+    iothreads.IDS_FAMILY,
+    iothreads.COUNT_FAMILY,
     cputune.FAMILY,
     interface.FAMILY,
     sound.FAMILY,

@@ -381,7 +381,12 @@ def _graphics(spec: dict[str, Any]) -> Iterator[Finding]:
 
 
 def _cpuset(spec: dict[str, Any]) -> Iterator[Finding]:
-    if "cpuset" not in spec:
+    current = spec.get("currentVcpus")
+    if current is not None and current > spec["vcpus"]:
+        # libvirt at define: "maxvcpus must not be less than current vcpus".
+        message = f"{current} is more than vcpus ({spec['vcpus']}): at most vcpus"
+        yield Finding(("spec", "currentVcpus"), message)
+    if spec.get("cpuset", "auto") == "auto":
         return
     for problem in host_list_problems(spec["cpuset"], "host CPUs", "host CPU to run on"):
         yield Finding(("spec", "cpuset"), problem)
