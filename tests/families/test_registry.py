@@ -73,6 +73,13 @@ SURROUNDINGS: dict[str, dict[str, Any]] = {
     "maxMemory": {"memory": "1GiB", "vcpus": 2, "numa": _TWO_CELLS},
     "numatune": {"memory": "1GiB", "vcpus": 2, "numa": _TWO_CELLS},
     "cputune": {"vcpus": 2, "iothreads": 2},
+    # Every example's devices hold 128 MiB, in the room maxMemory makes.
+    "memoryDevices": {
+        "memory": "256MiB",
+        "vcpus": 2,
+        "numa": [{"cpus": "0", "memory": "64MiB"}, {"cpus": "1", "memory": "64MiB"}],
+        "maxMemory": {"size": "1GiB", "slots": 4},
+    },
 }
 
 

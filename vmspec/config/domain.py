@@ -23,6 +23,7 @@ from vmspec.families.interface import Interface
 from vmspec.families.iothreads import Iothreadids
 from vmspec.families.memballoon import Memballoon
 from vmspec.families.memory_backing import MemoryBacking
+from vmspec.families.memory_device import MemoryDevice
 from vmspec.families.numatune import Numatune
 from vmspec.families.panic import Panic
 from vmspec.families.pm import PowerManagement
@@ -76,6 +77,7 @@ class Devices:
     memballoon: Memballoon | None = child()
     rngs: tuple[Rng, ...] = children()
     panics: tuple[Panic, ...] = children()
+    memory_devices: tuple[MemoryDevice, ...] = children()
 
 
 @dataclass(**CONFIG)

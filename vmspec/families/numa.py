@@ -18,6 +18,7 @@ from vmspec.config.xmlmap import CONFIG, attr, children
 from vmspec.cpulist import PATTERN, as_written, parse_cpu_list
 from vmspec.families.current_memory import memory_kib
 from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.memory_device import device_kib
 from vmspec.problems import Finding
 from vmspec.units import format_kib, libvirt_size_in_kib, size_in_kib
 
@@ -194,9 +195,14 @@ def _memory_adds_up(spec: Spec) -> Iterator[Finding]:
         except ValueError as error:
             yield Finding(("spec", "numa", index, "memory"), str(error))
             return
-    if total != memory:
-        # libvirt sets memory to the sum of the cells at define, without a word.
-        message = f"the cells hold {format_kib(total)} together, memory is {spec['memory']}: they must be equal"
+    devices = device_kib(spec)
+    if total + devices != memory:
+        # libvirt's qemu driver sets memory to the cells and the memory devices together
+        # at define, without a word (seen with libvirt 9.0).
+        held = f"the cells hold {format_kib(total)}"
+        if devices:
+            held += f" and the memory devices {format_kib(devices)}"
+        message = f"{held} together, memory is {spec['memory']}: they must be equal"
         yield Finding(("spec", "numa"), message)
 
 

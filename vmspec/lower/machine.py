@@ -62,7 +62,10 @@ def lower_virtual_machine(
 def _vcpu(spec: dict[str, Any]) -> Vcpu:
     cpuset, current = spec.get("cpuset"), spec.get("currentVcpus")
     # auto: numad picks the host CPUs (and, unless numatune says otherwise, the nodes).
-    placement = "auto" if cpuset == "auto" else "static"
+    # Where numad places the memory and no cpuset says where the vCPUs run, libvirt
+    # lets numad place them too, whatever the definition says (seen with libvirt 9.0).
+    numad_memory = spec.get("numatune", {}).get("placement") == "auto"
+    placement = "auto" if cpuset == "auto" or (numad_memory and cpuset is None) else "static"
     return Vcpu(
         placement=placement,
         cpuset=None if placement == "auto" else cpuset,
