@@ -73,6 +73,7 @@ SURROUNDINGS: dict[str, dict[str, Any]] = {
     "maxMemory": {"memory": "1GiB", "vcpus": 2, "numa": _TWO_CELLS},
     "numatune": {"memory": "1GiB", "vcpus": 2, "numa": _TWO_CELLS},
     "cputune": {"vcpus": 2, "iothreads": 2},
+    "memoryBacking": {"vcpus": 2, "numa": _TWO_CELLS},
     # Every example's devices hold 128 MiB, in the room maxMemory makes.
     "memoryDevices": {
         "memory": "256MiB",

@@ -300,7 +300,7 @@ def without_current_size(
 
 def cannot_say(devices: tuple[MemoryDevice, ...]) -> tuple[str, ...]:
     return tuple(
-        f"/domain/devices/memory[{index}]/@model: {device.model} (the spec has dimm, virtio-mem, nvdimm and virtio-pmem)"
+        f"/domain/devices/memory[{index}]/@model: {device.model} (the spec has dimm, virtio-mem and nvdimm)"
         for index, device in enumerate(devices, start=1)
         if device.model not in _TAKES
     )
