@@ -73,7 +73,11 @@ SURROUNDINGS: dict[str, dict[str, Any]] = {
     "maxMemory": {"memory": "1GiB", "vcpus": 2, "numa": _TWO_CELLS},
     "numatune": {"memory": "1GiB", "vcpus": 2, "numa": _TWO_CELLS},
     "cputune": {"vcpus": 2, "iothreads": 2},
-    "memoryBacking": {"vcpus": 2, "numa": _TWO_CELLS},
+    "memoryBacking": {
+        "memory": "64MiB",
+        "vcpus": 2,
+        "numa": [{"cpus": "0", "memory": "32MiB"}, {"cpus": "1", "memory": "32MiB"}],
+    },
     # Every example's devices hold 128 MiB, in the room maxMemory makes.
     "memoryDevices": {
         "memory": "256MiB",
