@@ -15,6 +15,7 @@ from vmspec.config.graphics import Graphics, Input, Video
 from vmspec.config.memory import MaxMemory, MemorySize
 from vmspec.config.metadata import Metadata
 from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
+from vmspec.families.blkiotune import Blkiotune
 from vmspec.families.controller import Controller
 from vmspec.families.cputune import Cputune
 from vmspec.families.filesystem import Filesystem
@@ -24,6 +25,7 @@ from vmspec.families.iothreads import Iothreadids
 from vmspec.families.memballoon import Memballoon
 from vmspec.families.memory_backing import MemoryBacking
 from vmspec.families.memory_device import MemoryDevice
+from vmspec.families.memtune import Memtune
 from vmspec.families.numatune import Numatune
 from vmspec.families.panic import Panic
 from vmspec.families.pm import PowerManagement
@@ -91,6 +93,8 @@ class Domain:
     max_memory: MaxMemory | None = child()
     memory: MemorySize | None = child()
     current_memory: MemorySize | None = child("currentMemory")
+    blkiotune: Blkiotune | None = child()
+    memtune: Memtune | None = child()
     memory_backing: MemoryBacking | None = child()
     vcpu: Vcpu | None = child()
     iothreads: int | None = text_child("iothreads")

@@ -13,6 +13,7 @@ import dataclasses
 from typing import Any
 
 from vmspec.families import (
+    blkiotune,
     boot_menu,
     controller,
     cputune,
@@ -25,6 +26,7 @@ from vmspec.families import (
     memballoon,
     memory_backing,
     memory_device,
+    memtune,
     numa,
     numatune,
     panic,
@@ -41,6 +43,8 @@ FAMILIES: tuple[Family, ...] = (
     controller.FAMILY,
     current_memory.FAMILY,
     max_memory.FAMILY,
+    blkiotune.FAMILY,
+    memtune.FAMILY,
     numa.FAMILY,
     numatune.FAMILY,
     # iothreadids first: the count is left out where the ids say it.
