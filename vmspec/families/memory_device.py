@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from vmspec.config.memory import MemorySize
 from vmspec.config.xmlmap import CONFIG, attr, child, flag, text_child
 from vmspec.cpulist import PATTERN, as_written, host_list_problems
+from vmspec.families.current_memory import memory_kib
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 from vmspec.units import format_kib, size_in_kib, with_size_in_kib
@@ -402,6 +403,12 @@ def _hotplug_needs_max_memory(spec: Spec) -> Iterator[Finding]:
         message = "memory devices sit in the room maxMemory makes above memory: add maxMemory"
         yield Finding(("spec", "memoryDevices"), message)
         return
+    memory = memory_kib(spec)
+    if devices and not spec.get("numa") and memory is not None and device_kib(spec) >= memory:
+        # libvirt at define: "Total size of memory devices exceeds the total memory size"
+        # (without cells, the boot memory is memory less the devices).
+        message = f"the memory devices hold {format_kib(device_kib(spec))}, memory is {spec['memory']}: memory is the boot memory and the devices together"
+        yield Finding(("spec", "memory"), message)
     if "maxMemory" in spec and len(devices) > spec["maxMemory"]["slots"]:
         # libvirt at define: "memory device count '3' exceeds slots count '2'" (each
         # model takes a slot; DIMMs: "failed to find an empty memory slot").
