@@ -35,6 +35,7 @@ from vmspec.load import load_text
 from vmspec.lower import lower_virtual_machine
 from vmspec.problems import format_field_path
 from vmspec.schema import validate_document
+from vmspec.units import libvirt_size_in_kib
 from vmspec.yaml_text import dump_spec_yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -171,7 +172,11 @@ LIBVIRT_FILL_INS = (
     # socket, the same channel as one without a source (vmspec.host.normalize says so too)
     "devices/channel[@type='unix']/source[@mode='bind'][count(@*)=1][not(*)]",
 )
-_DEFAULT_CPU_CHECKS = ("none", "partial")  # recorded by libvirt; 'full' is a choice
+_DEFAULT_CPU_CHECKS = ("none", "partial")
+_SIZES_IN_KIB = "|".join(
+    f"{path}[@unit][string(number(text())) != 'NaN']"
+    for path in ("memory", "currentMemory", "maxMemory", "memtune/*")
+)  # recorded by libvirt; 'full' is a choice
 
 
 def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None:
@@ -233,6 +238,13 @@ def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None
     for target in original.findall("devices/serial/target"):
         if default_serial and target.get("type") == default_serial:
             del target.attrib["type"]
+    # libvirt stores every memory size in KiB (214 MiB as 219136 KiB; 'bytes' and 'KB'
+    # rounded up to whole KiB), which is what vmspec writes.
+    for element in original.xpath(_SIZES_IN_KIB):
+        kib = libvirt_size_in_kib(int(element.text), element.get("unit"))
+        if kib is not None:
+            element.set("unit", "KiB")
+            element.text = str(kib)
 
 
 def _is_default_cpu(cpu: etree._Element, arch: str) -> bool:

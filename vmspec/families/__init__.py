@@ -47,9 +47,9 @@ FAMILIES: tuple[Family, ...] = (
     memtune.FAMILY,
     numa.FAMILY,
     numatune.FAMILY,
-    # iothreadids first: the count is left out where the ids say it.
-    iothreads.IDS_FAMILY,
+    # The count first: the ids' lift leaves it out where they say it.
     iothreads.COUNT_FAMILY,
+    iothreads.IDS_FAMILY,
     cputune.FAMILY,
     interface.FAMILY,
     sound.FAMILY,

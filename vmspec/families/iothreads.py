@@ -88,10 +88,7 @@ def lower_count(spec: Spec, identity: Identity) -> int | None:
 
 
 def lift_count(count: int | None, spec: Spec, identity: Identity) -> int | None:
-    # libvirt writes every id once any is named, so the ids say the count then.
-    if not count or count == len(spec.get("iothreadids", ())):
-        return None
-    return count
+    return count or None
 
 
 def lower_ids(spec: Spec, identity: Identity) -> Iothreadids | None:
@@ -117,12 +114,20 @@ def lift_ids(
 ) -> list[dict[str, Any]] | None:
     if iothreadids is None or not iothreadids.iothreads:
         return None
+    pools = {thread.id: thread for thread in iothreadids.iothreads}
+    # The ids the count adds beyond those named, written out as libvirt stores them; the
+    # count itself (lifted just before) then says nothing the ids do not.
+    named = {"iothreadids": [{"id": thread.id} for thread in iothreadids.iothreads]}
+    every = ids({**named, **({"iothreads": spec["iothreads"]} if "iothreads" in spec else {})})
+    if spec.get("iothreads") == len(every):
+        del spec["iothreads"]
     lifted = []
-    for thread in iothreadids.iothreads:
-        entry: dict[str, Any] = {"id": thread.id}
-        if thread.thread_pool_min is not None:
+    for number in every:
+        entry: dict[str, Any] = {"id": number}
+        thread = pools.get(number)
+        if thread is not None and thread.thread_pool_min is not None:
             entry["threadPoolMin"] = thread.thread_pool_min
-        if thread.thread_pool_max is not None:
+        if thread is not None and thread.thread_pool_max is not None:
             entry["threadPoolMax"] = thread.thread_pool_max
         lifted.append(entry)
     return lifted

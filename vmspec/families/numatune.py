@@ -170,8 +170,8 @@ def cannot_say(numatune: Numatune | None) -> tuple[str, ...]:
 
 def as_libvirt_stores_it(numatune: Numatune | None, wanted: Any) -> Numatune | None:
     """libvirt writes the default mode (strict), its own form of node lists (0,1 as
-    0-1), and placement static where a nodeset names the nodes: the same tuning (seen with
-    libvirt 9.0: define, dumpxml --inactive)."""
+    0-1), placement static where a nodeset names the nodes and auto where nothing does:
+    the same tuning (seen with libvirt 9.0: define, dumpxml --inactive)."""
     if numatune is None:
         return None
     wanted = wanted if isinstance(wanted, Numatune) else Numatune()
@@ -181,7 +181,7 @@ def as_libvirt_stores_it(numatune: Numatune | None, wanted: Any) -> Numatune | N
             memory,
             mode=memory.mode or DEFAULT_MODE,
             nodeset=as_written(memory.nodeset, wanted.memory.nodeset if wanted.memory else None),
-            placement=None if memory.placement == "static" and memory.nodeset else memory.placement,
+            placement=_placement(memory),
         )
     wanted_sets = {memnode.cellid: memnode.nodeset for memnode in wanted.memnodes}
     memnodes = tuple(
@@ -193,6 +193,16 @@ def as_libvirt_stores_it(numatune: Numatune | None, wanted: Any) -> Numatune | N
         for memnode in numatune.memnodes
     )
     return Numatune(memory=memory, memnodes=memnodes)
+
+
+def _placement(memory: NumatuneMemory) -> str | None:
+    if memory.placement == "static" and memory.nodeset:
+        return None  # a nodeset says it
+    if memory.placement is None and memory.nodeset is None:
+        # No nodeset and no placement: libvirt takes the vCPUs' placement, which can
+        # only be auto then (static needs a nodeset).
+        return "auto"
+    return memory.placement
 
 
 def _nodesets(spec: Spec) -> Iterator[Finding]:
