@@ -22,6 +22,7 @@ from vmspec.config.xmlmap import CONFIG, attr, child, flag, text_child
 from vmspec.cpulist import PATTERN, as_written, host_list_problems
 from vmspec.families.current_memory import memory_kib
 from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.memory_backing import HUGE_PAGE_KIB
 from vmspec.problems import Finding
 from vmspec.units import format_kib, size_in_kib, with_size_in_kib
 
@@ -351,19 +352,26 @@ def _fits_its_model(spec: Spec) -> Iterator[Finding]:
         if "nodemask" in device:
             for problem in host_list_problems(device["nodemask"], "host nodes", "host node"):
                 yield Finding((*where, "nodemask"), problem)
-        yield from _sizes(device, where)
+        yield from _sizes(device, where, spec.get("arch", "x86_64"))
 
 
-def _sizes(device: dict[str, Any], where: tuple[Any, ...]) -> Iterator[Finding]:
+def _sizes(device: dict[str, Any], where: tuple[Any, ...], arch: str) -> Iterator[Finding]:
     try:
         kib = {
             key: size_in_kib(device[key])
-            for key in ("size", "label", "block", "requested")
+            for key in ("size", "label", "block", "requested", "pagesize", "alignsize")
             if key in device
         }
     except ValueError as error:
         yield Finding(where, str(error))
         return
+    if kib["size"] == 0:
+        yield Finding((*where, "size"), "a memory device of 0KiB holds nothing")
+    if "pagesize" in kib and kib["pagesize"] not in (4, *HUGE_PAGE_KIB[arch]):
+        # libvirt takes any size; QEMU fails at start without such pages on the host.
+        sizes = ", ".join(format_kib(size) for size in HUGE_PAGE_KIB[arch])
+        message = f"{device['pagesize']} is no huge page size of {arch} hosts: use one of {sizes}"
+        yield Finding((*where, "pagesize"), message)
     if "requested" in kib and kib["requested"] > kib["size"]:
         # libvirt at define: "requested size must be smaller than or equal to @size".
         yield Finding(
