@@ -238,6 +238,12 @@ def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None
     for target in original.findall("devices/serial/target"):
         if default_serial and target.get("type") == default_serial:
             del target.attrib["type"]
+    # libvirt keeps NUMA cells in id order (0, 2, 1 is stored 0, 1, 2).
+    numa = original.find("cpu/numa")
+    cells = numa.findall("cell") if numa is not None else []
+    if all((cell.get("id") or "").isdigit() for cell in cells):
+        for cell in sorted(cells, key=lambda cell: int(cell.get("id"))):
+            numa.append(cell)  # moves it to the end, in id order
     # libvirt stores every memory size in KiB (214 MiB as 219136 KiB; 'bytes' and 'KB'
     # rounded up to whole KiB), which is what vmspec writes.
     for element in original.xpath(_SIZES_IN_KIB):

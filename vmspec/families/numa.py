@@ -176,19 +176,29 @@ def cannot_say(numa: Numa | None) -> tuple[str, ...]:
     if numa is None or not _out_of_order(numa):
         return ()
     ids = ",".join(str(cell.id) for cell in numa.cells)
-    return (f"/domain/cpu/numa/cell/@id: {ids} (the spec numbers cells in order from 0)",)
+    # libvirt refuses it at define: "Exactly one 'cell' element per guest NUMA cell
+    # allowed, non-contiguous ranges or ranges not starting from 0 are not allowed".
+    return (f"/domain/cpu/numa/cell/@id: {ids} (cells are numbered 0 to N-1, each once)",)
 
 
 def as_libvirt_stores_it(numa: Numa | None, wanted: Any) -> Numa | None:
-    """libvirt numbers cells without an id in order, stores memory in KiB and CPU lists
+    """libvirt numbers cells without an id in order, keeps them in id order, stores
+    memory in KiB and CPU lists
     in its own form (0,1 as 0-1; said back in the spec's words): the same cells (seen
     with libvirt 9.0: define, dumpxml --inactive)."""
     if numa is None:
         return None
+    numbered = [
+        dataclasses.replace(cell, id=index if cell.id is None else cell.id)
+        for index, cell in enumerate(numa.cells)
+    ]
+    if sorted(cell.id for cell in numbered) == list(range(len(numbered))):
+        # libvirt keeps cells by id: 0, 2, 1 is stored 0, 1, 2 (seen with libvirt 9.0).
+        numbered.sort(key=lambda cell: cell.id)
     wanted_cells = wanted.cells if isinstance(wanted, Numa) else ()
     cells = tuple(
         _stored(index, cell, wanted_cells[index] if index < len(wanted_cells) else None)
-        for index, cell in enumerate(numa.cells)
+        for index, cell in enumerate(numbered)
     )
     return dataclasses.replace(numa, cells=cells)
 
