@@ -25,8 +25,9 @@ from lxml import etree
 
 from vmspec.arches import QEMU_DEFAULT_CPU_MODELS, default_serial_target_type
 from vmspec.config.domain import Domain
-from vmspec.config.xmlmap import from_element
+from vmspec.config.xmlmap import from_element, to_element
 from vmspec.emit import domain_xml
+from vmspec.families import cputune
 from vmspec.families.controller import Controller, is_libvirts_own
 from vmspec.families.panic import LIBVIRTS_OWN_MODELS as LIBVIRTS_OWN_PANICS
 from vmspec.lift import Lifted
@@ -238,6 +239,15 @@ def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None
     for target in original.findall("devices/serial/target"):
         if default_serial and target.get("type") == default_serial:
             del target.attrib["type"]
+    # libvirt keeps I/O thread pins in the guest's order of its threads and one scheduler
+    # setting per thread (vcpus='0-1' is two): the cputune family says how.
+    tune, compiled_tune = original.find("cputune"), compiled.find("cputune")
+    if tune is not None and compiled_tune is not None:
+        stored = cputune.as_libvirt_stores_it(
+            from_element(cputune.Cputune, tune, []),
+            from_element(cputune.Cputune, compiled_tune, []),
+        )
+        tune[:] = list(to_element(stored))
     # libvirt keeps NUMA cells in id order (0, 2, 1 is stored 0, 1, 2).
     numa = original.find("cpu/numa")
     cells = numa.findall("cell") if numa is not None else []

@@ -332,21 +332,53 @@ def lift(cputune: Cputune | None, spec: Spec, identity: Identity) -> dict[str, A
         lifted["vcpupins"] = [{"vcpu": pin.vcpu, "cpuset": pin.cpuset} for pin in cputune.vcpupins]
     if cputune.emulatorpin and cputune.emulatorpin.cpuset:
         lifted["emulatorpin"] = cputune.emulatorpin.cpuset
+    threads = iothreads.ids(spec)  # lifted before cputune: libvirt's order of them
     if cputune.iothreadpins:
         lifted["iothreadpins"] = [
-            {"iothread": pin.iothread, "cpuset": pin.cpuset} for pin in cputune.iothreadpins
+            {"iothread": pin.iothread, "cpuset": pin.cpuset}
+            for pin in _ordered(cputune.iothreadpins, "iothread", threads)
         ]
     if cputune.emulatorsched is not None:
         lifted["emulatorsched"] = _policy(cputune.emulatorsched)
-    if cputune.vcpuscheds:
-        lifted["vcpuscheds"] = [
-            {"vcpus": entry.vcpus, **_policy(entry)} for entry in cputune.vcpuscheds
-        ]
-    if cputune.iothreadscheds:
+    vcpuscheds = _one_per_thread(cputune.vcpuscheds, "vcpus", [])
+    if vcpuscheds:
+        lifted["vcpuscheds"] = [{"vcpus": entry.vcpus, **_policy(entry)} for entry in vcpuscheds]
+    iothreadscheds = _one_per_thread(cputune.iothreadscheds, "iothreads", threads)
+    if iothreadscheds:
         lifted["iothreadscheds"] = [
-            {"iothreads": entry.iothreads, **_policy(entry)} for entry in cputune.iothreadscheds
+            {"iothreads": entry.iothreads, **_policy(entry)} for entry in iothreadscheds
         ]
     return lifted or None
+
+
+def _ordered(items: Any, key: str, order: list[int]) -> list[Any]:
+    """``items`` in ``order`` of their ``key`` (the rest after, by number), as libvirt
+    keeps per-thread settings: vCPUs by number, I/O threads in the guest's order."""
+    place = {number: index for index, number in enumerate(order)}
+    return sorted(
+        items, key=lambda item: (place.get(getattr(item, key), len(place)), getattr(item, key) or 0)
+    )
+
+
+def _one_per_thread(entries: Any, key: str, order: list[int]) -> list[Any]:
+    """Scheduler settings one per thread, as libvirt stores them (vcpus='0-1' is two)."""
+    split = []
+    for entry in entries:
+        numbers, problems = parse_cpu_list(getattr(entry, key) or "", key)
+        if problems:
+            split.append(entry)  # the self-check says what is wrong with it
+            continue
+        split += [dataclasses.replace(entry, **{key: str(number)}) for number in sorted(numbers)]
+    by_number = [entry for entry in split if (getattr(entry, key) or "").isdigit()]
+    rest = [entry for entry in split if not (getattr(entry, key) or "").isdigit()]
+    place = {number: index for index, number in enumerate(order)}
+    by_number.sort(
+        key=lambda entry: (
+            place.get(int(getattr(entry, key)), len(place)),
+            int(getattr(entry, key)),
+        )
+    )
+    return by_number + rest
 
 
 def _policy(entry: Vcpusched | Iothreadsched | Emulatorsched) -> dict[str, Any]:
@@ -357,8 +389,9 @@ def _policy(entry: Vcpusched | Iothreadsched | Emulatorsched) -> dict[str, Any]:
 
 
 def as_libvirt_stores_it(cputune: Cputune | None, wanted: Any) -> Cputune | None:
-    """libvirt keeps vcpupins in vCPU order and CPU lists in its own form (0,1 as 0-1;
-    said back in the spec's words): the same pinning (seen with libvirt 9.0)."""
+    """libvirt keeps vcpupins in vCPU order, CPU lists in its own form (0,1 as 0-1; said
+    back in the spec's words) and one scheduler setting per thread: the same tuning (seen
+    with libvirt 9.0)."""
     if cputune is None:
         return None
     wanted = wanted if isinstance(wanted, Cputune) else Cputune()
@@ -372,12 +405,23 @@ def as_libvirt_stores_it(cputune: Cputune | None, wanted: Any) -> Cputune | None
         cpuset = as_written(emulatorpin.cpuset, wanted.emulatorpin.cpuset)
         emulatorpin = Emulatorpin(cpuset=cpuset)
     wanted_threads = {pin.iothread: pin.cpuset for pin in wanted.iothreadpins}
+    # libvirt keeps I/O thread settings in the guest's order of its threads, which the
+    # wanted definition has (lowering writes that order).
+    threads = list(dict.fromkeys(pin.iothread for pin in wanted.iothreadpins))
     iothreadpins = tuple(
         dataclasses.replace(pin, cpuset=as_written(pin.cpuset, wanted_threads.get(pin.iothread)))
-        for pin in cputune.iothreadpins
+        for pin in _ordered(cputune.iothreadpins, "iothread", threads)
     )
+    sched_threads = [
+        int(entry.iothreads) for entry in wanted.iothreadscheds if (entry.iothreads or "").isdigit()
+    ]
     return dataclasses.replace(
-        cputune, vcpupins=pins, emulatorpin=emulatorpin, iothreadpins=iothreadpins
+        cputune,
+        vcpupins=pins,
+        emulatorpin=emulatorpin,
+        iothreadpins=iothreadpins,
+        vcpuscheds=tuple(_one_per_thread(cputune.vcpuscheds, "vcpus", [])),
+        iothreadscheds=tuple(_one_per_thread(cputune.iothreadscheds, "iothreads", sched_threads)),
     )
 
 
