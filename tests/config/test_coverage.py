@@ -24,9 +24,9 @@ READ_ONLY = {
         "scope",
     ): "written only outside the default scope (tests/test_scope.py); golden files are compiled in the default scope",
     (
-        "NumatuneMemory",
-        "placement",
-    ): "numad's placement (auto), which import reports as a loss: a spec names the nodes",
+        "MemoryDeviceTarget",
+        "current",
+    ): "how much a running virtio-mem device gives the guest at this moment: no setting",
     ("Devices", "emulator"): "the QEMU binary libvirt writes into every definition",
     (
         "BackingStore",

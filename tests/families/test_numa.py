@@ -1,6 +1,6 @@
 """The numa, numatune, currentMemory and maxMemory families on import: what libvirt
 writes itself (QEMU's default model around cells, strict, its own CPU lists) is no
-loss; what the spec cannot say (cells numbered out of order, numad's placement, memory
+loss; what the spec cannot say (cells not numbered 0 to N-1, memory
 the cells do not add up to) is reported, never quietly changed."""
 
 from __future__ import annotations
@@ -46,19 +46,49 @@ def test_cells_in_libvirts_default_cpu_import_without_loss():
     assert "cpu" not in spec
 
 
-def test_cells_numbered_out_of_order_are_reported():
+def test_cells_out_of_order_import_in_id_order_as_libvirt_stores_them():
     cells = (
         "<cell id='1' cpus='1' memory='65536' unit='KiB'/>"
-        "<cell id='0' cpus='0' memory='65536' unit='KiB'/>"
+        "<cell id='0' cpus='0' memory='131072' unit='KiB'/>"
+    )
+    lifted = lift_xml(domain("", memory=196608, cells=cells), "numa")
+    assert lifted.dropped == ()
+    assert lifted.document["spec"]["numa"] == [
+        {"cpus": "0", "memory": "128MiB"},
+        {"cpus": "1", "memory": "64MiB"},
+    ]
+
+
+def test_cells_not_numbered_from_0_are_reported():
+    cells = (
+        "<cell id='1' cpus='0' memory='65536' unit='KiB'/>"
+        "<cell id='2' cpus='1' memory='65536' unit='KiB'/>"
     )
     lifted = lift_xml(domain("", cells=cells), "numa")
-    assert any("/domain/cpu/numa/cell/@id: 1,0" in dropped for dropped in lifted.dropped)
+    assert any("/domain/cpu/numa/cell/@id: 1,2" in dropped for dropped in lifted.dropped)
 
 
-def test_numads_placement_is_reported():
-    numatune = "<numatune><memory mode='strict' placement='auto'/></numatune>"
+def test_numads_placement_imports_as_placement_auto():
+    numatune = "<numatune><memory mode='preferred' placement='auto'/></numatune>"
     lifted = lift_xml(domain(numatune, cells=TWO_CELLS), "numa")
-    assert any("/domain/numatune/memory/@placement: auto" in d for d in lifted.dropped)
+    assert lifted.dropped == ()
+    assert lifted.document["spec"]["numatune"] == {"mode": "preferred", "placement": "auto"}
+
+
+def test_vcpus_placed_by_numad_import_as_cpuset_auto_with_the_memory_placement_implied():
+    # libvirt writes numad's memory placement itself for a guest whose vCPUs numad places.
+    numatune = "<numatune><memory mode='strict' placement='auto'/></numatune>"
+    xml = domain(numatune, cells=TWO_CELLS).replace("<vcpu>", "<vcpu placement='auto'>")
+    lifted = lift_xml(xml, "numa")
+    assert lifted.dropped == ()
+    assert lifted.document["spec"]["cpuset"] == "auto"
+    assert "numatune" not in lifted.document["spec"]
+
+
+def test_a_placement_libvirt_does_not_know_is_reported():
+    numatune = "<numatune><memory mode='strict' placement='numad'/></numatune>"
+    lifted = lift_xml(domain(numatune, cells=TWO_CELLS), "numa")
+    assert any("/domain/numatune/memory/@placement: numad" in d for d in lifted.dropped)
 
 
 def test_memory_the_cells_do_not_add_up_to_is_refused():

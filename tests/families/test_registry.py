@@ -64,13 +64,27 @@ COMPANIONS: dict[str, Any] = {
 
 # The guest some families' examples are written for (the host tests' guests have 64 MiB
 # and one vCPU otherwise):
-# memory to split or leave out, vCPUs to place, NUMA cells to tune or hotplug into.
+# memory to split or leave out, vCPUs to place, NUMA cells to tune or hotplug into, I/O
+# threads to pin.
 _TWO_CELLS = [{"cpus": "0", "memory": "512MiB"}, {"cpus": "1", "memory": "512MiB"}]
 SURROUNDINGS: dict[str, dict[str, Any]] = {
     "currentMemory": {"memory": "1GiB"},
     "numa": {"memory": "1GiB", "vcpus": 2},
     "maxMemory": {"memory": "1GiB", "vcpus": 2, "numa": _TWO_CELLS},
     "numatune": {"memory": "1GiB", "vcpus": 2, "numa": _TWO_CELLS},
+    "cputune": {"vcpus": 2, "iothreads": 2},
+    "memoryBacking": {
+        "memory": "64MiB",
+        "vcpus": 2,
+        "numa": [{"cpus": "0", "memory": "32MiB"}, {"cpus": "1", "memory": "32MiB"}],
+    },
+    # Every example's devices hold 128 MiB, in the room maxMemory makes.
+    "memoryDevices": {
+        "memory": "256MiB",
+        "vcpus": 2,
+        "numa": [{"cpus": "0", "memory": "64MiB"}, {"cpus": "1", "memory": "64MiB"}],
+        "maxMemory": {"size": "1GiB", "slots": 4},
+    },
 }
 
 

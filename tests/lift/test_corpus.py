@@ -25,8 +25,9 @@ from lxml import etree
 
 from vmspec.arches import QEMU_DEFAULT_CPU_MODELS, default_serial_target_type
 from vmspec.config.domain import Domain
-from vmspec.config.xmlmap import from_element
+from vmspec.config.xmlmap import from_element, to_element
 from vmspec.emit import domain_xml
+from vmspec.families import cputune
 from vmspec.families.controller import Controller, is_libvirts_own
 from vmspec.families.panic import LIBVIRTS_OWN_MODELS as LIBVIRTS_OWN_PANICS
 from vmspec.lift import Lifted
@@ -35,6 +36,7 @@ from vmspec.load import load_text
 from vmspec.lower import lower_virtual_machine
 from vmspec.problems import format_field_path
 from vmspec.schema import validate_document
+from vmspec.units import libvirt_size_in_kib
 from vmspec.yaml_text import dump_spec_yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -171,7 +173,11 @@ LIBVIRT_FILL_INS = (
     # socket, the same channel as one without a source (vmspec.host.normalize says so too)
     "devices/channel[@type='unix']/source[@mode='bind'][count(@*)=1][not(*)]",
 )
-_DEFAULT_CPU_CHECKS = ("none", "partial")  # recorded by libvirt; 'full' is a choice
+_DEFAULT_CPU_CHECKS = ("none", "partial")
+_SIZES_IN_KIB = "|".join(
+    f"{path}[@unit][string(number(text())) != 'NaN']"
+    for path in ("memory", "currentMemory", "maxMemory", "memtune/*")
+)  # recorded by libvirt; 'full' is a choice
 
 
 def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None:
@@ -233,6 +239,28 @@ def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None
     for target in original.findall("devices/serial/target"):
         if default_serial and target.get("type") == default_serial:
             del target.attrib["type"]
+    # libvirt keeps I/O thread pins in the guest's order of its threads and one scheduler
+    # setting per thread (vcpus='0-1' is two): the cputune family says how.
+    tune, compiled_tune = original.find("cputune"), compiled.find("cputune")
+    if tune is not None and compiled_tune is not None:
+        stored = cputune.as_libvirt_stores_it(
+            from_element(cputune.Cputune, tune, []),
+            from_element(cputune.Cputune, compiled_tune, []),
+        )
+        tune[:] = list(to_element(stored))
+    # libvirt keeps NUMA cells in id order (0, 2, 1 is stored 0, 1, 2).
+    numa = original.find("cpu/numa")
+    cells = numa.findall("cell") if numa is not None else []
+    if all((cell.get("id") or "").isdigit() for cell in cells):
+        for cell in sorted(cells, key=lambda cell: int(cell.get("id"))):
+            numa.append(cell)  # moves it to the end, in id order
+    # libvirt stores every memory size in KiB (214 MiB as 219136 KiB; 'bytes' and 'KB'
+    # rounded up to whole KiB), which is what vmspec writes.
+    for element in original.xpath(_SIZES_IN_KIB):
+        kib = libvirt_size_in_kib(int(element.text), element.get("unit"))
+        if kib is not None:
+            element.set("unit", "KiB")
+            element.text = str(kib)
 
 
 def _is_default_cpu(cpu: etree._Element, arch: str) -> bool:

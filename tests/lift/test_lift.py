@@ -218,7 +218,7 @@ VNC = "<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>"
     ("devices", "memory", "arch", "refused_as"),
     [
         ("", GIB, "ppc", "spec.arch: 'ppc' is not one of"),  # ppc-dtb.xml (32-bit PowerPC)
-        ("", "<memory unit='KiB'>8192</memory>", "x86_64", "spec.memory: 8MiB is too little"),
+        ("", "<memory unit='KiB'>512</memory>", "x86_64", "spec.memory: 512KiB is too little"),
         ("<graphics type='egl-headless'/>", GIB, "x86_64", "spec.graphics[0].type: 'egl-headless'"),
         (FLOPPY, GIB, "x86_64", "spec.disks[0].device: 'floppy' is not one of"),  # disk-floppy.xml
         ("", GIB, "x86_64", None),
@@ -227,7 +227,7 @@ VNC = "<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>"
     ],
     ids=[
         "arch-ppc",
-        "memory-8MiB",
+        "memory-512KiB",
         "graphics-egl-headless",
         "disk-floppy",
         "no-devices",

@@ -15,13 +15,17 @@ from vmspec.config.graphics import Graphics, Input, Video
 from vmspec.config.memory import MaxMemory, MemorySize
 from vmspec.config.metadata import Metadata
 from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
+from vmspec.families.blkiotune import Blkiotune
 from vmspec.families.controller import Controller
 from vmspec.families.cputune import Cputune
 from vmspec.families.filesystem import Filesystem
 from vmspec.families.hostdev import Hostdev
 from vmspec.families.interface import Interface
+from vmspec.families.iothreads import Iothreadids
 from vmspec.families.memballoon import Memballoon
 from vmspec.families.memory_backing import MemoryBacking
+from vmspec.families.memory_device import MemoryDevice
+from vmspec.families.memtune import Memtune
 from vmspec.families.numatune import Numatune
 from vmspec.families.panic import Panic
 from vmspec.families.pm import PowerManagement
@@ -37,6 +41,7 @@ class Vcpu:
     TAG: ClassVar[str] = "vcpu"
     placement: str | None = attr("placement")
     cpuset: str | None = attr("cpuset")  # the host CPUs the vCPUs may run on
+    current: int | None = attr("current")  # the vCPUs online at start, the rest pluggable
     count: int | None = text()
 
 
@@ -74,6 +79,7 @@ class Devices:
     memballoon: Memballoon | None = child()
     rngs: tuple[Rng, ...] = children()
     panics: tuple[Panic, ...] = children()
+    memory_devices: tuple[MemoryDevice, ...] = children()
 
 
 @dataclass(**CONFIG)
@@ -87,8 +93,12 @@ class Domain:
     max_memory: MaxMemory | None = child()
     memory: MemorySize | None = child()
     current_memory: MemorySize | None = child("currentMemory")
+    blkiotune: Blkiotune | None = child()
+    memtune: Memtune | None = child()
     memory_backing: MemoryBacking | None = child()
     vcpu: Vcpu | None = child()
+    iothreads: int | None = text_child("iothreads")
+    iothreadids: Iothreadids | None = child()
     cputune: Cputune | None = child()
     numatune: Numatune | None = child()
     os: OperatingSystem | None = child()

@@ -13,6 +13,7 @@ import dataclasses
 from typing import Any
 
 from vmspec.families import (
+    blkiotune,
     boot_menu,
     controller,
     cputune,
@@ -20,9 +21,12 @@ from vmspec.families import (
     filesystem,
     hostdev,
     interface,
+    iothreads,
     max_memory,
     memballoon,
     memory_backing,
+    memory_device,
+    memtune,
     numa,
     numatune,
     panic,
@@ -39,8 +43,13 @@ FAMILIES: tuple[Family, ...] = (
     controller.FAMILY,
     current_memory.FAMILY,
     max_memory.FAMILY,
+    blkiotune.FAMILY,
+    memtune.FAMILY,
     numa.FAMILY,
     numatune.FAMILY,
+    # The count first: the ids' lift leaves it out where they say it.
+    iothreads.COUNT_FAMILY,
+    iothreads.IDS_FAMILY,
     cputune.FAMILY,
     interface.FAMILY,
     sound.FAMILY,
@@ -50,6 +59,7 @@ FAMILIES: tuple[Family, ...] = (
     watchdog.FAMILY,
     memballoon.FAMILY,
     panic.FAMILY,
+    memory_device.FAMILY,
     pm.FAMILY,
     boot_menu.FAMILY,
     tpm.FAMILY,

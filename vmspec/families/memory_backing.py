@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.config.xmlmap import CONFIG, attr, child, children, flag
+from vmspec.cpulist import PATTERN, as_written, parse_cpu_list
 from vmspec.families.current_memory import memory_kib
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
@@ -27,6 +28,7 @@ class Page:
     TAG: ClassVar[str] = "page"
     size: int | None = attr("size")
     unit: str | None = attr("unit")
+    nodeset: str | None = attr("nodeset")  # guest NUMA cells
 
 
 @dataclass(**CONFIG)
@@ -53,6 +55,7 @@ class MemoryAccess:
 class MemoryAllocation:
     TAG: ClassVar[str] = "allocation"
     mode: str | None = attr("mode")
+    threads: int | None = attr("threads")  # QEMU's preallocation threads
 
 
 @dataclass(**CONFIG)
@@ -102,21 +105,26 @@ SCHEMA = {
                         "pages": {
                             "type": "array",
                             "minItems": 1,
-                            # A second size needs a nodeset of guest NUMA nodes, which
-                            # vmspec does not describe (libvirt: two master hugepages).
-                            "maxItems": 1,
+                            # One size per guest NUMA cell at most (numa's limit).
+                            "maxItems": 128,
                             "items": {
                                 "type": "object",
                                 "properties": {
                                     "size": {
                                         "$ref": "#/$defs/size",
                                         "description": "the huge page size: 2MiB or 1GiB on x86",
-                                    }
+                                    },
+                                    "nodeset": {
+                                        "type": "string",
+                                        "pattern": PATTERN,
+                                        "maxLength": 1024,
+                                        "description": "the guest NUMA cells (their places in numa: 0,2-3) this size backs; leave out for the cells no other size names",
+                                    },
                                 },
                                 "required": ["size"],
                                 "additionalProperties": False,
                             },
-                            "description": "one huge page size for all guest memory (a size per NUMA node needs guest NUMA nodes, which vmspec does not describe)",
+                            "description": "the huge page sizes: one for all guest memory, or one per set of guest NUMA cells (nodeset)",
                         }
                     },
                     "required": ["pages"],
@@ -138,14 +146,26 @@ SCHEMA = {
             "enum": ["immediate", "ondemand"],
             "description": "immediate: allocate all memory at start; ondemand: as the guest touches it",
         },
+        "allocationThreads": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 4096,
+            "description": "how many threads allocate the memory at start (allocation immediate): a large guest starts sooner",
+        },
     },
     "additionalProperties": False,
     "minProperties": 1,
     "examples": [
         {"hugepages": True},
-        {"hugepages": {"pages": [{"size": "2MiB"}]}, "locked": True, "allocation": "immediate"},
+        {
+            "hugepages": {"pages": [{"size": "2MiB"}]},
+            "locked": True,
+            "allocation": "immediate",
+            "allocationThreads": 2,
+        },
         {"source": "memfd", "access": "shared"},
         {"nosharepages": True, "discard": True, "source": "file", "access": "private"},
+        {"hugepages": {"pages": [{"size": "2MiB", "nodeset": "1"}]}},
     ],
 }
 
@@ -161,7 +181,9 @@ def lower(spec: Spec, identity: Identity) -> MemoryBacking | None:
         source=MemorySource(type=backing["source"]) if "source" in backing else None,
         access=MemoryAccess(mode=backing["access"]) if "access" in backing else None,
         allocation=(
-            MemoryAllocation(mode=backing["allocation"]) if "allocation" in backing else None
+            MemoryAllocation(mode=backing["allocation"], threads=backing.get("allocationThreads"))
+            if "allocation" in backing
+            else None
         ),
     )
     return None if lowered == MemoryBacking() else lowered  # hugepages: false alone
@@ -171,7 +193,10 @@ def _hugepages(hugepages: bool | dict[str, Any]) -> Hugepages:
     if hugepages is True:
         return Hugepages()
     return Hugepages(
-        pages=tuple(Page(size=size_in_kib(page["size"]), unit="KiB") for page in hugepages["pages"])
+        pages=tuple(
+            Page(size=size_in_kib(page["size"]), unit="KiB", nodeset=page.get("nodeset"))
+            for page in hugepages["pages"]
+        )
     )
 
 
@@ -181,7 +206,11 @@ def lift(backing: MemoryBacking | None, spec: Spec, identity: Identity) -> dict[
         return None
     lifted: dict[str, Any] = {}
     if backing.hugepages is not None:
-        pages = [{"size": format_kib(page.size)} for page in backing.hugepages.pages if page.size]
+        pages = [
+            {"size": format_kib(page.size), **({"nodeset": page.nodeset} if page.nodeset else {})}
+            for page in backing.hugepages.pages
+            if page.size
+        ]
         lifted["hugepages"] = {"pages": pages} if pages else True
     lifted.update({key: True for key, field, _ in _FLAGS if getattr(backing, field)})
     if backing.source and backing.source.type:
@@ -190,6 +219,8 @@ def lift(backing: MemoryBacking | None, spec: Spec, identity: Identity) -> dict[
         lifted["access"] = backing.access.mode
     if backing.allocation and backing.allocation.mode:
         lifted["allocation"] = backing.allocation.mode
+    if backing.allocation and backing.allocation.threads:
+        lifted["allocationThreads"] = backing.allocation.threads
     return lifted or None
 
 
@@ -200,16 +231,30 @@ def as_libvirt_stores_it(backing: MemoryBacking | None, wanted: Any) -> MemoryBa
     if backing is None:
         return None
     if backing.hugepages is not None:
-        pages = tuple(_in_kib(page) for page in backing.hugepages.pages)
+        wanted_pages = (
+            wanted.hugepages.pages if isinstance(wanted, MemoryBacking) and wanted.hugepages else ()
+        )
+        pages = tuple(
+            _in_kib(page, wanted_pages[index] if index < len(wanted_pages) else None)
+            for index, page in enumerate(backing.hugepages.pages)
+        )
         backing = dataclasses.replace(backing, hugepages=Hugepages(pages=pages))
+    if backing.allocation is not None and backing.allocation.threads == 0:
+        # libvirt drops threads='0' (QEMU's own default).
+        backing = dataclasses.replace(
+            backing, allocation=MemoryAllocation(mode=backing.allocation.mode)
+        )
     if backing.allocation == MemoryAllocation():
         backing = dataclasses.replace(backing, allocation=None)
     return None if backing == MemoryBacking() else backing
 
 
-def _in_kib(page: Page) -> Page:
+def _in_kib(page: Page, wanted: Page | None) -> Page:
     kib = None if page.size is None else libvirt_size_in_kib(page.size, page.unit)
-    return page if kib is None else Page(size=kib, unit="KiB")
+    nodeset = as_written(page.nodeset, wanted.nodeset if wanted else None)
+    if kib is None:
+        return dataclasses.replace(page, nodeset=nodeset)
+    return Page(size=kib, unit="KiB", nodeset=nodeset)
 
 
 def _page_sizes(spec: Spec) -> Iterator[Finding]:
@@ -231,13 +276,80 @@ def _page_sizes(spec: Spec) -> Iterator[Finding]:
             yield Finding(where, message)
             continue
         memory = memory_kib(spec)
-        if memory is not None and memory < kib:
+        if memory is not None and memory < kib and "nodeset" not in page:
             # QEMU: "memory size ... must be equal to or larger than page size".
             message = (
                 f"memory ({spec['memory']}) is less than one {page['size']} huge page, "
                 "which QEMU refuses at start: use smaller pages or more memory"
             )
             yield Finding(where, message)
+
+
+def _page_nodesets(spec: Spec) -> Iterator[Finding]:
+    hugepages = spec.get("memoryBacking", {}).get("hugepages")
+    if not isinstance(hugepages, dict):
+        return
+    cells = len(spec.get("numa", ()))
+    owner: dict[int, int] = {}
+    masters = []
+    for index, page in enumerate(hugepages["pages"]):
+        where = ("spec", "memoryBacking", "hugepages", "pages", index, "nodeset")
+        if "nodeset" not in page:
+            masters.append(index)
+            continue
+        numbers, problems = parse_cpu_list(page["nodeset"], "guest cells")
+        for problem in problems:
+            yield Finding(where, problem)
+        beyond = sorted(number for number in numbers if number >= cells)
+        if not cells:
+            yield Finding(where, "a nodeset names guest NUMA cells: add numa")
+            continue
+        if beyond:
+            # libvirt at define: "hugepages: node 2 not found".
+            yield Finding(
+                where, f"cell {beyond[0]} is no guest cell: numa has cells 0 to {cells - 1}"
+            )
+        again = sorted(number for number in numbers if number in owner)
+        if again:
+            # libvirt at define: "nodeset attribute of hugepages of sizes 1048576 and
+            # 2048 intersect".
+            yield Finding(
+                where, f"cell {again[0]} has a page size already (pages[{owner[again[0]]}])"
+            )
+        owner.update({number: index for number in numbers if number not in owner})
+        yield from _cells_hold_a_page(spec, page, sorted(set(numbers) - set(beyond)), where)
+    if len(masters) > 1:
+        # libvirt at define: "two master hugepages detected: 1048576 and 2048".
+        where = ("spec", "memoryBacking", "hugepages", "pages", masters[1])
+        yield Finding(
+            where, "only one size may leave out nodeset (it backs the cells no other size names)"
+        )
+
+
+def _cells_hold_a_page(
+    spec: Spec, page: dict[str, Any], cells: list[int], where: tuple[Any, ...]
+) -> Iterator[Finding]:
+    try:
+        page_kib = size_in_kib(page["size"])
+        smallest = min(cells, key=lambda cell: size_in_kib(spec["numa"][cell]["memory"]))
+        cell_kib = size_in_kib(spec["numa"][smallest]["memory"])
+    except (ValueError, KeyError):
+        return  # the size and numa checks say so
+    if cell_kib < page_kib:
+        # QEMU at start: "memory size ... must be equal to or larger than page size".
+        message = (
+            f"cell {smallest} holds {spec['numa'][smallest]['memory']}, less than one "
+            f"{page['size']} huge page, which QEMU refuses at start"
+        )
+        yield Finding(where, message)
+
+
+def _threads_preallocate(spec: Spec) -> Iterator[Finding]:
+    backing = spec.get("memoryBacking", {})
+    if "allocationThreads" in backing and backing.get("allocation") != "immediate":
+        # libvirt takes them and QEMU does nothing with them: only preallocation has threads.
+        message = "the threads allocate memory at start: they need allocation immediate"
+        yield Finding(("spec", "memoryBacking", "allocationThreads"), message)
 
 
 def _no_hugepages_from_anonymous_memory(spec: Spec) -> Iterator[Finding]:
@@ -260,6 +372,6 @@ FAMILY = Family(
     config_field="memory_backing",
     lower=lower,
     lift=lift,
-    checks=(_page_sizes, _no_hugepages_from_anonymous_memory),
+    checks=(_page_sizes, _page_nodesets, _threads_preallocate, _no_hugepages_from_anonymous_memory),
     libvirt_fills_in=as_libvirt_stores_it,
 )

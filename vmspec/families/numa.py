@@ -14,12 +14,28 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr, children
+from vmspec.config.xmlmap import CONFIG, attr, child, children
 from vmspec.cpulist import PATTERN, as_written, parse_cpu_list
 from vmspec.families.current_memory import memory_kib
 from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.memory_device import device_kib
 from vmspec.problems import Finding
 from vmspec.units import format_kib, libvirt_size_in_kib, size_in_kib
+
+
+@dataclass(**CONFIG)
+class Sibling:
+    TAG: ClassVar[str] = "sibling"
+    id: int | None = attr("id")
+    value: int | None = attr("value")
+
+
+@dataclass(**CONFIG)
+class Distances:
+    """A row of the guest's ACPI SLIT: how far this cell's memory is from each cell."""
+
+    TAG: ClassVar[str] = "distances"
+    siblings: tuple[Sibling, ...] = children()
 
 
 @dataclass(**CONFIG)
@@ -31,6 +47,7 @@ class NumaCell:
     unit: str | None = attr("unit")
     mem_access: str | None = attr("memAccess")
     discard: bool | None = attr("discard")
+    distances: Distances | None = child()
 
 
 @dataclass(**CONFIG)
@@ -63,6 +80,14 @@ SCHEMA = {
                 "type": "boolean",
                 "description": "give the cell's memory back to the host when the guest stops",
             },
+            "distances": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 128,
+                # ACPI SLIT values: 10 is a cell's own memory, 11 to 255 farther.
+                "items": {"type": "integer", "minimum": 10, "maximum": 255},
+                "description": "how far this cell is from each cell, in numa's order (the guest's ACPI SLIT row): 10 for itself, 11 to 255 for the others; all cells say it, or none",
+            },
         },
         "required": ["memory"],
         "additionalProperties": False,
@@ -72,6 +97,10 @@ SCHEMA = {
         [
             {"cpus": "0-1", "memory": "768MiB", "memAccess": "shared"},
             {"memory": "256MiB", "discard": True},
+        ],
+        [
+            {"cpus": "0", "memory": "512MiB", "distances": [10, 21]},
+            {"cpus": "1", "memory": "512MiB", "distances": [21, 10]},
         ],
     ],
 }
@@ -92,6 +121,16 @@ def _cell(index: int, cell: dict[str, Any]) -> NumaCell:
         unit="KiB",
         mem_access=cell.get("memAccess"),
         discard=cell.get("discard"),
+        distances=(
+            Distances(
+                siblings=tuple(
+                    Sibling(id=sibling, value=value)
+                    for sibling, value in enumerate(cell["distances"])
+                )
+            )
+            if "distances" in cell
+            else None
+        ),
     )
 
 
@@ -109,8 +148,23 @@ def lift(numa: Numa | None, spec: Spec, identity: Identity) -> list[dict[str, An
             entry["memAccess"] = cell.mem_access
         if cell.discard is not None:
             entry["discard"] = cell.discard
+        row = _row(cell, len(numa.cells))
+        if row is not None:
+            entry["distances"] = row
         lifted.append(entry)
     return lifted
+
+
+def _row(cell: NumaCell, cells: int) -> list[int] | None:
+    """The cell's distances to cells 0 to N-1, where it names each once (as libvirt
+    stores them: it completes a partial matrix at define); else None, which the
+    self-check reports."""
+    if cell.distances is None:
+        return None
+    values = {sibling.id: sibling.value for sibling in cell.distances.siblings}
+    if sorted(values) != list(range(cells)) or len(values) != len(cell.distances.siblings):
+        return None
+    return [values[number] for number in range(cells)]
 
 
 def _out_of_order(numa: Numa) -> bool:
@@ -122,19 +176,29 @@ def cannot_say(numa: Numa | None) -> tuple[str, ...]:
     if numa is None or not _out_of_order(numa):
         return ()
     ids = ",".join(str(cell.id) for cell in numa.cells)
-    return (f"/domain/cpu/numa/cell/@id: {ids} (the spec numbers cells in order from 0)",)
+    # libvirt refuses it at define: "Exactly one 'cell' element per guest NUMA cell
+    # allowed, non-contiguous ranges or ranges not starting from 0 are not allowed".
+    return (f"/domain/cpu/numa/cell/@id: {ids} (cells are numbered 0 to N-1, each once)",)
 
 
 def as_libvirt_stores_it(numa: Numa | None, wanted: Any) -> Numa | None:
-    """libvirt numbers cells without an id in order, stores memory in KiB and CPU lists
+    """libvirt numbers cells without an id in order, keeps them in id order, stores
+    memory in KiB and CPU lists
     in its own form (0,1 as 0-1; said back in the spec's words): the same cells (seen
     with libvirt 9.0: define, dumpxml --inactive)."""
     if numa is None:
         return None
+    numbered = [
+        dataclasses.replace(cell, id=index if cell.id is None else cell.id)
+        for index, cell in enumerate(numa.cells)
+    ]
+    if sorted(cell.id for cell in numbered) == list(range(len(numbered))):
+        # libvirt keeps cells by id: 0, 2, 1 is stored 0, 1, 2 (seen with libvirt 9.0).
+        numbered.sort(key=lambda cell: cell.id)
     wanted_cells = wanted.cells if isinstance(wanted, Numa) else ()
     cells = tuple(
         _stored(index, cell, wanted_cells[index] if index < len(wanted_cells) else None)
-        for index, cell in enumerate(numa.cells)
+        for index, cell in enumerate(numbered)
     )
     return dataclasses.replace(numa, cells=cells)
 
@@ -182,6 +246,36 @@ def _every_vcpu_once(spec: Spec) -> Iterator[Finding]:
         yield Finding(("spec", "numa"), message)
 
 
+def _distances(spec: Spec) -> Iterator[Finding]:
+    cells = spec.get("numa") or []
+    saying = [index for index, cell in enumerate(cells) if "distances" in cell]
+    if saying and len(saying) < len(cells):
+        silent = next(index for index in range(len(cells)) if index not in saying)
+        # libvirt fills in the rest from the others' rows, which a spec would not show.
+        message = f"cell {saying[0]} says its distances, cell {silent} does not: all cells or none"
+        yield Finding(("spec", "numa", silent), message)
+    for index in saying:
+        where = ("spec", "numa", index, "distances")
+        row = cells[index]["distances"]
+        if len(row) != len(cells):
+            message = (
+                f"{len(row)} distances for {len(cells)} cells: one for each cell, in numa's order"
+            )
+            yield Finding(where, message)
+            continue
+        if row[index] != 10:
+            # libvirt at define: "'value 15' is invalid" (a cell's own distance is 10).
+            yield Finding(
+                (*where, index), f"{row[index]} for the cell itself: a cell's own distance is 10"
+            )
+        for other, value in enumerate(row):
+            if other != index and value == 10:
+                # libvirt at define: "'value 10' is invalid for 'sibling id 1'".
+                yield Finding(
+                    (*where, other), "10 is a cell's own distance: another cell is 11 or more"
+                )
+
+
 def _memory_adds_up(spec: Spec) -> Iterator[Finding]:
     cells = spec.get("numa")
     memory = memory_kib(spec)
@@ -194,9 +288,14 @@ def _memory_adds_up(spec: Spec) -> Iterator[Finding]:
         except ValueError as error:
             yield Finding(("spec", "numa", index, "memory"), str(error))
             return
-    if total != memory:
-        # libvirt sets memory to the sum of the cells at define, without a word.
-        message = f"the cells hold {format_kib(total)} together, memory is {spec['memory']}: they must be equal"
+    devices = device_kib(spec)
+    if total + devices != memory:
+        # libvirt's qemu driver sets memory to the cells and the memory devices together
+        # at define, without a word (seen with libvirt 9.0).
+        held = f"the cells hold {format_kib(total)}"
+        if devices:
+            held += f" and the memory devices {format_kib(devices)}"
+        message = f"{held} together, memory is {spec['memory']}: they must be equal"
         yield Finding(("spec", "numa"), message)
 
 
@@ -208,6 +307,6 @@ FAMILY = Family(
     lower=lower,
     lift=lift,
     cannot_say=cannot_say,
-    checks=(_every_vcpu_once, _memory_adds_up),
+    checks=(_every_vcpu_once, _distances, _memory_adds_up),
     libvirt_fills_in=as_libvirt_stores_it,
 )

@@ -60,10 +60,14 @@ _MODE = {
 
 SCHEMA = {
     "type": "object",
-    "description": "the host NUMA nodes the guest's memory comes from, for all of it (mode, nodeset) and per guest cell (memnodes)",
+    "description": "the host NUMA nodes the guest's memory comes from, for all of it (mode, nodeset or placement auto) and per guest cell (memnodes)",
     "properties": {
         "mode": _MODE,
         "nodeset": _NODESET,
+        "placement": {
+            "const": "auto",
+            "description": "auto: numad picks the nodes when the guest starts, instead of a nodeset (needs numad on the host; cpuset auto implies it)",
+        },
         "memnodes": {
             "type": "array",
             "minItems": 1,
@@ -89,6 +93,7 @@ SCHEMA = {
     "examples": [
         {"nodeset": "0"},
         {"mode": "interleave", "nodeset": "0"},
+        {"mode": "preferred", "placement": "auto"},
         {
             "mode": "restrictive",
             "nodeset": "0",
@@ -99,15 +104,16 @@ SCHEMA = {
 
 
 def lower(spec: Spec, identity: Identity) -> Numatune | None:
-    numatune = spec.get("numatune")
-    if not numatune:
-        return None
+    numatune = spec.get("numatune", {})
     memory = None
-    if "mode" in numatune or "nodeset" in numatune:
+    if "nodeset" in numatune:
         memory = NumatuneMemory(
-            mode=numatune.get("mode", DEFAULT_MODE),
-            nodeset=numatune.get("nodeset"),
+            mode=numatune.get("mode", DEFAULT_MODE), nodeset=numatune["nodeset"]
         )
+    elif numatune.get("placement") == "auto" or spec.get("cpuset") == "auto":
+        # libvirt's own rule, written out: numad places the memory where it places the
+        # vCPUs, unless a nodeset says where it goes.
+        memory = NumatuneMemory(mode=numatune.get("mode", DEFAULT_MODE), placement="auto")
     memnodes = tuple(
         Memnode(
             cellid=memnode["cellid"],
@@ -117,7 +123,8 @@ def lower(spec: Spec, identity: Identity) -> Numatune | None:
         # libvirt keeps them in cell order.
         for memnode in sorted(numatune.get("memnodes", ()), key=lambda memnode: memnode["cellid"])
     )
-    return Numatune(memory=memory, memnodes=memnodes)
+    lowered = Numatune(memory=memory, memnodes=memnodes)
+    return None if lowered == Numatune() else lowered
 
 
 def lift(numatune: Numatune | None, spec: Spec, identity: Identity) -> dict[str, Any] | None:
@@ -126,7 +133,14 @@ def lift(numatune: Numatune | None, spec: Spec, identity: Identity) -> dict[str,
         return None
     lifted: dict[str, Any] = {}
     memory = numatune.memory
-    if memory is not None and memory.placement in (None, "static"):
+    if memory is not None and memory.placement == "auto":
+        if memory.mode != DEFAULT_MODE:
+            lifted["mode"] = memory.mode
+        if spec.get("cpuset") != "auto":
+            lifted["placement"] = "auto"
+        elif lifted:
+            lifted["placement"] = "auto"  # with a mode of its own: said in full
+    elif memory is not None and memory.placement in (None, "static"):
         if memory.mode != DEFAULT_MODE:
             lifted["mode"] = memory.mode
         if memory.nodeset is not None:
@@ -147,18 +161,17 @@ def lift(numatune: Numatune | None, spec: Spec, identity: Identity) -> dict[str,
 
 def cannot_say(numatune: Numatune | None) -> tuple[str, ...]:
     memory = numatune.memory if numatune else None
-    if memory is None or memory.placement in (None, "static"):
+    if memory is None or memory.placement in (None, "static", "auto"):
         return ()
     return (
-        f"/domain/numatune/memory/@placement: {memory.placement} (numad's choice of nodes; "
-        "the spec names the nodes)",
+        f"/domain/numatune/memory/@placement: {memory.placement} (no placement libvirt 9.0 knows)",
     )
 
 
 def as_libvirt_stores_it(numatune: Numatune | None, wanted: Any) -> Numatune | None:
     """libvirt writes the default mode (strict), its own form of node lists (0,1 as
-    0-1), and placement static where a nodeset names the nodes: the same tuning (seen with
-    libvirt 9.0: define, dumpxml --inactive)."""
+    0-1), placement static where a nodeset names the nodes and auto where nothing does:
+    the same tuning (seen with libvirt 9.0: define, dumpxml --inactive)."""
     if numatune is None:
         return None
     wanted = wanted if isinstance(wanted, Numatune) else Numatune()
@@ -168,7 +181,7 @@ def as_libvirt_stores_it(numatune: Numatune | None, wanted: Any) -> Numatune | N
             memory,
             mode=memory.mode or DEFAULT_MODE,
             nodeset=as_written(memory.nodeset, wanted.memory.nodeset if wanted.memory else None),
-            placement=None if memory.placement == "static" and memory.nodeset else memory.placement,
+            placement=_placement(memory),
         )
     wanted_sets = {memnode.cellid: memnode.nodeset for memnode in wanted.memnodes}
     memnodes = tuple(
@@ -182,13 +195,28 @@ def as_libvirt_stores_it(numatune: Numatune | None, wanted: Any) -> Numatune | N
     return Numatune(memory=memory, memnodes=memnodes)
 
 
+def _placement(memory: NumatuneMemory) -> str | None:
+    if memory.placement == "static" and memory.nodeset:
+        return None  # a nodeset says it
+    if memory.placement is None and memory.nodeset is None:
+        # No nodeset and no placement: libvirt takes the vCPUs' placement, which can
+        # only be auto then (static needs a nodeset).
+        return "auto"
+    return memory.placement
+
+
 def _nodesets(spec: Spec) -> Iterator[Finding]:
     numatune = spec.get("numatune", {})
-    if "mode" in numatune and "nodeset" not in numatune:
+    auto = numatune.get("placement") == "auto" or spec.get("cpuset") == "auto"
+    if "mode" in numatune and "nodeset" not in numatune and not auto:
         # libvirt at define: "nodeset for NUMA memory tuning must be set if 'placement'
-        # is 'static'" (numad's placement auto is not in the spec).
-        message = "a mode needs the host nodes it applies to: add nodeset"
+        # is 'static'".
+        message = "a mode needs the host nodes it applies to: add nodeset, or placement auto"
         yield Finding(("spec", "numatune", "mode"), message)
+    if numatune.get("placement") == "auto" and "nodeset" in numatune:
+        # libvirt takes numad's nodes and drops the nodeset at define.
+        message = "placement auto lets numad pick the nodes: leave nodeset out, or placement"
+        yield Finding(("spec", "numatune", "nodeset"), message)
     places = [(("spec", "numatune", "nodeset"), numatune.get("nodeset"))]
     places += [
         (("spec", "numatune", "memnodes", index, "nodeset"), memnode["nodeset"])

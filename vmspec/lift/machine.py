@@ -155,8 +155,12 @@ def _spec(domain: Domain) -> tuple[dict[str, Any], list[str]]:
         spec["osinfo"] = osinfo
     spec["memory"] = format_kib(_kib(domain.memory))
     spec["vcpus"] = domain.vcpu.count if domain.vcpu else 1
-    if domain.vcpu and domain.vcpu.cpuset:
+    if domain.vcpu and domain.vcpu.placement == "auto":
+        spec["cpuset"] = "auto"  # numad's choice (a cpuset beside it is not used)
+    elif domain.vcpu and domain.vcpu.cpuset:
         spec["cpuset"] = domain.vcpu.cpuset
+    if domain.vcpu and domain.vcpu.current is not None and domain.vcpu.current != spec["vcpus"]:
+        spec["currentVcpus"] = domain.vcpu.current
     _cpu(domain, spec)
     _clock(domain, spec)
     _boot(domain, spec)

@@ -46,7 +46,7 @@ def lower_virtual_machine(
             foreign=tuple(_canonical(text) for text in metadata.get("foreign", ())),
         ),
         memory=MemorySize(unit="KiB", value=memory_kib),
-        vcpu=Vcpu(placement="static", cpuset=spec.get("cpuset"), count=spec["vcpus"]),
+        vcpu=_vcpu(spec),
         os=_operating_system(spec, identity),
         features=_features(spec),
         cpu=_cpu(spec, identity, nested_kvm_host),
@@ -56,6 +56,22 @@ def lower_virtual_machine(
         on_crash=on_crash,
         devices=lower_devices(spec, identity),
         **lowered_fields(Place.DOMAIN, spec, identity),
+    )
+
+
+def _vcpu(spec: dict[str, Any]) -> Vcpu:
+    cpuset, current = spec.get("cpuset"), spec.get("currentVcpus")
+    # auto: numad picks the host CPUs (and, unless numatune says otherwise, the nodes).
+    # Where numad places the memory and no cpuset says where the vCPUs run, libvirt
+    # lets numad place them too, whatever the definition says (seen with libvirt 9.0).
+    numad_memory = spec.get("numatune", {}).get("placement") == "auto"
+    placement = "auto" if cpuset == "auto" or (numad_memory and cpuset is None) else "static"
+    return Vcpu(
+        placement=placement,
+        cpuset=None if placement == "auto" else cpuset,
+        # libvirt leaves current out where all vCPUs are online.
+        current=current if current is not None and current < spec["vcpus"] else None,
+        count=spec["vcpus"],
     )
 
 

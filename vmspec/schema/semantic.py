@@ -12,7 +12,7 @@ from typing import Any
 
 from lxml import etree
 
-from vmspec.arches import machine_arches
+from vmspec.arches import X86_ARCHES, machine_arches
 from vmspec.config.metadata import LIBOSINFO_NAMESPACE
 from vmspec.config.metadata import NAMESPACE as VMSPEC_NAMESPACE
 from vmspec.cpulist import host_list_problems
@@ -80,8 +80,13 @@ def _scalars(value: Any, path: FieldPath) -> Iterator[Finding]:
             yield from _scalars(item, (*path, index))
 
 
-# QEMU cannot boot any guest in less; a smaller value is nearly always a missing unit digit.
-MIN_MEMORY_KIB = 16 * 1024
+# The least memory in which a guest's firmware reaches the point where it boots from
+# disk (seen with QEMU 7.2, TCG): SeaBIOS does with 1 MiB and hangs with 512 KiB; OVMF
+# (Debian 12's, 2022.11) reaches its boot manager with 40 MiB, and with 32 MiB or less it
+# stops at an exception or resets. libvirt 9.0 and QEMU take any of these sizes without a
+# word, so a smaller value is a missing unit digit or a guest that never boots.
+MIN_MEMORY_KIB = 1024
+MIN_EFI_MEMORY_KIB = 40 * 1024
 # More than any x86 host has (QEMU's own limit is higher): a larger value is a unit mistake.
 MAX_MEMORY_KIB = 16 * 1024**3
 
@@ -92,8 +97,15 @@ def _memory(spec: dict[str, Any]) -> Iterator[Finding]:
     except ValueError as error:
         yield Finding(("spec", "memory"), str(error))
         return
+    efi = spec.get("firmware") == "efi" and spec.get("arch", "x86_64") in X86_ARCHES
     if kib < MIN_MEMORY_KIB:
         message = f"{spec['memory']} is too little memory for any guest; at least {format_kib(MIN_MEMORY_KIB)}"
+        yield Finding(("spec", "memory"), message)
+    elif efi and kib < MIN_EFI_MEMORY_KIB:
+        message = (
+            f"{spec['memory']} is too little memory for UEFI firmware, which stops before it "
+            f"boots anything; at least {format_kib(MIN_EFI_MEMORY_KIB)}"
+        )
         yield Finding(("spec", "memory"), message)
     if kib > MAX_MEMORY_KIB:
         message = f"{spec['memory']} is more memory than any host has; at most {format_kib(MAX_MEMORY_KIB)}"
@@ -371,7 +383,12 @@ def _graphics(spec: dict[str, Any]) -> Iterator[Finding]:
 
 
 def _cpuset(spec: dict[str, Any]) -> Iterator[Finding]:
-    if "cpuset" not in spec:
+    current = spec.get("currentVcpus")
+    if current is not None and current > spec["vcpus"]:
+        # libvirt at define: "maxvcpus must not be less than current vcpus".
+        message = f"{current} is more than vcpus ({spec['vcpus']}): at most vcpus"
+        yield Finding(("spec", "currentVcpus"), message)
+    if spec.get("cpuset", "auto") == "auto":
         return
     for problem in host_list_problems(spec["cpuset"], "host CPUs", "host CPU to run on"):
         yield Finding(("spec", "cpuset"), problem)
