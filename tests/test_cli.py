@@ -211,3 +211,14 @@ def test_compile_prune_removes_files_of_deleted_specs_and_counts_only_real_write
     assert "(1 unchanged, 1 removed)" in pruned.stderr
     assert f"removed {out / 'gone.xml'}: no spec compiles to it any more" in pruned.stderr
     assert sorted(path.name for path in out.iterdir()) == ["notes.txt", "tiny.xml"]
+
+
+def test_an_inventory_alone_compiles_to_nothing_and_is_no_error(tmp_path):
+    inventory = tmp_path / "hosts.yaml"
+    inventory.write_text(
+        "apiVersion: vmspec/v1\nkind: Inventory\nmetadata: {name: lab}\n"
+        'spec:\n  hosts: [{name: a, uri: "test:///default"}]\n'
+    )
+    result = vmspec("compile", str(inventory))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "" and "nothing to compile" in result.stderr

@@ -133,6 +133,10 @@ def compile_command(
         for name in removed:
             click.echo(f"removed {output_dir / name}: no spec compiles to it any more", err=True)
         return
+    if not result.resources:
+        # Valid documents that compile to nothing: an Inventory says where specs go.
+        click.echo("vmspec: nothing to compile (an Inventory compiles to no XML)", err=True)
+        return
     if len(result.resources) != 1:
         count = _count(len(result.resources), "resource")
         raise click.UsageError(f"the paths hold {count}; stdout takes one: write them with -o DIR")
