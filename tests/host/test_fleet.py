@@ -210,12 +210,9 @@ def test_a_vm_moves_cold_with_its_sparse_qcow2_and_a_second_plan_shows_nothing(
     assert compared.returncode == 0, compared.stdout + compared.stderr
 
 
-def test_a_move_stopped_after_the_copy_and_the_define_converges_when_run_again(
-    system, peer, peer_uri, move_pools, tmp_path
-):
-    """The state an apply leaves when it stops between defining on the target and
-    undefining on the source, made here step by step with libvirt itself."""
-    pool, _, _, (source_pool, target_pool) = move_pools
+def _stopped_on_system_then_placed_on_peer(pool: str, peer_uri: str, tmp_path: Path):
+    """A stopped mover applied on the system daemon, whose spec now says the peer: the
+    fleet's command-line arguments and the specs folder."""
     inventory = _inventory(
         tmp_path / "inventory.yaml", [("system", SYSTEM_URI, {}), ("peer", peer_uri, {})]
     )
@@ -225,6 +222,16 @@ def test_a_move_stopped_after_the_copy_and_the_define_converges_when_run_again(
     write(specs, "mover", _mover(pool, "system").replace("state: running", "state: stopped"))
     assert vmspec("apply", *fleet).returncode == 0
     write(specs, "mover", _mover(pool, "peer").replace("state: running", "state: stopped"))
+    return fleet, specs
+
+
+def test_a_move_stopped_after_the_copy_and_the_define_converges_when_run_again(
+    system, peer, peer_uri, move_pools, tmp_path
+):
+    """The state an apply leaves when it stops between defining on the target and
+    undefining on the source, made here step by step with libvirt itself."""
+    pool, _, _, (source_pool, target_pool) = move_pools
+    fleet, specs = _stopped_on_system_then_placed_on_peer(pool, peer_uri, tmp_path)
     compiled = vmspec("compile", str(specs))
     copy_volume(source_pool.storageVolLookupByName("data.qcow2"), target_pool)
     peer.defineXML(compiled.stdout)
@@ -247,15 +254,7 @@ def test_a_copy_stopped_halfway_is_copied_again_and_other_data_is_never_overwrit
     """What an apply leaves when it stops during a copy: the target's volume holds part of
     the data, and the marker beside it says it is this move's. Made here with libvirt."""
     pool, _, _, (_, target_pool) = move_pools
-    inventory = _inventory(
-        tmp_path / "inventory.yaml", [("system", SYSTEM_URI, {}), ("peer", peer_uri, {})]
-    )
-    specs = tmp_path / "specs"
-    specs.mkdir()
-    fleet = ("--inventory", str(inventory), str(specs))
-    write(specs, "mover", _mover(pool, "system").replace("state: running", "state: stopped"))
-    assert vmspec("apply", *fleet).returncode == 0
-    write(specs, "mover", _mover(pool, "peer").replace("state: running", "state: stopped"))
+    fleet, _ = _stopped_on_system_then_placed_on_peer(pool, peer_uri, tmp_path)
     partial = "<volume><name>data.qcow2</name><capacity>1048576</capacity></volume>"
     target_pool.createXML(partial, 0)
 
