@@ -17,9 +17,9 @@ from vmspec.config.chardev import CharDevice, CharTarget
 from vmspec.config.cpu import Cpu
 from vmspec.config.disk import BackingStore, Disk
 from vmspec.config.domain import Audio, Devices, Domain
-from vmspec.config.features import Features, Smm
 from vmspec.config.graphics import Graphics, GraphicsListen
 from vmspec.families import Family, Place, families_at, holder, with_fields
+from vmspec.families.features import Features, Smm
 from vmspec.families.interface import Interface
 from vmspec.lower.disk import DEFAULT_ENCRYPTION_ENGINE
 from vmspec.units import with_size_in_kib
@@ -70,7 +70,6 @@ def normalize_live(desired: Domain, live: Domain, facts: HostFacts) -> Domain:
         live = dataclasses.replace(live, os=_os(desired, live, facts))
     arch = (desired.os.type.arch if desired.os and desired.os.type else None) or "x86_64"
     live = dataclasses.replace(live, cpu=_cpu(desired.cpu, live.cpu, arch))
-    live = dataclasses.replace(live, features=_hyperv_mode(desired.features, live.features))
     if desired.devices and live.devices:
         live = dataclasses.replace(live, devices=_devices(desired, live))
     return _families_fill_ins(desired, live)
@@ -381,15 +380,6 @@ def _without_default_bind(wanted: tuple[CharDevice, ...], live: CharDevice) -> C
         None,
     )
     return dataclasses.replace(live, source=None) if match and match.source is None else live
-
-
-def _hyperv_mode(wanted: Features | None, live: Features | None) -> Features | None:
-    """``<hyperv>`` without a mode (virt-install writes none) is libvirt's custom mode."""
-    if not (live and live.hyperv and live.hyperv.mode is None and wanted and wanted.hyperv):
-        return live
-    if wanted.hyperv.mode != "custom":
-        return live
-    return dataclasses.replace(live, hyperv=dataclasses.replace(live.hyperv, mode="custom"))
 
 
 def _graphics(wanted: tuple[Graphics, ...], live: Graphics) -> Graphics:
