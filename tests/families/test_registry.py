@@ -71,6 +71,12 @@ SURROUNDINGS: dict[str, dict[str, Any]] = {
     "numa": {"memory": "1GiB", "vcpus": 2},
     "maxMemory": {"memory": "1GiB", "vcpus": 2, "numa": _TWO_CELLS},
     "numatune": {"memory": "1GiB", "vcpus": 2, "numa": _TWO_CELLS},
+    # the firmware libvirt picks by its features (OVMF's secure-boot builds are q35's), and
+    # the pflash loader whose NVRAM store an nvram example describes
+    "firmwareFeatures": {"firmware": "efi", "machine": "q35"},
+    "nvram": {
+        "loader": {"path": "/usr/share/OVMF/OVMF_CODE_4M.fd", "type": "pflash", "readonly": True}
+    },
 }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from vmspec.arches import QEMU_DEFAULT_CPU_MODELS, default_serial_target_type
 from vmspec.compare.facts import HostFacts
-from vmspec.config.boot import BootDevice, OperatingSystem
+from vmspec.config.boot import BootDevice
 from vmspec.config.chardev import CharDevice, CharTarget
 from vmspec.config.cpu import Cpu
 from vmspec.config.disk import BackingStore, Disk
@@ -108,23 +108,13 @@ def normalize_running(desired: Domain, running: Domain, facts: HostFacts) -> Dom
     running = dataclasses.replace(running, cpu=desired.cpu)
     if desired.os and running.os:
         running = dataclasses.replace(
-            running,
-            os=_running_os(desired.os, running.os),
-            features=_running_features(desired, running.features),
+            running, features=_running_features(desired, running.features)
         )
     if desired.devices is not None and running.devices is not None:
         running = dataclasses.replace(
             running, devices=_running_devices(desired.devices, running.devices)
         )
     return _families_fill_ins(desired, running, at_start=True)
-
-
-def _running_os(wanted: OperatingSystem, running: OperatingSystem) -> OperatingSystem:
-    if wanted.firmware == "efi" and running.firmware is None:
-        # libvirt replaces firmware='efi' with the OVMF loader and NVRAM it picked at
-        # start; the next start picks again from the same firmware descriptors.
-        return dataclasses.replace(running, firmware="efi")
-    return running
 
 
 def _running_features(desired: Domain, running: Features | None) -> Features | None:

@@ -144,8 +144,6 @@ def _spec(domain: Domain) -> tuple[dict[str, Any], list[str]]:
         spec["arch"] = os_type.arch
     if os_type and os_type.machine:
         spec["machine"] = os_type.machine
-    if domain.os and domain.os.firmware == "efi":
-        spec["firmware"] = "efi"
     if _looks_like_windows(domain):
         spec["osType"] = "windows"
     osinfo = _osinfo(domain.metadata)
@@ -273,7 +271,12 @@ def _boot(domain: Domain, spec: dict[str, Any]) -> None:
     if os.kernel:
         spec["kernel"] = {
             key: value
-            for key, value in (("path", os.kernel), ("initrd", os.initrd), ("cmdline", os.cmdline))
+            for key, value in (
+                ("path", os.kernel),
+                ("initrd", os.initrd),
+                ("cmdline", os.cmdline),
+                ("dtb", os.dtb),
+            )
             if value
         }
     devices = [device.dev for device in os.boot]

@@ -80,12 +80,11 @@ def _libosinfo(spec: dict[str, Any]) -> Libosinfo | None:
 def _operating_system(spec: dict[str, Any], identity: Identity) -> OperatingSystem:
     kernel = spec.get("kernel", {})
     return OperatingSystem(
-        # firmware='efi' lets libvirt pick the matching OVMF build and its NVRAM template.
-        firmware="efi" if spec.get("firmware") == "efi" else None,
         type=OsType(arch=spec.get("arch", "x86_64"), machine=spec.get("machine"), value="hvm"),
         kernel=kernel.get("path"),
         initrd=kernel.get("initrd"),
         cmdline=kernel.get("cmdline"),
+        dtb=kernel.get("dtb"),
         boot=tuple(BootDevice(dev=device) for device in policy.boot_devices(spec)),
         **lowered_fields(Place.OS, spec, identity),
     )
