@@ -11,6 +11,7 @@ from typing import ClassVar
 from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
 from vmspec.families.boot_menu import BootMenu
 from vmspec.families.firmware import FirmwareFeatures, Loader, Nvram
+from vmspec.families.sysinfo import Smbios
 
 
 @dataclass(**CONFIG)
@@ -41,3 +42,4 @@ class OperatingSystem:
     dtb: str | None = text_child("dtb")  # the device tree a directly booted (Arm) kernel gets
     boot: tuple[BootDevice, ...] = children()
     bootmenu: BootMenu | None = child()
+    smbios: Smbios | None = child()

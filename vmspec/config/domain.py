@@ -27,6 +27,7 @@ from vmspec.families.panic import Panic
 from vmspec.families.pm import PowerManagement
 from vmspec.families.rng import Rng
 from vmspec.families.sound import Sound
+from vmspec.families.sysinfo import FwcfgSysinfo, SmbiosSysinfo
 from vmspec.families.tpm import Tpm
 from vmspec.families.usb_redirection import Redirdev
 from vmspec.families.watchdog import Watchdog
@@ -91,6 +92,7 @@ class Domain:
     vcpu: Vcpu | None = child()
     cputune: Cputune | None = child()
     numatune: Numatune | None = child()
+    sysinfos: tuple[SmbiosSysinfo | FwcfgSysinfo, ...] = children()
     os: OperatingSystem | None = child()
     features: Features | None = child()
     cpu: Cpu | None = child()
