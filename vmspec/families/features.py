@@ -13,41 +13,22 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.arches import X86_ARCHES
-from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child, flag
+from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child, flag, text
+from vmspec.families import hyperv
 from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.hyperv import Hyperv, Switch, hyperv_policy
 from vmspec.problems import Finding
+from vmspec.units import format_kib, libvirt_size_in_kib, size_in_kib
 
 
 @dataclass(**CONFIG)
-class HypervFeature:
-    """One enlightenment such as ``<relaxed state='on'/>``; the tag is the field's."""
+class DirtyRing:
+    """KVM's dirty ring (``<dirty-ring state='on' size='4096'/>``), which tracks the pages a
+    migration must copy again per vCPU instead of in one shared bitmap."""
 
-    TAG: ClassVar[str] = "feature"
+    TAG: ClassVar[str] = "dirty-ring"
     state: bool | None = attr("state", codec=ON_OFF)
-    retries: int | None = attr("retries")
-
-
-@dataclass(**CONFIG)
-class Hyperv:
-    TAG: ClassVar[str] = "hyperv"
-    mode: str | None = attr("mode")
-    relaxed: HypervFeature | None = child("relaxed")
-    vapic: HypervFeature | None = child("vapic")
-    spinlocks: HypervFeature | None = child("spinlocks")
-    vpindex: HypervFeature | None = child("vpindex")
-    runtime: HypervFeature | None = child("runtime")
-    synic: HypervFeature | None = child("synic")
-    stimer: HypervFeature | None = child("stimer")
-    reset: HypervFeature | None = child("reset")
-    frequencies: HypervFeature | None = child("frequencies")
-
-
-@dataclass(**CONFIG)
-class Switch:
-    """A feature that is on or off (``<pmu state='off'/>``); the tag is the field's."""
-
-    TAG: ClassVar[str] = "switch"
-    state: bool | None = attr("state", codec=ON_OFF)
+    size: int | None = attr("size")
 
 
 @dataclass(**CONFIG)
@@ -59,6 +40,7 @@ class Kvm:
     hint_dedicated: Switch | None = child("hint-dedicated")
     poll_control: Switch | None = child("poll-control")
     pv_ipi: Switch | None = child("pv-ipi")
+    dirty_ring: DirtyRing | None = child()
 
 
 @dataclass(**CONFIG)
@@ -76,9 +58,22 @@ class Gic:
 
 
 @dataclass(**CONFIG)
+class Tseg:
+    """The RAM set aside for SMM (libvirt writes it in MiB)."""
+
+    TAG: ClassVar[str] = "tseg"
+    unit: str | None = attr("unit")
+    value: int | None = text()
+
+
+_TSEG_DEFAULT_UNIT = "MiB"  # formatdomain: "If the unit is omitted, it defaults to MiB"
+
+
+@dataclass(**CONFIG)
 class Smm:
     TAG: ClassVar[str] = "smm"
     state: bool | None = attr("state", codec=ON_OFF)
+    tseg: Tseg | None = child()
 
 
 @dataclass(**CONFIG)
@@ -125,40 +120,8 @@ def acpi_and_apic(spec: Spec) -> tuple[bool, bool]:
     return features.get("acpi", x86), features.get("apic", x86)
 
 
-def hyperv_policy(spec: Spec) -> Hyperv | None:
-    """Hyper-V enlightenments for Windows on KVM: without them Windows spins on locks and
-    burns host CPU while idle. TCG implements none of them, so it gets none."""
-    if spec.get("osType", "linux") != "windows" or spec["domainType"] != "kvm":
-        return None
-    on = HypervFeature(state=True)
-    return Hyperv(
-        mode="custom",
-        relaxed=on,
-        vapic=on,
-        # 8191 is the retry count Microsoft recommends before a vCPU yields on a spinlock.
-        spinlocks=HypervFeature(state=True, retries=8191),
-        vpindex=on,
-        runtime=on,
-        synic=on,
-        stimer=on,
-        reset=on,
-        frequencies=on,
-    )
-
-
 # --- the spec's words ----------------------------------------------------------------------
 
-_HYPERV_ENLIGHTENMENTS = (
-    "relaxed",
-    "vapic",
-    "spinlocks",
-    "vpindex",
-    "runtime",
-    "synic",
-    "stimer",
-    "reset",
-    "frequencies",
-)
 # Features that are on or off, as (spec key, config field, what it is).
 _SWITCHES = (
     ("pvspinlock", "pvspinlock", "paravirtual spinlocks (KVM)"),
@@ -171,29 +134,6 @@ _KVM_SWITCHES = (
     ("pollControl", "poll_control", "let the guest control host-side halt polling"),
     ("pvIpi", "pv_ipi", "paravirtual inter-processor interrupts"),
 )
-
-_HYPERV_SCHEMA = {
-    "type": "object",
-    "description": "Hyper-V enlightenments, the whole set: replaces the policy's (all of them for Windows on KVM); {} for none",
-    "properties": {
-        **{
-            name: {
-                "type": "boolean",
-                "description": f"the {name} enlightenment on (true) or off (false)",
-            }
-            for name in _HYPERV_ENLIGHTENMENTS
-            if name != "spinlocks"
-        },
-        "spinlocks": {
-            "type": "integer",
-            "minimum": 4095,
-            "maximum": 4294967295,
-            "description": "spinlock retries before a vCPU yields (Microsoft recommends 8191); leave it out for none",
-        },
-    },
-    "additionalProperties": False,
-    "examples": [{"relaxed": True, "vapic": True, "spinlocks": 8191}],
-}
 
 _ON_OFF_SCHEMAS = {
     key: {"type": "boolean", "description": f"{what}: on (true) or off (false)"}
@@ -211,11 +151,17 @@ SCHEMA = {
             "description": "the APIC's paravirtual end-of-interrupt on (true) or off (false); needs the APIC",
         },
         "pae": {"type": "boolean"},
-        "hyperv": _HYPERV_SCHEMA,
+        "hyperv": hyperv.SCHEMA,
         "kvm": {
             "type": "object",
             "description": "KVM's paravirtual features (KVM only), each on or off",
-            "properties": {key: _ON_OFF_SCHEMAS[key] for key, _, _ in _KVM_SWITCHES},
+            "properties": {
+                **{key: _ON_OFF_SCHEMAS[key] for key, _, _ in _KVM_SWITCHES},
+                "dirtyRing": {
+                    "enum": [1024, 2048, 4096, 8192, 16384, 32768, 65536, False],
+                    "description": "KVM's dirty ring on, with its size in entries per vCPU (a power of 2), or false for off",
+                },
+            },
             "additionalProperties": False,
             "minProperties": 1,
             "examples": [{"hidden": True}],
@@ -230,7 +176,14 @@ SCHEMA = {
             "enum": [2, 3, "host"],
             "description": "the version of Arm's interrupt controller (aarch64 and armv7l); absent: libvirt picks the host's best",
         },
-        "smm": {"type": "boolean"},
+        "smm": {
+            "type": "boolean",
+            "description": "System Management Mode on (true: secure-boot UEFI needs it) or off (false); absent: QEMU's default (on for q35)",
+        },
+        "smmTseg": {
+            "$ref": "#/$defs/size",
+            "description": "the RAM set aside for SMM, in whole MiB (large guests need more than QEMU's 16MiB); needs smm: true",
+        },
         "ioapic": {
             "enum": ["kvm", "qemu"],
             "description": "where the IOAPIC is emulated: in the kernel (kvm) or in QEMU (qemu, a split irqchip, which an Intel IOMMU with interrupt remapping needs)",
@@ -279,6 +232,17 @@ def _eoi_needs_the_apic(spec: Spec) -> Iterator[Finding]:
         )
 
 
+def _tseg_with_smm(spec: Spec) -> Iterator[Finding]:
+    features = spec.get("features", {})
+    if "smmTseg" not in features:
+        return
+    where = ("spec", "features", "smmTseg")
+    if not features.get("smm"):
+        yield Finding(where, "smmTseg is SMM's memory: set smm: true")
+    if size_in_kib(features["smmTseg"]) % 1024:
+        yield Finding(where, "libvirt sets SMM's memory in whole MiB, such as 48MiB")
+
+
 # --- lowering and lifting ------------------------------------------------------------------
 
 
@@ -289,12 +253,12 @@ def lower(spec: Spec, identity: Identity) -> Features | None:
         acpi=acpi,
         apic=Apic(eoi=features.get("apicEoi")) if apic else None,
         pae=features.get("pae", False),
-        hyperv=_lower_hyperv(features["hyperv"]) if "hyperv" in features else hyperv_policy(spec),
+        hyperv=hyperv.lower(features["hyperv"]) if "hyperv" in features else hyperv_policy(spec),
         vmport=Vmport(state=features["vmport"]) if "vmport" in features else None,
         kvm=_lower_kvm(features.get("kvm", {})),
         **{field: _switch(features.get(key)) for key, field, _ in _SWITCHES},
         gic=Gic(version=str(features["gic"])) if "gic" in features else None,
-        smm=Smm(state=True) if features.get("smm") else None,
+        smm=_lower_smm(features),
         ioapic=Ioapic(driver=features["ioapic"]) if "ioapic" in features else None,
     )
     # libvirt drops an empty <features/>, so writing one would read as drift after every apply.
@@ -305,23 +269,22 @@ def _switch(state: bool | None) -> Switch | None:
     return None if state is None else Switch(state=state)
 
 
-def _lower_kvm(switches: dict[str, bool]) -> Kvm | None:
+def _lower_kvm(switches: dict[str, Any]) -> Kvm | None:
     if not switches:
         return None
-    return Kvm(**{field: _switch(switches.get(key)) for key, field, _ in _KVM_SWITCHES})
+    ring = switches.get("dirtyRing")
+    return Kvm(
+        **{field: _switch(switches.get(key)) for key, field, _ in _KVM_SWITCHES},
+        dirty_ring=None if ring is None else DirtyRing(state=ring is not False, size=ring or None),
+    )
 
 
-def _lower_hyperv(enlightenments: dict[str, Any]) -> Hyperv | None:
-    """The spec's own set of Hyper-V enlightenments (``{}``: none)."""
-    if not enlightenments:
+def _lower_smm(features: dict[str, Any]) -> Smm | None:
+    if "smm" not in features:
         return None
-    settings = {}
-    for name, value in enlightenments.items():
-        if name == "spinlocks":
-            settings[name] = HypervFeature(state=True, retries=value)
-        else:
-            settings[name] = HypervFeature(state=bool(value))
-    return Hyperv(mode="custom", **settings)
+    tseg = features.get("smmTseg")
+    mib = size_in_kib(tseg) // 1024 if tseg else None
+    return Smm(state=features["smm"], tseg=Tseg(unit="MiB", value=mib) if mib else None)
 
 
 def lift(features: Features | None, spec: Spec, identity: Identity) -> dict[str, Any] | None:
@@ -336,25 +299,45 @@ def lift(features: Features | None, spec: Spec, identity: Identity) -> dict[str,
         lifted["apicEoi"] = features.apic.eoi
     if features.pae:
         lifted["pae"] = True
-    hyperv = _lift_hyperv(features.hyperv)
-    if hyperv != _lift_hyperv(hyperv_policy(spec)):
+    enlightenments = hyperv.lift(features.hyperv)
+    if enlightenments != hyperv.lift(hyperv_policy(spec)):
         # A set other than the policy's is written out whole, so that lowering it again
         # gives the domain's own set, not the policy's.
-        lifted["hyperv"] = hyperv or {}
+        lifted["hyperv"] = enlightenments or {}
     if features.vmport and features.vmport.state is not None:
         lifted["vmport"] = features.vmport.state
-    kvm = _switches(features.kvm, _KVM_SWITCHES) if features.kvm else {}
+    kvm = _lift_kvm(features.kvm) if features.kvm else {}
     if kvm:
         lifted["kvm"] = kvm
+    # A switch without a state is on: libvirt stores it so (see libvirt_fills_in).
+    lifted.update(
+        {key: True for key, field, _ in _SWITCHES if getattr(features, field) == Switch()}
+    )
     lifted.update(_switches(features, _SWITCHES))
     if features.gic and features.gic.version is not None:
         version = features.gic.version
         lifted["gic"] = int(version) if version.isdigit() else version
-    if features.smm and features.smm.state:
-        lifted["smm"] = True
+    if features.smm and features.smm.state is not None:
+        lifted["smm"] = features.smm.state
+        tseg = features.smm.tseg
+        kib = (
+            libvirt_size_in_kib(tseg.value, tseg.unit or _TSEG_DEFAULT_UNIT)
+            if tseg and tseg.value is not None
+            else None
+        )
+        if kib:
+            lifted["smmTseg"] = format_kib(kib)
     if features.ioapic and features.ioapic.driver:
         lifted["ioapic"] = features.ioapic.driver
     return lifted or None
+
+
+def _lift_kvm(kvm: Kvm) -> dict[str, Any]:
+    lifted: dict[str, Any] = _switches(kvm, _KVM_SWITCHES)
+    ring = kvm.dirty_ring
+    if ring and (ring.state is False or ring.size is not None):
+        lifted["dirtyRing"] = ring.size if ring.state else False
+    return lifted
 
 
 def _switches(holder: Any, switches: tuple[tuple[str, str, str], ...]) -> dict[str, bool]:
@@ -366,24 +349,30 @@ def _switches(holder: Any, switches: tuple[tuple[str, str, str], ...]) -> dict[s
     }
 
 
-def _lift_hyperv(hyperv: Hyperv | None) -> dict[str, Any] | None:
-    """A ``<hyperv>`` set as the spec says it; None when there is none."""
-    if hyperv is None:
-        return None
-    lifted: dict[str, Any] = {}
-    for name in _HYPERV_ENLIGHTENMENTS:
-        feature = getattr(hyperv, name)
-        if feature is None or (name == "spinlocks" and not feature.state):
-            continue  # spinlocks off is spinlocks left out (the self-check names the rest)
-        lifted[name] = feature.retries if name == "spinlocks" else bool(feature.state)
-    return lifted or None
-
-
 # --- what libvirt fills in -----------------------------------------------------------------
 
 
 def libvirt_fills_in(live: Features | None, wanted: Features | None) -> Features | None:
-    if live is not None and live.gic is not None and (wanted is None or wanted.gic is None):
+    if live is None:
+        return None
+    # A switch without a state is on: libvirt stores it so (<vmcoreinfo/> comes back as
+    # <vmcoreinfo state='on'/>).
+    live = dataclasses.replace(
+        live,
+        **{
+            field: Switch(state=True)
+            for _, field, _ in _SWITCHES
+            if getattr(live, field) == Switch()
+        },
+    )
+    tseg = live.smm.tseg if live.smm else None
+    if tseg and tseg.value is not None and tseg.unit != "MiB":
+        # libvirt keeps SMM's memory in bytes and writes it in MiB.
+        kib = libvirt_size_in_kib(tseg.value, tseg.unit or _TSEG_DEFAULT_UNIT)
+        if kib is not None and kib % 1024 == 0:
+            mib = Tseg(unit="MiB", value=kib // 1024)
+            live = dataclasses.replace(live, smm=dataclasses.replace(live.smm, tseg=mib))
+    if live.gic is not None and (wanted is None or wanted.gic is None):
         # libvirt gives every Arm virt machine a GIC, of the version the host's KVM (or
         # QEMU, under TCG) does best: the same guest as one that names none.
         live = dataclasses.replace(live, gic=None)
@@ -391,16 +380,9 @@ def libvirt_fills_in(live: Features | None, wanted: Features | None) -> Features
         # libvirt drops an empty <features/>; one that reads empty holds only elements the
         # mapping does not cover, which import reports by their own XPath.
         return None
-    return _hyperv_mode(live, wanted)
-
-
-def _hyperv_mode(live: Features | None, wanted: Features | None) -> Features | None:
-    """``<hyperv>`` without a mode (virt-install writes none) is libvirt's custom mode."""
-    if not (live and live.hyperv and live.hyperv.mode is None and wanted and wanted.hyperv):
-        return live
-    if wanted.hyperv.mode != "custom":
-        return live
-    return dataclasses.replace(live, hyperv=dataclasses.replace(live.hyperv, mode="custom"))
+    return dataclasses.replace(
+        live, hyperv=hyperv.as_libvirt_stores_it(live.hyperv, wanted.hyperv if wanted else None)
+    )
 
 
 FAMILY = Family(
@@ -410,6 +392,12 @@ FAMILY = Family(
     config_field="features",
     lower=lower,
     lift=lift,
-    checks=(_gic_on_arm_only, _eoi_needs_the_apic, _machine_needs),
+    checks=(
+        _gic_on_arm_only,
+        _eoi_needs_the_apic,
+        _machine_needs,
+        _tseg_with_smm,
+        hyperv.passthrough_alone,
+    ),
     libvirt_fills_in=libvirt_fills_in,
 )

@@ -116,7 +116,6 @@ SYSINFO_SCHEMA = {
                     "file": {"$ref": "#/$defs/absolutePath"},
                 },
                 "required": ["name"],
-                "oneOf": [{"required": ["value"]}, {"required": ["file"]}],
                 "additionalProperties": False,
             },
             "minItems": 1,
@@ -164,6 +163,15 @@ def _tables_need_mode_sysinfo(spec: Spec) -> Iterator[Finding]:
             f"with smbios {spec['smbios']} the guest never sees sysinfo's tables: "
             "leave smbios out, or the tables",
         )
+
+
+def _fwcfg_value_or_file(spec: Spec) -> Iterator[Finding]:
+    for index, entry in enumerate(spec.get("sysinfo", {}).get("fwcfg", ())):
+        if ("value" in entry) == ("file" in entry):
+            yield Finding(
+                ("spec", "sysinfo", "fwcfg", index),
+                "an fw_cfg entry has a value or a file (whose content it is), one of the two",
+            )
 
 
 def system_uuid_findings(document: dict[str, Any], domain_uuid: str) -> Iterator[Finding]:
@@ -275,7 +283,7 @@ SYSINFO = Family(
     config_field="sysinfos",
     lower=lower_sysinfo,
     lift=lift_sysinfo,
-    checks=(_tables_need_mode_sysinfo,),
+    checks=(_tables_need_mode_sysinfo, _fwcfg_value_or_file),
     host_paths=_fwcfg_files,
 )
 SMBIOS = Family(
