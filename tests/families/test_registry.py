@@ -74,6 +74,7 @@ SURROUNDINGS: dict[str, dict[str, Any]] = {
     # the firmware libvirt picks by its features (OVMF's secure-boot builds are q35's), and
     # the pflash loader whose NVRAM store an nvram example describes
     "firmwareFeatures": {"firmware": "efi", "machine": "q35"},
+    "bios": {"serials": [{"type": "pty"}]},  # useSerial's port
     "nvram": {
         "loader": {"path": "/usr/share/OVMF/OVMF_CODE_4M.fd", "type": "pflash", "readonly": True}
     },

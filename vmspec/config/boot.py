@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
+from vmspec.families.acpi_table import AcpiTables
+from vmspec.families.bios import Bios
 from vmspec.families.boot_menu import BootMenu
 from vmspec.families.firmware import FirmwareFeatures, Loader, Nvram
 from vmspec.families.sysinfo import Smbios
@@ -40,6 +42,8 @@ class OperatingSystem:
     initrd: str | None = text_child("initrd")
     cmdline: str | None = text_child("cmdline")
     dtb: str | None = text_child("dtb")  # the device tree a directly booted (Arm) kernel gets
+    acpi: AcpiTables | None = child()
     boot: tuple[BootDevice, ...] = children()
     bootmenu: BootMenu | None = child()
+    bios: Bios | None = child()
     smbios: Smbios | None = child()

@@ -13,6 +13,8 @@ import dataclasses
 from typing import Any
 
 from vmspec.families import (
+    acpi_table,
+    bios,
     boot_menu,
     controller,
     cputune,
@@ -57,6 +59,8 @@ FAMILIES: tuple[Family, ...] = (
     *sysinfo.FAMILIES,
     *firmware.FAMILIES,
     boot_menu.FAMILY,
+    bios.FAMILY,
+    acpi_table.FAMILY,
     features.FAMILY,
     tpm.FAMILY,
     memory_backing.FAMILY,
