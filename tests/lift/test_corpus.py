@@ -35,6 +35,7 @@ from vmspec.load import load_text
 from vmspec.lower import lower_virtual_machine
 from vmspec.problems import format_field_path
 from vmspec.schema import validate_document
+from vmspec.units import libvirt_size_in_kib
 from vmspec.yaml_text import dump_spec_yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -229,6 +230,17 @@ def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None
         encryption = disk.find("source/encryption")
         if encryption is not None and encryption.get("engine") is None:
             encryption.set("engine", "qemu")
+    # Sizes libvirt keeps in KiB (SMM's in MiB), whatever the unit they were written in
+    # (vmspec.families.features and pseries say so too).
+    for xpath, unit in (
+        ("features/hpt/maxpagesize | features/tcg/tb-cache", "KiB"),
+        ("features/smm/tseg", "MiB"),
+    ):
+        for size in original.xpath(xpath):
+            kib = libvirt_size_in_kib(int(size.text), size.get("unit") or unit)
+            if kib is not None and kib % libvirt_size_in_kib(1, unit) == 0:
+                size.set("unit", unit)
+                size.text = str(kib // libvirt_size_in_kib(1, unit))
     default_serial = default_serial_target_type(arch, machine)
     for target in original.findall("devices/serial/target"):
         if default_serial and target.get("type") == default_serial:

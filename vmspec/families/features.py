@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.arches import X86_ARCHES
+from vmspec.config.memory import MemorySize
 from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child, flag, text
-from vmspec.families import hyperv
+from vmspec.families import hyperv, pseries
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.families.hyperv import Hyperv, Switch, hyperv_policy
 from vmspec.problems import Finding
-from vmspec.units import format_kib, libvirt_size_in_kib, size_in_kib
+from vmspec.units import format_kib, libvirt_size_in_kib, size_in_kib, with_size_in_kib
 
 
 @dataclass(**CONFIG)
@@ -92,6 +93,12 @@ class Ioapic:
 
 
 @dataclass(**CONFIG)
+class Tcg:
+    TAG: ClassVar[str] = "tcg"
+    tb_cache: MemorySize | None = child("tb-cache")  # libvirt writes KiB
+
+
+@dataclass(**CONFIG)
 class Features:
     """In libvirt's formatting order."""
 
@@ -107,7 +114,15 @@ class Features:
     gic: Gic | None = child()
     smm: Smm | None = child()
     ioapic: Ioapic | None = child()
+    hpt: pseries.Hpt | None = child()
     vmcoreinfo: Switch | None = child("vmcoreinfo")
+    htm: Switch | None = child("htm")
+    nested_hv: Switch | None = child("nested-hv")
+    ccf_assist: Switch | None = child("ccf-assist")
+    cfpc: pseries.Mitigation | None = child("cfpc")
+    sbbc: pseries.Mitigation | None = child("sbbc")
+    ibs: pseries.Mitigation | None = child("ibs")
+    tcg: Tcg | None = child()
 
 
 # --- policy: what vmspec writes where the spec says nothing, and why ----------------------
@@ -188,6 +203,11 @@ SCHEMA = {
             "enum": ["kvm", "qemu"],
             "description": "where the IOAPIC is emulated: in the kernel (kvm) or in QEMU (qemu, a split irqchip, which an Intel IOMMU with interrupt remapping needs)",
         },
+        **pseries.SCHEMA_PROPERTIES,
+        "tcgTbCache": {
+            "$ref": "#/$defs/size",
+            "description": "the size of TCG's translation block cache (domainType qemu), such as 128MiB; QEMU's default is 1GiB, which a small host may not spare",
+        },
     },
     "additionalProperties": False,
     "examples": [
@@ -243,6 +263,14 @@ def _tseg_with_smm(spec: Spec) -> Iterator[Finding]:
         yield Finding(where, "libvirt sets SMM's memory in whole MiB, such as 48MiB")
 
 
+def _tcg_only(spec: Spec) -> Iterator[Finding]:
+    if "tcgTbCache" in spec.get("features", {}) and spec["domainType"] != "qemu":
+        yield Finding(
+            ("spec", "features", "tcgTbCache"),
+            "the translation block cache is TCG's: it needs domainType qemu",
+        )
+
+
 # --- lowering and lifting ------------------------------------------------------------------
 
 
@@ -260,9 +288,15 @@ def lower(spec: Spec, identity: Identity) -> Features | None:
         gic=Gic(version=str(features["gic"])) if "gic" in features else None,
         smm=_lower_smm(features),
         ioapic=Ioapic(driver=features["ioapic"]) if "ioapic" in features else None,
+        **pseries.lower(features),
+        tcg=_lower_tcg(features.get("tcgTbCache")),
     )
     # libvirt drops an empty <features/>, so writing one would read as drift after every apply.
     return None if lowered == Features() else lowered
+
+
+def _lower_tcg(size: str | None) -> Tcg | None:
+    return Tcg(tb_cache=MemorySize(unit="KiB", value=size_in_kib(size))) if size else None
 
 
 def _switch(state: bool | None) -> Switch | None:
@@ -329,6 +363,11 @@ def lift(features: Features | None, spec: Spec, identity: Identity) -> dict[str,
             lifted["smmTseg"] = format_kib(kib)
     if features.ioapic and features.ioapic.driver:
         lifted["ioapic"] = features.ioapic.driver
+    lifted.update(pseries.lift(features))
+    cache = features.tcg.tb_cache if features.tcg else None
+    kib = libvirt_size_in_kib(cache.value, cache.unit) if cache and cache.value else None
+    if kib:
+        lifted["tcgTbCache"] = format_kib(kib)
     return lifted or None
 
 
@@ -372,6 +411,12 @@ def libvirt_fills_in(live: Features | None, wanted: Features | None) -> Features
         if kib is not None and kib % 1024 == 0:
             mib = Tseg(unit="MiB", value=kib // 1024)
             live = dataclasses.replace(live, smm=dataclasses.replace(live.smm, tseg=mib))
+    live = dataclasses.replace(
+        live,
+        hpt=pseries.as_libvirt_stores_it(live.hpt),
+        # libvirt keeps the cache size in KiB, whatever the unit it was given in.
+        tcg=Tcg(tb_cache=with_size_in_kib(live.tcg.tb_cache)) if live.tcg else None,
+    )
     if live.gic is not None and (wanted is None or wanted.gic is None):
         # libvirt gives every Arm virt machine a GIC, of the version the host's KVM (or
         # QEMU, under TCG) does best: the same guest as one that names none.
@@ -397,6 +442,8 @@ FAMILY = Family(
         _eoi_needs_the_apic,
         _machine_needs,
         _tseg_with_smm,
+        _tcg_only,
+        pseries.pseries_only,
         hyperv.passthrough_alone,
     ),
     libvirt_fills_in=libvirt_fills_in,
