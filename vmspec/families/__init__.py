@@ -2,7 +2,9 @@
 generic code loops over: lowering, lifting, semantic checks, normalization and the
 JSON Schema (see ``family.py`` for what a family declares).
 
-Adding a family is one module that declares ``FAMILY`` and one line below; a device
+Adding a family is one module that declares ``FAMILY`` and one line below (a module
+whose elements are one choice declares ``FAMILIES``: firmware's loader, NVRAM and
+autoselection, sysinfo's tables and ``<smbios>``); a device
 family also takes its place in ``vmspec.config.domain.Devices``, which keeps libvirt's
 formatting order (tests/families checks that every device family has one).
 """
