@@ -14,6 +14,7 @@ from vmspec.compare.normalize import normalize_live, normalize_running
 from vmspec.families.features import Features, Gic
 from vmspec.families.firmware import Loader, Nvram
 from vmspec.lift.sources import lift_xml
+from vmspec.schema.semantic import semantic_findings
 
 
 def domain(features: str = "", *, os: str = "", arch: str = "x86_64", before_os: str = "") -> str:
@@ -128,3 +129,19 @@ def test_sysinfo_tables_come_with_smbios_mode_sysinfo_and_import_without_it():
     assert lifted.document["spec"]["sysinfo"] == {"system": {"manufacturer": "Example"}}
     assert "smbios" not in lifted.document["spec"]
     assert lowered(sysinfo={"system": {"manufacturer": "Example"}}).os.smbios.mode == "sysinfo"
+
+
+def test_a_size_of_nothing_is_refused_rather_than_left_out():
+    document = {
+        "apiVersion": "vmspec/v1",
+        "kind": "VirtualMachine",
+        "metadata": {"name": "feat"},
+        "spec": {
+            "domainType": "qemu",
+            "memory": "64MiB",
+            "vcpus": 1,
+            "features": {"tcgTbCache": "0MiB"},
+        },
+    }
+    findings = semantic_findings(document)
+    assert [finding.path for finding in findings] == [("spec", "features", "tcgTbCache")]

@@ -263,6 +263,20 @@ def _tseg_with_smm(spec: Spec) -> Iterator[Finding]:
         yield Finding(where, "libvirt sets SMM's memory in whole MiB, such as 48MiB")
 
 
+def _sizes_above_zero(spec: Spec) -> Iterator[Finding]:
+    features = spec.get("features", {})
+    sizes = {
+        ("smmTseg",): features.get("smmTseg"),
+        ("tcgTbCache",): features.get("tcgTbCache"),
+        ("hpt", "maxPageSize"): features.get("hpt", {}).get("maxPageSize"),
+    }
+    for where, size in sizes.items():
+        if size is not None and size_in_kib(size) == 0:
+            yield Finding(
+                ("spec", "features", *where), f"{size} is no size here: give 1KiB or more"
+            )
+
+
 def _tcg_only(spec: Spec) -> Iterator[Finding]:
     if "tcgTbCache" in spec.get("features", {}) and spec["domainType"] != "qemu":
         yield Finding(
@@ -317,8 +331,8 @@ def _lower_smm(features: dict[str, Any]) -> Smm | None:
     if "smm" not in features:
         return None
     tseg = features.get("smmTseg")
-    mib = size_in_kib(tseg) // 1024 if tseg else None
-    return Smm(state=features["smm"], tseg=Tseg(unit="MiB", value=mib) if mib else None)
+    tseg_size = Tseg(unit="MiB", value=size_in_kib(tseg) // 1024) if tseg else None
+    return Smm(state=features["smm"], tseg=tseg_size)
 
 
 def lift(features: Features | None, spec: Spec, identity: Identity) -> dict[str, Any] | None:
@@ -443,6 +457,7 @@ FAMILY = Family(
         _machine_needs,
         _tseg_with_smm,
         _tcg_only,
+        _sizes_above_zero,
         pseries.pseries_only,
         hyperv.passthrough_alone,
     ),
