@@ -14,7 +14,10 @@ from vmspec.compare.normalize import normalize_live, normalize_running
 from vmspec.families.features import Features, Gic
 from vmspec.families.firmware import Loader, Nvram
 from vmspec.lift.sources import lift_xml
+from vmspec.load import load_text
+from vmspec.schema import validate_document
 from vmspec.schema.semantic import semantic_findings
+from vmspec.yaml_text import dump_spec_yaml
 
 
 def domain(features: str = "", *, os: str = "", arch: str = "x86_64", before_os: str = "") -> str:
@@ -145,3 +148,24 @@ def test_a_size_of_nothing_is_refused_rather_than_left_out():
     }
     findings = semantic_findings(document)
     assert [finding.path for finding in findings] == [("spec", "features", "tcgTbCache")]
+
+
+@pytest.mark.parametrize(
+    ("extra", "path"),
+    [
+        # found by drawing the fragments: each was compiled, and libvirt refused it
+        ({"sysinfo": {"bios": {"date": "0"}}}, ("spec", "sysinfo", "bios", "date")),
+        ({"loader": {"path": "/fw.bin", "stateless": False}}, ("spec", "loader", "stateless")),
+        ({"firmware": "efi", "nvram": {"template": "/v.fd"}}, ("spec", "nvram", "template")),
+        (
+            {"arch": "ppc64le", "features": {"hpt": {"maxPageSize": "0.1KiB"}}},
+            ("spec", "features", "hpt", "maxPageSize"),
+        ),
+    ],
+)
+def test_what_libvirt_would_refuse_is_refused_at_validate(extra, path):
+    spec = {"domainType": "qemu", "memory": "64MiB", "vcpus": 1, **extra}
+    document = {"apiVersion": "vmspec/v1", "kind": "VirtualMachine", "metadata": {"name": "f"}}
+    documents, _ = load_text(dump_spec_yaml({**document, "spec": spec}), "f.yaml")
+    problems = validate_document(documents[0])
+    assert [problem.path for problem in problems] == [path], problems

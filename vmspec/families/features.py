@@ -259,11 +259,20 @@ def _tseg_with_smm(spec: Spec) -> Iterator[Finding]:
     where = ("spec", "features", "smmTseg")
     if not features.get("smm"):
         yield Finding(where, "smmTseg is SMM's memory: set smm: true")
-    if size_in_kib(features["smmTseg"]) % 1024:
+    kib = _kib(features["smmTseg"])
+    if kib is not None and kib % 1024:
         yield Finding(where, "libvirt sets SMM's memory in whole MiB, such as 48MiB")
 
 
-def _sizes_above_zero(spec: Spec) -> Iterator[Finding]:
+def _kib(size: str) -> int | None:
+    """``size`` in KiB, or None where it is no whole number of KiB (_sizes says so)."""
+    try:
+        return size_in_kib(size)
+    except ValueError:
+        return None
+
+
+def _sizes(spec: Spec) -> Iterator[Finding]:
     features = spec.get("features", {})
     sizes = {
         ("smmTseg",): features.get("smmTseg"),
@@ -271,7 +280,14 @@ def _sizes_above_zero(spec: Spec) -> Iterator[Finding]:
         ("hpt", "maxPageSize"): features.get("hpt", {}).get("maxPageSize"),
     }
     for where, size in sizes.items():
-        if size is not None and size_in_kib(size) == 0:
+        if size is None:
+            continue
+        try:
+            kib = size_in_kib(size)
+        except ValueError as error:
+            yield Finding(("spec", "features", *where), str(error))
+            continue
+        if kib == 0:
             yield Finding(
                 ("spec", "features", *where), f"{size} is no size here: give 1KiB or more"
             )
@@ -457,7 +473,7 @@ FAMILY = Family(
         _machine_needs,
         _tseg_with_smm,
         _tcg_only,
-        _sizes_above_zero,
+        _sizes,
         pseries.pseries_only,
         hyperv.passthrough_alone,
     ),

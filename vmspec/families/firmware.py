@@ -165,6 +165,12 @@ def _loader_under_autoselection(spec: Spec) -> Iterator[Finding]:
         yield Finding(
             ("spec", "loader"), "a loader needs a path (or firmware: efi, for libvirt to pick one)"
         )
+    if loader.get("stateless") is False and loader.get("type") != "pflash":
+        # libvirt: "Only pflash loader type permits NVRAM".
+        yield Finding(
+            ("spec", "loader", "stateless"),
+            "a loader with an NVRAM store (stateless: false) is a flash one: set type: pflash",
+        )
     if loader.get("secure") and not spec.get("features", {}).get("smm"):
         # libvirt: "Secure boot requires SMM feature enabled".
         yield Finding(
@@ -190,7 +196,16 @@ def _features_need_autoselection(spec: Spec) -> Iterator[Finding]:
 
 
 def _nvram_needs_uefi(spec: Spec) -> Iterator[Finding]:
-    if "nvram" not in spec or spec.get("firmware") == "efi":
+    if "nvram" not in spec:
+        return
+    if spec.get("firmware") == "efi":
+        if "template" in spec["nvram"]:
+            # libvirt: "nvram attribute 'template' cannot be specified when firmware
+            # autoselection is enabled": the template comes with the build it picks.
+            yield Finding(
+                ("spec", "nvram", "template"),
+                "with firmware: efi libvirt picks the template with the firmware: leave it out",
+            )
         return
     if spec.get("loader", {}).get("type") != "pflash":
         yield Finding(

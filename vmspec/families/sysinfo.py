@@ -72,11 +72,23 @@ _BASE_BOARD = ("manufacturer", "product", "version", "serial", "asset", "locatio
 _SMBIOS_KEYS = ("bios", "system", "baseBoards", "chassis", "oemStrings")
 
 
+# libvirt refuses another form of the BIOS date ("Invalid BIOS 'date' format"): a two-digit
+# year means 19yy, a four-digit one must be 1900 or later.
+_BIOS_DATE = {
+    "type": "string",
+    "pattern": r"^(0?[1-9]|1[0-2])/(0?[1-9]|[12][0-9]|3[01])/([0-9]{2}|(19|[2-9][0-9])[0-9]{2})$",
+    "description": "the BIOS release date as mm/dd/yyyy, such as 06/30/2021",
+}
+
+
 def _table_schema(names: tuple[str, ...], what: str) -> dict[str, Any]:
     return {
         "type": "object",
         "description": what,
-        "properties": {name: {"type": "string", "minLength": 1} for name in names},
+        "properties": {
+            name: _BIOS_DATE if name == "date" else {"type": "string", "minLength": 1}
+            for name in names
+        },
         "additionalProperties": False,
         "minProperties": 1,
     }
