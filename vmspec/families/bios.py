@@ -31,7 +31,7 @@ SCHEMA = {
         "rebootTimeout": {
             "type": "integer",
             "minimum": -1,
-            "maximum": 65535,
+            "maximum": 32767,  # libvirt's RNG: a short
             "description": "milliseconds before the guest tries to boot again when nothing booted; -1: never (QEMU's default)",
         },
     },
