@@ -7,8 +7,8 @@ from lxml import etree
 
 from vmspec.config.disk import Disk, DiskDriver, DiskSource, DiskTarget
 from vmspec.config.domain import Domain
-from vmspec.config.features import Features
 from vmspec.config.xmlmap import XmlMappingError, from_element, to_element
+from vmspec.families.features import Features
 
 
 def test_emit_writes_fields_in_declared_order_and_leaves_out_unset_ones():
@@ -48,10 +48,10 @@ def test_parse_reports_every_uncovered_attribute_and_element_as_an_xpath():
 def test_flags_parse_to_true_and_report_unexpected_content():
     uncovered: list[str] = []
     features = from_element(
-        Features, etree.fromstring("<features><acpi/><apic eoi='on'/></features>"), uncovered
+        Features, etree.fromstring("<features><acpi/><pae mode='on'/></features>"), uncovered
     )
-    assert features.acpi and features.apic and not features.pae
-    assert uncovered == ["/features/apic/@eoi"]
+    assert features.acpi and features.pae and features.apic is None
+    assert uncovered == ["/features/pae/@mode"]
 
 
 def test_a_value_that_cannot_be_read_names_its_xpath():

@@ -85,6 +85,13 @@ SURROUNDINGS: dict[str, dict[str, Any]] = {
         "numa": [{"cpus": "0", "memory": "64MiB"}, {"cpus": "1", "memory": "64MiB"}],
         "maxMemory": {"size": "1GiB", "slots": 4},
     },
+    # the firmware libvirt picks by its features (OVMF's secure-boot builds are q35's), and
+    # the pflash loader whose NVRAM store an nvram example describes
+    "firmwareFeatures": {"firmware": "efi", "machine": "q35"},
+    "bios": {"serials": [{"type": "pty"}]},  # useSerial's port
+    "nvram": {
+        "loader": {"path": "/usr/share/OVMF/OVMF_CODE_4M.fd", "type": "pflash", "readonly": True}
+    },
 }
 
 

@@ -74,6 +74,8 @@ MISSING_HERE = {
     example_id: refusal
     for example_id, path, refusal in (
         ("tpm[3]", "/dev/tpm0", "tpm: /dev/tpm0 does not exist"),
+        # A host's own SLIC table: on OEM machines that came with Windows only.
+        ("acpiTables[0]", "/sys/firmware/acpi/tables/SLIC", "/sys/firmware/acpi/tables/SLIC"),
         ("interfaces[1]", "/sys/class/net/br0", "the bridge 'br0' does not exist on this host"),
         ("hostdevs[0]", "/sys/bus/pci/devices/0000:03:00.0", "is not on the host"),
         ("hostdevs[1]", "/sys/bus/pci/devices/0000:81:00.1", "is not on the host"),

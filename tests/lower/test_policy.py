@@ -73,9 +73,9 @@ def test_clock_override_replaces_only_the_timers_it_names():
 
 
 def test_x86_gets_acpi_and_apic_unless_turned_off():
-    assert (lowered().features.acpi, lowered().features.apic) == (True, True)
+    assert (lowered().features.acpi, lowered().features.apic is not None) == (True, True)
     features = lowered("  features: {acpi: false}\n").features
-    assert (features.acpi, features.apic) == (False, True)
+    assert (features.acpi, features.apic is not None) == (False, True)
 
 
 def test_graphics_bring_a_tablet_and_a_video_device():

@@ -10,6 +10,7 @@ now, with --live), ``restart`` (takes effect at the next boot) or ``config``
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 from lxml import etree
@@ -51,7 +52,10 @@ def _walk(before: Any, after: Any, path: str):
     if isinstance(before, tuple) and isinstance(after, tuple):
         yield from _walk_list(before, after, path)
         return
-    yield Change(path or "/", _render(before), _render(after), classify(path, before, after))
+    tag = _last_tag(path)
+    yield Change(
+        path or "/", _render(before, tag), _render(after, tag), classify(path, before, after)
+    )
 
 
 def _walk_list(before: tuple[Any, ...], after: tuple[Any, ...], path: str):
@@ -59,12 +63,16 @@ def _walk_list(before: tuple[Any, ...], after: tuple[Any, ...], path: str):
     after_keys = _unique([_identity(item, index) for index, item in enumerate(after)])
     for key, item in zip(before_keys, before, strict=True):
         if key not in after_keys:
-            yield Change(f"{path}[{key}]", _render(item), None, classify(path, item, None))
+            yield Change(
+                f"{path}[{key}]", _render(item, _last_tag(path)), None, classify(path, item, None)
+            )
     for key, item in zip(after_keys, after, strict=True):
         if key in before_keys:
             yield from _walk(before[before_keys.index(key)], item, f"{path}[{key}]")
         else:
-            yield Change(f"{path}[{key}]", None, _render(item), classify(path, None, item))
+            yield Change(
+                f"{path}[{key}]", None, _render(item, _last_tag(path)), classify(path, None, item)
+            )
 
 
 def _unique(keys: list[str]) -> list[str]:
@@ -101,15 +109,22 @@ def _join(path: str, name: str) -> str:
     return f"{path}/{name}" if path else name
 
 
-def _render(value: Any) -> str | None:
+def _last_tag(path: str) -> str | None:
+    """The element name a path ends in (``features/pmu`` → ``pmu``): a class that serves
+    several elements (on/off switches) takes its tag from the field that holds it."""
+    step = re.sub(r"\[[^]]*\]", "", path.rsplit("/", 1)[-1])
+    return step if re.fullmatch(r"[A-Za-z][\w.-]*", step) else None
+
+
+def _render(value: Any, tag: str | None = None) -> str | None:
     if value is None or value == () or value is False:
         return None
     if value is True:
         return "present"
     if dataclasses.is_dataclass(value):
-        return etree.tostring(to_element(value)).decode()
+        return etree.tostring(to_element(value, tag)).decode()
     if isinstance(value, tuple):
-        return " ".join(_render(item) or "" for item in value)
+        return " ".join(_render(item, tag) or "" for item in value)
     return str(value)
 
 

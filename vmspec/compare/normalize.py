@@ -12,14 +12,14 @@ from typing import Any
 
 from vmspec.arches import QEMU_DEFAULT_CPU_MODELS, default_serial_target_type
 from vmspec.compare.facts import HostFacts
-from vmspec.config.boot import BootDevice, OperatingSystem
+from vmspec.config.boot import BootDevice
 from vmspec.config.chardev import CharDevice, CharTarget
 from vmspec.config.cpu import Cpu
 from vmspec.config.disk import BackingStore, Disk
 from vmspec.config.domain import Audio, Devices, Domain
-from vmspec.config.features import Features, Smm
 from vmspec.config.graphics import Graphics, GraphicsListen
 from vmspec.families import Family, Place, families_at, holder, with_fields
+from vmspec.families.features import Features, Smm
 from vmspec.families.interface import Interface
 from vmspec.lower.disk import DEFAULT_ENCRYPTION_ENGINE
 from vmspec.units import with_size_in_kib
@@ -70,7 +70,6 @@ def normalize_live(desired: Domain, live: Domain, facts: HostFacts) -> Domain:
         live = dataclasses.replace(live, os=_os(desired, live, facts))
     arch = (desired.os.type.arch if desired.os and desired.os.type else None) or "x86_64"
     live = dataclasses.replace(live, cpu=_cpu(desired.cpu, live.cpu, arch))
-    live = dataclasses.replace(live, features=_hyperv_mode(desired.features, live.features))
     if desired.devices and live.devices:
         live = dataclasses.replace(live, devices=_devices(desired, live))
     return _families_fill_ins(desired, live)
@@ -109,23 +108,13 @@ def normalize_running(desired: Domain, running: Domain, facts: HostFacts) -> Dom
     running = dataclasses.replace(running, cpu=desired.cpu)
     if desired.os and running.os:
         running = dataclasses.replace(
-            running,
-            os=_running_os(desired.os, running.os),
-            features=_running_features(desired, running.features),
+            running, features=_running_features(desired, running.features)
         )
     if desired.devices is not None and running.devices is not None:
         running = dataclasses.replace(
             running, devices=_running_devices(desired.devices, running.devices)
         )
     return _families_fill_ins(desired, running, at_start=True)
-
-
-def _running_os(wanted: OperatingSystem, running: OperatingSystem) -> OperatingSystem:
-    if wanted.firmware == "efi" and running.firmware is None:
-        # libvirt replaces firmware='efi' with the OVMF loader and NVRAM it picked at
-        # start; the next start picks again from the same firmware descriptors.
-        return dataclasses.replace(running, firmware="efi")
-    return running
 
 
 def _running_features(desired: Domain, running: Features | None) -> Features | None:
@@ -381,15 +370,6 @@ def _without_default_bind(wanted: tuple[CharDevice, ...], live: CharDevice) -> C
         None,
     )
     return dataclasses.replace(live, source=None) if match and match.source is None else live
-
-
-def _hyperv_mode(wanted: Features | None, live: Features | None) -> Features | None:
-    """``<hyperv>`` without a mode (virt-install writes none) is libvirt's custom mode."""
-    if not (live and live.hyperv and live.hyperv.mode is None and wanted and wanted.hyperv):
-        return live
-    if wanted.hyperv.mode != "custom":
-        return live
-    return dataclasses.replace(live, hyperv=dataclasses.replace(live.hyperv, mode="custom"))
 
 
 def _graphics(wanted: tuple[Graphics, ...], live: Graphics) -> Graphics:

@@ -1,4 +1,4 @@
-"""``<os>``: guest type, firmware, direct kernel boot, boot order.
+"""``<os>``: guest type, firmware (vmspec/families/firmware.py), direct kernel boot, boot order.
 
 formatdomain: "Operating system booting".
 """
@@ -9,7 +9,11 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
+from vmspec.families.acpi_table import AcpiTables
+from vmspec.families.bios import Bios
 from vmspec.families.boot_menu import BootMenu
+from vmspec.families.firmware import FirmwareFeatures, Loader, Nvram
+from vmspec.families.sysinfo import Smbios
 
 
 @dataclass(**CONFIG)
@@ -31,8 +35,15 @@ class OperatingSystem:
     TAG: ClassVar[str] = "os"
     firmware: str | None = attr("firmware")
     type: OsType | None = child()
+    firmware_features: FirmwareFeatures | None = child()
+    loader: Loader | None = child()
+    nvram: Nvram | None = child()
     kernel: str | None = text_child("kernel")
     initrd: str | None = text_child("initrd")
     cmdline: str | None = text_child("cmdline")
+    dtb: str | None = text_child("dtb")  # the device tree a directly booted (Arm) kernel gets
+    acpi: AcpiTables | None = child()
     boot: tuple[BootDevice, ...] = children()
     bootmenu: BootMenu | None = child()
+    bios: Bios | None = child()
+    smbios: Smbios | None = child()

@@ -10,7 +10,6 @@ from vmspec.config.chardev import CharDevice
 from vmspec.config.clock import Clock
 from vmspec.config.cpu import Cpu
 from vmspec.config.disk import Disk
-from vmspec.config.features import Features
 from vmspec.config.graphics import Graphics, Input, Video
 from vmspec.config.memory import MaxMemory, MemorySize
 from vmspec.config.metadata import Metadata
@@ -18,6 +17,7 @@ from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
 from vmspec.families.blkiotune import Blkiotune
 from vmspec.families.controller import Controller
 from vmspec.families.cputune import Cputune
+from vmspec.families.features import Features
 from vmspec.families.filesystem import Filesystem
 from vmspec.families.hostdev import Hostdev
 from vmspec.families.interface import Interface
@@ -31,6 +31,7 @@ from vmspec.families.panic import Panic
 from vmspec.families.pm import PowerManagement
 from vmspec.families.rng import Rng
 from vmspec.families.sound import Sound
+from vmspec.families.sysinfo import FwcfgSysinfo, SmbiosSysinfo
 from vmspec.families.tpm import Tpm
 from vmspec.families.usb_redirection import Redirdev
 from vmspec.families.watchdog import Watchdog
@@ -101,6 +102,7 @@ class Domain:
     iothreadids: Iothreadids | None = child()
     cputune: Cputune | None = child()
     numatune: Numatune | None = child()
+    sysinfos: tuple[SmbiosSysinfo | FwcfgSysinfo, ...] = children()
     os: OperatingSystem | None = child()
     features: Features | None = child()
     cpu: Cpu | None = child()

@@ -2,7 +2,9 @@
 generic code loops over: lowering, lifting, semantic checks, normalization and the
 JSON Schema (see ``family.py`` for what a family declares).
 
-Adding a family is one module that declares ``FAMILY`` and one line below; a device
+Adding a family is one module that declares ``FAMILY`` and one line below (a module
+whose elements are one choice declares ``FAMILIES``: firmware's loader, NVRAM and
+autoselection, sysinfo's tables and ``<smbios>``); a device
 family also takes its place in ``vmspec.config.domain.Devices``, which keeps libvirt's
 formatting order (tests/families checks that every device family has one).
 """
@@ -14,11 +16,15 @@ from typing import Any
 
 from vmspec.families import (
     blkiotune,
+    acpi_table,
+    bios,
     boot_menu,
     controller,
     cputune,
     current_memory,
+    features,
     filesystem,
+    firmware,
     hostdev,
     interface,
     iothreads,
@@ -33,6 +39,7 @@ from vmspec.families import (
     pm,
     rng,
     sound,
+    sysinfo,
     tpm,
     usb_redirection,
     watchdog,
@@ -61,7 +68,12 @@ FAMILIES: tuple[Family, ...] = (
     panic.FAMILY,
     memory_device.FAMILY,
     pm.FAMILY,
+    *sysinfo.FAMILIES,
+    *firmware.FAMILIES,
     boot_menu.FAMILY,
+    bios.FAMILY,
+    acpi_table.FAMILY,
+    features.FAMILY,
     tpm.FAMILY,
     memory_backing.FAMILY,
     filesystem.FAMILY,

@@ -13,7 +13,6 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from vmspec.arches import X86_ARCHES
 from vmspec.compare.diff import changes_between
 from vmspec.compare.facts import HostFacts
 from vmspec.compare.normalize import (
@@ -26,7 +25,6 @@ from vmspec.config.clock import Clock
 from vmspec.config.cpu import Cpu
 from vmspec.config.disk import Disk
 from vmspec.config.domain import Domain
-from vmspec.config.features import Hyperv
 from vmspec.config.metadata import Metadata
 from vmspec.families import FAMILIES, Place, families_at, holder
 from vmspec.families.family import Identity
@@ -146,8 +144,6 @@ def _spec(domain: Domain) -> tuple[dict[str, Any], list[str]]:
         spec["arch"] = os_type.arch
     if os_type and os_type.machine:
         spec["machine"] = os_type.machine
-    if domain.os and domain.os.firmware == "efi":
-        spec["firmware"] = "efi"
     if _looks_like_windows(domain):
         spec["osType"] = "windows"
     osinfo = _osinfo(domain.metadata)
@@ -164,7 +160,6 @@ def _spec(domain: Domain) -> tuple[dict[str, Any], list[str]]:
     _cpu(domain, spec)
     _clock(domain, spec)
     _boot(domain, spec)
-    _features(domain, spec)
     _devices(domain, spec, lost)
     _lifecycle(domain, spec)
     lost += _families(domain, spec)
@@ -280,62 +275,17 @@ def _boot(domain: Domain, spec: dict[str, Any]) -> None:
     if os.kernel:
         spec["kernel"] = {
             key: value
-            for key, value in (("path", os.kernel), ("initrd", os.initrd), ("cmdline", os.cmdline))
+            for key, value in (
+                ("path", os.kernel),
+                ("initrd", os.initrd),
+                ("cmdline", os.cmdline),
+                ("dtb", os.dtb),
+            )
             if value
         }
     devices = [device.dev for device in os.boot]
     if devices and devices != policy.boot_devices(spec):
         spec["boot"] = devices
-
-
-def _features(domain: Domain, spec: dict[str, Any]) -> None:
-    features = domain.features
-    x86 = spec.get("arch", "x86_64") in X86_ARCHES
-    lifted: dict[str, Any] = {}
-    acpi, apic = (features.acpi, features.apic) if features else (False, False)
-    if acpi != x86:
-        lifted["acpi"] = acpi
-    if apic != x86:
-        lifted["apic"] = apic
-    if features and features.pae:
-        lifted["pae"] = True
-    hyperv = _hyperv(features.hyperv if features else None)
-    if hyperv != _hyperv(policy.hyperv(spec)):
-        # A set other than the policy's is written out whole, so that lowering it again
-        # gives the domain's own set, not the policy's.
-        lifted["hyperv"] = hyperv or {}
-    if features and features.vmport and features.vmport.state is not None:
-        lifted["vmport"] = features.vmport.state
-    if features and features.smm and features.smm.state:
-        lifted["smm"] = True
-    if lifted:
-        spec["features"] = lifted
-
-
-_HYPERV_ENLIGHTENMENTS = (
-    "relaxed",
-    "vapic",
-    "spinlocks",
-    "vpindex",
-    "runtime",
-    "synic",
-    "stimer",
-    "reset",
-    "frequencies",
-)
-
-
-def _hyperv(hyperv: Hyperv | None) -> dict[str, Any] | None:
-    """A ``<hyperv>`` set as the spec says it; None when there is none."""
-    if hyperv is None:
-        return None
-    lifted: dict[str, Any] = {}
-    for name in _HYPERV_ENLIGHTENMENTS:
-        feature = getattr(hyperv, name)
-        if feature is None or (name == "spinlocks" and not feature.state):
-            continue  # spinlocks off is spinlocks left out (the self-check names the rest)
-        lifted[name] = feature.retries if name == "spinlocks" else bool(feature.state)
-    return lifted or None
 
 
 def _devices(domain: Domain, spec: dict[str, Any], lost: list[str]) -> None:

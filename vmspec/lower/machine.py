@@ -9,7 +9,6 @@ from lxml import etree
 from vmspec.config.boot import BootDevice, OperatingSystem, OsType
 from vmspec.config.cpu import Cpu, CpuFeature, CpuModel, CpuTopology
 from vmspec.config.domain import Domain, MemorySize, Vcpu
-from vmspec.config.features import Features, Hyperv, HypervFeature, Smm, Vmport
 from vmspec.config.metadata import Label, Libosinfo, Metadata, OsinfoOs, OwnershipMarker
 from vmspec.config.xmlmap import canonical_xml
 from vmspec.families import Place, lowered_fields
@@ -48,7 +47,6 @@ def lower_virtual_machine(
         memory=MemorySize(unit="KiB", value=memory_kib),
         vcpu=_vcpu(spec),
         os=_operating_system(spec, identity),
-        features=_features(spec),
         cpu=_cpu(spec, identity, nested_kvm_host),
         clock=policy.clock(spec),
         on_poweroff=on_poweroff,
@@ -98,43 +96,14 @@ def _libosinfo(spec: dict[str, Any]) -> Libosinfo | None:
 def _operating_system(spec: dict[str, Any], identity: Identity) -> OperatingSystem:
     kernel = spec.get("kernel", {})
     return OperatingSystem(
-        # firmware='efi' lets libvirt pick the matching OVMF build and its NVRAM template.
-        firmware="efi" if spec.get("firmware") == "efi" else None,
         type=OsType(arch=spec.get("arch", "x86_64"), machine=spec.get("machine"), value="hvm"),
         kernel=kernel.get("path"),
         initrd=kernel.get("initrd"),
         cmdline=kernel.get("cmdline"),
+        dtb=kernel.get("dtb"),
         boot=tuple(BootDevice(dev=device) for device in policy.boot_devices(spec)),
         **lowered_fields(Place.OS, spec, identity),
     )
-
-
-def _features(spec: dict[str, Any]) -> Features | None:
-    acpi, apic = policy.acpi_and_apic(spec)
-    features = spec.get("features", {})
-    lowered = Features(
-        acpi=acpi,
-        apic=apic,
-        pae=features.get("pae", False),
-        hyperv=_hyperv(features["hyperv"]) if "hyperv" in features else policy.hyperv(spec),
-        vmport=Vmport(state=features["vmport"]) if "vmport" in features else None,
-        smm=Smm(state=True) if features.get("smm") else None,
-    )
-    # libvirt drops an empty <features/>, so writing one would read as drift after every apply.
-    return None if lowered == Features() else lowered
-
-
-def _hyperv(enlightenments: dict[str, Any]) -> Hyperv | None:
-    """The spec's own set of Hyper-V enlightenments (``{}``: none)."""
-    if not enlightenments:
-        return None
-    settings = {}
-    for name, value in enlightenments.items():
-        if name == "spinlocks":
-            settings[name] = HypervFeature(state=True, retries=value)
-        else:
-            settings[name] = HypervFeature(state=bool(value))
-    return Hyperv(mode="custom", **settings)
 
 
 def _cpu(spec: dict[str, Any], identity: Identity, nested_kvm_host: bool) -> Cpu | None:

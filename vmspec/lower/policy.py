@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vmspec.arches import X86_ARCHES
 from vmspec.config.clock import Clock, Timer
-from vmspec.config.features import Hyperv, HypervFeature
 
 
 def cpu_mode(spec: dict[str, Any], *, nested_kvm_host: bool = False) -> str | None:
@@ -65,34 +63,6 @@ def clock(spec: dict[str, Any]) -> Clock:
             name=name, tickpolicy=setting.get("tickpolicy"), present=setting.get("present")
         )
     return Clock(offset=override.get("offset", offset), timers=tuple(timers.values()))
-
-
-def hyperv(spec: dict[str, Any]) -> Hyperv | None:
-    """Hyper-V enlightenments for Windows on KVM: without them Windows spins on locks and
-    burns host CPU while idle. TCG implements none of them, so it gets none."""
-    if spec.get("osType", "linux") != "windows" or spec["domainType"] != "kvm":
-        return None
-    on = HypervFeature(state=True)
-    return Hyperv(
-        mode="custom",
-        relaxed=on,
-        vapic=on,
-        # 8191 is the retry count Microsoft recommends before a vCPU yields on a spinlock.
-        spinlocks=HypervFeature(state=True, retries=8191),
-        vpindex=on,
-        runtime=on,
-        synic=on,
-        stimer=on,
-        reset=on,
-        frequencies=on,
-    )
-
-
-def acpi_and_apic(spec: dict[str, Any]) -> tuple[bool, bool]:
-    """x86 guests get ACPI (graceful shutdown from the host) and APIC (SMP) unless turned off."""
-    features = spec.get("features", {})
-    x86 = spec.get("arch", "x86_64") in X86_ARCHES
-    return features.get("acpi", x86), features.get("apic", x86)
 
 
 def disk_format(disk: dict[str, Any]) -> str:

@@ -16,10 +16,11 @@ from vmspec.arches import X86_ARCHES, machine_arches
 from vmspec.config.metadata import LIBOSINFO_NAMESPACE
 from vmspec.config.metadata import NAMESPACE as VMSPEC_NAMESPACE
 from vmspec.cpulist import host_list_problems
-from vmspec.families import FAMILIES
+from vmspec.families import FAMILIES, sysinfo
 from vmspec.fleet.inventory import INVENTORY, inventory_checks
 from vmspec.lower import policy
 from vmspec.lower.disk import AUTH_SECRET_TYPES, SECRET_SOURCES
+from vmspec.lower.identity import domain_uuid
 from vmspec.problems import FieldPath, Finding
 from vmspec.units import format_kib, size_in_kib
 
@@ -50,6 +51,9 @@ def semantic_findings(document: dict[str, Any]) -> list[Finding]:
         findings.extend(check(spec))
     if document["kind"] == "VirtualMachine":
         findings.extend(_foreign_metadata(document["metadata"]))
+        metadata = document["metadata"]
+        uuid = metadata.get("uuid", "").lower() or domain_uuid(metadata["name"])
+        findings.extend(sysinfo.system_uuid_findings(document, uuid))
     return findings
 
 

@@ -194,6 +194,9 @@ def _message(
         return f"has {len(instance)} entries; at most {schema['maxItems']} are allowed"
     if keyword == "minProperties":
         return "must set at least one field"
+    if keyword == "not":  # a value a field's other types would take (spinlocks: true)
+        expected = schema.get("description")
+        return f"{_show(instance)} is not allowed" + (f": expected {expected}" if expected else "")
     return error.message
 
 
