@@ -15,9 +15,9 @@ import dataclasses
 from typing import Any
 
 from vmspec.families import (
-    blkiotune,
     acpi_table,
     bios,
+    blkiotune,
     boot_menu,
     controller,
     cputune,
