@@ -10,11 +10,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from vmspec.arches import QEMU_DEFAULT_CPU_MODELS, default_serial_target_type
+from vmspec.arches import default_serial_target_type
 from vmspec.compare.facts import HostFacts
 from vmspec.config.boot import BootDevice, OperatingSystem
 from vmspec.config.chardev import CharDevice, CharTarget
-from vmspec.config.cpu import Cpu
 from vmspec.config.disk import BackingStore, Disk
 from vmspec.config.domain import Audio, Devices, Domain
 from vmspec.config.features import Features, Smm
@@ -68,8 +67,6 @@ def normalize_live(desired: Domain, live: Domain, facts: HostFacts) -> Domain:
     )
     if desired.os and live.os:
         live = dataclasses.replace(live, os=_os(desired, live, facts))
-    arch = (desired.os.type.arch if desired.os and desired.os.type else None) or "x86_64"
-    live = dataclasses.replace(live, cpu=_cpu(desired.cpu, live.cpu, arch))
     live = dataclasses.replace(live, features=_hyperv_mode(desired.features, live.features))
     if desired.devices and live.devices:
         live = dataclasses.replace(live, devices=_devices(desired, live))
@@ -104,9 +101,6 @@ def normalize_running(desired: Domain, running: Domain, facts: HostFacts) -> Dom
     same way. What the mapping does not cover (aliases, addresses, ``index``, ``portid``,
     a NIC's target dev, seclabels, a pty's ``tty``) is never compared at all."""
     running = normalize_live(desired, running, facts)
-    # QEMU expands the CPU to the model it really runs (host-model becomes a named model
-    # with features).
-    running = dataclasses.replace(running, cpu=desired.cpu)
     if desired.os and running.os:
         running = dataclasses.replace(
             running,
@@ -253,40 +247,6 @@ def _same_machine(wanted: str | None, live: str, facts: HostFacts) -> bool:
     # Without capabilities (or for an older alias): q35 → pc-q35-X.Y, pc → pc-i440fx-X.Y.
     family = {"pc": "i440fx"}.get(wanted, wanted)
     return re.fullmatch(rf"pc-{re.escape(family)}-[0-9.]+", live) is not None
-
-
-def is_qemu_default_cpu(cpu: Cpu, arch: str = "x86_64") -> bool:
-    """No <cpu> means QEMU's default model, which libvirt writes out as custom qemu64 (on
-    x86; each arch has its own, see vmspec.arches)."""
-    return (
-        cpu.mode == "custom"
-        and cpu.check == "none"
-        and cpu.model is not None
-        and cpu.model.name in QEMU_DEFAULT_CPU_MODELS.get(arch, ())
-        and not cpu.features
-        and cpu.topology is None
-        and cpu.numa is None
-    )
-
-
-def _names_qemu_default_model(cpu: Cpu, arch: str) -> bool:
-    bare = dataclasses.replace(cpu, topology=None, numa=None)
-    return is_qemu_default_cpu(bare, arch) and bare.match in (None, "exact")
-
-
-def _cpu(wanted: Cpu | None, live: Cpu | None, arch: str) -> Cpu | None:
-    if live is None:
-        return None
-    if wanted is None:
-        return None if is_qemu_default_cpu(live, arch) else live
-    if wanted.mode is None and wanted.model is None and _names_qemu_default_model(live, arch):
-        # A <cpu> of topology or NUMA cells alone: libvirt writes QEMU's default model
-        # into it (custom qemu64, check none), which is what runs without one.
-        return dataclasses.replace(live, mode=None, match=None, check=None, model=None)
-    if wanted.check is None:
-        # libvirt records how strictly it checked the CPU (partial, none): not a setting of ours.
-        return dataclasses.replace(live, check=None)
-    return live
 
 
 def _devices(desired: Domain, live: Domain):

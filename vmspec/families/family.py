@@ -46,10 +46,13 @@ def _says_everything(value: Any) -> tuple[str, ...]:
 @dataclass(frozen=True, slots=True)
 class Identity:
     """The VM a family lowers or lifts for, for what is derived from it (NIC MACs come
-    from the uuid, so that two compiles of one spec are byte-identical)."""
+    from the uuid, so that two compiles of one spec are byte-identical), and the one
+    host fact lowering heeds (plan and apply know it; compile does not)."""
 
     name: str
     uuid: str
+    nested_kvm_host: bool = False
+    """The host is itself a VM (its CPU has the hypervisor flag): see families/cpu.py."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

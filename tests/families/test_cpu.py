@@ -1,0 +1,82 @@
+"""The cpu and clock families: how strictly libvirt checks a CPU (check) and whether a
+model may fall back are said on import; what libvirt writes itself (the check of a
+mode, QEMU's default model around a topology) is no loss; the <cpu> is lowered before
+the NUMA cells that go inside it."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from tests.conftest import MINIMAL_SPEC
+from vmspec.families.cpu import Cpu, CpuTopology
+from vmspec.lift.sources import lift_xml
+from vmspec.lower import lower_virtual_machine
+
+
+def domain(cpu: str, *, kind: str = "kvm", vcpus: int = 2) -> str:
+    return (
+        f"<domain type='{kind}'><name>cpu</name><memory unit='MiB'>128</memory>"
+        f"<vcpu>{vcpus}</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os>"
+        f"{cpu}</domain>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("cpu", "spec"),
+    [
+        # libvirt 9.0's test suite: a TCG guest's custom model is checked none.
+        (
+            "<cpu mode='custom' match='exact' check='none'><model fallback='forbid'>core2duo</model></cpu>",
+            {"model": "core2duo", "check": "none"},
+        ),
+        (
+            "<cpu mode='custom' match='exact' check='full'><model fallback='allow'>core2duo</model></cpu>",
+            {"model": "core2duo", "fallback": "allow", "check": "full"},
+        ),
+        # libvirt writes check partial for host-model and none for host-passthrough.
+        ("<cpu mode='host-model' check='partial'/>", None),
+        ("<cpu mode='host-passthrough' check='none'/>", {"mode": "host-passthrough"}),
+        ("<cpu mode='host-model' check='full'/>", {"check": "full"}),
+        # A topology alone, as libvirt stores it: QEMU's default model written around it.
+        (
+            "<cpu mode='custom' match='exact' check='none'><model fallback='forbid'>qemu64</model>"
+            "<topology sockets='1' dies='1' cores='2' threads='1'/></cpu>",
+            {"mode": "none", "topology": {"sockets": 1, "cores": 2, "threads": 1}},
+        ),
+    ],
+)
+def test_what_the_domain_says_of_its_cpu_imports_without_loss(cpu, spec):
+    lifted = lift_xml(domain(cpu), "cpu")
+    assert lifted.dropped == ()
+    assert lifted.document["spec"].get("cpu") == spec
+
+
+def test_a_model_without_check_or_fallback_takes_the_policys_and_says_so():
+    lifted = lift_xml(domain("<cpu mode='custom'><model>core2duo</model></cpu>"), "cpu")
+    assert lifted.dropped == ()
+    assert lifted.document["spec"]["cpu"] == {"model": "core2duo"}
+    assert any("check" in added for added in lifted.added), lifted.added
+
+
+def lowered(extra: str = "", **replacements: str):
+    text = MINIMAL_SPEC
+    for old, new in replacements.items():
+        text = text.replace(old, new)
+    return lower_virtual_machine(yaml.safe_load(text + extra))
+
+
+def test_a_check_the_mode_has_anyway_is_not_written():
+    kvm = {"domainType: qemu": "domainType: kvm"}
+    assert lowered("  cpu: {mode: host-model, check: partial}\n", **kvm).cpu.check is None
+    assert lowered("  cpu: {mode: host-model, check: full}\n", **kvm).cpu.check == "full"
+
+
+def test_numa_cells_go_inside_the_cpu_lowered_before_them():
+    cells = "  numa: [{cpus: '0', memory: 128MiB}]\n"
+    topology = "  cpu: {mode: none, topology: {sockets: 1, cores: 1, threads: 1}}\n"
+    cpu = lowered(cells + topology).cpu
+    assert cpu.topology == CpuTopology(sockets=1, dies=1, cores=1, threads=1)
+    assert [cell.cpus for cell in cpu.numa.cells] == ["0"]
+    assert cpu.mode is None and cpu.model is None
+    assert lowered(cells).cpu == Cpu(numa=cpu.numa)
