@@ -28,6 +28,7 @@ READ_ONLY = {
         "placement",
     ): "numad's placement (auto), which import reports as a loss: a spec names the nodes",
     ("Devices", "emulator"): "the QEMU binary libvirt writes into every definition",
+    ("Genid", "value"): "the generation ID libvirt picks for <genid/> and writes in itself",
     (
         "BackingStore",
         "backing_store",

@@ -171,7 +171,8 @@ LIBVIRT_FILL_INS = (
     # socket, the same channel as one without a source (vmspec.host.normalize says so too)
     "devices/channel[@type='unix']/source[@mode='bind'][count(@*)=1][not(*)]",
 )
-_DEFAULT_CPU_CHECKS = ("none", "partial")  # recorded by libvirt; 'full' is a choice
+# The check libvirt 9.0 records for a mode whose definition names none (qemuDomainDefCPUPostParse).
+_DEFAULT_CPU_CHECKS = {"host-model": "partial", "host-passthrough": "none", "maximum": "none"}
 
 
 def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None:
@@ -214,10 +215,15 @@ def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None
         cpu.remove(cpu.find("model"))
     elif (
         cpu is not None
-        and cpu.get("check") in _DEFAULT_CPU_CHECKS
+        and cpu.get("check") is not None
+        and cpu.get("check") == _DEFAULT_CPU_CHECKS.get(cpu.get("mode"))
         and (compiled_cpu is None or compiled_cpu.get("check") is None)
     ):
         del cpu.attrib["check"]
+    genid, compiled_genid = original.find("genid"), compiled.find("genid")
+    if genid is not None and compiled_genid is not None and not compiled_genid.text:
+        # <genid/> asks libvirt for a value, which it writes in (vmspec/families/genid.py).
+        genid.text = None
     for disk in original.findall("devices/disk"):
         # <auth> and <encryption> in <disk>, their place before libvirt 3.9 and 4.5, are
         # the same as in <source>, where vmspec writes them (vmspec.compare.normalize).

@@ -27,9 +27,10 @@ from vmspec.units import with_size_in_kib
 # libvirt's to allocate, and apply carries them over (see vmspec/host/preserve.py).
 _LIBVIRT_ALLOCATED = re.compile(
     r"^/domain/(?:"
+    r"@id"  # a running domain's number: live state of libvirt's, not a setting
     # A controller's address, alias and (PCI) model name and target are libvirt's to pick;
     # which controllers are libvirt's own is the controller family's to say.
-    r"devices/controller/(?:address|alias|model|target)(?:/.*)?"
+    r"|devices/controller/(?:address|alias|model|target)(?:/.*)?"
     r"|devices/[^/]+/address"  # PCI, drive, USB and virtio-serial addresses
     r"|devices/[^/]+/alias"  # device aliases
     # A USB hub: libvirt adds one when the USB devices outnumber the controller's ports

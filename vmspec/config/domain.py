@@ -18,6 +18,7 @@ from vmspec.families.controller import Controller
 from vmspec.families.cpu import Cpu
 from vmspec.families.cputune import Cputune
 from vmspec.families.filesystem import Filesystem
+from vmspec.families.genid import Genid
 from vmspec.families.hostdev import Hostdev
 from vmspec.families.interface import Interface
 from vmspec.families.memballoon import Memballoon
@@ -82,6 +83,8 @@ class Domain:
     type: str | None = attr("type")
     name: str | None = text_child("name")
     uuid: str | None = text_child("uuid")
+    genid: Genid | None = child()
+    title: str | None = text_child("title")
     description: str | None = text_child("description")
     metadata: Metadata | None = child()
     max_memory: MaxMemory | None = child()

@@ -20,6 +20,7 @@ from vmspec.families import (
     cputune,
     current_memory,
     filesystem,
+    genid,
     hostdev,
     interface,
     max_memory,
@@ -38,6 +39,7 @@ from vmspec.families import (
 from vmspec.families.family import Family, Identity, Place
 
 FAMILIES: tuple[Family, ...] = (
+    genid.FAMILY,
     cpu.FAMILY,
     clock.FAMILY,
     controller.FAMILY,

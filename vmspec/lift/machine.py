@@ -125,6 +125,8 @@ def _metadata(domain: Domain) -> dict[str, Any]:
         metadata["labels"] = {label.key: label.value or "" for label in marker.labels}
     if domain.metadata and domain.metadata.foreign:
         metadata["foreign"] = list(domain.metadata.foreign)
+    if domain.title:
+        metadata["title"] = domain.title
     if domain.description:
         metadata["description"] = domain.description
     return metadata

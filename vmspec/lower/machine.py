@@ -37,6 +37,7 @@ def lower_virtual_machine(
         type=spec["domainType"],
         name=metadata["name"],
         uuid=uuid,
+        title=metadata.get("title"),
         # libvirt drops an empty <description>: writing one would be a change forever.
         description=metadata.get("description") or None,
         metadata=Metadata(
