@@ -30,6 +30,10 @@ READ_ONLY = {
     ("Devices", "emulator"): "the QEMU binary libvirt writes into every definition",
     ("Genid", "value"): "the generation ID libvirt picks for <genid/> and writes in itself",
     (
+        "SecurityLabel",
+        "imagelabel",
+    ): "output only: the label libvirt gives the guest's files at start",
+    (
         "BackingStore",
         "backing_store",
     ): "the rest of an image's chain, which libvirt reads from the image; a spec names the first backing file only",

@@ -170,6 +170,10 @@ LIBVIRT_FILL_INS = (
     # not libvirt's but virt-install's: a unix channel that binds where libvirt picks the
     # socket, the same channel as one without a source (vmspec.host.normalize says so too)
     "devices/channel[@type='unix']/source[@mode='bind'][count(@*)=1][not(*)]",
+    # output only (domaincommon.rng): what a security driver labels files with, and the
+    # label a dynamic one picks at start
+    "seclabel/imagelabel",
+    "seclabel[not(@type) or @type='dynamic']/label",
 )
 # The check libvirt 9.0 records for a mode whose definition names none (qemuDomainDefCPUPostParse).
 _DEFAULT_CPU_CHECKS = {"host-model": "partial", "host-passthrough": "none", "maximum": "none"}

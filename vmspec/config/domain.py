@@ -27,6 +27,7 @@ from vmspec.families.numatune import Numatune
 from vmspec.families.panic import Panic
 from vmspec.families.pm import PowerManagement
 from vmspec.families.rng import Rng
+from vmspec.families.seclabel import SecurityLabel
 from vmspec.families.sound import Sound
 from vmspec.families.tpm import Tpm
 from vmspec.families.usb_redirection import Redirdev
@@ -103,3 +104,4 @@ class Domain:
     on_crash: str | None = text_child("on_crash")
     pm: PowerManagement | None = child()
     devices: Devices | None = child()
+    seclabels: tuple[SecurityLabel, ...] = children()

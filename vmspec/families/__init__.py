@@ -31,6 +31,7 @@ from vmspec.families import (
     panic,
     pm,
     rng,
+    seclabel,
     sound,
     tpm,
     usb_redirection,
@@ -61,6 +62,7 @@ FAMILIES: tuple[Family, ...] = (
     tpm.FAMILY,
     memory_backing.FAMILY,
     filesystem.FAMILY,
+    seclabel.FAMILY,
 )
 
 
