@@ -14,15 +14,25 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.arches import X86_ARCHES
-from vmspec.config.xmlmap import CONFIG, attr, child
+from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 
 
 @dataclass(**CONFIG)
 class ControllerDriver:
+    """virtio-scsi's queues and request limits, and the virtio options of virtio-scsi and
+    virtio-serial, in libvirt's order."""
+
     TAG: ClassVar[str] = "driver"
     queues: int | None = attr("queues")
+    cmd_per_lun: int | None = attr("cmd_per_lun")
+    max_sectors: int | None = attr("max_sectors")
+    ioeventfd: bool | None = attr("ioeventfd", codec=ON_OFF)
+    iommu: bool | None = attr("iommu", codec=ON_OFF)
+    ats: bool | None = attr("ats", codec=ON_OFF)
+    packed: bool | None = attr("packed", codec=ON_OFF)
+    page_per_vq: bool | None = attr("page_per_vq", codec=ON_OFF)
 
 
 @dataclass(**CONFIG)
@@ -41,6 +51,7 @@ class Controller:
     index: int | None = attr("index")
     model: str | None = attr("model")
     ports: int | None = attr("ports")
+    vectors: int | None = attr("vectors")
     driver: ControllerDriver | None = child()
     master: ControllerMaster | None = child()
 
@@ -70,7 +81,23 @@ MODELS: dict[str, tuple[str, ...]] = {
     "virtio-serial": ("virtio", "virtio-transitional", "virtio-non-transitional"),
     "ide": ("piix3", "piix4", "ich6"),
     "sata": (),
+    "ccid": (),  # a USB smartcard reader's bus (the smartcards' CCID), no model
 }  # fmt: skip
+
+# The spec's name of each driver attribute, and the controller models that take it
+# (libvirt refuses virtio options elsewhere; the request limits are virtio-scsi's).
+DRIVER_FIELDS = {
+    "queues": "queues",
+    "cmdPerLun": "cmd_per_lun",
+    "maxSectors": "max_sectors",
+    "ioeventfd": "ioeventfd",
+    "iommu": "iommu",
+    "ats": "ats",
+    "packed": "packed",
+    "pagePerVq": "page_per_vq",
+}
+_VIRTIO_SCSI_ONLY = ("queues", "cmdPerLun", "maxSectors", "ioeventfd")
+VIRTIO_MODELS = ("virtio-scsi", "virtio", "virtio-transitional", "virtio-non-transitional")
 
 # --- policy: what vmspec writes where the spec says nothing, and why ----------------------
 
@@ -117,11 +144,46 @@ SCHEMA = {
                 "maximum": 255,
                 "description": "USB and virtio-serial: how many ports",
             },
+            "vectors": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 2048,
+                "description": "virtio-serial: how many MSI-X vectors (QEMU's default: one per port and two)",
+            },
             "queues": {
                 "type": "integer",
                 "minimum": 1,
                 "maximum": 1024,
                 "description": "virtio-scsi: how many request queues (one per vCPU is usual)",
+            },
+            "cmdPerLun": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 65535,
+                "description": "virtio-scsi: how many commands a LUN may have queued (QEMU's default 128)",
+            },
+            "maxSectors": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 65535,
+                "description": "virtio-scsi: the largest request, in 512-byte sectors (QEMU's default 65535)",
+            },
+            "ioeventfd": {
+                "type": "boolean",
+                "description": "virtio-scsi: let KVM signal requests to an I/O thread of QEMU's own (default on)",
+            },
+            "iommu": {
+                "type": "boolean",
+                "description": "virtio only: the device goes through the guest's vIOMMU",
+            },
+            "ats": {
+                "type": "boolean",
+                "description": "virtio only: PCIe address translation services",
+            },
+            "packed": {"type": "boolean", "description": "virtio only: packed virtqueues"},
+            "pagePerVq": {
+                "type": "boolean",
+                "description": "virtio only: one notification page per virtqueue",
             },
             "startport": {
                 "type": "integer",
@@ -136,6 +198,17 @@ SCHEMA = {
     "examples": [
         [{"type": "scsi", "model": "virtio-scsi", "queues": 2}],
         [
+            {
+                "type": "scsi",
+                "model": "virtio-scsi",
+                "cmdPerLun": 64,
+                "maxSectors": 512,
+                "ioeventfd": True,
+            },
+            {"type": "virtio-serial", "vectors": 4, "packed": True, "pagePerVq": True},
+            {"type": "ccid"},
+        ],
+        [
             {"type": "usb", "model": "ich9-ehci1"},
             {"type": "usb", "model": "ich9-uhci1", "startport": 0},
             {"type": "virtio-serial", "ports": 8},
@@ -149,7 +222,6 @@ def lower(spec: Spec, identity: Identity) -> tuple[Controller, ...]:
     lowered: list[Controller] = []
     for controller in chosen:
         kind = controller["type"]
-        queues = controller.get("queues")
         # libvirt numbers the controllers of a type from 0; vmspec writes the same.
         position = default_index(kind, "startport" in controller, lowered)
         startport = controller.get("startport")
@@ -159,11 +231,17 @@ def lower(spec: Spec, identity: Identity) -> tuple[Controller, ...]:
                 index=controller.get("index", position),
                 model=controller.get("model"),
                 ports=controller.get("ports"),
-                driver=ControllerDriver(queues=queues) if queues else None,
+                vectors=controller.get("vectors"),
+                driver=_driver(controller),
                 master=ControllerMaster(startport=startport) if startport is not None else None,
             )
         )
     return tuple(lowered)
+
+
+def _driver(controller: Spec) -> ControllerDriver | None:
+    settings = {field: controller[key] for key, field in DRIVER_FIELDS.items() if key in controller}
+    return ControllerDriver(**settings) if settings else None
 
 
 def lift(controllers: tuple[Controller, ...], spec: Spec, identity: Identity) -> list[Spec] | None:
@@ -186,8 +264,12 @@ def lift(controllers: tuple[Controller, ...], spec: Spec, identity: Identity) ->
             entry["index"] = index
         if item.ports is not None:
             entry["ports"] = item.ports
-        if item.driver and item.driver.queues:
-            entry["queues"] = item.driver.queues
+        if item.vectors is not None:
+            entry["vectors"] = item.vectors
+        for key, field in DRIVER_FIELDS.items():
+            value = getattr(item.driver, field) if item.driver else None
+            if value is not None:
+                entry[key] = value
         if item.master and item.master.startport is not None:
             entry["startport"] = item.master.startport
         lifted.append(entry)
@@ -217,7 +299,7 @@ def is_libvirts_own(controller: Controller, machine: str | None) -> bool:
     """Whether libvirt would add this controller by itself to a definition without it:
     then a spec need not name it (lift leaves it out). Seen with libvirt 9.0 / QEMU 7.2."""
     kind, index, model = controller.type, controller.index, controller.model
-    plain = controller.ports is None and controller.driver is None
+    plain = controller.ports is None and controller.vectors is None and controller.driver is None
     if kind == "pci":
         return True  # the PCI topology: root, root ports and bridges as devices need them
     if not plain or index not in (None, 0):
@@ -231,19 +313,23 @@ def is_libvirts_own(controller: Controller, machine: str | None) -> bool:
 
 def _controllers(spec: Spec) -> Iterator[Finding]:
     seen: dict[tuple[str, int], int] = {}
-    counts: dict[str, int] = {}
+    earlier: list[Controller] = []
     for index, controller in enumerate(spec.get("controllers", [])):
         kind = controller["type"]
         where = ("spec", "controllers", index)
-        # Lowering's default index: the controller's place among those of its type.
-        number = controller.get("index", counts.get(kind, 0))
-        counts[kind] = counts.get(kind, 0) + 1
-        if (kind, number) in seen:
+        # Lowering's default index: the controller's place among those of its type; a USB
+        # companion shares its master's (its index is the master's, not a second one).
+        companion = "startport" in controller
+        number = controller.get("index", default_index(kind, companion, earlier))
+        master = ControllerMaster(startport=controller["startport"]) if companion else None
+        earlier.append(Controller(type=kind, index=number, master=master))
+        if (kind, number) in seen and not companion:
             yield Finding(
                 where,
                 f"controllers[{seen[(kind, number)]}] is already the {kind} controller {number}",
             )
-        seen.setdefault((kind, number), index)
+        if not companion:
+            seen.setdefault((kind, number), index)
         model = controller.get("model")
         if model is not None and model not in MODELS[kind]:
             # libvirt's schema refuses a model of another type's ("Invalid value for model").
@@ -252,8 +338,23 @@ def _controllers(spec: Spec) -> Iterator[Finding]:
         if "ports" in controller and kind not in ("usb", "virtio-serial"):
             # libvirt's schema has ports only on USB and virtio-serial controllers.
             yield Finding((*where, "ports"), "ports are for usb and virtio-serial controllers")
-        if "queues" in controller and model != "virtio-scsi":
-            yield Finding((*where, "queues"), "queues are for model virtio-scsi")
+        yield from _driver_fields(controller, where)
+        if "vectors" in controller and kind != "virtio-serial":
+            yield Finding((*where, "vectors"), "vectors are for virtio-serial controllers")
+
+
+def _driver_fields(controller: Spec, where: tuple[Any, ...]) -> Iterator[Finding]:
+    # virtio-serial's model may be left out: it is virtio then.
+    model = controller.get("model", "virtio" if controller["type"] == "virtio-serial" else None)
+    for key in DRIVER_FIELDS:
+        if key not in controller:
+            continue
+        if key in _VIRTIO_SCSI_ONLY and model != "virtio-scsi":
+            yield Finding((*where, key), f"{key} is for model virtio-scsi")
+        elif model not in VIRTIO_MODELS:
+            yield Finding(
+                (*where, key), f"{key} is a virtio option: set a virtio model, or remove it"
+            )
 
 
 FAMILY = Family(
