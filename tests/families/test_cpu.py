@@ -80,3 +80,34 @@ def test_numa_cells_go_inside_the_cpu_lowered_before_them():
     assert [cell.cpus for cell in cpu.numa.cells] == ["0"]
     assert cpu.mode is None and cpu.model is None
     assert lowered(cells).cpu == Cpu(numa=cpu.numa)
+
+
+@pytest.mark.parametrize(
+    ("cpu", "spec"),
+    [
+        # libvirt writes migratable on where QEMU knows the property, off where not:
+        # either is the default, so only a domain's own off is said.
+        (
+            "<cpu mode='host-passthrough' check='none' migratable='on'/>",
+            {"mode": "host-passthrough"},
+        ),
+        (
+            "<cpu mode='host-passthrough' check='none' migratable='off'/>",
+            {"mode": "host-passthrough", "migratable": False},
+        ),
+        (
+            "<cpu mode='host-passthrough' check='none'><cache mode='passthrough'/>"
+            "<maxphysaddr mode='passthrough'/></cpu>",
+            {"mode": "host-passthrough", "cache": "passthrough", "maxphysaddr": "passthrough"},
+        ),
+        (
+            "<cpu mode='host-model' check='partial'><cache level='3' mode='emulate'/>"
+            "<maxphysaddr mode='emulate' bits='42'/></cpu>",
+            {"cache": "emulate", "maxphysaddr": 42},
+        ),
+    ],
+)
+def test_the_host_cpus_own_settings_import_without_loss(cpu, spec):
+    lifted = lift_xml(domain(cpu), "cpu")
+    assert lifted.dropped == ()
+    assert lifted.document["spec"].get("cpu") == spec

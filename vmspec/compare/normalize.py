@@ -37,7 +37,6 @@ _LIBVIRT_ALLOCATED = re.compile(
     # (piix3-uhci has two: a tablet and two SPICE redirections take three).
     r"|devices/hub(?:/.*)?"
     r"|devices/serial/target/model"  # isa-serial
-    r"|cpu/@migratable"  # host-passthrough: migratable on
     r"|devices/video/model/@(?:ram|vram|vram64|vgamem)"  # the video model's default memory
     r")$"
 )

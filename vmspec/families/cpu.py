@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.arches import QEMU_DEFAULT_CPU_MODELS
-from vmspec.config.xmlmap import CONFIG, attr, child, children, text
+from vmspec.arches import QEMU_DEFAULT_CPU_MODELS, X86_ARCHES
+from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child, children, text
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.families.numa import Numa
 from vmspec.problems import Finding
@@ -37,6 +37,20 @@ class CpuTopology:
 
 
 @dataclass(**CONFIG)
+class CpuCache:
+    TAG: ClassVar[str] = "cache"
+    level: int | None = attr("level")
+    mode: str | None = attr("mode")
+
+
+@dataclass(**CONFIG)
+class CpuMaxPhysAddr:
+    TAG: ClassVar[str] = "maxphysaddr"
+    mode: str | None = attr("mode")
+    bits: int | None = attr("bits")
+
+
+@dataclass(**CONFIG)
 class CpuFeature:
     TAG: ClassVar[str] = "feature"
     policy: str | None = attr("policy")
@@ -49,8 +63,11 @@ class Cpu:
     mode: str | None = attr("mode")
     match: str | None = attr("match")
     check: str | None = attr("check")
+    migratable: bool | None = attr("migratable", codec=ON_OFF)
     model: CpuModel | None = child()
     topology: CpuTopology | None = child()
+    cache: CpuCache | None = child()
+    maxphysaddr: CpuMaxPhysAddr | None = child()
     features: tuple[CpuFeature, ...] = children()
     numa: Numa | None = child()
 
@@ -86,12 +103,20 @@ def chose_no_cpu_for_nested_kvm(spec: Spec, *, nested_kvm_host: bool) -> bool:
 
 # fallback=forbid: fail to start rather than quietly run a different CPU model.
 DEFAULT_FALLBACK = "forbid"
+# match=exact: the guest sees the model as named, no more and no less (libvirt's default).
+DEFAULT_MATCH = "exact"
 
 
 # check=partial: a host without the named model's features refuses to start the guest,
 # rather than start it with the features quietly missing.
 DEFAULT_CHECK = "partial"
 
+
+# The one cache QEMU emulates is the L3 (libvirt refuses mode emulate at other levels).
+EMULATED_CACHE_LEVEL = 3
+# Modes that run the host's own CPU: passthrough of its caches and address bits, and
+# migratable, are theirs (libvirt refuses them with a model).
+HOST_CPU_MODES = ("host-passthrough", "maximum")
 
 # --- what libvirt 9.0 fills in on define (qemuDomainDefCPUPostParse) -----------------------
 
@@ -135,7 +160,31 @@ SCHEMA = {
             "enum": ["allow", "forbid"],
             "description": f"custom only: whether libvirt may run a close model where the hypervisor lacks this one; default: {DEFAULT_FALLBACK}",
         },
+        "match": {
+            "enum": ["minimum", "exact", "strict"],
+            "description": f"custom only: minimum (the model at least, more where the host has it), exact, or strict (the host must match it); default: {DEFAULT_MATCH}",
+        },
         "check": _CHECK_SCHEMA,
+        "migratable": {
+            "type": "boolean",
+            "description": "host-passthrough only: false also passes through what QEMU cannot migrate (invtsc), for a guest that never moves; default: on, where QEMU knows it",
+        },
+        "cache": {
+            "enum": ["emulate", "passthrough", "disable"],
+            "description": f"the CPU caches the guest sees: emulate (an L{EMULATED_CACHE_LEVEL} cache QEMU describes), passthrough (the host's, host-passthrough only) or disable (none described); default: QEMU's",
+        },
+        "maxphysaddr": {
+            "oneOf": [
+                {"const": "passthrough", "description": "the host's (host-passthrough only)"},
+                {
+                    "type": "integer",
+                    "minimum": 32,
+                    "maximum": 52,
+                    "description": "this many bits, emulated",
+                },
+            ],
+            "description": "x86 only: the physical address bits the guest sees (how much memory it can address): passthrough, or a number of bits",
+        },
         "features": {
             "type": "object",
             "propertyNames": {
@@ -162,6 +211,7 @@ SCHEMA = {
         {"model": "qemu64", "features": {"svm": "disable", "lahf_lm": "require"}},
         {"model": "core2duo", "fallback": "allow", "check": "none"},
         {"mode": "none", "topology": {"sockets": 1, "cores": 2, "threads": 1}},
+        {"model": "qemu64", "match": "minimum", "cache": "disable", "maxphysaddr": 40},
     ],
 }
 
@@ -181,16 +231,40 @@ def lower(spec: Spec, identity: Identity) -> Cpu | None:
     if mode == "custom":
         return Cpu(
             mode="custom",
-            match="exact",
+            match=cpu.get("match", DEFAULT_MATCH),
             check=cpu.get("check", DEFAULT_CHECK),
             model=CpuModel(fallback=cpu.get("fallback", DEFAULT_FALLBACK), name=cpu["model"]),
             topology=topology,
+            cache=_cache(cpu.get("cache")),
+            maxphysaddr=_maxphysaddr(cpu.get("maxphysaddr")),
             features=features,
         )
     # libvirt writes its own check for these modes: vmspec writes only another one.
     check = cpu.get("check")
     check = None if check == LIBVIRT_CHECK.get(mode) else check
-    return Cpu(mode=mode, check=check, topology=topology, features=features)
+    return Cpu(
+        mode=mode,
+        check=check,
+        migratable=cpu.get("migratable"),
+        topology=topology,
+        cache=_cache(cpu.get("cache")),
+        maxphysaddr=_maxphysaddr(cpu.get("maxphysaddr")),
+        features=features,
+    )
+
+
+def _cache(mode: str | None) -> CpuCache | None:
+    if mode is None:
+        return None
+    return CpuCache(level=EMULATED_CACHE_LEVEL if mode == "emulate" else None, mode=mode)
+
+
+def _maxphysaddr(bits: int | str | None) -> CpuMaxPhysAddr | None:
+    if bits is None:
+        return None
+    if bits == "passthrough":
+        return CpuMaxPhysAddr(mode="passthrough")
+    return CpuMaxPhysAddr(mode="emulate", bits=int(bits))
 
 
 def _topology(topology: dict[str, int] | None) -> CpuTopology | None:
@@ -223,6 +297,8 @@ def _is_default_model(cpu: Cpu, models: Any) -> bool:
         and not cpu.features
         and cpu.topology is None
         and cpu.numa is None
+        and cpu.cache is None
+        and cpu.maxphysaddr is None
     )
 
 
@@ -255,12 +331,21 @@ def lift(cpu: Cpu | None, spec: Spec, identity: Identity) -> dict[str, Any] | No
         # What the domain leaves unsaid is the policy's to write (import reports it as added).
         if cpu.model.fallback not in (None, DEFAULT_FALLBACK):
             lifted["fallback"] = cpu.model.fallback
+        if cpu.match not in (None, DEFAULT_MATCH):
+            lifted["match"] = cpu.match
         if cpu.check not in (None, DEFAULT_CHECK):
             lifted["check"] = cpu.check
     elif mode != default_mode:
         lifted["mode"] = mode
     if mode != "custom" and cpu.check not in (None, LIBVIRT_CHECK.get(mode)):
         lifted["check"] = cpu.check
+    if cpu.migratable is False:
+        lifted["migratable"] = False  # on is QEMU's default, where it knows migratable
+    if cpu.cache is not None:
+        lifted["cache"] = cpu.cache.mode
+    if cpu.maxphysaddr is not None:
+        physical = cpu.maxphysaddr
+        lifted["maxphysaddr"] = physical.bits if physical.mode == "emulate" else physical.mode
     if cpu.features:
         lifted["features"] = {feature.name: feature.policy for feature in cpu.features}
     if cpu.topology:
@@ -291,7 +376,10 @@ def as_libvirt_stores_it(live: Cpu | None, wanted: Cpu | None) -> Cpu | None:
         # is what runs without one.
         return dataclasses.replace(live, mode=None, match=None, check=None, model=None)
     if wanted.check is None and live.check == LIBVIRT_CHECK.get(live.mode or ""):
-        return dataclasses.replace(live, check=None)
+        live = dataclasses.replace(live, check=None)
+    if wanted.migratable is None and live.mode in HOST_CPU_MODES:
+        # libvirt writes migratable on where QEMU knows the property, off where not.
+        live = dataclasses.replace(live, migratable=None)
     return live
 
 
@@ -324,9 +412,11 @@ def _mode_and_model(spec: Spec) -> Iterator[Finding]:
     if mode == "none" and "model" in cpu:
         message = "a model cannot be combined with mode none: use mode custom for a named model"
         yield Finding((*where, "model"), message)
-    if mode != "custom" and "fallback" in cpu:
-        message = "fallback is a named model's (mode custom): remove it, or name a model"
-        yield Finding((*where, "fallback"), message)
+    for key in ("fallback", "match"):
+        if mode != "custom" and key in cpu:
+            message = f"{key} is a named model's (mode custom): remove it, or name a model"
+            yield Finding((*where, key), message)
+    yield from _host_cpu_only(cpu, mode, spec.get("arch", "x86_64"))
     # Without a <cpu> element (mode none, or TCG's default) these would be silently dropped.
     no_cpu_element = mode == "none" or (mode is None and spec["domainType"] == "qemu")
     if no_cpu_element and "features" in cpu:
@@ -340,6 +430,29 @@ def _mode_and_model(spec: Spec) -> Iterator[Finding]:
     if no_cpu_element and "check" in cpu:
         message = "check is how a CPU mode is checked: with mode none there is no CPU to check"
         yield Finding((*where, "check"), message)
+    for key in ("cache", "maxphysaddr"):
+        if no_cpu_element and key in cpu:
+            message = f"{key} needs a CPU mode (custom, host-model or host-passthrough)"
+            yield Finding((*where, key), message)
+
+
+def _host_cpu_only(cpu: dict[str, Any], mode: str | None, arch: str) -> Iterator[Finding]:
+    """What only a passed-through host CPU has (libvirt's qemu driver refuses it on others)."""
+    where = ("spec", "cpu")
+    host = mode in HOST_CPU_MODES
+    if "migratable" in cpu and not host:
+        message = "migratable is host-passthrough's: other modes are migratable by what they are"
+        yield Finding((*where, "migratable"), message)
+    if cpu.get("cache") == "passthrough" and not host:
+        message = (
+            "the host's caches pass through to a host-passthrough CPU only: use emulate or disable"
+        )
+        yield Finding((*where, "cache"), message)
+    if cpu.get("maxphysaddr") == "passthrough" and not host:
+        message = "the host's address bits pass through to a host-passthrough CPU only: give a number of bits"
+        yield Finding((*where, "maxphysaddr"), message)
+    if "maxphysaddr" in cpu and arch not in X86_ARCHES:
+        yield Finding((*where, "maxphysaddr"), f"maxphysaddr is x86's, not {arch}'s")
 
 
 def _topology_adds_up(spec: Spec) -> Iterator[Finding]:
