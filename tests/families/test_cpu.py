@@ -9,6 +9,8 @@ import pytest
 import yaml
 
 from tests.conftest import MINIMAL_SPEC
+from vmspec.families import clock
+from vmspec.families.clock import Clock
 from vmspec.families.cpu import Cpu, CpuTopology
 from vmspec.lift.sources import lift_xml
 from vmspec.lower import lower_virtual_machine
@@ -111,3 +113,40 @@ def test_the_host_cpus_own_settings_import_without_loss(cpu, spec):
     lifted = lift_xml(domain(cpu), "cpu")
     assert lifted.dropped == ()
     assert lifted.document["spec"].get("cpu") == spec
+
+
+@pytest.mark.parametrize(
+    ("clock", "spec"),
+    [
+        # libvirt writes a variable clock's adjustment and basis where none are given.
+        ("<clock offset='variable' adjustment='0' basis='utc'/>", {"offset": "variable"}),
+        (
+            "<clock offset='variable' adjustment='-60' basis='localtime'/>",
+            {"offset": "variable", "adjustment": -60, "basis": "localtime"},
+        ),
+        ("<clock offset='utc' adjustment='reset'/>", {"adjustment": "reset"}),
+        (
+            "<clock offset='absolute' start='253402300799'/>",
+            {"offset": "absolute", "start": 253402300799},
+        ),
+        (
+            "<clock offset='utc'><timer name='rtc' tickpolicy='catchup' track='realtime'>"
+            "<catchup slew='4636'/></timer></clock>",
+            {"rtc": {"tickpolicy": "catchup", "track": "realtime", "catchup": {"slew": 4636}}},
+        ),
+    ],
+)
+def test_what_the_domain_says_of_its_clock_imports_without_loss(clock, spec):
+    lifted = lift_xml(domain(clock), "clock")
+    assert lifted.dropped == ()
+    said = lifted.document["spec"]["clock"]
+    if "rtc" in spec:  # the timer, among the policy's timers the domain lacks (null)
+        assert said["timers"]["rtc"] == spec["rtc"]
+    else:
+        assert {key: said[key] for key in spec} == spec
+
+
+def test_a_variable_clock_the_guest_moved_is_no_change_while_it_runs():
+    wanted = Clock(offset="variable", adjustment="0", basis="utc")
+    running = Clock(offset="variable", adjustment="3600", basis="utc")
+    assert clock.as_started(running, wanted) == wanted
