@@ -150,3 +150,15 @@ def test_a_variable_clock_the_guest_moved_is_no_change_while_it_runs():
     wanted = Clock(offset="variable", adjustment="0", basis="utc")
     running = Clock(offset="variable", adjustment="3600", basis="utc")
     assert clock.as_started(running, wanted) == wanted
+
+
+def test_a_power_host_model_in_an_older_generations_mode_imports_without_loss():
+    xml = (
+        "<domain type='kvm'><name>compat</name><memory unit='MiB'>512</memory><vcpu>1</vcpu>"
+        "<os><type arch='ppc64' machine='pseries'>hvm</type></os>"
+        "<cpu mode='host-model' check='partial'><model fallback='allow'>power9</model></cpu>"
+        "</domain>"
+    )
+    lifted = lift_xml(xml, "compat")
+    assert lifted.dropped == ()
+    assert lifted.document["spec"]["cpu"] == {"mode": "host-model", "model": "power9"}

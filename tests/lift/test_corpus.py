@@ -224,6 +224,17 @@ def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None
         and (compiled_cpu is None or compiled_cpu.get("check") is None)
     ):
         del cpu.attrib["check"]
+    model, compiled_model = original.find("cpu/model"), compiled.find("cpu/model")
+    if (
+        cpu is not None
+        and cpu.get("mode") == "host-model"
+        and model is not None
+        and model.get("fallback") == "allow"
+        and compiled_model is not None
+        and compiled_model.get("fallback") is None
+    ):
+        # A POWER compatibility model: libvirt writes fallback='allow' into it.
+        del model.attrib["fallback"]
     genid, compiled_genid = original.find("genid"), compiled.find("genid")
     if genid is not None and compiled_genid is not None and not compiled_genid.text:
         # <genid/> asks libvirt for a value, which it writes in (vmspec/families/genid.py).

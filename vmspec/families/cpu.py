@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.arches import QEMU_DEFAULT_CPU_MODELS, X86_ARCHES
+from vmspec.arches import PPC64_ARCHES, QEMU_DEFAULT_CPU_MODELS, X86_ARCHES
 from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child, children, text
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.families.numa import Numa
@@ -112,6 +112,10 @@ DEFAULT_MATCH = "exact"
 DEFAULT_CHECK = "partial"
 
 
+# On POWER, host-model with a model is the host's CPU in an older generation's
+# compatibility mode (so that it migrates to hosts of that generation).
+POWER_COMPAT_MODELS = ("power6", "power7", "power8", "power9", "power10")
+
 # The one cache QEMU emulates is the L3 (libvirt refuses mode emulate at other levels).
 EMULATED_CACHE_LEVEL = 3
 # Modes that run the host's own CPU: passthrough of its caches and address bits, and
@@ -120,6 +124,7 @@ HOST_CPU_MODES = ("host-passthrough", "maximum")
 
 # --- what libvirt 9.0 fills in on define (qemuDomainDefCPUPostParse) -----------------------
 
+LIBVIRT_COMPAT_FALLBACK = "allow"  # of a host-model's (POWER compatibility) model
 # The check libvirt writes where a mode's definition names none.
 LIBVIRT_CHECK = {"host-model": "partial", "host-passthrough": "none", "maximum": "none"}
 # Every arch's default model: what libvirt writes for a domain without <cpu> (see
@@ -148,7 +153,7 @@ SCHEMA = {
     "properties": {
         "mode": {
             "enum": ["host-model", "host-passthrough", "custom", "none"],
-            "description": "custom needs a model; a model alone means custom",
+            "description": "custom needs a model; a model alone means custom; on POWER, host-model with a model (power9) is the host CPU in that generation's compatibility mode",
         },
         "model": {
             "type": "string",
@@ -242,10 +247,13 @@ def lower(spec: Spec, identity: Identity) -> Cpu | None:
     # libvirt writes its own check for these modes: vmspec writes only another one.
     check = cpu.get("check")
     check = None if check == LIBVIRT_CHECK.get(mode) else check
+    # libvirt writes fallback='allow' into a POWER compatibility model.
+    compat = CpuModel(name=cpu["model"]) if "model" in cpu else None
     return Cpu(
         mode=mode,
         check=check,
         migratable=cpu.get("migratable"),
+        model=compat,
         topology=topology,
         cache=_cache(cpu.get("cache")),
         maxphysaddr=_maxphysaddr(cpu.get("maxphysaddr")),
@@ -335,8 +343,10 @@ def lift(cpu: Cpu | None, spec: Spec, identity: Identity) -> dict[str, Any] | No
             lifted["match"] = cpu.match
         if cpu.check not in (None, DEFAULT_CHECK):
             lifted["check"] = cpu.check
-    elif mode != default_mode:
-        lifted["mode"] = mode
+    elif mode != default_mode or (cpu.model and cpu.model.name):
+        lifted["mode"] = mode  # said with a POWER compatibility model, or it would be custom
+    if mode == "host-model" and cpu.model is not None and cpu.model.name:
+        lifted["model"] = cpu.model.name
     if mode != "custom" and cpu.check not in (None, LIBVIRT_CHECK.get(mode)):
         lifted["check"] = cpu.check
     if cpu.migratable is False:
@@ -377,10 +387,22 @@ def as_libvirt_stores_it(live: Cpu | None, wanted: Cpu | None) -> Cpu | None:
         return dataclasses.replace(live, mode=None, match=None, check=None, model=None)
     if wanted.check is None and live.check == LIBVIRT_CHECK.get(live.mode or ""):
         live = dataclasses.replace(live, check=None)
+    if _compat_fallback_filled_in(live, wanted):
+        live = dataclasses.replace(live, model=dataclasses.replace(live.model, fallback=None))
     if wanted.migratable is None and live.mode in HOST_CPU_MODES:
         # libvirt writes migratable on where QEMU knows the property, off where not.
         live = dataclasses.replace(live, migratable=None)
     return live
+
+
+def _compat_fallback_filled_in(live: Cpu, wanted: Cpu) -> bool:
+    return (
+        live.mode == "host-model"
+        and live.model is not None
+        and live.model.fallback == LIBVIRT_COMPAT_FALLBACK
+        and wanted.model is not None
+        and wanted.model.fallback is None
+    )
 
 
 def as_it_runs(running: Cpu | None, wanted: Cpu | None) -> Cpu | None:
@@ -400,8 +422,12 @@ def _mode_and_model(spec: Spec) -> Iterator[Finding]:
     where = ("spec", "cpu")
     if mode == "custom" and "model" not in cpu:
         yield Finding((*where, "mode"), "mode custom needs a model (for example model: Westmere)")
-    if mode in ("host-model", "host-passthrough") and "model" in cpu:
+    compat = mode == "host-model" and spec.get("arch", "x86_64") in PPC64_ARCHES
+    if mode in ("host-model", "host-passthrough") and "model" in cpu and not compat:
         message = f"a model cannot be combined with mode {mode}: use mode custom for a named model"
+        yield Finding((*where, "model"), message)
+    if compat and cpu.get("model", POWER_COMPAT_MODELS[0]) not in POWER_COMPAT_MODELS:
+        message = f"a POWER host-model's model is the generation it presents: {', '.join(POWER_COMPAT_MODELS)}"
         yield Finding((*where, "model"), message)
     if mode == "host-passthrough" and spec["domainType"] == "qemu":
         message = (
