@@ -35,6 +35,7 @@ from vmspec.load import load_text
 from vmspec.lower import lower_virtual_machine
 from vmspec.problems import format_field_path
 from vmspec.schema import validate_document
+from vmspec.units import libvirt_size_in_kib
 from vmspec.yaml_text import dump_spec_yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -193,7 +194,12 @@ def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None
     named = {element.get("type") for element in compiled.iterfind("devices/controller")}
     for element in original.findall("devices/controller"):
         controller = from_element(Controller, element, [])
-        if element.get("type") not in named and is_libvirts_own(controller, machine):
+        # Where the compiled domain names the PCI root (its pcihole64), the rest of the
+        # PCI topology is still libvirt's.
+        pci_topology = element.get("type") == "pci" and element.get("index") != "0"
+        if (element.get("type") not in named or pci_topology) and is_libvirts_own(
+            controller, machine
+        ):
             element.getparent().remove(element)
     arch = original.xpath("string(os/type/@arch)") or "x86_64"
     # The panic notifier libvirt gives every pseries and s390 guest (vmspec.families.panic).
@@ -235,6 +241,11 @@ def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None
     ):
         # A POWER compatibility model: libvirt writes fallback='allow' into it.
         del model.attrib["fallback"]
+    for hole in original.findall("devices/controller/pcihole64"):
+        # libvirt stores a PCI root's hole in KiB (qemuxml2xmloutdata/pcihole64-gib.xml).
+        kib = libvirt_size_in_kib(int(hole.text or 0), hole.get("unit"))
+        hole.set("unit", "KiB")
+        hole.text = str(kib)
     genid, compiled_genid = original.find("genid"), compiled.find("genid")
     if genid is not None and compiled_genid is not None and not compiled_genid.text:
         # <genid/> asks libvirt for a value, which it writes in (vmspec/families/genid.py).

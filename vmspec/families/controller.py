@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.arches import X86_ARCHES
-from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child
+from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child, text
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
+from vmspec.units import format_kib, size_in_kib, with_size_in_kib
 
 
 @dataclass(**CONFIG)
@@ -36,6 +37,16 @@ class ControllerDriver:
 
 
 @dataclass(**CONFIG)
+class PciHole64:
+    """A PCI root's window for 64-bit BARs (formatdomain "PCI controllers"): large GPU or
+    NVMe BARs need more than QEMU's default. vmspec writes KiB, libvirt's own unit."""
+
+    TAG: ClassVar[str] = "pcihole64"
+    unit: str | None = attr("unit")
+    value: int | None = text()
+
+
+@dataclass(**CONFIG)
 class ControllerMaster:
     """A USB 1 companion's first port on its USB 2 (EHCI) master."""
 
@@ -52,6 +63,7 @@ class Controller:
     model: str | None = attr("model")
     ports: int | None = attr("ports")
     vectors: int | None = attr("vectors")
+    pcihole64: PciHole64 | None = child()
     driver: ControllerDriver | None = child()
     master: ControllerMaster | None = child()
 
@@ -82,7 +94,16 @@ MODELS: dict[str, tuple[str, ...]] = {
     "ide": ("piix3", "piix4", "ich6"),
     "sata": (),
     "ccid": (),  # a USB smartcard reader's bus (the smartcards' CCID), no model
+    # Only the root: a spec names it for its pcihole64; the rest of the PCI topology
+    # (root ports, bridges) stays libvirt's.
+    "pci": ("pci-root", "pcie-root"),
 }  # fmt: skip
+
+
+def pci_root_model(machine: str | None) -> str:
+    """The root libvirt gives an x86 machine: q35's is PCI Express."""
+    return "pcie-root" if machine and "q35" in machine else "pci-root"
+
 
 # The spec's name of each driver attribute, and the controller models that take it
 # (libvirt refuses virtio options elsewhere; the request limits are virtio-scsi's).
@@ -143,6 +164,10 @@ SCHEMA = {
                 "minimum": 1,
                 "maximum": 255,
                 "description": "USB and virtio-serial: how many ports",
+            },
+            "pcihole64": {
+                "$ref": "#/$defs/size",
+                "description": "pci only (the root, x86): the window for 64-bit PCI BARs, for devices with large ones (GPUs); default: QEMU's",
             },
             "vectors": {
                 "type": "integer",
@@ -208,6 +233,7 @@ SCHEMA = {
             {"type": "virtio-serial", "vectors": 4, "packed": True, "pagePerVq": True},
             {"type": "ccid"},
         ],
+        [{"type": "pci", "pcihole64": "1GiB"}],
         [
             {"type": "usb", "model": "ich9-ehci1"},
             {"type": "usb", "model": "ich9-uhci1", "startport": 0},
@@ -225,18 +251,26 @@ def lower(spec: Spec, identity: Identity) -> tuple[Controller, ...]:
         # libvirt numbers the controllers of a type from 0; vmspec writes the same.
         position = default_index(kind, "startport" in controller, lowered)
         startport = controller.get("startport")
+        model = controller.get("model")
+        if kind == "pci":
+            model = model or pci_root_model(spec.get("machine"))
         lowered.append(
             Controller(
                 type=kind,
                 index=controller.get("index", position),
-                model=controller.get("model"),
+                model=model,
                 ports=controller.get("ports"),
                 vectors=controller.get("vectors"),
+                pcihole64=_hole(controller.get("pcihole64")),
                 driver=_driver(controller),
                 master=ControllerMaster(startport=startport) if startport is not None else None,
             )
         )
     return tuple(lowered)
+
+
+def _hole(size: str | None) -> PciHole64 | None:
+    return None if size is None else PciHole64(unit="KiB", value=size_in_kib(size))
 
 
 def _driver(controller: Spec) -> ControllerDriver | None:
@@ -252,11 +286,14 @@ def lift(controllers: tuple[Controller, ...], spec: Spec, identity: Identity) ->
     lifted: list[Spec] = []
     seen: list[Controller] = []
     for item in controllers:
-        if item.type not in chosen:
+        if item.type not in chosen or _libvirts_part_of_the_pci_topology(item):
             continue
         entry: dict[str, Any] = {"type": item.type}
-        if item.model:
+        if item.model and not (item.type == "pci" and item.model == pci_root_model(machine)):
             entry["model"] = item.model
+        if item.pcihole64 is not None:
+            hole = with_size_in_kib(item.pcihole64)
+            entry["pcihole64"] = format_kib(hole.value or 0)
         position = default_index(item.type, item.master is not None, seen)
         index = item.index if item.index is not None else position
         seen.append(dataclasses.replace(item, index=index))
@@ -285,8 +322,10 @@ def as_libvirt_stores_it(
     named = {controller.type for controller in wanted}
     kept: list[Controller] = []
     for item in live:
-        if item.type not in named:
+        if item.type not in named or _libvirts_part_of_the_pci_topology(item):
             continue
+        if item.pcihole64 is not None:
+            item = dataclasses.replace(item, pcihole64=with_size_in_kib(item.pcihole64))
         if item.index is None:
             # Written without an index (virt-install does), libvirt gives it one.
             index = default_index(item.type, item.master is not None, kept)
@@ -301,7 +340,9 @@ def is_libvirts_own(controller: Controller, machine: str | None) -> bool:
     kind, index, model = controller.type, controller.index, controller.model
     plain = controller.ports is None and controller.vectors is None and controller.driver is None
     if kind == "pci":
-        return True  # the PCI topology: root, root ports and bridges as devices need them
+        # The PCI topology: root, root ports and bridges as devices need them; a root
+        # with a pcihole64 is the spec's.
+        return controller.pcihole64 is None
     if not plain or index not in (None, 0):
         return False
     return (
@@ -309,6 +350,12 @@ def is_libvirts_own(controller: Controller, machine: str | None) -> bool:
         or (kind == "usb" and model in (None, default_usb_model(machine)))
         or (kind == "scsi" and model in (None, "lsilogic"))
     )
+
+
+def _libvirts_part_of_the_pci_topology(controller: Controller) -> bool:
+    """Where a spec names the PCI root (for its pcihole64), the other PCI controllers
+    are still libvirt's: it adds them as the devices need them."""
+    return controller.type == "pci" and controller.index not in (None, 0)
 
 
 def _controllers(spec: Spec) -> Iterator[Finding]:
@@ -341,6 +388,27 @@ def _controllers(spec: Spec) -> Iterator[Finding]:
         yield from _driver_fields(controller, where)
         if "vectors" in controller and kind != "virtio-serial":
             yield Finding((*where, "vectors"), "vectors are for virtio-serial controllers")
+        yield from _pci_root(spec, controller, where)
+
+
+def _pci_root(spec: Spec, controller: Spec, where: tuple[Any, ...]) -> Iterator[Finding]:
+    kind = controller["type"]
+    if "pcihole64" in controller and kind != "pci":
+        yield Finding((*where, "pcihole64"), "pcihole64 is the pci root's: set type pci")
+    if kind != "pci":
+        return
+    if "pcihole64" not in controller:
+        message = "the pci root is libvirt's but for its pcihole64: add pcihole64, or leave it out"
+        yield Finding((*where, "type"), message)
+    if controller.get("index", 0) != 0:
+        yield Finding((*where, "index"), "a spec names the pci root only (index 0)")
+    arch = spec.get("arch", "x86_64")
+    if arch not in X86_ARCHES:
+        yield Finding((*where, "pcihole64"), f"pcihole64 is x86's (i440fx and q35), not {arch}'s")
+    root = pci_root_model(spec.get("machine"))
+    if controller.get("model", root) != root:
+        # libvirt: "The PCI controller with index='0' must be model='pcie-root' for this machine type".
+        yield Finding((*where, "model"), f"this machine's pci root is {root}")
 
 
 def _driver_fields(controller: Spec, where: tuple[Any, ...]) -> Iterator[Finding]:

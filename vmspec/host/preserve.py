@@ -32,7 +32,10 @@ def _keep_device_allocations(desired: etree._Element, live: etree._Element) -> N
     # below, like other devices); the others are libvirt's own, kept as they are.
     named = {controller.get("type") for controller in desired_devices.iterfind("controller")}
     for controller in live_devices.iterfind("controller"):
-        if controller.get("type") not in named:
+        # A spec names the PCI root only (for its pcihole64): the root ports and bridges
+        # behind it stay libvirt's.
+        pci_topology = controller.get("type") == "pci" and controller.get("index") != "0"
+        if controller.get("type") not in named or pci_topology:
             desired_devices.append(copy.deepcopy(controller))
     # Devices of one slot (two qxl videos) keep their addresses in their order.
     live_addresses: dict[tuple[str, object], list[etree._Element]] = {}
