@@ -102,7 +102,7 @@ def lift(
     labels: tuple[SecurityLabel, ...], spec: Spec, identity: Identity
 ) -> list[dict[str, Any]] | None:
     lifted = []
-    for label in as_libvirt_stores_it(labels, ()):
+    for label in map(_as_stored, labels):
         if label.model is None:
             continue  # cannot_say names it
         entry: dict[str, Any] = {"model": label.model}
@@ -130,8 +130,19 @@ def cannot_say(labels: tuple[SecurityLabel, ...]) -> tuple[str, ...]:
 def as_libvirt_stores_it(live: tuple[SecurityLabel, ...], wanted: Any) -> tuple[SecurityLabel, ...]:
     """libvirt writes the relabel of a type where none is given; the label a dynamic
     driver picks and every imagelabel are output only (written at start, picked again
-    at the next), never settings."""
-    return tuple(_as_stored(label) for label in live)
+    at the next), never settings. And a driver the spec does not name confines QEMU
+    dynamically from its own base: a bare dynamic label of it is that same default
+    (libvirt adds one for each of the host's drivers when it starts the guest)."""
+    named = {label.model for label in wanted or ()}
+    return tuple(
+        label
+        for label in map(_as_stored, live)
+        if label.model in named or not _is_drivers_default(label)
+    )
+
+
+def _is_drivers_default(label: SecurityLabel) -> bool:
+    return label.type == "dynamic" and label.baselabel is None
 
 
 def _as_stored(label: SecurityLabel) -> SecurityLabel:
@@ -143,17 +154,6 @@ def _as_stored(label: SecurityLabel) -> SecurityLabel:
         relabel=relabel,
         label=None if kind == "dynamic" else label.label,
         imagelabel=None,
-    )
-
-
-def as_started(running: tuple[SecurityLabel, ...], wanted: Any) -> tuple[SecurityLabel, ...]:
-    """At start each of the host's drivers the definition does not name confines QEMU
-    dynamically and says so in a label of its own; it does so again at the next start."""
-    named = {label.model for label in wanted or ()}
-    return tuple(
-        label
-        for label in as_libvirt_stores_it(running, wanted)
-        if label.model in named or label.type != "dynamic"
     )
 
 
@@ -197,5 +197,5 @@ FAMILY = Family(
     cannot_say=cannot_say,
     checks=(_fields_of_the_type,),
     libvirt_fills_in=as_libvirt_stores_it,
-    libvirt_resolves_at_start=as_started,
+    libvirt_resolves_at_start=as_libvirt_stores_it,
 )
