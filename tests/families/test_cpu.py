@@ -162,3 +162,15 @@ def test_a_power_host_model_in_an_older_generations_mode_imports_without_loss():
     lifted = lift_xml(xml, "compat")
     assert lifted.dropped == ()
     assert lifted.document["spec"]["cpu"] == {"mode": "host-model", "model": "power9"}
+
+
+def test_a_host_models_bare_fallback_and_an_empty_cpu_are_libvirts_defaults():
+    hand_written = "<cpu mode='host-model'><model fallback='allow'/></cpu>"
+    assert lift_xml(domain(hand_written), "cpu").dropped == ()
+    assert lift_xml(domain("<cpu/>", kind="qemu"), "cpu").dropped == ()
+
+
+def test_emulated_address_bits_without_a_number_are_reported_not_guessed():
+    cpu = "<cpu mode='host-passthrough'><maxphysaddr mode='emulate'/></cpu>"
+    dropped = lift_xml(domain(cpu), "cpu").dropped
+    assert any(item.startswith("/domain/cpu/maxphysaddr: emulate without bits") for item in dropped)

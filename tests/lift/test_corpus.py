@@ -241,6 +241,17 @@ def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None
     ):
         # A POWER compatibility model: libvirt writes fallback='allow' into it.
         del model.attrib["fallback"]
+    if (
+        cpu is not None
+        and cpu.get("mode") == "host-model"
+        and model is not None
+        and not (model.text or "").strip()
+        and dict(model.attrib) == {"fallback": "allow"}
+        and compiled_model is None
+    ):
+        # libvirt drops a host-model's bare <model fallback='allow'/>, its default
+        # (qemuxml2xmloutdata/cpu-host-model-features.xml).
+        cpu.remove(model)
     for hole in original.findall("devices/controller/pcihole64"):
         # libvirt stores a PCI root's hole in KiB (qemuxml2xmloutdata/pcihole64-gib.xml).
         kib = libvirt_size_in_kib(int(hole.text or 0), hole.get("unit"))

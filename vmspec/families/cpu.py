@@ -353,8 +353,8 @@ def lift(cpu: Cpu | None, spec: Spec, identity: Identity) -> dict[str, Any] | No
         lifted["migratable"] = False  # on is QEMU's default, where it knows migratable
     if cpu.cache is not None:
         lifted["cache"] = cpu.cache.mode
-    if cpu.maxphysaddr is not None:
-        physical = cpu.maxphysaddr
+    physical = cpu.maxphysaddr
+    if physical is not None and not (physical.mode == "emulate" and physical.bits is None):
         lifted["maxphysaddr"] = physical.bits if physical.mode == "emulate" else physical.mode
     if cpu.features:
         lifted["features"] = {feature.name: feature.policy for feature in cpu.features}
@@ -369,14 +369,25 @@ def _lifted_topology(topology: CpuTopology) -> dict[str, Any]:
     return {"sockets": topology.sockets, "cores": topology.cores, "threads": topology.threads}
 
 
+def cannot_say(cpu: Cpu | None) -> tuple[str, ...]:
+    physical = cpu.maxphysaddr if cpu else None
+    if physical is not None and physical.mode == "emulate" and physical.bits is None:
+        return ("/domain/cpu/maxphysaddr: emulate without bits (libvirt refuses to start it)",)
+    return ()
+
+
 def as_libvirt_stores_it(live: Cpu | None, wanted: Cpu | None) -> Cpu | None:
     """What libvirt 9.0 writes into a ``<cpu>`` on define: QEMU's default model for a
     domain without one (or around a topology or NUMA cells alone), and the check of
     the mode where the definition names none."""
     if live is None:
         return None
+    if live.mode == "host-model" and live.model == CpuModel(fallback=LIBVIRT_COMPAT_FALLBACK):
+        # A host-model's <model fallback='allow'/>: libvirt's default for it, written by hand.
+        live = dataclasses.replace(live, model=None)
     if wanted is None:
-        return None if _is_default_model(live, _QEMU_DEFAULT_MODELS) else live
+        empty = live == Cpu()  # <cpu/>: no CPU said at all
+        return None if empty or _is_default_model(live, _QEMU_DEFAULT_MODELS) else live
     if (
         wanted.mode is None
         and wanted.model is None
@@ -502,6 +513,7 @@ FAMILY = Family(
     lower=lower,
     lift=lift,
     checks=(_mode_and_model, _topology_adds_up),
+    cannot_say=cannot_say,
     libvirt_fills_in=as_libvirt_stores_it,
     libvirt_resolves_at_start=as_it_runs,
 )
