@@ -37,3 +37,18 @@ def test_apply_keeps_libvirts_root_ports_behind_the_root_the_spec_names():
     kept = etree.fromstring(with_live_allocations(desired.encode(), domain(Q35_TOPOLOGY)))
     assert [c.get("index") for c in kept.iterfind("devices/controller")] == ["0", "1"]
     assert kept.findtext("devices/controller[@index='0']/pcihole64") == "2097152"
+
+
+def test_ich9_companions_written_without_master_get_libvirts_ports():
+    usb = (
+        "<controller type='usb' index='0' model='ich9-ehci1'/>"
+        "<controller type='usb' index='0' model='ich9-uhci1'/>"
+        "<controller type='usb' index='0' model='ich9-uhci2'/>"
+    )
+    lifted = lift_xml(domain(usb), "usb")
+    assert lifted.dropped == ()
+    assert lifted.document["spec"]["controllers"] == [
+        {"type": "usb", "model": "ich9-ehci1"},
+        {"type": "usb", "model": "ich9-uhci1", "startport": 0},
+        {"type": "usb", "model": "ich9-uhci2", "startport": 2},
+    ]

@@ -282,6 +282,7 @@ def lift(controllers: tuple[Controller, ...], spec: Spec, identity: Identity) ->
     """The controllers libvirt would not add by itself (a virtio-scsi controller, a USB
     controller of another model), and with one of a type all of that type."""
     machine = spec.get("machine")
+    controllers = tuple(map(_with_companion_port, controllers))
     chosen = {item.type for item in controllers if not is_libvirts_own(item, machine)}
     lifted: list[Spec] = []
     seen: list[Controller] = []
@@ -326,12 +327,26 @@ def as_libvirt_stores_it(
             continue
         if item.pcihole64 is not None:
             item = dataclasses.replace(item, pcihole64=with_size_in_kib(item.pcihole64))
+        item = _with_companion_port(item)
         if item.index is None:
             # Written without an index (virt-install does), libvirt gives it one.
             index = default_index(item.type, item.master is not None, kept)
             item = dataclasses.replace(item, index=index)
         kept.append(item)
     return tuple(kept)
+
+
+# The first port of each ICH9 USB 1 companion on its ich9-ehci1 master.
+_ICH9_COMPANION_PORTS = {"ich9-uhci1": 0, "ich9-uhci2": 2, "ich9-uhci3": 4}
+
+
+def _with_companion_port(controller: Controller) -> Controller:
+    """libvirt gives an ICH9 companion written without <master> its port on the EHCI
+    master of its index (qemuxml2xmloutdata/q35-usb2.xml)."""
+    port = _ICH9_COMPANION_PORTS.get(controller.model or "")
+    if port is None or controller.master is not None:
+        return controller
+    return dataclasses.replace(controller, master=ControllerMaster(startport=port))
 
 
 def is_libvirts_own(controller: Controller, machine: str | None) -> bool:

@@ -23,7 +23,11 @@ Check = Callable[[Spec], Iterator[Finding]]
 
 class Place(Enum):
     """Where the family's config value sits: a field of ``Domain`` itself, or of the
-    ``Domain`` field named by the value (``Devices``, ``OperatingSystem``, ``Cpu``)."""
+    ``Domain`` field named by the value (``Devices``, ``OperatingSystem``, ``Cpu``).
+
+    ``Cpu`` is itself a family's value (the cpu family, at ``DOMAIN``): it is lowered
+    before the families at ``CPU``, which go inside it (``lowered_domain_fields``), and
+    normalization takes the places in this order, so it comes first there too."""
 
     DOMAIN = ""
     DEVICES = "devices"
