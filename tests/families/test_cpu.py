@@ -174,3 +174,8 @@ def test_emulated_address_bits_without_a_number_are_reported_not_guessed():
     cpu = "<cpu mode='host-passthrough'><maxphysaddr mode='emulate'/></cpu>"
     dropped = lift_xml(domain(cpu), "cpu").dropped
     assert any(item.startswith("/domain/cpu/maxphysaddr: emulate without bits") for item in dropped)
+
+
+def test_an_adjustment_that_is_no_number_is_reported_not_a_traceback():
+    lifted = lift_xml(domain("<clock offset='variable' adjustment='soon' basis='utc'/>"), "clock")
+    assert any("spec.clock.adjustment" in item for item in lifted.dropped), lifted.dropped

@@ -7,6 +7,7 @@ and ``null`` for a timer removes the policy's (QEMU's own default then).
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -236,10 +237,11 @@ def lift(clock: Clock | None, spec: Spec, identity: Identity) -> dict[str, Any] 
 def _offset_settings(clock: Clock) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     if clock.adjustment is not None:
-        adjustment = clock.adjustment
-        reset = adjustment == "reset"
-        if reset or not (clock.offset == "variable" and int(adjustment) == 0):
-            settings["adjustment"] = adjustment if reset else int(adjustment)
+        # Seconds, or reset; anything else stays text, which the spec's schema refuses.
+        text = clock.adjustment.strip()
+        adjustment: int | str = int(text) if re.fullmatch(r"[+-]?[0-9]+", text) else text
+        if not (clock.offset == "variable" and adjustment == 0):
+            settings["adjustment"] = adjustment
     if clock.basis not in (None, LIBVIRT_BASIS):
         settings["basis"] = clock.basis
     if clock.timezone is not None:

@@ -410,6 +410,11 @@ def _pci_root(spec: Spec, controller: Spec, where: tuple[Any, ...]) -> Iterator[
     kind = controller["type"]
     if "pcihole64" in controller and kind != "pci":
         yield Finding((*where, "pcihole64"), "pcihole64 is the pci root's: set type pci")
+    if "pcihole64" in controller:
+        try:
+            size_in_kib(controller["pcihole64"])
+        except ValueError as error:  # a fraction of a KiB, which libvirt cannot store
+            yield Finding((*where, "pcihole64"), str(error))
     if kind != "pci":
         return
     if "pcihole64" not in controller:
