@@ -28,6 +28,11 @@ READ_ONLY = {
         "current",
     ): "how much a running virtio-mem device gives the guest at this moment: no setting",
     ("Devices", "emulator"): "the QEMU binary libvirt writes into every definition",
+    ("Genid", "value"): "the generation ID libvirt picks for <genid/> and writes in itself",
+    (
+        "SecurityLabel",
+        "imagelabel",
+    ): "output only: the label libvirt gives the guest's files at start",
     (
         "BackingStore",
         "backing_store",

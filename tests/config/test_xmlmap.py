@@ -29,7 +29,7 @@ def test_emit_writes_fields_in_declared_order_and_leaves_out_unset_ones():
 
 def test_parse_reports_every_uncovered_attribute_and_element_as_an_xpath():
     element = etree.fromstring(
-        "<domain type='kvm' id='3'><name>x</name><genid>abc</genid>"
+        "<domain type='kvm' id='3'><name>x</name><idmap><uid start='0'/></idmap>"
         "<devices><disk type='file'><boot order='1'/><boot order='2'/></disk>"
         "<parallel type='pty'/></devices></domain>"
     )
@@ -41,7 +41,7 @@ def test_parse_reports_every_uncovered_attribute_and_element_as_an_xpath():
         "/domain/devices/disk/boot[1]",
         "/domain/devices/disk/boot[2]",
         "/domain/devices/parallel",
-        "/domain/genid",
+        "/domain/idmap",
     ]
 
 

@@ -13,11 +13,11 @@ import pytest
 from lxml import etree
 
 from vmspec.config.boot import OperatingSystem
-from vmspec.config.cpu import Cpu
 from vmspec.config.domain import Devices, Domain
 from vmspec.config.xmlmap import from_element
 from vmspec.emit import domain_xml
 from vmspec.families import FAMILIES, Place
+from vmspec.families.cpu import Cpu
 from vmspec.lift.machine import lift_domain
 from vmspec.lower import lower_virtual_machine
 from vmspec.schema import validate_document
@@ -64,12 +64,13 @@ COMPANIONS: dict[str, Any] = {
 
 # The guest some families' examples are written for (the host tests' guests have 64 MiB
 # and one vCPU otherwise):
-# memory to split or leave out, vCPUs to place, NUMA cells to tune or hotplug into, I/O
+# memory to split or leave out, vCPUs to place or lay out, NUMA cells to tune or hotplug into, I/O
 # threads to pin.
 _TWO_CELLS = [{"cpus": "0", "memory": "512MiB"}, {"cpus": "1", "memory": "512MiB"}]
 SURROUNDINGS: dict[str, dict[str, Any]] = {
     "currentMemory": {"memory": "1GiB"},
     "numa": {"memory": "1GiB", "vcpus": 2},
+    "cpu": {"vcpus": 2},
     "maxMemory": {"memory": "1GiB", "vcpus": 2, "numa": _TWO_CELLS},
     "numatune": {"memory": "1GiB", "vcpus": 2, "numa": _TWO_CELLS},
     "cputune": {"vcpus": 2, "iothreads": 2},

@@ -38,6 +38,11 @@ NOT_STARTABLE_HERE = {
     "rng[1]": "/dev/hwrng is root's alone here (crw-------), and QEMU runs as libvirt-qemu",
     **(
         {}
+        if Path("/sys/fs/selinux/enforce").exists()
+        else {"seclabels[3]": "no SELinux here, so libvirtd has no selinux security driver"}
+    ),
+    **(
+        {}
         if Path("/run/openvswitch/vhu0.sock").exists()
         else {"interfaces[6]": "no vhost-user switch listens here (/run/openvswitch/vhu0.sock)"}
     ),

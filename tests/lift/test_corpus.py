@@ -172,12 +172,17 @@ LIBVIRT_FILL_INS = (
     # not libvirt's but virt-install's: a unix channel that binds where libvirt picks the
     # socket, the same channel as one without a source (vmspec.host.normalize says so too)
     "devices/channel[@type='unix']/source[@mode='bind'][count(@*)=1][not(*)]",
+    # output only (domaincommon.rng): what a security driver labels files with, and the
+    # label a dynamic one picks at start
+    "seclabel/imagelabel",
+    "seclabel[not(@type) or @type='dynamic']/label",
 )
-_DEFAULT_CPU_CHECKS = ("none", "partial")
+# The check libvirt 9.0 records for a mode whose definition names none (qemuDomainDefCPUPostParse).
+_DEFAULT_CPU_CHECKS = {"host-model": "partial", "host-passthrough": "none", "maximum": "none"}
 _SIZES_IN_KIB = "|".join(
     f"{path}[@unit][string(number(text())) != 'NaN']"
     for path in ("memory", "currentMemory", "maxMemory", "memtune/*")
-)  # recorded by libvirt; 'full' is a choice
+)
 
 
 def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None:
@@ -194,7 +199,12 @@ def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None
     named = {element.get("type") for element in compiled.iterfind("devices/controller")}
     for element in original.findall("devices/controller"):
         controller = from_element(Controller, element, [])
-        if element.get("type") not in named and is_libvirts_own(controller, machine):
+        # Where the compiled domain names the PCI root (its pcihole64), the rest of the
+        # PCI topology is still libvirt's.
+        pci_topology = element.get("type") == "pci" and element.get("index") != "0"
+        if (element.get("type") not in named or pci_topology) and is_libvirts_own(
+            controller, machine
+        ):
             element.getparent().remove(element)
     arch = original.xpath("string(os/type/@arch)") or "x86_64"
     # The panic notifier libvirt gives every pseries and s390 guest (vmspec.families.panic).
@@ -220,10 +230,42 @@ def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None
         cpu.remove(cpu.find("model"))
     elif (
         cpu is not None
-        and cpu.get("check") in _DEFAULT_CPU_CHECKS
+        and cpu.get("check") is not None
+        and cpu.get("check") == _DEFAULT_CPU_CHECKS.get(cpu.get("mode"))
         and (compiled_cpu is None or compiled_cpu.get("check") is None)
     ):
         del cpu.attrib["check"]
+    model, compiled_model = original.find("cpu/model"), compiled.find("cpu/model")
+    if (
+        cpu is not None
+        and cpu.get("mode") == "host-model"
+        and model is not None
+        and model.get("fallback") == "allow"
+        and compiled_model is not None
+        and compiled_model.get("fallback") is None
+    ):
+        # A POWER compatibility model: libvirt writes fallback='allow' into it.
+        del model.attrib["fallback"]
+    if (
+        cpu is not None
+        and cpu.get("mode") == "host-model"
+        and model is not None
+        and not (model.text or "").strip()
+        and dict(model.attrib) == {"fallback": "allow"}
+        and compiled_model is None
+    ):
+        # libvirt drops a host-model's bare <model fallback='allow'/>, its default
+        # (qemuxml2xmloutdata/cpu-host-model-features.xml).
+        cpu.remove(model)
+    for hole in original.findall("devices/controller/pcihole64"):
+        # libvirt stores a PCI root's hole in KiB (qemuxml2xmloutdata/pcihole64-gib.xml).
+        kib = libvirt_size_in_kib(int(hole.text or 0), hole.get("unit"))
+        hole.set("unit", "KiB")
+        hole.text = str(kib)
+    genid, compiled_genid = original.find("genid"), compiled.find("genid")
+    if genid is not None and compiled_genid is not None and not compiled_genid.text:
+        # <genid/> asks libvirt for a value, which it writes in (vmspec/families/genid.py).
+        genid.text = None
     for disk in original.findall("devices/disk"):
         # <auth> and <encryption> in <disk>, their place before libvirt 3.9 and 4.5, are
         # the same as in <source>, where vmspec writes them (vmspec.compare.normalize).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 
 from tests.conftest import MINIMAL_SPEC
-from vmspec.config.clock import Timer
+from vmspec.families.clock import Timer
 from vmspec.lower import lower_virtual_machine
 from vmspec.lower.identity import domain_uuid, interface_macs
 

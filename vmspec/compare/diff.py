@@ -129,7 +129,7 @@ def _render(value: Any, tag: str | None = None) -> str | None:
 
 
 def classify(path: str, before: Any, after: Any) -> ChangeClass:
-    if path.startswith(("metadata", "description")):
+    if path.startswith(("metadata", "title", "description")):
         return ChangeClass.CONFIG  # only the stored definition reads these
     whole_device = before is None or after is None
     if whole_device and hot_pluggable(before if after is None else after):

@@ -10,11 +10,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from vmspec.arches import QEMU_DEFAULT_CPU_MODELS, default_serial_target_type
+from vmspec.arches import default_serial_target_type
 from vmspec.compare.facts import HostFacts
 from vmspec.config.boot import BootDevice
 from vmspec.config.chardev import CharDevice, CharTarget
-from vmspec.config.cpu import Cpu
 from vmspec.config.disk import BackingStore, Disk
 from vmspec.config.domain import Audio, Devices, Domain
 from vmspec.config.graphics import Graphics, GraphicsListen
@@ -28,16 +27,16 @@ from vmspec.units import with_size_in_kib
 # libvirt's to allocate, and apply carries them over (see vmspec/host/preserve.py).
 _LIBVIRT_ALLOCATED = re.compile(
     r"^/domain/(?:"
+    r"@id"  # a running domain's number: live state of libvirt's, not a setting
     # A controller's address, alias and (PCI) model name and target are libvirt's to pick;
     # which controllers are libvirt's own is the controller family's to say.
-    r"devices/controller/(?:address|alias|model|target)(?:/.*)?"
+    r"|devices/controller/(?:address|alias|model|target)(?:/.*)?"
     r"|devices/[^/]+/address"  # PCI, drive, USB and virtio-serial addresses
     r"|devices/[^/]+/alias"  # device aliases
     # A USB hub: libvirt adds one when the USB devices outnumber the controller's ports
     # (piix3-uhci has two: a tablet and two SPICE redirections take three).
     r"|devices/hub(?:/.*)?"
     r"|devices/serial/target/model"  # isa-serial
-    r"|cpu/@migratable"  # host-passthrough: migratable on
     r"|devices/video/model/@(?:ram|vram|vram64|vgamem)"  # the video model's default memory
     r")$"
 )
@@ -68,8 +67,6 @@ def normalize_live(desired: Domain, live: Domain, facts: HostFacts) -> Domain:
     )
     if desired.os and live.os:
         live = dataclasses.replace(live, os=_os(desired, live, facts))
-    arch = (desired.os.type.arch if desired.os and desired.os.type else None) or "x86_64"
-    live = dataclasses.replace(live, cpu=_cpu(desired.cpu, live.cpu, arch))
     if desired.devices and live.devices:
         live = dataclasses.replace(live, devices=_devices(desired, live))
     return _families_fill_ins(desired, live)
@@ -103,9 +100,6 @@ def normalize_running(desired: Domain, running: Domain, facts: HostFacts) -> Dom
     same way. What the mapping does not cover (aliases, addresses, ``index``, ``portid``,
     a NIC's target dev, seclabels, a pty's ``tty``) is never compared at all."""
     running = normalize_live(desired, running, facts)
-    # QEMU expands the CPU to the model it really runs (host-model becomes a named model
-    # with features).
-    running = dataclasses.replace(running, cpu=desired.cpu)
     if desired.os and running.os:
         running = dataclasses.replace(
             running, features=_running_features(desired, running.features)
@@ -242,40 +236,6 @@ def _same_machine(wanted: str | None, live: str, facts: HostFacts) -> bool:
     # Without capabilities (or for an older alias): q35 → pc-q35-X.Y, pc → pc-i440fx-X.Y.
     family = {"pc": "i440fx"}.get(wanted, wanted)
     return re.fullmatch(rf"pc-{re.escape(family)}-[0-9.]+", live) is not None
-
-
-def is_qemu_default_cpu(cpu: Cpu, arch: str = "x86_64") -> bool:
-    """No <cpu> means QEMU's default model, which libvirt writes out as custom qemu64 (on
-    x86; each arch has its own, see vmspec.arches)."""
-    return (
-        cpu.mode == "custom"
-        and cpu.check == "none"
-        and cpu.model is not None
-        and cpu.model.name in QEMU_DEFAULT_CPU_MODELS.get(arch, ())
-        and not cpu.features
-        and cpu.topology is None
-        and cpu.numa is None
-    )
-
-
-def _names_qemu_default_model(cpu: Cpu, arch: str) -> bool:
-    bare = dataclasses.replace(cpu, topology=None, numa=None)
-    return is_qemu_default_cpu(bare, arch) and bare.match in (None, "exact")
-
-
-def _cpu(wanted: Cpu | None, live: Cpu | None, arch: str) -> Cpu | None:
-    if live is None:
-        return None
-    if wanted is None:
-        return None if is_qemu_default_cpu(live, arch) else live
-    if wanted.mode is None and wanted.model is None and _names_qemu_default_model(live, arch):
-        # A <cpu> of topology or NUMA cells alone: libvirt writes QEMU's default model
-        # into it (custom qemu64, check none), which is what runs without one.
-        return dataclasses.replace(live, mode=None, match=None, check=None, model=None)
-    if wanted.check is None:
-        # libvirt records how strictly it checked the CPU (partial, none): not a setting of ours.
-        return dataclasses.replace(live, check=None)
-    return live
 
 
 def _devices(desired: Domain, live: Domain):

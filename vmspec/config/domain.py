@@ -7,18 +7,19 @@ from typing import ClassVar
 
 from vmspec.config.boot import OperatingSystem
 from vmspec.config.chardev import CharDevice
-from vmspec.config.clock import Clock
-from vmspec.config.cpu import Cpu
 from vmspec.config.disk import Disk
 from vmspec.config.graphics import Graphics, Input, Video
 from vmspec.config.memory import MaxMemory, MemorySize
 from vmspec.config.metadata import Metadata
 from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
 from vmspec.families.blkiotune import Blkiotune
+from vmspec.families.clock import Clock
 from vmspec.families.controller import Controller
+from vmspec.families.cpu import Cpu
 from vmspec.families.cputune import Cputune
 from vmspec.families.features import Features
 from vmspec.families.filesystem import Filesystem
+from vmspec.families.genid import Genid
 from vmspec.families.hostdev import Hostdev
 from vmspec.families.interface import Interface
 from vmspec.families.iothreads import Iothreadids
@@ -30,6 +31,7 @@ from vmspec.families.numatune import Numatune
 from vmspec.families.panic import Panic
 from vmspec.families.pm import PowerManagement
 from vmspec.families.rng import Rng
+from vmspec.families.seclabel import SecurityLabel
 from vmspec.families.sound import Sound
 from vmspec.families.sysinfo import FwcfgSysinfo, SmbiosSysinfo
 from vmspec.families.tpm import Tpm
@@ -89,6 +91,8 @@ class Domain:
     type: str | None = attr("type")
     name: str | None = text_child("name")
     uuid: str | None = text_child("uuid")
+    genid: Genid | None = child()
+    title: str | None = text_child("title")
     description: str | None = text_child("description")
     metadata: Metadata | None = child()
     max_memory: MaxMemory | None = child()
@@ -112,3 +116,4 @@ class Domain:
     on_crash: str | None = text_child("on_crash")
     pm: PowerManagement | None = child()
     devices: Devices | None = child()
+    seclabels: tuple[SecurityLabel, ...] = children()

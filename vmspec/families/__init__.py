@@ -19,12 +19,15 @@ from vmspec.families import (
     bios,
     blkiotune,
     boot_menu,
+    clock,
     controller,
+    cpu,
     cputune,
     current_memory,
     features,
     filesystem,
     firmware,
+    genid,
     hostdev,
     interface,
     iothreads,
@@ -38,6 +41,7 @@ from vmspec.families import (
     panic,
     pm,
     rng,
+    seclabel,
     sound,
     sysinfo,
     tpm,
@@ -47,6 +51,9 @@ from vmspec.families import (
 from vmspec.families.family import Family, Identity, Place
 
 FAMILIES: tuple[Family, ...] = (
+    genid.FAMILY,
+    cpu.FAMILY,
+    clock.FAMILY,
     controller.FAMILY,
     current_memory.FAMILY,
     max_memory.FAMILY,
@@ -77,6 +84,7 @@ FAMILIES: tuple[Family, ...] = (
     tpm.FAMILY,
     memory_backing.FAMILY,
     filesystem.FAMILY,
+    seclabel.FAMILY,
 )
 
 
@@ -87,6 +95,27 @@ def families_at(place: Place) -> tuple[Family, ...]:
 def lowered_fields(place: Place, spec: dict[str, Any], identity: Identity) -> dict[str, Any]:
     """The config fields the families at ``place`` fill, lowered from ``spec``."""
     return {family.config_field: family.lower(spec, identity) for family in families_at(place)}
+
+
+def lowered_domain_fields(spec: dict[str, Any], identity: Identity) -> dict[str, Any]:
+    """The ``Domain`` fields the families fill. The ``<cpu>`` comes from the cpu family, a
+    ``Place.DOMAIN`` one, so it is lowered first; the families at ``Place.CPU`` (NUMA
+    cells) then go inside it, or inside a bare ``<cpu>`` of their own."""
+    fields = lowered_fields(Place.DOMAIN, spec, identity)
+    inner = lowered_fields(Place.CPU, spec, identity)
+    fields[cpu.FAMILY.config_field] = cpu.with_inner(fields[cpu.FAMILY.config_field], inner)
+    return fields
+
+
+def own_value(family: Family, domain: Any) -> Any:
+    """What ``family`` says in ``domain`` (None where its holder is absent): for the cpu
+    family, its ``<cpu>`` without the fields the families inside it lift themselves."""
+    found_at = holder(domain, family.place)
+    value = None if found_at is None else getattr(found_at, family.config_field)
+    if family is cpu.FAMILY and value is not None:
+        inner = {inside.config_field: None for inside in families_at(Place.CPU)}
+        value = dataclasses.replace(value, **inner)
+    return value
 
 
 def holder(domain: Any, place: Place) -> Any:

@@ -14,15 +14,36 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.arches import X86_ARCHES
-from vmspec.config.xmlmap import CONFIG, attr, child
+from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child, text
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
+from vmspec.units import format_kib, size_in_kib, with_size_in_kib
 
 
 @dataclass(**CONFIG)
 class ControllerDriver:
+    """virtio-scsi's queues and request limits, and the virtio options of virtio-scsi and
+    virtio-serial, in libvirt's order."""
+
     TAG: ClassVar[str] = "driver"
     queues: int | None = attr("queues")
+    cmd_per_lun: int | None = attr("cmd_per_lun")
+    max_sectors: int | None = attr("max_sectors")
+    ioeventfd: bool | None = attr("ioeventfd", codec=ON_OFF)
+    iommu: bool | None = attr("iommu", codec=ON_OFF)
+    ats: bool | None = attr("ats", codec=ON_OFF)
+    packed: bool | None = attr("packed", codec=ON_OFF)
+    page_per_vq: bool | None = attr("page_per_vq", codec=ON_OFF)
+
+
+@dataclass(**CONFIG)
+class PciHole64:
+    """A PCI root's window for 64-bit BARs (formatdomain "PCI controllers"): large GPU or
+    NVMe BARs need more than QEMU's default. vmspec writes KiB, libvirt's own unit."""
+
+    TAG: ClassVar[str] = "pcihole64"
+    unit: str | None = attr("unit")
+    value: int | None = text()
 
 
 @dataclass(**CONFIG)
@@ -41,6 +62,8 @@ class Controller:
     index: int | None = attr("index")
     model: str | None = attr("model")
     ports: int | None = attr("ports")
+    vectors: int | None = attr("vectors")
+    pcihole64: PciHole64 | None = child()
     driver: ControllerDriver | None = child()
     master: ControllerMaster | None = child()
 
@@ -70,7 +93,32 @@ MODELS: dict[str, tuple[str, ...]] = {
     "virtio-serial": ("virtio", "virtio-transitional", "virtio-non-transitional"),
     "ide": ("piix3", "piix4", "ich6"),
     "sata": (),
+    "ccid": (),  # a USB smartcard reader's bus (the smartcards' CCID), no model
+    # Only the root: a spec names it for its pcihole64; the rest of the PCI topology
+    # (root ports, bridges) stays libvirt's.
+    "pci": ("pci-root", "pcie-root"),
 }  # fmt: skip
+
+
+def pci_root_model(machine: str | None) -> str:
+    """The root libvirt gives an x86 machine: q35's is PCI Express."""
+    return "pcie-root" if machine and "q35" in machine else "pci-root"
+
+
+# The spec's name of each driver attribute, and the controller models that take it
+# (libvirt refuses virtio options elsewhere; the request limits are virtio-scsi's).
+DRIVER_FIELDS = {
+    "queues": "queues",
+    "cmdPerLun": "cmd_per_lun",
+    "maxSectors": "max_sectors",
+    "ioeventfd": "ioeventfd",
+    "iommu": "iommu",
+    "ats": "ats",
+    "packed": "packed",
+    "pagePerVq": "page_per_vq",
+}
+_VIRTIO_SCSI_ONLY = ("queues", "cmdPerLun", "maxSectors", "ioeventfd")
+VIRTIO_MODELS = ("virtio-scsi", "virtio", "virtio-transitional", "virtio-non-transitional")
 
 # --- policy: what vmspec writes where the spec says nothing, and why ----------------------
 
@@ -117,11 +165,50 @@ SCHEMA = {
                 "maximum": 255,
                 "description": "USB and virtio-serial: how many ports",
             },
+            "pcihole64": {
+                "$ref": "#/$defs/size",
+                "description": "pci only (the root, x86): the window for 64-bit PCI BARs, for devices with large ones (GPUs); default: QEMU's",
+            },
+            "vectors": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 2048,
+                "description": "virtio-serial: how many MSI-X vectors (QEMU's default: one per port and two)",
+            },
             "queues": {
                 "type": "integer",
                 "minimum": 1,
                 "maximum": 1024,
                 "description": "virtio-scsi: how many request queues (one per vCPU is usual)",
+            },
+            "cmdPerLun": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 65535,
+                "description": "virtio-scsi: how many commands a LUN may have queued (QEMU's default 128)",
+            },
+            "maxSectors": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 65535,
+                "description": "virtio-scsi: the largest request, in 512-byte sectors (QEMU's default 65535)",
+            },
+            "ioeventfd": {
+                "type": "boolean",
+                "description": "virtio-scsi: let KVM signal requests to an I/O thread of QEMU's own (default on)",
+            },
+            "iommu": {
+                "type": "boolean",
+                "description": "virtio only: the device goes through the guest's vIOMMU",
+            },
+            "ats": {
+                "type": "boolean",
+                "description": "virtio only: PCIe address translation services",
+            },
+            "packed": {"type": "boolean", "description": "virtio only: packed virtqueues"},
+            "pagePerVq": {
+                "type": "boolean",
+                "description": "virtio only: one notification page per virtqueue",
             },
             "startport": {
                 "type": "integer",
@@ -136,6 +223,18 @@ SCHEMA = {
     "examples": [
         [{"type": "scsi", "model": "virtio-scsi", "queues": 2}],
         [
+            {
+                "type": "scsi",
+                "model": "virtio-scsi",
+                "cmdPerLun": 64,
+                "maxSectors": 512,
+                "ioeventfd": True,
+            },
+            {"type": "virtio-serial", "vectors": 4, "packed": True, "pagePerVq": True},
+            {"type": "ccid"},
+        ],
+        [{"type": "pci", "pcihole64": "1GiB"}],
+        [
             {"type": "usb", "model": "ich9-ehci1"},
             {"type": "usb", "model": "ich9-uhci1", "startport": 0},
             {"type": "virtio-serial", "ports": 8},
@@ -149,36 +248,53 @@ def lower(spec: Spec, identity: Identity) -> tuple[Controller, ...]:
     lowered: list[Controller] = []
     for controller in chosen:
         kind = controller["type"]
-        queues = controller.get("queues")
         # libvirt numbers the controllers of a type from 0; vmspec writes the same.
         position = default_index(kind, "startport" in controller, lowered)
         startport = controller.get("startport")
+        model = controller.get("model")
+        if kind == "pci":
+            model = model or pci_root_model(spec.get("machine"))
         lowered.append(
             Controller(
                 type=kind,
                 index=controller.get("index", position),
-                model=controller.get("model"),
+                model=model,
                 ports=controller.get("ports"),
-                driver=ControllerDriver(queues=queues) if queues else None,
+                vectors=controller.get("vectors"),
+                pcihole64=_hole(controller.get("pcihole64")),
+                driver=_driver(controller),
                 master=ControllerMaster(startport=startport) if startport is not None else None,
             )
         )
     return tuple(lowered)
 
 
+def _hole(size: str | None) -> PciHole64 | None:
+    return None if size is None else PciHole64(unit="KiB", value=size_in_kib(size))
+
+
+def _driver(controller: Spec) -> ControllerDriver | None:
+    settings = {field: controller[key] for key, field in DRIVER_FIELDS.items() if key in controller}
+    return ControllerDriver(**settings) if settings else None
+
+
 def lift(controllers: tuple[Controller, ...], spec: Spec, identity: Identity) -> list[Spec] | None:
     """The controllers libvirt would not add by itself (a virtio-scsi controller, a USB
     controller of another model), and with one of a type all of that type."""
     machine = spec.get("machine")
+    controllers = tuple(map(_with_companion_port, controllers))
     chosen = {item.type for item in controllers if not is_libvirts_own(item, machine)}
     lifted: list[Spec] = []
     seen: list[Controller] = []
     for item in controllers:
-        if item.type not in chosen:
+        if item.type not in chosen or _libvirts_part_of_the_pci_topology(item):
             continue
         entry: dict[str, Any] = {"type": item.type}
-        if item.model:
+        if item.model and not (item.type == "pci" and item.model == pci_root_model(machine)):
             entry["model"] = item.model
+        if item.pcihole64 is not None:
+            hole = with_size_in_kib(item.pcihole64)
+            entry["pcihole64"] = format_kib(hole.value or 0)
         position = default_index(item.type, item.master is not None, seen)
         index = item.index if item.index is not None else position
         seen.append(dataclasses.replace(item, index=index))
@@ -186,8 +302,12 @@ def lift(controllers: tuple[Controller, ...], spec: Spec, identity: Identity) ->
             entry["index"] = index
         if item.ports is not None:
             entry["ports"] = item.ports
-        if item.driver and item.driver.queues:
-            entry["queues"] = item.driver.queues
+        if item.vectors is not None:
+            entry["vectors"] = item.vectors
+        for key, field in DRIVER_FIELDS.items():
+            value = getattr(item.driver, field) if item.driver else None
+            if value is not None:
+                entry[key] = value
         if item.master and item.master.startport is not None:
             entry["startport"] = item.master.startport
         lifted.append(entry)
@@ -203,8 +323,11 @@ def as_libvirt_stores_it(
     named = {controller.type for controller in wanted}
     kept: list[Controller] = []
     for item in live:
-        if item.type not in named:
+        if item.type not in named or _libvirts_part_of_the_pci_topology(item):
             continue
+        if item.pcihole64 is not None:
+            item = dataclasses.replace(item, pcihole64=with_size_in_kib(item.pcihole64))
+        item = _with_companion_port(item)
         if item.index is None:
             # Written without an index (virt-install does), libvirt gives it one.
             index = default_index(item.type, item.master is not None, kept)
@@ -213,13 +336,28 @@ def as_libvirt_stores_it(
     return tuple(kept)
 
 
+# The first port of each ICH9 USB 1 companion on its ich9-ehci1 master.
+_ICH9_COMPANION_PORTS = {"ich9-uhci1": 0, "ich9-uhci2": 2, "ich9-uhci3": 4}
+
+
+def _with_companion_port(controller: Controller) -> Controller:
+    """libvirt gives an ICH9 companion written without <master> its port on the EHCI
+    master of its index (qemuxml2xmloutdata/q35-usb2.xml)."""
+    port = _ICH9_COMPANION_PORTS.get(controller.model or "")
+    if port is None or controller.master is not None:
+        return controller
+    return dataclasses.replace(controller, master=ControllerMaster(startport=port))
+
+
 def is_libvirts_own(controller: Controller, machine: str | None) -> bool:
     """Whether libvirt would add this controller by itself to a definition without it:
     then a spec need not name it (lift leaves it out). Seen with libvirt 9.0 / QEMU 7.2."""
     kind, index, model = controller.type, controller.index, controller.model
-    plain = controller.ports is None and controller.driver is None
+    plain = controller.ports is None and controller.vectors is None and controller.driver is None
     if kind == "pci":
-        return True  # the PCI topology: root, root ports and bridges as devices need them
+        # The PCI topology: root, root ports and bridges as devices need them; a root
+        # with a pcihole64 is the spec's.
+        return controller.pcihole64 is None
     if not plain or index not in (None, 0):
         return False
     return (
@@ -229,21 +367,31 @@ def is_libvirts_own(controller: Controller, machine: str | None) -> bool:
     )
 
 
+def _libvirts_part_of_the_pci_topology(controller: Controller) -> bool:
+    """Where a spec names the PCI root (for its pcihole64), the other PCI controllers
+    are still libvirt's: it adds them as the devices need them."""
+    return controller.type == "pci" and controller.index not in (None, 0)
+
+
 def _controllers(spec: Spec) -> Iterator[Finding]:
     seen: dict[tuple[str, int], int] = {}
-    counts: dict[str, int] = {}
+    earlier: list[Controller] = []
     for index, controller in enumerate(spec.get("controllers", [])):
         kind = controller["type"]
         where = ("spec", "controllers", index)
-        # Lowering's default index: the controller's place among those of its type.
-        number = controller.get("index", counts.get(kind, 0))
-        counts[kind] = counts.get(kind, 0) + 1
-        if (kind, number) in seen:
+        # Lowering's default index: the controller's place among those of its type; a USB
+        # companion shares its master's (its index is the master's, not a second one).
+        companion = "startport" in controller
+        number = controller.get("index", default_index(kind, companion, earlier))
+        master = ControllerMaster(startport=controller["startport"]) if companion else None
+        earlier.append(Controller(type=kind, index=number, master=master))
+        if (kind, number) in seen and not companion:
             yield Finding(
                 where,
                 f"controllers[{seen[(kind, number)]}] is already the {kind} controller {number}",
             )
-        seen.setdefault((kind, number), index)
+        if not companion:
+            seen.setdefault((kind, number), index)
         model = controller.get("model")
         if model is not None and model not in MODELS[kind]:
             # libvirt's schema refuses a model of another type's ("Invalid value for model").
@@ -252,8 +400,49 @@ def _controllers(spec: Spec) -> Iterator[Finding]:
         if "ports" in controller and kind not in ("usb", "virtio-serial"):
             # libvirt's schema has ports only on USB and virtio-serial controllers.
             yield Finding((*where, "ports"), "ports are for usb and virtio-serial controllers")
-        if "queues" in controller and model != "virtio-scsi":
-            yield Finding((*where, "queues"), "queues are for model virtio-scsi")
+        yield from _driver_fields(controller, where)
+        if "vectors" in controller and kind != "virtio-serial":
+            yield Finding((*where, "vectors"), "vectors are for virtio-serial controllers")
+        yield from _pci_root(spec, controller, where)
+
+
+def _pci_root(spec: Spec, controller: Spec, where: tuple[Any, ...]) -> Iterator[Finding]:
+    kind = controller["type"]
+    if "pcihole64" in controller and kind != "pci":
+        yield Finding((*where, "pcihole64"), "pcihole64 is the pci root's: set type pci")
+    if "pcihole64" in controller:
+        try:
+            size_in_kib(controller["pcihole64"])
+        except ValueError as error:  # a fraction of a KiB, which libvirt cannot store
+            yield Finding((*where, "pcihole64"), str(error))
+    if kind != "pci":
+        return
+    if "pcihole64" not in controller:
+        message = "the pci root is libvirt's but for its pcihole64: add pcihole64, or leave it out"
+        yield Finding((*where, "type"), message)
+    if controller.get("index", 0) != 0:
+        yield Finding((*where, "index"), "a spec names the pci root only (index 0)")
+    arch = spec.get("arch", "x86_64")
+    if arch not in X86_ARCHES:
+        yield Finding((*where, "pcihole64"), f"pcihole64 is x86's (i440fx and q35), not {arch}'s")
+    root = pci_root_model(spec.get("machine"))
+    if controller.get("model", root) != root:
+        # libvirt: "The PCI controller with index='0' must be model='pcie-root' for this machine type".
+        yield Finding((*where, "model"), f"this machine's pci root is {root}")
+
+
+def _driver_fields(controller: Spec, where: tuple[Any, ...]) -> Iterator[Finding]:
+    # virtio-serial's model may be left out: it is virtio then.
+    model = controller.get("model", "virtio" if controller["type"] == "virtio-serial" else None)
+    for key in DRIVER_FIELDS:
+        if key not in controller:
+            continue
+        if key in _VIRTIO_SCSI_ONLY and model != "virtio-scsi":
+            yield Finding((*where, key), f"{key} is for model virtio-scsi")
+        elif model not in VIRTIO_MODELS:
+            yield Finding(
+                (*where, key), f"{key} is a virtio option: set a virtio model, or remove it"
+            )
 
 
 FAMILY = Family(

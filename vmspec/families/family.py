@@ -23,7 +23,11 @@ Check = Callable[[Spec], Iterator[Finding]]
 
 class Place(Enum):
     """Where the family's config value sits: a field of ``Domain`` itself, or of the
-    ``Domain`` field named by the value (``Devices``, ``OperatingSystem``, ``Cpu``)."""
+    ``Domain`` field named by the value (``Devices``, ``OperatingSystem``, ``Cpu``).
+
+    ``Cpu`` is itself a family's value (the cpu family, at ``DOMAIN``): it is lowered
+    before the families at ``CPU``, which go inside it (``lowered_domain_fields``), and
+    normalization takes the places in this order, so it comes first there too."""
 
     DOMAIN = ""
     DEVICES = "devices"
@@ -46,10 +50,13 @@ def _says_everything(value: Any) -> tuple[str, ...]:
 @dataclass(frozen=True, slots=True)
 class Identity:
     """The VM a family lowers or lifts for, for what is derived from it (NIC MACs come
-    from the uuid, so that two compiles of one spec are byte-identical)."""
+    from the uuid, so that two compiles of one spec are byte-identical), and the one
+    host fact lowering heeds (plan and apply know it; compile does not)."""
 
     name: str
     uuid: str
+    nested_kvm_host: bool = False
+    """The host is itself a VM (its CPU has the hypervisor flag): see families/cpu.py."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,18 +15,12 @@ from typing import Any
 
 from vmspec.compare.diff import changes_between
 from vmspec.compare.facts import HostFacts
-from vmspec.compare.normalize import (
-    is_bare_pty_console,
-    is_qemu_default_cpu,
-    normalize_live,
-)
+from vmspec.compare.normalize import is_bare_pty_console, normalize_live
 from vmspec.config.chardev import CharDevice
-from vmspec.config.clock import Clock
-from vmspec.config.cpu import Cpu
 from vmspec.config.disk import Disk
 from vmspec.config.domain import Domain
 from vmspec.config.metadata import Metadata
-from vmspec.families import FAMILIES, Place, families_at, holder
+from vmspec.families import FAMILIES, holder, own_value
 from vmspec.families.family import Identity
 from vmspec.load import load_text
 from vmspec.lower import disk as disk_extras
@@ -129,6 +123,8 @@ def _metadata(domain: Domain) -> dict[str, Any]:
         metadata["labels"] = {label.key: label.value or "" for label in marker.labels}
     if domain.metadata and domain.metadata.foreign:
         metadata["foreign"] = list(domain.metadata.foreign)
+    if domain.title:
+        metadata["title"] = domain.title
     if domain.description:
         metadata["description"] = domain.description
     return metadata
@@ -157,8 +153,6 @@ def _spec(domain: Domain) -> tuple[dict[str, Any], list[str]]:
         spec["cpuset"] = domain.vcpu.cpuset
     if domain.vcpu and domain.vcpu.current is not None and domain.vcpu.current != spec["vcpus"]:
         spec["currentVcpus"] = domain.vcpu.current
-    _cpu(domain, spec)
-    _clock(domain, spec)
     _boot(domain, spec)
     _devices(domain, spec, lost)
     _lifecycle(domain, spec)
@@ -176,10 +170,9 @@ def _families(domain: Domain, spec: dict[str, Any]) -> list[str]:
     )
     lost: list[str] = []
     for family in FAMILIES:
-        found_at = holder(domain, family.place)
-        if found_at is None:
+        if holder(domain, family.place) is None:
             continue
-        value = getattr(found_at, family.config_field)
+        value = own_value(family, domain)
         lost += family.cannot_say(value)
         lifted = family.lift(value, spec, identity)
         if lifted is not None:
@@ -203,69 +196,6 @@ def _kib(size) -> int:
 
 def _looks_like_windows(domain: Domain) -> bool:
     return bool(domain.clock and domain.clock.offset == "localtime")
-
-
-def _cpu(domain: Domain, spec: dict[str, Any]) -> None:
-    cpu = domain.cpu
-    if cpu is not None:
-        # What families inside <cpu> say (NUMA cells) they lift themselves.
-        cpu = dataclasses.replace(cpu, **{f.config_field: None for f in families_at(Place.CPU)})
-    arch = spec.get("arch", "x86_64")
-    if cpu is not None and (is_qemu_default_cpu(cpu, arch) or cpu == Cpu()):
-        cpu = None  # what libvirt writes for a domain without <cpu>
-    default_mode = policy.cpu_mode(spec)
-    if cpu is None:
-        if default_mode is not None:
-            spec["cpu"] = {"mode": "none"}
-        return
-    lifted: dict[str, Any] = {}
-    mode = cpu.mode or "custom"
-    if mode == "custom" and cpu.model and cpu.model.name:
-        lifted["model"] = cpu.model.name
-    elif mode != default_mode:
-        lifted["mode"] = mode
-    if cpu.features:
-        lifted["features"] = {feature.name: feature.policy for feature in cpu.features}
-    if cpu.topology:
-        lifted["topology"] = {
-            "sockets": cpu.topology.sockets,
-            "cores": cpu.topology.cores,
-            "threads": cpu.topology.threads,
-        }
-    if mode == "custom" and not (cpu.model and cpu.model.name):
-        lifted = {
-            "mode": "none",
-            **({"topology": lifted["topology"]} if "topology" in lifted else {}),
-        }
-    if lifted:
-        spec["cpu"] = lifted
-
-
-def _clock(domain: Domain, spec: dict[str, Any]) -> None:
-    # A domain without <clock> is stored by libvirt as <clock offset='utc'/>.
-    clock = domain.clock or Clock(offset="utc")
-    wanted = policy.clock(spec)
-    override: dict[str, Any] = {}
-    if clock.offset != wanted.offset:
-        override["offset"] = clock.offset
-    policy_timers = {timer.name: timer for timer in wanted.timers}
-    timers: dict[str, Any] = {}
-    for timer in clock.timers:
-        if policy_timers.get(timer.name) != timer:
-            setting = {}
-            if timer.present is not None:
-                setting["present"] = timer.present
-            if timer.tickpolicy is not None:
-                setting["tickpolicy"] = timer.tickpolicy
-            timers[timer.name] = setting or {"present": True}
-    # A timer the policy would add and the domain lacks is said to be absent, so that
-    # adopting the domain leaves its clock as it was (the guest would see new timers).
-    own = {timer.name for timer in clock.timers}
-    timers.update({name: None for name in policy_timers if name not in own})
-    if timers:
-        override["timers"] = timers
-    if override:
-        spec["clock"] = override
 
 
 def _boot(domain: Domain, spec: dict[str, Any]) -> None:

@@ -7,11 +7,10 @@ from typing import Any
 from lxml import etree
 
 from vmspec.config.boot import BootDevice, OperatingSystem, OsType
-from vmspec.config.cpu import Cpu, CpuFeature, CpuModel, CpuTopology
 from vmspec.config.domain import Domain, MemorySize, Vcpu
 from vmspec.config.metadata import Label, Libosinfo, Metadata, OsinfoOs, OwnershipMarker
 from vmspec.config.xmlmap import canonical_xml
-from vmspec.families import Place, lowered_fields
+from vmspec.families import Place, lowered_domain_fields, lowered_fields
 from vmspec.families.family import Identity
 from vmspec.lower import policy
 from vmspec.lower.devices import lower_devices
@@ -30,13 +29,14 @@ def lower_virtual_machine(
     metadata = document["metadata"]
     spec = document["spec"]
     uuid = metadata.get("uuid", "").lower() or domain_uuid(metadata["name"])
-    identity = Identity(name=metadata["name"], uuid=uuid)
+    identity = Identity(name=metadata["name"], uuid=uuid, nested_kvm_host=nested_kvm_host)
     memory_kib = size_in_kib(spec["memory"])
     on_poweroff, on_reboot, on_crash = policy.lifecycle(spec)
     return Domain(
         type=spec["domainType"],
         name=metadata["name"],
         uuid=uuid,
+        title=metadata.get("title"),
         # libvirt drops an empty <description>: writing one would be a change forever.
         description=metadata.get("description") or None,
         metadata=Metadata(
@@ -47,13 +47,11 @@ def lower_virtual_machine(
         memory=MemorySize(unit="KiB", value=memory_kib),
         vcpu=_vcpu(spec),
         os=_operating_system(spec, identity),
-        cpu=_cpu(spec, identity, nested_kvm_host),
-        clock=policy.clock(spec),
         on_poweroff=on_poweroff,
         on_reboot=on_reboot,
         on_crash=on_crash,
         devices=lower_devices(spec, identity),
-        **lowered_fields(Place.DOMAIN, spec, identity),
+        **lowered_domain_fields(spec, identity),
     )
 
 
@@ -104,42 +102,3 @@ def _operating_system(spec: dict[str, Any], identity: Identity) -> OperatingSyst
         boot=tuple(BootDevice(dev=device) for device in policy.boot_devices(spec)),
         **lowered_fields(Place.OS, spec, identity),
     )
-
-
-def _cpu(spec: dict[str, Any], identity: Identity, nested_kvm_host: bool) -> Cpu | None:
-    cpu = spec.get("cpu", {})
-    mode = policy.cpu_mode(spec, nested_kvm_host=nested_kvm_host)
-    families = lowered_fields(Place.CPU, spec, identity)
-
-    topology = cpu.get("topology")
-    lowered_topology = (
-        CpuTopology(
-            sockets=topology["sockets"],
-            dies=1,
-            cores=topology["cores"],
-            threads=topology["threads"],
-        )
-        if topology
-        else None
-    )
-    if mode is None:
-        # mode none: no <cpu> at all, unless a topology or NUMA cells need one (QEMU's
-        # default model then).
-        bare = Cpu(topology=lowered_topology, **families)
-        return None if bare == Cpu() else bare
-    features = tuple(
-        CpuFeature(policy=feature_policy, name=name)
-        for name, feature_policy in sorted(cpu.get("features", {}).items())
-    )
-    if mode == "custom":
-        # fallback=forbid: fail to start rather than quietly run a different CPU model.
-        return Cpu(
-            mode="custom",
-            match="exact",
-            check="partial",
-            model=CpuModel(fallback="forbid", name=cpu["model"]),
-            topology=lowered_topology,
-            features=features,
-            **families,
-        )
-    return Cpu(mode=mode, topology=lowered_topology, features=features, **families)

@@ -1,68 +1,13 @@
 """The defaults that come from experience, in one place, each with the failure it prevents.
 
-Lowering asks these functions whenever a spec leaves something out; nothing else
-in vmspec decides a default. Read top to bottom, this is the whole policy.
+Lowering asks these functions whenever a spec leaves something out. The families in
+vmspec/families keep their own defaults, each in its module's policy section (the CPU
+mode and the clock's timers: families/cpu.py and families/clock.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-from vmspec.config.clock import Clock, Timer
-
-
-def cpu_mode(spec: dict[str, Any], *, nested_kvm_host: bool = False) -> str | None:
-    """The CPU mode to emit, or None for no ``<cpu>`` element at all."""
-    cpu = spec.get("cpu", {})
-    if "mode" in cpu:
-        return None if cpu["mode"] == "none" else cpu["mode"]
-    if "model" in cpu:
-        return "custom"
-    if spec["domainType"] == "kvm" and nested_kvm_host:
-        # Inside a VM, host-model and host-passthrough fail to start ("failed to set MSR").
-        return None
-    if spec["domainType"] == "kvm":
-        # host-model gives the guest the host's features yet stays migratable between alike hosts.
-        return "host-model"
-    # TCG emulates its own default CPU; asking for the host's would be meaningless.
-    return None
-
-
-def chose_no_cpu_for_nested_kvm(spec: dict[str, Any], *, nested_kvm_host: bool) -> bool:
-    """Whether the nested-KVM rule above decided the CPU (the plan says so, and why)."""
-    cpu = spec.get("cpu", {})
-    return (
-        nested_kvm_host and spec["domainType"] == "kvm" and "mode" not in cpu and "model" not in cpu
-    )
-
-
-def clock(spec: dict[str, Any]) -> Clock:
-    """Clock offset and timer policies, with the spec's own ``clock`` laid over them."""
-    windows = spec.get("osType", "linux") == "windows"
-    # Windows keeps the RTC in local time; everyone else expects UTC.
-    offset = "localtime" if windows else "utc"
-    # In the order virt-install writes them, so that adopting the VMs people made with it
-    # leaves their definitions as they were.
-    timers: dict[str, Timer] = {
-        # Missed RTC ticks are caught up, which keeps Windows' and Linux' wall clock right after a pause.
-        "rtc": Timer(name="rtc", tickpolicy="catchup"),
-        # A late PIT tick is delivered late rather than dropped, so guest time does not fall behind.
-        "pit": Timer(name="pit", tickpolicy="delay"),
-        # HPET emulation costs CPU and makes guests pick a worse clocksource than kvmclock.
-        "hpet": Timer(name="hpet", present=False),
-    }
-    if windows and spec["domainType"] == "kvm":
-        # Hyper-V's reference clock is Windows' cheapest stable time source (KVM only).
-        timers["hypervclock"] = Timer(name="hypervclock", present=True)
-    override = spec.get("clock", {})
-    for name, setting in override.get("timers", {}).items():
-        if setting is None:  # the spec wants no such timer at all: QEMU's default
-            timers.pop(name, None)
-            continue
-        timers[name] = Timer(
-            name=name, tickpolicy=setting.get("tickpolicy"), present=setting.get("present")
-        )
-    return Clock(offset=override.get("offset", offset), timers=tuple(timers.values()))
 
 
 def disk_format(disk: dict[str, Any]) -> str:

@@ -129,47 +129,6 @@ def _machine(spec: dict[str, Any]) -> Iterator[Finding]:
         )
 
 
-def _cpu(spec: dict[str, Any]) -> Iterator[Finding]:
-    cpu = spec.get("cpu")
-    if cpu is None:
-        return
-    mode = cpu.get("mode", "custom" if "model" in cpu else None)
-    where = ("spec", "cpu")
-    if mode == "custom" and "model" not in cpu:
-        yield Finding((*where, "mode"), "mode custom needs a model (for example model: Westmere)")
-    if mode in ("host-model", "host-passthrough") and "model" in cpu:
-        message = f"a model cannot be combined with mode {mode}: use mode custom for a named model"
-        yield Finding((*where, "model"), message)
-    if mode == "host-passthrough" and spec["domainType"] == "qemu":
-        message = (
-            "host-passthrough needs domainType kvm: TCG emulates the CPU and cannot pass the "
-            "host's through (use host-model, a custom model, or none)"
-        )
-        yield Finding((*where, "mode"), message)
-    if mode == "none" and "model" in cpu:
-        message = "a model cannot be combined with mode none: use mode custom for a named model"
-        yield Finding((*where, "model"), message)
-    # Without a <cpu> element (mode none, or TCG's default) features would be silently dropped.
-    no_cpu_element = mode == "none" or (mode is None and spec["domainType"] == "qemu")
-    if no_cpu_element and "features" in cpu:
-        message = "CPU features need a CPU mode (custom, host-model or host-passthrough)"
-        message += (
-            ", not none"
-            if mode == "none"
-            else "; under TCG without one there is no <cpu> to carry them"
-        )
-        yield Finding((*where, "features"), message)
-    topology = cpu.get("topology")
-    if topology is not None:
-        product = topology["sockets"] * topology["cores"] * topology["threads"]
-        if product != spec["vcpus"]:
-            message = (
-                f"topology gives {topology['sockets']}x{topology['cores']}x{topology['threads']} "
-                f"= {product} vCPUs but vcpus is {spec['vcpus']}; they must agree"
-            )
-            yield Finding((*where, "topology"), message)
-
-
 # Protocols whose source name is POOL/IMAGE (rbd) or VOLUME/PATH (gluster), and the ones
 # libvirt's schema gives a single <host>.
 _NAME_WITH_POOL = ("rbd", "gluster")
@@ -219,16 +178,6 @@ def _is_ip_address_libvirt_takes(text: str) -> bool:
         head, tail = text.split("::", 1)
         return head == "" or ":" not in tail
     return True
-
-
-def _clock(spec: dict[str, Any]) -> Iterator[Finding]:
-    for name, timer in spec.get("clock", {}).get("timers", {}).items():
-        if name in ("kvmclock", "hypervclock") and timer and "tickpolicy" in timer:
-            # libvirt: "timer kvmclock doesn't support setting of timer tickpolicy".
-            yield Finding(
-                ("spec", "clock", "timers", name, "tickpolicy"),
-                f"the {name} timer has no tickpolicy",
-            )
 
 
 def _disks(spec: dict[str, Any]) -> Iterator[Finding]:
@@ -568,7 +517,6 @@ def _foreign_metadata(metadata: dict[str, Any]) -> Iterator[Finding]:
 _CHECKS: tuple[Check, ...] = (
     _memory,
     _machine,
-    _cpu,
     _disks,
     _cpuset,
     _graphics,
@@ -576,5 +524,4 @@ _CHECKS: tuple[Check, ...] = (
     _cloud_init,
     _volume_creation,
     _network_disks,
-    _clock,
 )
