@@ -3,12 +3,15 @@ the spec's shape of it, and compiling that gives the same XML back."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from lxml import etree
 
 from vmspec.config.domain import Domain
 from vmspec.config.xmlmap import canonical_xml, from_element
 from vmspec.emit import domain_xml
+from vmspec.families.family import Identity
 from vmspec.lift.machine import lift_domain
 from vmspec.lower import lower_virtual_machine
 
@@ -85,6 +88,111 @@ WRITTEN_BY_LIBVIRT = [
         },
         id="vhostuser",
     ),
+    pytest.param(
+        "<interface type='hostdev' managed='yes'><mac address='52:54:00:00:00:01'/>"
+        "<source><address type='pci' domain='0x0000' bus='0x03' slot='0x07' function='0x1'/>"
+        "</source><vlan><tag id='42'/></vlan><virtualport type='802.1Qbg'><parameters "
+        "managerid='11' typeid='1193047' typeidversion='2' "
+        "instanceid='09b11c53-8b5c-4eeb-8f00-d84eaa0aaa4f'/></virtualport>"
+        "<model type='virtio'/><driver name='vfio'/></interface>",
+        {
+            "hostdev": {"address": "0000:03:07.1", "driver": "vfio"},
+            "mac": "52:54:00:00:00:01",
+            "vlan": {"tags": [42]},
+            "virtualport": {
+                "managerid": 11,
+                "typeid": 1193047,
+                "typeidversion": 2,
+                "instanceid": "09b11c53-8b5c-4eeb-8f00-d84eaa0aaa4f",
+                "type": "802.1Qbg",
+            },
+        },
+        id="hostdev",
+    ),
+    pytest.param(
+        "<interface type='bridge'><mac address='52:54:00:00:00:01'/><source bridge='ovsbr'/>"
+        "<vlan trunk='yes'><tag id='42' nativeMode='untagged'/><tag id='48'/></vlan>"
+        "<virtualport type='openvswitch'><parameters profileid='web' "
+        "interfaceid='09b11c53-8b5c-4eeb-8f00-d84eaa0aaa4f'/></virtualport>"
+        "<model type='virtio'/></interface>",
+        {
+            "bridge": "ovsbr",
+            "mac": "52:54:00:00:00:01",
+            "vlan": {"tags": [42, 48], "native": {"tag": 42, "mode": "untagged"}},
+            "virtualport": {
+                "profileid": "web",
+                "interfaceid": "09b11c53-8b5c-4eeb-8f00-d84eaa0aaa4f",
+                "type": "openvswitch",
+            },
+        },
+        id="openvswitch",
+    ),
+    pytest.param(
+        "<interface type='udp'><mac address='52:54:00:00:00:01'/>"
+        "<source address='192.168.10.1' port='5555'><local address='192.168.10.1' "
+        "port='5556'/></source><model type='rtl8139'/></interface>",
+        {
+            "udp": {
+                "address": "192.168.10.1",
+                "port": 5555,
+                "local": {"address": "192.168.10.1", "port": 5556},
+            },
+            "model": "rtl8139",
+            "mac": "52:54:00:00:00:01",
+        },
+        id="udp",
+    ),
+    pytest.param(
+        "<interface type='server'><mac address='52:54:00:00:00:01'/><source port='2015'/>"
+        "<model type='virtio'/></interface>",
+        {"server": {"port": 2015}, "mac": "52:54:00:00:00:01"},
+        id="server",
+    ),
+    pytest.param(
+        "<interface type='vdpa'><mac address='52:54:00:00:00:01'/>"
+        "<source dev='/dev/vhost-vdpa-0'/><model type='virtio'/><driver queues='2'/></interface>",
+        {"vdpa": {"dev": "/dev/vhost-vdpa-0"}, "mac": "52:54:00:00:00:01", "driver": {"queues": 2}},
+        id="vdpa",
+    ),
+    pytest.param(
+        "<interface type='network' trustGuestRxFilters='yes'><mac address='52:54:00:00:00:01'/>"
+        "<source network='default' portgroup='web'/><bandwidth><inbound average='1000' "
+        "peak='4000' floor='200' burst='1024'/><outbound average='128'/></bandwidth>"
+        "<port isolated='yes'/><model type='virtio'/><driver><host csum='off' "
+        "mrg_rxbuf='off'/><guest tso4='off'/></driver><backend tap='/dev/net/tun' "
+        "vhost='/dev/vhost-net'/><tune><sndbuf>1600</sndbuf></tune><link state='down'/>"
+        "<mtu size='9000'/><coalesce><rx><frames max='7'/></rx></coalesce>"
+        "<rom bar='off' file='/etc/fake/bootrom.bin'/></interface>",
+        {
+            "network": "default",
+            "mac": "52:54:00:00:00:01",
+            "driver": {"host": {"csum": False, "mrgRxbuf": False}, "guest": {"tso4": False}},
+            "portgroup": "web",
+            "trustGuestRxFilters": True,
+            "bandwidth": {
+                "inbound": {"average": 1000, "peak": 4000, "floor": 200, "burst": 1024},
+                "outbound": {"average": 128},
+            },
+            "port": {"isolated": True},
+            "rom": {"bar": False, "file": "/etc/fake/bootrom.bin"},
+            "backend": {"tap": "/dev/net/tun", "vhost": "/dev/vhost-net"},
+            "sndbuf": 1600,
+            "link": "down",
+            "mtu": 9000,
+            "coalesce": {"rxMaxFrames": 7},
+        },
+        id="options",
+    ),
+    pytest.param(
+        "<interface type='ethernet'><mac address='52:54:00:00:00:01'/>"
+        "<script path='/home/ifup.sh'/><downscript path='/home/ifdown.sh'/>"
+        "<model type='virtio'/></interface>",
+        {
+            "ethernet": {"script": "/home/ifup.sh", "downscript": "/home/ifdown.sh"},
+            "mac": "52:54:00:00:00:01",
+        },
+        id="downscript",
+    ),
 ]
 
 
@@ -119,3 +227,23 @@ def test_a_tap_device_named_by_hand_on_a_bridge_is_a_loss_not_libvirts():
     )
     assert not result.lossless
     assert any("mytap0" in item for item in result.dropped), result.dropped
+
+
+def test_the_virtualport_ids_libvirt_makes_up_are_no_difference():
+    # libvirt 9.0 gives an Open vSwitch port without an interfaceid a random one at define.
+    from vmspec.families import interface
+
+    spec = {"interfaces": [{"bridge": "ovsbr", "virtualport": {"type": "openvswitch"}}]}
+    wanted = interface.lower(spec, Identity(NAME, "4dea22b3-1d52-d8f3-2516-782e98ab3fa0"))
+    (nic,) = wanted
+    parameters = interface.nic_options.VirtualPortParameters(
+        interfaceid="09b11c53-8b5c-4eeb-8f00-d84eaa0aaa4f"
+    )
+    live = (
+        dataclasses.replace(
+            nic, virtualport=dataclasses.replace(nic.virtualport, parameters=parameters)
+        ),
+    )
+    assert interface.libvirt_fills_in(live, wanted) == wanted
+    # ...but an interfaceid the spec gives is the spec's, and another one is a difference.
+    assert interface.libvirt_fills_in(live, live) == live

@@ -23,6 +23,17 @@ NOT_STARTABLE_HERE = {
         if Path("/run/openvswitch/vhu0.sock").exists()
         else {"interfaces[6]": "no vhost-user switch listens here (/run/openvswitch/vhu0.sock)"}
     ),
+    # libvirt limits a NIC's bandwidth with tc's htb and sfq qdiscs.
+    **(
+        {}
+        if Path("/sys/module/sch_sfq").exists()
+        else {
+            "interfaces[10]": "this kernel has no sfq qdisc, which libvirt's bandwidth limits use"
+        }
+    ),
+    # libvirt refuses a virtualport on a NAT network's port: only an Open vSwitch or
+    # 802.1Qbh network takes one, and this machine has neither.
+    "interfaces[15]": "the default network is NAT, which takes no virtualport",
     **(
         {}
         if " hugetlbfs " in Path("/proc/mounts").read_text()
@@ -64,6 +75,9 @@ MISSING_HERE = {
             "/sys/class/net/tap-router",
             "interface 1: /sys/class/net/tap-router does not exist",
         ),
+        ("interfaces[8]", "/sys/class/net/br-ovs", "the bridge 'br-ovs' does not exist"),
+        ("interfaces[13]", "/sys/bus/pci/devices/0000:03:10.2", "interface 1: the PCI device"),
+        ("interfaces[14]", "/dev/vhost-vdpa-0", "interface 1: /dev/vhost-vdpa-0 does not exist"),
     )
     if not Path(path).exists()
 }

@@ -296,7 +296,18 @@ def _lift_one(hostdev: Hostdev) -> dict[str, Any] | None:
 
 
 def _lift_pci(hostdev: Hostdev) -> dict[str, Any] | None:
-    address = hostdev.source.address if hostdev.source else None
+    address = pci_address_text(hostdev.source.address if hostdev.source else None)
+    if address is None:
+        return None
+    lifted: dict[str, Any] = {"address": address}
+    if hostdev.driver is not None and hostdev.driver.name is not None:
+        lifted["driver"] = hostdev.driver.name
+    return lifted
+
+
+def pci_address_text(address: Any) -> str | None:
+    """An address's ``domain bus slot function`` as the spec writes them (0000:03:00.0),
+    or None where they are no PCI address the spec can say."""
     if address is None:
         return None
     try:
@@ -307,10 +318,7 @@ def _lift_pci(hostdev: Hostdev) -> dict[str, Any] | None:
     domain, bus, slot, function = parts
     if not (domain <= 0xFFFF and bus <= 0xFF and slot < _PCI_SLOTS and function <= 7):
         return None
-    lifted: dict[str, Any] = {"address": f"{domain:04x}:{bus:02x}:{slot:02x}.{function:x}"}
-    if hostdev.driver is not None and hostdev.driver.name is not None:
-        lifted["driver"] = hostdev.driver.name
-    return lifted
+    return f"{domain:04x}:{bus:02x}:{slot:02x}.{function:x}"
 
 
 def _lift_usb(source: HostdevSource) -> dict[str, Any] | None:
@@ -374,19 +382,19 @@ def _one_source_each(spec: Spec) -> Iterator[Finding]:
 def _pci_addresses(spec: Spec) -> Iterator[Finding]:
     for index, item in enumerate(spec.get("hostdevs", [])):
         address = item.get("pci", {}).get("address")
-        if not isinstance(address, str):
-            continue
-        where = ("spec", "hostdevs", index, "pci", "address")
-        found = PCI_ADDRESS.match(address)
-        if found is None:
-            yield Finding(
-                where,
-                f"{address!r} is no PCI address: write DOMAIN:BUS:SLOT.FUNCTION in hex, as lspci -D prints it (0000:03:00.0)",
-            )
-        elif int(found["slot"], 16) >= _PCI_SLOTS:
-            yield Finding(
-                where, f"{address!r}: a PCI slot (device number) is 00 to 1f, not {found['slot']}"
-            )
+        problem = pci_address_problem(address) if isinstance(address, str) else None
+        if problem:
+            yield Finding(("spec", "hostdevs", index, "pci", "address"), problem)
+
+
+def pci_address_problem(address: str) -> str | None:
+    """What is wrong with a host PCI address as the spec writes it, if anything."""
+    found = PCI_ADDRESS.match(address)
+    if found is None:
+        return f"{address!r} is no PCI address: write DOMAIN:BUS:SLOT.FUNCTION in hex, as lspci -D prints it (0000:03:00.0)"
+    if int(found["slot"], 16) >= _PCI_SLOTS:
+        return f"{address!r}: a PCI slot (device number) is 00 to 1f, not {found['slot']}"
+    return None
 
 
 def _usb_named(spec: Spec) -> Iterator[Finding]:

@@ -1,7 +1,11 @@
 """``<interface>``: the VM's NICs, one spec shape per interface type (formatdomain
 "Network interfaces"): ``bridge``, ``network``, ``direct`` (macvtap), ``user``
-(QEMU's own user-mode networking), ``ethernet`` (a tap device of its own) and
-``vhostuser`` (a user-space switch's socket).
+(QEMU's own user-mode networking), ``ethernet`` (a tap device of its own),
+``vhostuser`` (a user-space switch's socket), ``hostdev`` (an SR-IOV function given to
+the guest as its NIC), ``vdpa`` (a vDPA device of the host's), and QEMU's sockets
+between guests: ``server`` and ``client`` (TCP), ``mcast`` (a multicast group) and
+``udp``. What every type may carry besides (virtualport, VLANs, bandwidth, ROM...) is
+``nic_options.py``'s.
 
 The MACs the spec leaves out are derived from the VM's uuid (vmspec/lower/identity.py),
 so that two compiles are byte-identical and import writes only the MACs it must.
@@ -10,12 +14,34 @@ so that two compiles are byte-identical and import writes only the MACs it must.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
 from vmspec.config.xmlmap import CONFIG, ON_OFF, YES_NO, attr, child
+from vmspec.families import nic_options
 from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.hostdev import (
+    MANAGED_BY_DEFAULT,
+    Rom,
+    pci_address,
+    pci_address_problem,
+    pci_address_text,
+)
+from vmspec.families.nic_options import (
+    Bandwidth,
+    Coalesce,
+    GuestOffloads,
+    HostOffloads,
+    InterfaceBackend,
+    InterfaceTune,
+    LinkState,
+    Mtu,
+    PortOptions,
+    VirtualPort,
+    Vlan,
+)
 from vmspec.problems import FieldPath, Finding
 
 
@@ -26,14 +52,43 @@ class MacAddress:
 
 
 @dataclass(**CONFIG)
+class SocketEnd:
+    """``<source><local>``: a udp interface's own end of the socket."""
+
+    TAG: ClassVar[str] = "local"
+    address: str | None = attr("address")
+    port: int | None = attr("port")
+
+
+@dataclass(**CONFIG)
+class PciFunction:
+    """``<source><address type='pci'>``: the host's SR-IOV function of a hostdev NIC."""
+
+    TAG: ClassVar[str] = "address"
+    type: str | None = attr("type")
+    domain: str | None = attr("domain")
+    bus: str | None = attr("bus")
+    slot: str | None = attr("slot")
+    function: str | None = attr("function")
+
+
+@dataclass(**CONFIG)
 class InterfaceSource:
+    """One class for every type's source: libvirt tells them apart by the interface's
+    type, and the mapping engine picks a child's class by the child's own attributes."""
+
     TAG: ClassVar[str] = "source"
     type: str | None = attr("type")  # vhostuser: unix, the only kind of socket
     path: str | None = attr("path")
     bridge: str | None = attr("bridge")
     network: str | None = attr("network")
+    portgroup: str | None = attr("portgroup")
     dev: str | None = attr("dev")
     mode: str | None = attr("mode")
+    address: str | None = attr("address")  # server, client, mcast, udp
+    port: int | None = attr("port")
+    local: SocketEnd | None = child()
+    function: PciFunction | None = child()  # hostdev
 
 
 @dataclass(**CONFIG)
@@ -75,6 +130,8 @@ class InterfaceDriver:
     ats: bool | None = attr("ats", codec=ON_OFF)
     packed: bool | None = attr("packed", codec=ON_OFF)
     page_per_vq: bool | None = attr("page_per_vq", codec=ON_OFF)
+    host: HostOffloads | None = child()
+    guest: GuestOffloads | None = child()
 
 
 # The spec's name of each driver attribute (the config field's, in camelCase).
@@ -101,12 +158,25 @@ class Interface:
     IDENTITY: ClassVar[tuple[str, ...]] = ("mac/@address",)
     HOTPLUG: ClassVar[bool] = True
     type: str | None = attr("type")
+    managed: bool | None = attr("managed")  # hostdev: libvirt detaches the function
+    trust_guest_rx_filters: bool | None = attr("trustGuestRxFilters")
     mac: MacAddress | None = child()
     source: InterfaceSource | None = child()
+    vlan: Vlan | None = child()
+    virtualport: VirtualPort | None = child()
+    bandwidth: Bandwidth | None = child()
+    port: PortOptions | None = child()
     script: InterfaceScript | None = child()
+    downscript: InterfaceScript | None = child("downscript")
     target: InterfaceTarget | None = child()
     model: InterfaceModel | None = child()
     driver: InterfaceDriver | None = child()
+    backend: InterfaceBackend | None = child()
+    tune: InterfaceTune | None = child()
+    link: LinkState | None = child()
+    mtu: Mtu | None = child()
+    coalesce: Coalesce | None = child()
+    rom: Rom | None = child()
 
 
 # --- policy ---------------------------------------------------------------------------
@@ -119,8 +189,48 @@ def model(interface: Spec) -> str:
 
 # --- the spec -------------------------------------------------------------------------
 
-TYPES = ("bridge", "network", "direct", "user", "ethernet", "vhostuser")
-"""The interface types the spec speaks, each the key of its own shape."""
+TYPES = (
+    "bridge",
+    "network",
+    "direct",
+    "user",
+    "ethernet",
+    "vhostuser",
+    "hostdev",
+    "vdpa",
+    "server",
+    "client",
+    "mcast",
+    "udp",
+)
+"""The interface types the spec speaks, each the key of its own shape. libvirt 9.0's
+others are not QEMU's (internal, vds) or start no NIC at all (null)."""
+
+# QEMU's socket netdevs: one guest listens (server) and others connect (client); or they
+# all join a multicast group (mcast); or two exchange UDP datagrams (udp).
+SOCKET_TYPES = ("server", "client", "mcast", "udp")
+_PORT = {"type": "integer", "minimum": 1, "maximum": 65535}
+
+
+def _socket(description: str, *, address_required: bool = True, local: bool = False) -> Spec:
+    properties: Spec = {"address": {"$ref": "#/$defs/ipv4"}, "port": _PORT}
+    if local:
+        properties["local"] = {
+            "type": "object",
+            "description": "this guest's own end: the address and port it sends from",
+            "properties": {"address": {"$ref": "#/$defs/ipv4"}, "port": _PORT},
+            "required": ["address", "port"],
+            "additionalProperties": False,
+        }
+    required = ["address", "port"] if address_required else ["port"]
+    return {
+        "type": "object",
+        "description": description,
+        "properties": properties,
+        "required": [*required, "local"] if local else required,
+        "additionalProperties": False,
+    }
+
 
 _MAC = {
     "type": "string",
@@ -166,6 +276,10 @@ INTERFACE_SCHEMA = {
                     "description": "false: the tap device target exists already, and libvirt neither makes nor removes it",
                 },
                 "script": {"$ref": "#/$defs/absolutePath"},
+                "downscript": {
+                    "$ref": "#/$defs/absolutePath",
+                    "description": "run when the tap device goes away",
+                },
             },
             "additionalProperties": False,
             "examples": [{"target": "tap-router", "managed": False}],
@@ -183,6 +297,46 @@ INTERFACE_SCHEMA = {
             "required": ["path", "mode"],
             "additionalProperties": False,
         },
+        "hostdev": {
+            "type": "object",
+            "description": "an SR-IOV virtual function of the host's, given to the guest as its NIC through VFIO (type='hostdev'): libvirt sets its MAC and VLAN on the host first",
+            "properties": {
+                "address": {
+                    "type": "string",
+                    "description": "DOMAIN:BUS:SLOT.FUNCTION in hex, as lspci -D prints it (0000:03:10.2); the domain may be left out",
+                },
+                "driver": {
+                    "enum": ["vfio"],
+                    "description": "the host-side driver; libvirt uses VFIO when none is named",
+                },
+                "managed": {
+                    "type": "boolean",
+                    "description": "libvirt detaches the function from its host driver and gives it back; default true",
+                },
+            },
+            "required": ["address"],
+            "additionalProperties": False,
+        },
+        "vdpa": {
+            "type": "object",
+            "description": "a vDPA device of the host's (type='vdpa'): virtio in the NIC's hardware; needs the virtio model",
+            "properties": {"dev": {"$ref": "#/$defs/absolutePath"}},
+            "required": ["dev"],
+            "additionalProperties": False,
+        },
+        "server": _socket(
+            "QEMU listens on a TCP port for one client guest's NIC (type='server'); on every address unless one is given",
+            address_required=False,
+        ),
+        "client": _socket("QEMU connects to a server guest's TCP port (type='client')"),
+        "mcast": _socket(
+            "QEMU joins a multicast group with the other guests of it (type='mcast'); the address is 224.0.0.0 to 239.255.255.255"
+        ),
+        "udp": _socket(
+            "QEMU sends UDP datagrams to the address and port, and receives them on its local ones (type='udp')",
+            local=True,
+        ),
+        **nic_options.PROPERTIES,
         "model": {
             "enum": ["virtio", "e1000", "e1000e", "rtl8139", "vmxnet3"],
             "description": "the NIC the guest sees; default: virtio",
@@ -216,6 +370,7 @@ INTERFACE_SCHEMA = {
                 "ats": {"type": "boolean"},
                 "packed": {"type": "boolean", "description": "packed virtqueues"},
                 "pagePerVq": {"type": "boolean"},
+                **nic_options.DRIVER_PROPERTIES,
             },
             "additionalProperties": False,
             "examples": [{"name": "vhost", "queues": 4}],
@@ -238,6 +393,61 @@ SCHEMA = {
         [{"ethernet": {"script": "/etc/qemu-ifup", "target": "tap7"}, "model": "e1000"}],
         [{"vhostuser": {"path": "/run/openvswitch/vhu0.sock", "mode": "client"}}],
         [{"network": "default", "driver": {"name": "vhost", "queues": 4, "rxQueueSize": 1024}}],
+        [
+            {
+                "bridge": "br-ovs",
+                "virtualport": {"type": "openvswitch", "profileid": "web"},
+                "vlan": {"tags": [42, 48], "native": {"tag": 42, "mode": "untagged"}},
+            }
+        ],
+        [
+            {
+                "network": "default",
+                "port": {"isolated": True},
+                "link": "down",
+                "mtu": 9000,
+                "coalesce": {"rxMaxFrames": 32},
+                "sndbuf": 1600,
+                "rom": {"bar": False},
+            }
+        ],
+        [
+            {
+                "network": "default",
+                "bandwidth": {
+                    "inbound": {"average": 1000, "peak": 4000, "burst": 1024},
+                    "outbound": {"average": 128},
+                },
+            }
+        ],
+        [
+            {"server": {"port": 5558}, "model": "e1000"},
+            {
+                "udp": {
+                    "address": "127.0.0.1",
+                    "port": 5555,
+                    "local": {"address": "127.0.0.1", "port": 5556},
+                }
+            },
+            {"mcast": {"address": "230.0.0.1", "port": 5560}, "rom": {"enabled": False}},
+        ],
+        [
+            {
+                "network": "default",
+                "driver": {"host": {"csum": False, "mrgRxbuf": False}, "guest": {"tso4": False}},
+                "backend": {"tap": "/dev/net/tun"},
+            }
+        ],
+        [{"hostdev": {"address": "0000:03:10.2", "managed": False}, "vlan": {"tags": [42]}}],
+        [{"vdpa": {"dev": "/dev/vhost-vdpa-0"}, "driver": {"queues": 2}}],
+        [
+            {
+                "network": "default",
+                "portgroup": "web",
+                "trustGuestRxFilters": True,
+                "virtualport": {"interfaceid": "09b11c53-8b5c-4eeb-8f00-d84eaa0aaa4f"},
+            }
+        ],
     ],
 }
 
@@ -273,8 +483,9 @@ def _unicast_distinct_macs(spec: Spec) -> Iterator[Finding]:
         seen_macs.setdefault(mac, index)
 
 
-# libvirt's virtio options: it refuses them on any other model (e1000, rtl8139).
-VIRTIO_OPTIONS = ("iommu", "ats", "packed", "pagePerVq")
+# libvirt's virtio options: it refuses them on any other model (e1000, rtl8139); and it
+# drops the offloads there, as it writes a <driver> for virtio-net only.
+VIRTIO_OPTIONS = ("iommu", "ats", "packed", "pagePerVq", "host", "guest")
 
 
 def _virtio_options_on_virtio(spec: Spec) -> Iterator[Finding]:
@@ -327,6 +538,37 @@ def _ethernet_and_vhostuser(spec: Spec) -> Iterator[Finding]:
             yield Finding((*where, "model"), "a vhostuser interface needs the virtio model")
 
 
+def _sources(spec: Spec) -> Iterator[Finding]:
+    for index, interface in enumerate(spec.get("interfaces", [])):
+        where: FieldPath = ("spec", "interfaces", index)
+        hostdev = interface.get("hostdev")
+        if isinstance(hostdev, dict) and isinstance(hostdev.get("address"), str):
+            problem = pci_address_problem(hostdev["address"])
+            if problem:
+                yield Finding((*where, "hostdev", "address"), problem)
+            if "name" in interface.get("driver", {}):
+                yield Finding(
+                    (*where, "driver", "name"),
+                    "a hostdev NIC's driver is VFIO's (hostdev.driver): qemu and vhost are virtio-net's backends",
+                )
+        if "vdpa" in interface and model(interface) != "virtio":
+            # libvirt's qemu driver: vDPA devices are virtio-net in hardware.
+            yield Finding((*where, "model"), "a vdpa interface needs the virtio model")
+        address = interface.get("mcast", {}).get("address")
+        if isinstance(address, str) and not ipaddress.IPv4Address(address).is_multicast:
+            yield Finding(
+                (*where, "mcast", "address"),
+                f"{address} is no multicast group: use one of 224.0.0.0 to 239.255.255.255",
+            )
+
+
+def _options(spec: Spec) -> Iterator[Finding]:
+    for index, interface in enumerate(spec.get("interfaces", [])):
+        kinds = [name for name in TYPES if name in interface]
+        if len(kinds) == 1:
+            yield from nic_options.findings(interface, kinds[0], ("spec", "interfaces", index))
+
+
 # --- lowering -------------------------------------------------------------------------
 
 
@@ -342,54 +584,90 @@ def lower(spec: Spec, identity: Identity) -> tuple[Interface, ...]:
 
 
 def _interface(interface: Spec, mac: str) -> Interface:
-    if "bridge" in interface:
-        kind, source = "bridge", InterfaceSource(bridge=interface["bridge"])
-    elif "network" in interface:
-        kind, source = "network", InterfaceSource(network=interface["network"])
-    elif "user" in interface:
-        kind, source = "user", None
-    elif "ethernet" in interface:
-        return _ethernet(interface, mac)
-    elif "vhostuser" in interface:
-        vhostuser = interface["vhostuser"]
-        kind = "vhostuser"
-        source = InterfaceSource(type="unix", path=vhostuser["path"], mode=vhostuser["mode"])
-    else:
-        direct = interface["direct"]
-        # macvtap in bridge mode lets guests on one host talk to each other; vepa would not.
-        kind, source = (
-            "direct",
-            InterfaceSource(dev=direct["dev"], mode=direct.get("mode", "bridge")),
-        )
-    return Interface(
+    kind = next(name for name in TYPES if name in interface)
+    base = Interface(
         type=kind,
         mac=MacAddress(address=mac),
-        source=source,
         model=InterfaceModel(type=model(interface)),
         driver=_driver(interface.get("driver")),
+        **nic_options.lowered(interface),
     )
+    if kind == "ethernet":
+        return _ethernet(base, interface["ethernet"])
+    if kind == "hostdev":
+        return _hostdev(base, interface["hostdev"])
+    return dataclasses.replace(base, source=_source(kind, interface))
 
 
-def _ethernet(interface: Spec, mac: str) -> Interface:
-    ethernet = interface["ethernet"]
-    script = ethernet.get("script")
+def _source(kind: str, interface: Spec) -> InterfaceSource | None:
+    value = interface[kind]
+    if kind == "bridge":
+        return InterfaceSource(bridge=value)
+    if kind == "network":
+        return InterfaceSource(network=value, portgroup=interface.get("portgroup"))
+    if kind == "user":
+        return None
+    if kind == "vhostuser":
+        return InterfaceSource(type="unix", path=value["path"], mode=value["mode"])
+    if kind == "vdpa":
+        return InterfaceSource(dev=value["dev"])
+    if kind in SOCKET_TYPES:
+        local = value.get("local")
+        return InterfaceSource(
+            address=value.get("address"),
+            port=value["port"],
+            local=SocketEnd(address=local["address"], port=local["port"]) if local else None,
+        )
+    # direct: macvtap in bridge mode lets guests on one host talk to each other; vepa
+    # (libvirt's default) would not.
+    return InterfaceSource(dev=value["dev"], mode=value.get("mode", "bridge"))
+
+
+def _ethernet(base: Interface, ethernet: Spec) -> Interface:
+    script, downscript = ethernet.get("script"), ethernet.get("downscript")
     named = "target" in ethernet or "managed" in ethernet
-    return Interface(
-        type="ethernet",
-        mac=MacAddress(address=mac),
+    return dataclasses.replace(
+        base,
         script=InterfaceScript(path=script) if script else None,
+        downscript=InterfaceScript(path=downscript) if downscript else None,
         target=InterfaceTarget(dev=ethernet.get("target"), managed=ethernet.get("managed"))
         if named
         else None,
-        model=InterfaceModel(type=model(interface)),
-        driver=_driver(interface.get("driver")),
+    )
+
+
+def _hostdev(base: Interface, hostdev: Spec) -> Interface:
+    address = pci_address(hostdev["address"])
+    driver = hostdev.get("driver")
+    if driver is not None:
+        base = dataclasses.replace(
+            base, driver=dataclasses.replace(base.driver or InterfaceDriver(), name=driver)
+        )
+    return dataclasses.replace(
+        base,
+        # as for a PCI hostdev: without it, the guest fails to start until someone runs
+        # virsh nodedev-detach by hand (hostdev.MANAGED_BY_DEFAULT).
+        managed=hostdev.get("managed", MANAGED_BY_DEFAULT["pci"])
+        or None,  # libvirt writes yes only
+        source=InterfaceSource(
+            function=PciFunction(
+                type="pci",
+                domain=address.domain,
+                bus=address.bus,
+                slot=address.slot,
+                function=address.function,
+            )
+        ),
     )
 
 
 def _driver(driver: Spec | None) -> InterfaceDriver | None:
     if driver is None:
         return None
-    return InterfaceDriver(**{DRIVER_FIELDS[key]: value for key, value in driver.items()})
+    return InterfaceDriver(
+        **{DRIVER_FIELDS[key]: value for key, value in driver.items() if key in DRIVER_FIELDS},
+        **nic_options.lowered_offloads(driver),
+    )
 
 
 # --- lifting --------------------------------------------------------------------------
@@ -410,33 +688,77 @@ def lift(interfaces: tuple[Interface, ...], spec: Spec, identity: Identity) -> l
         mac = interface.mac.address.lower() if interface.mac and interface.mac.address else None
         if mac and mac != derived[index]:
             entry["mac"] = mac
-        if interface.driver is not None:
-            entry["driver"] = {
-                key: getattr(interface.driver, field)
-                for key, field in DRIVER_FIELDS.items()
-                if getattr(interface.driver, field) is not None
-            }
+        driver = _lift_driver(interface)
+        if driver is not None:
+            entry["driver"] = driver
+        if interface.source is not None and interface.source.portgroup is not None:
+            entry["portgroup"] = interface.source.portgroup
+        entry.update(nic_options.lifted(interface))
         lifted.append(entry)
     return lifted or None
 
 
+def _lift_driver(interface: Interface) -> Spec | None:
+    driver = interface.driver
+    if driver is None:
+        return None
+    lifted = {
+        key: getattr(driver, field)
+        for key, field in DRIVER_FIELDS.items()
+        if getattr(driver, field) is not None
+    }
+    if interface.type == "hostdev" and lifted.get("name") == "vfio":
+        del lifted["name"]  # said by the hostdev's driver
+        if not lifted and driver.host is None and driver.guest is None:
+            return None
+    return lifted | nic_options.lifted_offloads(driver)
+
+
 def _variant(interface: Interface) -> Spec | None:
     """The spec's shape of the interface's type, or None if the spec has none for it."""
-    source = interface.source
-    if interface.type == "bridge" and source and source.bridge:
+    source, kind = interface.source, interface.type
+    if kind == "bridge" and source and source.bridge:
         return {"bridge": source.bridge}
-    if interface.type == "network" and source and source.network:
+    if kind == "network" and source and source.network:
         return {"network": source.network}
-    if interface.type == "direct" and source and source.dev:
+    if kind == "direct" and source and source.dev:
         mode = {"mode": source.mode} if source.mode and source.mode != "bridge" else {}
         return {"direct": {"dev": source.dev, **mode}}
-    if interface.type == "user" and source is None:
+    if kind == "user" and source is None:
         return {"user": {}}
-    if interface.type == "ethernet" and source is None:
+    if kind == "ethernet" and source is None:
         return {"ethernet": _ethernet_spec(interface)}
-    if interface.type == "vhostuser" and source and source.type == "unix" and source.path:
+    if kind == "vhostuser" and source and source.type == "unix" and source.path:
         return {"vhostuser": {"path": source.path, "mode": source.mode}}
+    if kind == "vdpa" and source and source.dev:
+        return {"vdpa": {"dev": source.dev}}
+    if kind in SOCKET_TYPES and source and source.port is not None:
+        return {kind: _socket_spec(source)}
+    if kind == "hostdev" and source:
+        return _hostdev_spec(interface)
     return None
+
+
+def _socket_spec(source: InterfaceSource) -> Spec:
+    lifted: Spec = {"address": source.address} if source.address else {}
+    lifted["port"] = source.port
+    if source.local is not None:
+        lifted["local"] = {"address": source.local.address, "port": source.local.port}
+    return lifted
+
+
+def _hostdev_spec(interface: Interface) -> Spec | None:
+    address = pci_address_text(interface.source.function if interface.source else None)
+    function = interface.source.function if interface.source else None
+    if address is None or function is None or function.type != "pci":
+        return None  # a USB NIC: no word for it yet
+    lifted: Spec = {"address": address}
+    if interface.driver is not None and interface.driver.name == "vfio":
+        lifted["driver"] = "vfio"
+    managed = bool(interface.managed)  # libvirt reads a missing managed as 'no'
+    if managed != MANAGED_BY_DEFAULT["pci"]:
+        lifted["managed"] = managed
+    return {"hostdev": lifted}
 
 
 def _ethernet_spec(interface: Interface) -> Spec:
@@ -446,8 +768,10 @@ def _ethernet_spec(interface: Interface) -> Spec:
         lifted["target"] = target.dev
     if target and target.managed is not None:
         lifted["managed"] = target.managed
-    if interface.script and interface.script.path:
-        lifted["script"] = interface.script.path
+    for key in ("script", "downscript"):
+        script = getattr(interface, key)
+        if script and script.path:
+            lifted[key] = script.path
     return lifted
 
 
@@ -457,11 +781,20 @@ def _ethernet_spec(interface: Interface) -> Spec:
 def libvirt_fills_in(
     live: tuple[Interface, ...], wanted: tuple[Interface, ...]
 ) -> tuple[Interface, ...]:
-    """A tap device libvirt named itself (vnet3, when the guest runs) is no difference."""
-    return tuple(
-        dataclasses.replace(nic, target=None) if _libvirts_own_target(nic.target) else nic
-        for nic in live
-    )
+    """A tap device libvirt named itself (vnet3, when the guest runs) is no difference,
+    nor the virtualport ids it made up at define where the spec gives none."""
+    wanted_by_mac = {nic.mac.address.lower(): nic for nic in wanted if nic.mac and nic.mac.address}
+    filled = []
+    for nic in live:
+        if _libvirts_own_target(nic.target):
+            nic = dataclasses.replace(nic, target=None)
+        mac = nic.mac.address.lower() if nic.mac and nic.mac.address else None
+        counterpart = wanted_by_mac.get(mac) if mac else None
+        virtualport = nic_options.without_generated_ids(
+            nic.virtualport, counterpart.virtualport if counterpart else None
+        )
+        filled.append(dataclasses.replace(nic, virtualport=virtualport))
+    return tuple(filled)
 
 
 def _libvirts_own_target(target: InterfaceTarget | None) -> bool:
@@ -481,16 +814,22 @@ def cannot_say(interfaces: tuple[Interface, ...]) -> tuple[str, ...]:
     )
 
 
-def _unmanaged_taps(interfaces: tuple[Interface, ...]) -> list[tuple[str, str]]:
-    """A tap that libvirt does not make (managed='no') must exist before the guest starts."""
-    return [
-        (f"interface {index + 1}", f"/sys/class/net/{interface.target.dev}")
-        for index, interface in enumerate(interfaces)
-        if interface.type == "ethernet"
-        and interface.target
-        and interface.target.dev
-        and interface.target.managed is False
-    ]
+def _host_paths(interfaces: tuple[Interface, ...]) -> list[tuple[str, str]]:
+    """What must exist before the guest starts: a tap that libvirt does not make
+    (managed='no'), a vDPA device, the tap and vhost devices of a backend, a ROM file."""
+    found = []
+    for index, interface in enumerate(interfaces):
+        what = f"interface {index + 1}"
+        target, source = interface.target, interface.source
+        if interface.type == "ethernet" and target and target.dev and target.managed is False:
+            found.append((what, f"/sys/class/net/{target.dev}"))
+        if interface.type == "vdpa" and source and source.dev:
+            found.append((what, source.dev))
+        backend = interface.backend
+        found += [(what, path) for path in (backend.tap, backend.vhost) if path] if backend else []
+        if interface.rom is not None and interface.rom.file:
+            found.append((what, interface.rom.file))
+    return found
 
 
 FAMILY = Family(
@@ -506,8 +845,10 @@ FAMILY = Family(
         _multiqueue_where_libvirt_runs_it,
         _virtio_options_on_virtio,
         _ethernet_and_vhostuser,
+        _sources,
+        _options,
     ),
     cannot_say=cannot_say,
-    host_paths=_unmanaged_taps,
+    host_paths=_host_paths,
     libvirt_fills_in=libvirt_fills_in,
 )
