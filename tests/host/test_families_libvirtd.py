@@ -71,6 +71,11 @@ MISSING_HERE = {
         ("hostdevs[0]", "/sys/bus/pci/devices/0000:03:00.0", "is not on the host"),
         ("hostdevs[1]", "/sys/bus/pci/devices/0000:81:00.1", "is not on the host"),
         (
+            "hostdevs[2]",
+            "/sys/bus/scsi/devices/0:0:0:1",
+            "hostdev 1: /sys/bus/scsi/devices/0:0:0:1 does not exist",
+        ),
+        (
             "interfaces[4]",
             "/sys/class/net/tap-router",
             "interface 1: /sys/class/net/tap-router does not exist",

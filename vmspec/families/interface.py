@@ -24,6 +24,7 @@ from vmspec.families import nic_options
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.families.hostdev import (
     MANAGED_BY_DEFAULT,
+    BootOrder,
     Rom,
     pci_address,
     pci_address_problem,
@@ -176,6 +177,7 @@ class Interface:
     link: LinkState | None = child()
     mtu: Mtu | None = child()
     coalesce: Coalesce | None = child()
+    boot: BootOrder | None = child()
     rom: Rom | None = child()
 
 
@@ -408,6 +410,7 @@ SCHEMA = {
                 "mtu": 9000,
                 "coalesce": {"rxMaxFrames": 32},
                 "sndbuf": 1600,
+                "boot": 1,
                 "rom": {"bar": False},
             }
         ],

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child, children, text_child
 from vmspec.families.family import Spec
-from vmspec.families.hostdev import Rom
+from vmspec.families.hostdev import BootOrder, Rom
 from vmspec.problems import FieldPath, Finding
 
 # --- config classes, in libvirt's formatting order -------------------------------------
@@ -312,6 +312,11 @@ PROPERTIES: dict[str, Any] = {
         "description": "the tap device's send buffer in bytes (0: unlimited)",
     },
     "link": {"enum": ["up", "down"], "description": "the link the guest sees; default up"},
+    "boot": {
+        "type": "integer",
+        "minimum": 1,
+        "description": "the NIC's place in the boot order (PXE; formatdomain 'Specifying boot order'); excludes spec.boot",
+    },
     "mtu": {"type": "integer", "minimum": 68, "maximum": 65535, "description": "bytes"},
     "coalesce": {
         "type": "object",
@@ -347,6 +352,7 @@ def lowered(interface: Spec) -> dict[str, Any]:
         "port": PortOptions(isolated=interface["port"].get("isolated"))
         if "port" in interface
         else None,
+        "boot": BootOrder(order=interface["boot"]) if "boot" in interface else None,
         "rom": Rom(**interface["rom"]) if "rom" in interface else None,
         "backend": InterfaceBackend(**interface["backend"]) if "backend" in interface else None,
         "tune": InterfaceTune(sndbuf=interface["sndbuf"]) if "sndbuf" in interface else None,
@@ -429,6 +435,8 @@ def lifted(interface: Any) -> Spec:
         spec["bandwidth"] = bandwidth
     if interface.port is not None:
         spec["port"] = _present(interface.port)
+    if interface.boot is not None and interface.boot.order is not None:
+        spec["boot"] = interface.boot.order
     if interface.rom is not None:
         spec["rom"] = _present(interface.rom)
     if interface.backend is not None:
