@@ -33,7 +33,7 @@ NOT_STARTABLE_HERE = {
     ),
     # libvirt refuses a virtualport on a NAT network's port: only an Open vSwitch or
     # 802.1Qbh network takes one, and this machine has neither.
-    "interfaces[15]": "the default network is NAT, which takes no virtualport",
+    "interfaces[16]": "the default network is NAT, which takes no virtualport",
     **(
         {}
         if " hugetlbfs " in Path("/proc/mounts").read_text()

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from vmspec.config.xmlmap import CONFIG, ON_OFF, YES_NO, attr, child
+from vmspec.config.xmlmap import CONFIG, ON_OFF, YES_NO, attr, child, children
 from vmspec.families import nic_options
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.families.hostdev import (
@@ -37,9 +37,11 @@ from vmspec.families.nic_options import (
     HostOffloads,
     InterfaceBackend,
     InterfaceTune,
+    IpAddress,
     LinkState,
     Mtu,
     PortOptions,
+    Route,
     VirtualPort,
     Vlan,
 )
@@ -90,6 +92,8 @@ class InterfaceSource:
     port: int | None = attr("port")
     local: SocketEnd | None = child()
     function: PciFunction | None = child()  # hostdev
+    ips: tuple[IpAddress, ...] = children()  # ethernet: the host side's
+    routes: tuple[Route, ...] = children()
 
 
 @dataclass(**CONFIG)
@@ -167,6 +171,7 @@ class Interface:
     virtualport: VirtualPort | None = child()
     bandwidth: Bandwidth | None = child()
     port: PortOptions | None = child()
+    ips: tuple[IpAddress, ...] = children()  # user: the guest's
     script: InterfaceScript | None = child()
     downscript: InterfaceScript | None = child("downscript")
     target: InterfaceTarget | None = child()
@@ -264,7 +269,7 @@ INTERFACE_SCHEMA = {
         },
         "user": {
             "type": "object",
-            "properties": {},
+            "properties": {"ips": nic_options.GUEST_IPS},
             "additionalProperties": False,
             "description": "QEMU's user-mode networking (type='user', SLIRP): the guest reaches out through the host's own connections, with no bridge and no root; nothing reaches in",
         },
@@ -282,6 +287,8 @@ INTERFACE_SCHEMA = {
                     "$ref": "#/$defs/absolutePath",
                     "description": "run when the tap device goes away",
                 },
+                "ips": nic_options.HOST_IPS,
+                "routes": nic_options.HOST_ROUTES,
             },
             "additionalProperties": False,
             "examples": [{"target": "tap-router", "managed": False}],
@@ -443,6 +450,15 @@ SCHEMA = {
         ],
         [{"hostdev": {"address": "0000:03:10.2", "managed": False}, "vlan": {"tags": [42]}}],
         [{"vdpa": {"dev": "/dev/vhost-vdpa-0"}, "driver": {"queues": 2}}],
+        [
+            {"user": {"ips": [{"address": "172.17.2.0", "prefix": 24}]}},
+            {
+                "ethernet": {
+                    "ips": [{"address": "192.168.125.1", "prefix": 24, "peer": "192.168.125.2"}],
+                    "routes": [{"address": "10.20.0.0", "prefix": 16, "gateway": "192.168.125.2"}],
+                }
+            },
+        ],
         [
             {
                 "network": "default",
@@ -629,8 +645,11 @@ def _source(kind: str, interface: Spec) -> InterfaceSource | None:
 def _ethernet(base: Interface, ethernet: Spec) -> Interface:
     script, downscript = ethernet.get("script"), ethernet.get("downscript")
     named = "target" in ethernet or "managed" in ethernet
+    ips = tuple(nic_options.ip_addresses(ethernet.get("ips", [])))
+    routes = nic_options.routes(ethernet.get("routes", []))
     return dataclasses.replace(
         base,
+        source=InterfaceSource(ips=ips, routes=routes) if ips or routes else None,
         script=InterfaceScript(path=script) if script else None,
         downscript=InterfaceScript(path=downscript) if downscript else None,
         target=InterfaceTarget(dev=ethernet.get("target"), managed=ethernet.get("managed"))
@@ -727,9 +746,11 @@ def _variant(interface: Interface) -> Spec | None:
     if kind == "direct" and source and source.dev:
         mode = {"mode": source.mode} if source.mode and source.mode != "bridge" else {}
         return {"direct": {"dev": source.dev, **mode}}
-    if kind == "user" and source is None:
-        return {"user": {}}
-    if kind == "ethernet" and source is None:
+    if kind == "user":
+        return _user_spec(interface)
+    if kind == "ethernet" and (
+        source is None or source == InterfaceSource(ips=source.ips, routes=source.routes)
+    ):
         return {"ethernet": _ethernet_spec(interface)}
     if kind == "vhostuser" and source and source.type == "unix" and source.path:
         return {"vhostuser": {"path": source.path, "mode": source.mode}}
@@ -740,6 +761,12 @@ def _variant(interface: Interface) -> Spec | None:
     if kind == "hostdev" and source:
         return _hostdev_spec(interface)
     return None
+
+
+def _user_spec(interface: Interface) -> Spec | None:
+    if interface.source is not None:
+        return None  # passt's host interface: no word for passt here (nic_options.py)
+    return {"user": {"ips": nic_options.lifted_ips(interface.ips)} if interface.ips else {}}
 
 
 def _socket_spec(source: InterfaceSource) -> Spec:
@@ -775,6 +802,10 @@ def _ethernet_spec(interface: Interface) -> Spec:
         script = getattr(interface, key)
         if script and script.path:
             lifted[key] = script.path
+    if interface.source is not None and interface.source.ips:
+        lifted["ips"] = nic_options.lifted_ips(interface.source.ips)
+    if interface.source is not None and interface.source.routes:
+        lifted["routes"] = nic_options.lifted_routes(interface.source.routes)
     return lifted
 
 

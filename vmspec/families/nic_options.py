@@ -9,6 +9,7 @@ lowering and lifting pair that ``interface.py`` calls for every interface type.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
@@ -82,11 +83,37 @@ class PortOptions:
 
 @dataclass(**CONFIG)
 class InterfaceBackend:
-    """The host devices QEMU opens for the NIC instead of /dev/net/tun and /dev/vhost-net."""
+    """The host devices QEMU opens for the NIC instead of /dev/net/tun and /dev/vhost-net.
+    libvirt 9.0's other backend, passt (``type='passt'``), Debian builds without
+    (Disable-passt-support.patch): it defines nowhere here, so the spec has no word for it."""
 
     TAG: ClassVar[str] = "backend"
     tap: str | None = attr("tap")
     vhost: str | None = attr("vhost")
+
+
+@dataclass(**CONFIG)
+class IpAddress:
+    """``<ip>``: the guest's address of a user interface, or the host side's of an
+    ethernet one (in its ``<source>``)."""
+
+    TAG: ClassVar[str] = "ip"
+    address: str | None = attr("address")
+    family: str | None = attr("family")
+    prefix: int | None = attr("prefix")
+    peer: str | None = attr("peer")
+
+
+@dataclass(**CONFIG)
+class Route:
+    """``<source><route>``: a host route through an ethernet interface's tap."""
+
+    TAG: ClassVar[str] = "route"
+    family: str | None = attr("family")
+    address: str | None = attr("address")
+    prefix: int | None = attr("prefix")
+    gateway: str | None = attr("gateway")
+    metric: int | None = attr("metric")
 
 
 @dataclass(**CONFIG)
@@ -334,6 +361,47 @@ PROPERTIES: dict[str, Any] = {
     },
 }
 
+_IP = {
+    "type": "object",
+    "properties": {
+        "address": {"type": "string", "description": "an IPv4 or IPv6 address"},
+        "prefix": {"type": "integer", "minimum": 0, "maximum": 128},
+    },
+    "required": ["address"],
+    "additionalProperties": False,
+}
+GUEST_IPS = {
+    "type": "array",
+    "description": "the guest's network: at most one IPv4 address (prefix 4 to 27) and one IPv6 (prefix 64)",
+    "items": _IP,
+    "maxItems": 2,
+}
+HOST_IPS = {
+    "type": "array",
+    "description": "addresses the host gives its side of the tap",
+    "items": {
+        **_IP,
+        "properties": {
+            **_IP["properties"],
+            "peer": {"type": "string", "description": "the guest's address across the tap"},
+        },
+    },
+}
+HOST_ROUTES = {
+    "type": "array",
+    "description": "host routes through the tap",
+    "items": {
+        "type": "object",
+        "properties": {
+            "address": {"type": "string"},
+            "prefix": {"type": "integer", "minimum": 0, "maximum": 128},
+            "gateway": {"type": "string"},
+            "metric": {"type": "integer", "minimum": 1, "maximum": 2**32 - 1},
+        },
+        "required": ["address", "prefix", "gateway"],
+        "additionalProperties": False,
+    },
+}
 DRIVER_PROPERTIES: dict[str, Any] = {
     "host": _booleans(HOST_OFFLOADS, "virtio-net's host-side offloads; false turns one off"),
     "guest": _booleans(GUEST_OFFLOADS, "the offloads the guest may use; false turns one off"),
@@ -355,12 +423,37 @@ def lowered(interface: Spec) -> dict[str, Any]:
         "boot": BootOrder(order=interface["boot"]) if "boot" in interface else None,
         "rom": Rom(**interface["rom"]) if "rom" in interface else None,
         "backend": InterfaceBackend(**interface["backend"]) if "backend" in interface else None,
+        "ips": tuple(ip_addresses(interface.get("user", {}).get("ips", []))),
         "tune": InterfaceTune(sndbuf=interface["sndbuf"]) if "sndbuf" in interface else None,
         "link": LinkState(state=interface["link"]) if "link" in interface else None,
         "mtu": Mtu(size=interface["mtu"]) if "mtu" in interface else None,
         "coalesce": _coalesce(interface.get("coalesce")),
     }
     return {key: value for key, value in values.items() if value is not None}
+
+
+def ip_addresses(ips: list[Spec]) -> Iterator[IpAddress]:
+    # libvirt writes each address's family; writing it too keeps the definition stable.
+    for ip in ips:
+        yield IpAddress(family=ip_family(ip["address"]), **ip)
+
+
+def routes(items: list[Spec]) -> tuple[Route, ...]:
+    return tuple(Route(family=ip_family(route["address"]), **route) for route in items)
+
+
+def ip_family(address: str) -> str:
+    return "ipv6" if ":" in address else "ipv4"
+
+
+def lifted_ips(ips: tuple[IpAddress, ...]) -> list[Spec]:
+    return [{key: value for key, value in _present(ip).items() if key != "family"} for ip in ips]
+
+
+def lifted_routes(items: tuple[Route, ...]) -> list[Spec]:
+    return [
+        {key: value for key, value in _present(route).items() if key != "family"} for route in items
+    ]
 
 
 def _vlan(vlan: Spec | None) -> Vlan | None:
@@ -527,6 +620,24 @@ def findings(interface: Spec, kind: str, where: FieldPath) -> Iterator[Finding]:
             (*where, "port", "isolated"),
             f"libvirt isolates the ports of a bridge or a network only, not of a {kind} interface",
         )
+    yield from _addresses(interface, kind, where)
+    for key, kinds, why in _ONLY_ON:
+        if key in interface and kind not in kinds:
+            listed = ", ".join(kinds[:-1]) + f" or {kinds[-1]}"
+            message = f"{key} is for interface types {listed}, not {kind} (libvirt: {why})"
+            yield Finding((*where, key), message)
+
+
+# What QEMU's driver takes on some interface types only (qemu_validate.c, qemu_domain.c's
+# qemuDomainNetSupportsMTU, qemu_command.c's tap options): elsewhere libvirt refuses to
+# start the guest, or drops the setting.
+_TAP_KINDS = ("network", "bridge", "ethernet", "direct")
+_ONLY_ON = (
+    ("mtu", ("network", "bridge", "ethernet", "vhostuser"), "setting MTU ... is not supported yet"),
+    ("coalesce", ("network", "bridge"), "coalesce settings ... are not supported"),
+    ("sndbuf", _TAP_KINDS, "it sets a tap device's send buffer"),
+    ("backend", _TAP_KINDS, "it opens these for a tap device"),
+)
 
 
 # The types libvirt takes a <virtualport> on (domain_conf.c: virtualport_flags).
@@ -599,3 +710,47 @@ def _bandwidth_rules(interface: Spec, kind: str, where: FieldPath) -> Iterator[F
         yield Finding(
             (*where, "inbound", "floor"), "a floor is guaranteed by a libvirt network only"
         )
+
+
+def _addresses(interface: Spec, kind: str, where: FieldPath) -> Iterator[Finding]:
+    """Addresses the schema takes as strings: each must be an IP address, and a user
+    interface's are QEMU's slirp network (qemu_validate.c)."""
+    value = interface.get(kind)
+    if not isinstance(value, dict):
+        return
+    where = (*where, kind)
+    seen: dict[int, int] = {}
+    for index, ip in enumerate(value.get("ips", [])):
+        address = _ip(ip.get("address"))
+        here = (*where, "ips", index)
+        if address is None:
+            yield Finding((*here, "address"), f"{ip.get('address')!r} is no IP address")
+            continue
+        if "peer" in ip and _ip(ip["peer"]) is None:
+            yield Finding((*here, "peer"), f"{ip['peer']!r} is no IP address")
+        if kind != "user":
+            continue
+        prefix = ip.get("prefix")
+        if address.version in seen:
+            yield Finding(
+                here,
+                f"the guest has one IPv{address.version} network: ips[{seen[address.version]}] is it",
+            )
+        seen.setdefault(address.version, index)
+        if prefix is not None and address.version == 4 and not 4 <= prefix <= 27:
+            yield Finding((*here, "prefix"), "QEMU's user network takes an IPv4 prefix of 4 to 27")
+        if prefix is not None and address.version == 6 and prefix != 64:
+            yield Finding((*here, "prefix"), "QEMU's user network takes an IPv6 prefix of 64 only")
+    for index, route in enumerate(value.get("routes", [])):
+        for key in ("address", "gateway"):
+            if _ip(route.get(key)) is None:
+                yield Finding(
+                    (*where, "routes", index, key), f"{route.get(key)!r} is no IP address"
+                )
+
+
+def _ip(text: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
