@@ -223,6 +223,18 @@ WRITTEN_BY_LIBVIRT = [
         },
         id="ethernet-host-addresses",
     ),
+    pytest.param(
+        "<interface type='bridge'><mac address='52:54:00:00:00:01'/>"
+        "<source bridge='br0'/><target dev='mytap0'/><model type='virtio-transitional'/>"
+        "</interface>",
+        {
+            "bridge": "br0",
+            "model": "virtio-transitional",
+            "mac": "52:54:00:00:00:01",
+            "target": "mytap0",
+        },
+        id="tap-named-on-a-bridge",
+    ),
 ]
 
 
@@ -270,12 +282,6 @@ def test_the_virtualport_ids_libvirt_makes_up_are_no_difference():
 
 # What the spec has no word for, and the XPath import names it by.
 NAMED_AS_DROPPED = [
-    pytest.param(
-        "<interface type='bridge'><mac address='52:54:00:00:00:01'/>"
-        "<source bridge='br0'/><target dev='mytap0'/><model type='virtio'/></interface>",
-        "mytap0",
-        id="tap-named-on-a-bridge",
-    ),
     # Debian's libvirt 9.0 is built without passt (Disable-passt-support.patch).
     pytest.param(
         "<interface type='user'><mac address='52:54:00:00:00:01'/>"

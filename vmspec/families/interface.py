@@ -189,6 +189,11 @@ class Interface:
 # --- policy ---------------------------------------------------------------------------
 
 
+# virtio-net, and its two PCI flavours for old guests (transitional: legacy and modern
+# virtio at once) and for new ones only (non-transitional): libvirt's virtio models.
+VIRTIO_MODELS = ("virtio", "virtio-transitional", "virtio-non-transitional")
+
+
 def model(interface: Spec) -> str:
     # virtio-net: paravirtual and fastest; e1000 only for guests without drivers.
     return interface.get("model", "virtio")
@@ -212,6 +217,10 @@ TYPES = (
 )
 """The interface types the spec speaks, each the key of its own shape. libvirt 9.0's
 others are not QEMU's (internal, vds) or start no NIC at all (null)."""
+
+# The types whose host side is a device libvirt makes and names (a tap, a macvtap), so
+# that the spec may name it (ethernet says its own in ethernet.target).
+NAMED_TARGET_TYPES = ("bridge", "network", "direct")
 
 # QEMU's socket netdevs: one guest listens (server) and others connect (client); or they
 # all join a multicast group (mcast); or two exchange UDP datagrams (udp).
@@ -346,8 +355,12 @@ INTERFACE_SCHEMA = {
             local=True,
         ),
         **nic_options.PROPERTIES,
+        "target": {
+            "$ref": "#/$defs/interfaceName",
+            "description": "the name of the host's tap (bridge, network) or macvtap (direct) device; libvirt names it vnetN or macvtapN unless given",
+        },
         "model": {
-            "enum": ["virtio", "e1000", "e1000e", "rtl8139", "vmxnet3"],
+            "enum": [*VIRTIO_MODELS, "e1000", "e1000e", "rtl8139", "vmxnet3"],
             "description": "the NIC the guest sees; default: virtio",
         },
         "mac": _MAC,
@@ -412,6 +425,8 @@ SCHEMA = {
         [
             {
                 "network": "default",
+                "target": "tap-nine",
+                "model": "virtio-non-transitional",
                 "port": {"isolated": True},
                 "link": "down",
                 "mtu": 9000,
@@ -510,7 +525,7 @@ VIRTIO_OPTIONS = ("iommu", "ats", "packed", "pagePerVq", "host", "guest")
 def _virtio_options_on_virtio(spec: Spec) -> Iterator[Finding]:
     for index, interface in enumerate(spec.get("interfaces", [])):
         for key in VIRTIO_OPTIONS:
-            if key in interface.get("driver", {}) and model(interface) != "virtio":
+            if key in interface.get("driver", {}) and model(interface) not in VIRTIO_MODELS:
                 yield Finding(
                     ("spec", "interfaces", index, "driver", key),
                     f"{key} is a virtio option: libvirt refuses it on the {model(interface)} model",
@@ -541,18 +556,30 @@ def _ethernet_and_vhostuser(spec: Spec) -> Iterator[Finding]:
         where: FieldPath = ("spec", "interfaces", index)
         ethernet = interface.get("ethernet", {})
         target = ethernet.get("target")
-        if target is not None and target.startswith(LIBVIRTS_OWN_TAP_NAMES):
-            yield Finding(
-                (*where, "ethernet", "target"),
-                f"{target} is a name libvirt gives its own tap devices and drops from a "
-                "definition: choose another",
+        for field, name in (
+            (("ethernet", "target"), target),
+            (("target",), interface.get("target")),
+        ):
+            if isinstance(name, str) and name.startswith(LIBVIRTS_OWN_TAP_NAMES):
+                yield Finding(
+                    (*where, *field),
+                    f"{name} is a name libvirt gives its own tap devices and drops from a "
+                    "definition: choose another",
+                )
+        kinds = [kind for kind in TYPES if kind in interface]
+        if "target" in interface and kinds and kinds[0] not in NAMED_TARGET_TYPES:
+            message = (
+                "ethernet.target names an ethernet interface's tap"
+                if kinds[0] == "ethernet"
+                else f"libvirt makes no tap device of its own for a {kinds[0]} interface"
             )
+            yield Finding((*where, "target"), message)
         if ethernet.get("managed") is False and target is None:
             yield Finding(
                 (*where, "ethernet", "managed"),
                 "managed: false uses an existing tap device: name it in target",
             )
-        if "vhostuser" in interface and model(interface) != "virtio":
+        if "vhostuser" in interface and model(interface) not in VIRTIO_MODELS:
             # libvirt refuses the definition: QEMU's vhost-user is a virtio-net backend.
             yield Finding((*where, "model"), "a vhostuser interface needs the virtio model")
 
@@ -615,7 +642,8 @@ def _interface(interface: Spec, mac: str) -> Interface:
         return _ethernet(base, interface["ethernet"])
     if kind == "hostdev":
         return _hostdev(base, interface["hostdev"])
-    return dataclasses.replace(base, source=_source(kind, interface))
+    target = InterfaceTarget(dev=interface["target"]) if "target" in interface else None
+    return dataclasses.replace(base, source=_source(kind, interface), target=target)
 
 
 def _source(kind: str, interface: Spec) -> InterfaceSource | None:
@@ -715,6 +743,9 @@ def lift(interfaces: tuple[Interface, ...], spec: Spec, identity: Identity) -> l
             entry["driver"] = driver
         if interface.source is not None and interface.source.portgroup is not None:
             entry["portgroup"] = interface.source.portgroup
+        target = interface.target
+        if interface.type in NAMED_TARGET_TYPES and _named_by_hand(target):
+            entry["target"] = target.dev
         entry.update(nic_options.lifted(interface))
         lifted.append(entry)
     return lifted or None
@@ -829,6 +860,12 @@ def libvirt_fills_in(
         )
         filled.append(dataclasses.replace(nic, virtualport=virtualport))
     return tuple(filled)
+
+
+def _named_by_hand(target: InterfaceTarget | None) -> bool:
+    """A tap or macvtap the spec can name: the user's plain name, not one of libvirt's."""
+    named = bool(target and target.dev and target.managed is None)
+    return named and not _libvirts_own_target(target)
 
 
 def _libvirts_own_target(target: InterfaceTarget | None) -> bool:
