@@ -297,3 +297,24 @@ def test_what_the_spec_cannot_say_is_a_named_loss(interface, named):
     result = lifted(domain(interface))
     assert not result.lossless
     assert any(named in item for item in result.dropped), result.dropped
+
+
+def test_a_failover_pair_imports_with_its_alias_teaming_and_shared_mac():
+    # As libvirt 9.0 writes net-virtio-teaming.xml (addresses left out).
+    pair = (
+        "<interface type='user'><mac address='00:11:22:33:44:55'/><model type='virtio'/>"
+        "<teaming type='persistent'/><alias name='ua-backup0'/></interface>"
+        "<interface type='hostdev' managed='yes'><mac address='00:11:22:33:44:55'/>"
+        "<source><address type='pci' domain='0x0000' bus='0x03' slot='0x07' function='0x1'/>"
+        "</source><teaming type='transient' persistent='ua-backup0'/></interface>"
+    )
+    result = lifted(domain(pair))
+    assert result.lossless, result.dropped
+    assert result.document["spec"]["interfaces"] == [
+        {"user": {}, "mac": "00:11:22:33:44:55", "alias": "ua-backup0", "teaming": "persistent"},
+        {
+            "hostdev": {"address": "0000:03:07.1"},
+            "mac": "00:11:22:33:44:55",
+            "teaming": {"persistent": "ua-backup0"},
+        },
+    ]

@@ -33,7 +33,7 @@ NOT_STARTABLE_HERE = {
     ),
     # libvirt refuses a virtualport on a NAT network's port: only an Open vSwitch or
     # 802.1Qbh network takes one, and this machine has neither.
-    "interfaces[16]": "the default network is NAT, which takes no virtualport",
+    "interfaces[17]": "the default network is NAT, which takes no virtualport",
     **(
         {}
         if " hugetlbfs " in Path("/proc/mounts").read_text()
@@ -83,6 +83,7 @@ MISSING_HERE = {
         ("interfaces[8]", "/sys/class/net/br-ovs", "the bridge 'br-ovs' does not exist"),
         ("interfaces[13]", "/sys/bus/pci/devices/0000:03:10.2", "interface 1: the PCI device"),
         ("interfaces[14]", "/dev/vhost-vdpa-0", "interface 1: /dev/vhost-vdpa-0 does not exist"),
+        ("interfaces[15]", "/sys/bus/pci/devices/0000:03:10.3", "interface 2: the PCI device"),
     )
     if not Path(path).exists()
 }

@@ -93,6 +93,36 @@ class BootOrder:
 
 
 @dataclass(**CONFIG)
+class Teaming:
+    """``<teaming>``: virtio-net failover (formatdomain "Teaming a virtio/hostdev NIC
+    pair"): the guest uses the transient device (an SR-IOV function) while it can, and
+    the persistent virtio NIC of the same MAC while the guest migrates."""
+
+    TAG: ClassVar[str] = "teaming"
+    type: str | None = attr("type")
+    persistent: str | None = attr("persistent")  # the persistent NIC's alias
+
+
+@dataclass(**CONFIG)
+class DeviceAlias:
+    """``<alias name='ua-...'/>``: a name of the user's for a device (libvirt keeps only
+    the ``ua-`` ones in a definition; the others it gives running guests itself)."""
+
+    TAG: ClassVar[str] = "alias"
+    name: str | None = attr("name")
+
+
+USER_ALIAS = "^ua-[A-Za-z0-9_-]+$"
+TRANSIENT_TEAMING = {
+    "type": "object",
+    "description": "virtio-net failover: this device carries the guest's traffic while it can, and the persistent virtio NIC (its alias) while the guest migrates; give both the same MAC",
+    "properties": {"persistent": {"type": "string", "pattern": USER_ALIAS}},
+    "required": ["persistent"],
+    "additionalProperties": False,
+}
+
+
+@dataclass(**CONFIG)
 class Hostdev:
     TAG: ClassVar[str] = "hostdev"
     # The host's device names it: two hostdevs cannot take the same one.
@@ -121,6 +151,7 @@ class Hostdev:
     source: HostdevSource | None = child()
     readonly: bool = flag("readonly")  # scsi
     shareable: bool = flag("shareable")  # scsi
+    teaming: Teaming | None = child()
     boot: BootOrder | None = child()
     rom: Rom | None = child()
 
@@ -260,6 +291,7 @@ SCHEMA = {
                 "minimum": 1,
                 "description": "the device's place in the boot order (formatdomain 'Specifying boot order'); excludes spec.boot",
             },
+            "teaming": TRANSIENT_TEAMING,
             "rom": {
                 "type": "object",
                 "description": "the PCI device's option ROM",
@@ -315,6 +347,7 @@ def _hostdev(item: dict[str, Any]) -> Hostdev:
         managed=item.get("managed", MANAGED_BY_DEFAULT[kind]),
         boot=BootOrder(order=item["boot"]) if "boot" in item else None,
         rom=Rom(**rom) if rom else None,
+        teaming=transient_teaming(item.get("teaming")),
     )
     if kind == "scsi":
         return replace(
@@ -351,6 +384,22 @@ def _hostdev(item: dict[str, Any]) -> Hostdev:
         # libvirt writes a UUID back in lower case
         source=HostdevSource(address=HostdevAddress(uuid=source["uuid"].lower())),
     )
+
+
+def transient_teaming(teaming: Spec | None) -> Teaming | None:
+    if teaming is None:
+        return None
+    return Teaming(type="transient", persistent=teaming["persistent"])
+
+
+def lifted_teaming(teaming: Teaming) -> Any:
+    """``persistent``, ``{persistent: ALIAS}`` for a transient one, or None where the
+    spec has no word for it."""
+    if teaming.type == "persistent" and teaming.persistent is None:
+        return "persistent"
+    if teaming.type == "transient" and teaming.persistent:
+        return {"persistent": teaming.persistent}
+    return None
 
 
 def pci_address(text: str) -> HostdevAddress:
@@ -421,6 +470,11 @@ def _lift_one(hostdev: Hostdev) -> dict[str, Any] | None:
         item["managed"] = managed
     if hostdev.boot is not None and hostdev.boot.order is not None:
         item["boot"] = hostdev.boot.order
+    if hostdev.teaming is not None:
+        teaming = lifted_teaming(hostdev.teaming)
+        if teaming is None or teaming == "persistent":
+            return None  # only a NIC is a persistent one
+        item["teaming"] = teaming
     if hostdev.rom is not None:
         rom = {
             key: value
@@ -550,6 +604,8 @@ def _one_source_each(spec: Spec) -> Iterator[Finding]:
             )
         elif "rom" in item and named[0] != "pci":
             yield Finding((*where, "rom"), "only a PCI device has an option ROM")
+        elif "teaming" in item and named[0] != "pci":
+            yield Finding((*where, "teaming"), "a transient failover device is a PCI function")
 
 
 def _pci_addresses(spec: Spec) -> Iterator[Finding]:

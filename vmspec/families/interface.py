@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
@@ -24,11 +25,17 @@ from vmspec.families import nic_options
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.families.hostdev import (
     MANAGED_BY_DEFAULT,
+    TRANSIENT_TEAMING,
+    USER_ALIAS,
     BootOrder,
+    DeviceAlias,
     Rom,
+    Teaming,
+    lifted_teaming,
     pci_address,
     pci_address_problem,
     pci_address_text,
+    transient_teaming,
 )
 from vmspec.families.nic_options import (
     Bandwidth,
@@ -181,8 +188,10 @@ class Interface:
     tune: InterfaceTune | None = child()
     link: LinkState | None = child()
     mtu: Mtu | None = child()
+    teaming: Teaming | None = child()
     coalesce: Coalesce | None = child()
     boot: BootOrder | None = child()
+    alias: DeviceAlias | None = child()
     rom: Rom | None = child()
 
 
@@ -355,6 +364,20 @@ INTERFACE_SCHEMA = {
             local=True,
         ),
         **nic_options.PROPERTIES,
+        "alias": {
+            "type": "string",
+            "pattern": USER_ALIAS,
+            "description": "the NIC's name of the user's (ua-...), for a transient NIC's teaming to name",
+        },
+        "teaming": {
+            "anyOf": [
+                {
+                    "const": "persistent",
+                    "description": "virtio-net failover: this virtio NIC (give it an alias) carries the traffic while the guest migrates",
+                },
+                TRANSIENT_TEAMING,
+            ]
+        },
         "target": {
             "$ref": "#/$defs/interfaceName",
             "description": "the name of the host's tap (bridge, network) or macvtap (direct) device; libvirt names it vnetN or macvtapN unless given",
@@ -426,6 +449,7 @@ SCHEMA = {
             {
                 "network": "default",
                 "target": "tap-nine",
+                "alias": "ua-lan",
                 "model": "virtio-non-transitional",
                 "port": {"isolated": True},
                 "link": "down",
@@ -465,6 +489,19 @@ SCHEMA = {
         ],
         [{"hostdev": {"address": "0000:03:10.2", "managed": False}, "vlan": {"tags": [42]}}],
         [{"vdpa": {"dev": "/dev/vhost-vdpa-0"}, "driver": {"queues": 2}}],
+        [
+            {
+                "user": {},
+                "alias": "ua-backup0",
+                "teaming": "persistent",
+                "mac": "52:54:00:aa:bb:01",
+            },
+            {
+                "hostdev": {"address": "0000:03:10.3"},
+                "teaming": {"persistent": "ua-backup0"},
+                "mac": "52:54:00:aa:bb:01",
+            },
+        ],
         [
             {"user": {"ips": [{"address": "172.17.2.0", "prefix": 24}]}},
             {
@@ -512,9 +549,62 @@ def _unicast_distinct_macs(spec: Spec) -> Iterator[Finding]:
             yield Finding(
                 where, f"{mac} is a multicast address; a NIC needs a unicast one (even first byte)"
             )
-        if mac in seen_macs:
-            yield Finding(where, f"{mac} is already used by interfaces[{seen_macs[mac]}]")
+        earlier = seen_macs.get(mac)
+        # A failover pair shares its MAC: the guest sees one NIC (formatdomain "Teaming").
+        if earlier is not None and not _team(spec["interfaces"][earlier], interface):
+            yield Finding(where, f"{mac} is already used by interfaces[{earlier}]")
         seen_macs.setdefault(mac, index)
+
+
+def _team(first: Spec, second: Spec) -> bool:
+    """Whether one of two NICs is the other's transient failover device."""
+    return any(
+        isinstance(one.get("teaming"), dict)
+        and other.get("teaming") == "persistent"
+        and one["teaming"].get("persistent") == other.get("alias")
+        for one, other in ((first, second), (second, first))
+    )
+
+
+def _teaming(spec: Spec) -> Iterator[Finding]:
+    # libvirt (domain_validate.c, qemu_validate.c) and QEMU's failover: the persistent NIC
+    # is virtio-net with an alias; a transient one names it, and is an SR-IOV function.
+    interfaces = spec.get("interfaces", [])
+    persistent = {
+        nic.get("alias"): index
+        for index, nic in enumerate(interfaces)
+        if nic.get("teaming") == "persistent"
+    }
+    for index, nic in enumerate(interfaces):
+        where: FieldPath = ("spec", "interfaces", index)
+        kinds = [kind for kind in TYPES if kind in nic]
+        if nic.get("teaming") == "persistent":
+            if "alias" not in nic:
+                yield Finding(
+                    (*where, "teaming"),
+                    "a persistent NIC needs an alias for its transient one to name",
+                )
+            if model(nic) not in VIRTIO_MODELS:
+                yield Finding((*where, "model"), "a persistent failover NIC is virtio-net")
+        elif (
+            isinstance(nic.get("teaming"), dict)
+            and kinds
+            and kinds[0] not in ("hostdev", "network")
+        ):
+            yield Finding(
+                (*where, "teaming"),
+                f"a transient failover NIC is a hostdev (or network) one, not {kinds[0]}",
+            )
+    for field in ("interfaces", "hostdevs"):
+        for index, item in enumerate(spec.get(field, [])):
+            teaming = item.get("teaming") if isinstance(item, dict) else None
+            if not isinstance(teaming, dict) or teaming.get("persistent") in persistent:
+                continue
+            yield Finding(
+                ("spec", field, index, "teaming", "persistent"),
+                f"no persistent NIC has the alias {teaming.get('persistent')}: give the virtio NIC "
+                "that alias and teaming: persistent",
+            )
 
 
 # libvirt's virtio options: it refuses them on any other model (e1000, rtl8139); and it
@@ -631,11 +721,16 @@ def lower(spec: Spec, identity: Identity) -> tuple[Interface, ...]:
 
 def _interface(interface: Spec, mac: str) -> Interface:
     kind = next(name for name in TYPES if name in interface)
+    teaming = interface.get("teaming")
     base = Interface(
         type=kind,
         mac=MacAddress(address=mac),
         model=InterfaceModel(type=model(interface)),
         driver=_driver(interface.get("driver")),
+        teaming=Teaming(type="persistent")
+        if teaming == "persistent"
+        else transient_teaming(teaming),
+        alias=DeviceAlias(name=interface["alias"]) if "alias" in interface else None,
         **nic_options.lowered(interface),
     )
     if kind == "ethernet":
@@ -746,6 +841,11 @@ def lift(interfaces: tuple[Interface, ...], spec: Spec, identity: Identity) -> l
         target = interface.target
         if interface.type in NAMED_TARGET_TYPES and _named_by_hand(target):
             entry["target"] = target.dev
+        if interface.alias is not None and _users_alias(interface.alias):
+            entry["alias"] = interface.alias.name
+        teaming = lifted_teaming(interface.teaming) if interface.teaming else None
+        if teaming is not None:
+            entry["teaming"] = teaming
         entry.update(nic_options.lifted(interface))
         lifted.append(entry)
     return lifted or None
@@ -853,6 +953,8 @@ def libvirt_fills_in(
     for nic in live:
         if _libvirts_own_target(nic.target):
             nic = dataclasses.replace(nic, target=None)
+        if nic.alias is not None and not _users_alias(nic.alias):
+            nic = dataclasses.replace(nic, alias=None)  # net0: a running guest's
         mac = nic.mac.address.lower() if nic.mac and nic.mac.address else None
         counterpart = wanted_by_mac.get(mac) if mac else None
         virtualport = nic_options.without_generated_ids(
@@ -860,6 +962,10 @@ def libvirt_fills_in(
         )
         filled.append(dataclasses.replace(nic, virtualport=virtualport))
     return tuple(filled)
+
+
+def _users_alias(alias: DeviceAlias) -> bool:
+    return bool(alias.name and re.match(USER_ALIAS, alias.name))
 
 
 def _named_by_hand(target: InterfaceTarget | None) -> bool:
@@ -918,6 +1024,7 @@ FAMILY = Family(
         _ethernet_and_vhostuser,
         _sources,
         _options,
+        _teaming,
     ),
     cannot_say=cannot_say,
     host_paths=_host_paths,
