@@ -13,10 +13,10 @@ from vmspec.lift.machine import lift_domain
 from vmspec.lower import lower_virtual_machine
 
 
-def lifted(devices: str):
+def lifted(devices: str, arch: str = "x86_64", machine: str = "q35"):
     xml = (
         "<domain type='qemu'><name>hostdev-01</name><memory unit='KiB'>1048576</memory>"
-        "<vcpu>1</vcpu><os><type arch='x86_64' machine='q35'>hvm</type></os>"
+        f"<vcpu>1</vcpu><os><type arch='{arch}' machine='{machine}'>hvm</type></os>"
         f"<devices>{devices}</devices></domain>"
     )
     uncovered: list[str] = []
@@ -84,3 +84,16 @@ def test_a_device_boot_order_leaves_out_the_os_boot_list():
     compiled = etree.fromstring(domain_xml(lower_virtual_machine(result.document)))
     assert compiled.find("os/boot") is None
     assert compiled.find("devices/interface/boot").get("order") == "1"
+
+
+def test_an_s390x_channel_io_device_imports_with_its_model():
+    hostdev = (
+        "<hostdev mode='subsystem' type='mdev' managed='no' model='vfio-ccw'><source>"
+        "<address uuid='90c6c135-ad44-41d0-b1b7-bae47de48627'/></source><boot order='1'/>"
+        "</hostdev>"
+    )
+    result = lifted(hostdev, arch="s390x", machine="s390-ccw-virtio")
+    assert result.lossless, result.dropped
+    assert result.document["spec"]["hostdevs"] == [
+        {"mdev": {"uuid": "90c6c135-ad44-41d0-b1b7-bae47de48627", "model": "vfio-ccw"}, "boot": 1}
+    ]

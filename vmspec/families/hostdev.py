@@ -112,6 +112,23 @@ class DeviceAlias:
     name: str | None = attr("name")
 
 
+@dataclass(**CONFIG)
+class AcpiIndex:
+    """``<acpi index='N'/>``: the PCI device's index in the ACPI tables, which names a
+    Linux guest's NIC (eno1 for index 1) whatever slot it sits in."""
+
+    TAG: ClassVar[str] = "acpi"
+    index: int | None = attr("index")
+
+
+# QEMU's acpi-index property: 1 to 16383, one per device of the guest's.
+ACPI_INDEX = {
+    "type": "integer",
+    "minimum": 1,
+    "maximum": 16383,
+    "description": "the PCI device's index in the ACPI tables: a Linux guest names the NIC eno<index> whatever slot it sits in; unique in the VM",
+}
+
 USER_ALIAS = "^ua-[A-Za-z0-9_-]+$"
 TRANSIENT_TEAMING = {
     "type": "object",
@@ -153,6 +170,7 @@ class Hostdev:
     shareable: bool = flag("shareable")  # scsi
     teaming: Teaming | None = child()
     boot: BootOrder | None = child()
+    acpi: AcpiIndex | None = child()
     rom: Rom | None = child()
 
 
@@ -165,6 +183,8 @@ class Hostdev:
 MANAGED_BY_DEFAULT = {"pci": True, "usb": False, "mdev": False, "scsi": False, "scsiHost": False}
 # Only VFIO assigns mediated devices on x86 (vfio-ccw and vfio-ap are s390x's).
 MDEV_MODEL = "vfio-pci"
+# ...s390x's own: channel I/O devices (vfio-ccw) and crypto adapters (vfio-ap).
+S390X_MDEV_MODELS = ("vfio-ccw", "vfio-ap")
 
 SOURCES = ("pci", "usb", "mdev", "scsi", "scsiHost")
 # libvirt's hostdev type of each spec key
@@ -235,6 +255,10 @@ SCHEMA = {
                 "description": "a mediated device (a vGPU slice), created on the host beforehand",
                 "properties": {
                     "uuid": {"$ref": "#/$defs/uuid"},
+                    "model": {
+                        "enum": [MDEV_MODEL, *S390X_MDEV_MODELS],
+                        "description": f"the VFIO device: {MDEV_MODEL} (a vGPU; the default), or on s390x a channel I/O device (vfio-ccw) or crypto adapter (vfio-ap)",
+                    },
                     "display": {
                         "type": "boolean",
                         "description": "show the vGPU's display through the graphics device; default false",
@@ -292,6 +316,7 @@ SCHEMA = {
                 "description": "the device's place in the boot order (formatdomain 'Specifying boot order'); excludes spec.boot",
             },
             "teaming": TRANSIENT_TEAMING,
+            "acpiIndex": ACPI_INDEX,
             "rom": {
                 "type": "object",
                 "description": "the PCI device's option ROM",
@@ -348,6 +373,7 @@ def _hostdev(item: dict[str, Any]) -> Hostdev:
         boot=BootOrder(order=item["boot"]) if "boot" in item else None,
         rom=Rom(**rom) if rom else None,
         teaming=transient_teaming(item.get("teaming")),
+        acpi=AcpiIndex(index=item["acpiIndex"]) if "acpiIndex" in item else None,
     )
     if kind == "scsi":
         return replace(
@@ -378,7 +404,7 @@ def _hostdev(item: dict[str, Any]) -> Hostdev:
         return replace(hostdev, source=_usb_source(source))
     return replace(
         hostdev,
-        model=MDEV_MODEL,
+        model=source.get("model", MDEV_MODEL),
         display=source.get("display"),
         ramfb=source.get("ramfb"),
         # libvirt writes a UUID back in lower case
@@ -470,6 +496,8 @@ def _lift_one(hostdev: Hostdev) -> dict[str, Any] | None:
         item["managed"] = managed
     if hostdev.boot is not None and hostdev.boot.order is not None:
         item["boot"] = hostdev.boot.order
+    if hostdev.acpi is not None and hostdev.acpi.index is not None:
+        item["acpiIndex"] = hostdev.acpi.index
     if hostdev.teaming is not None:
         teaming = lifted_teaming(hostdev.teaming)
         if teaming is None or teaming == "persistent":
@@ -561,9 +589,12 @@ def _lift_usb(source: HostdevSource) -> dict[str, Any] | None:
 
 def _lift_mdev(hostdev: Hostdev) -> dict[str, Any] | None:
     address = hostdev.source.address if hostdev.source else None
-    if hostdev.model != MDEV_MODEL or address is None or address.uuid is None:
+    models = (MDEV_MODEL, *S390X_MDEV_MODELS)
+    if hostdev.model not in models or address is None or address.uuid is None:
         return None
     lifted: dict[str, Any] = {"uuid": address.uuid}
+    if hostdev.model != MDEV_MODEL:
+        lifted["model"] = hostdev.model
     if hostdev.display:
         lifted["display"] = True
     if hostdev.ramfb is not None:
@@ -604,6 +635,9 @@ def _one_source_each(spec: Spec) -> Iterator[Finding]:
             )
         elif "rom" in item and named[0] != "pci":
             yield Finding((*where, "rom"), "only a PCI device has an option ROM")
+        elif "acpiIndex" in item and named[0] not in ("pci", "mdev"):
+            # qemu_validate.c: "ACPI index is only supported for PCI devices".
+            yield Finding((*where, "acpiIndex"), "only a PCI device has an ACPI index")
         elif "teaming" in item and named[0] != "pci":
             yield Finding((*where, "teaming"), "a transient failover device is a PCI function")
 
@@ -695,6 +729,13 @@ def _mdev_display(spec: Spec) -> Iterator[Finding]:
         if not isinstance(mdev, dict):
             continue
         where = ("spec", "hostdevs", index, "mdev")
+        model = mdev.get("model", MDEV_MODEL)
+        if model in S390X_MDEV_MODELS and spec.get("arch", "x86_64") != "s390x":
+            yield Finding((*where, "model"), f"{model} is s390x's: QEMU has it there only")
+        for key in ("display", "ramfb"):
+            if key in mdev and model != MDEV_MODEL:
+                # domain_validate.c: display and ramfb are a vGPU's, vfio-pci's.
+                yield Finding((*where, key), f"a {model} device has no {key}: only a vGPU has")
         if mdev.get("display") and not spec.get("graphics"):
             yield Finding((*where, "display"), "a vGPU display needs a graphics device to show it")
         if mdev.get("ramfb") and ramfb_at is not None:
@@ -732,6 +773,22 @@ def boot_order_findings(spec: Spec) -> Iterator[Finding]:
             taken.setdefault(order, f"{field}[{index}]")
 
 
+def acpi_index_findings(spec: Spec) -> Iterator[Finding]:
+    """QEMU takes each ACPI index once in a VM; NICs and host devices share them."""
+    taken: dict[int, str] = {}
+    for field in ("interfaces", "hostdevs"):
+        for index, item in enumerate(spec.get(field, [])):
+            acpi_index = item.get("acpiIndex") if isinstance(item, dict) else None
+            if not isinstance(acpi_index, int):
+                continue
+            if acpi_index in taken:
+                yield Finding(
+                    ("spec", field, index, "acpiIndex"),
+                    f"ACPI index {acpi_index} is {taken[acpi_index]}'s already",
+                )
+            taken.setdefault(acpi_index, f"{field}[{index}]")
+
+
 def _host_paths(hostdevs: tuple[Hostdev, ...]) -> list[tuple[str, str]]:
     """What a SCSI LUN or a vhost-scsi target is on the host (PCI, USB and mediated
     devices are looked up in libvirt's node devices, host/references.py)."""
@@ -765,6 +822,7 @@ FAMILY = Family(
         _each_device_once,
         _mdev_display,
         boot_order_findings,
+        acpi_index_findings,
     ),
     libvirt_fills_in=libvirt_fills_in,
     host_paths=_host_paths,

@@ -24,9 +24,11 @@ from vmspec.config.xmlmap import CONFIG, ON_OFF, YES_NO, attr, child, children
 from vmspec.families import nic_options
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.families.hostdev import (
+    ACPI_INDEX,
     MANAGED_BY_DEFAULT,
     TRANSIENT_TEAMING,
     USER_ALIAS,
+    AcpiIndex,
     BootOrder,
     DeviceAlias,
     Rom,
@@ -192,6 +194,7 @@ class Interface:
     coalesce: Coalesce | None = child()
     boot: BootOrder | None = child()
     alias: DeviceAlias | None = child()
+    acpi: AcpiIndex | None = child()
     rom: Rom | None = child()
 
 
@@ -364,6 +367,7 @@ INTERFACE_SCHEMA = {
             local=True,
         ),
         **nic_options.PROPERTIES,
+        "acpiIndex": ACPI_INDEX,
         "alias": {
             "type": "string",
             "pattern": USER_ALIAS,
@@ -450,6 +454,7 @@ SCHEMA = {
                 "network": "default",
                 "target": "tap-nine",
                 "alias": "ua-lan",
+                "acpiIndex": 9,
                 "model": "virtio-non-transitional",
                 "port": {"isolated": True},
                 "link": "down",
@@ -731,6 +736,7 @@ def _interface(interface: Spec, mac: str) -> Interface:
         if teaming == "persistent"
         else transient_teaming(teaming),
         alias=DeviceAlias(name=interface["alias"]) if "alias" in interface else None,
+        acpi=AcpiIndex(index=interface["acpiIndex"]) if "acpiIndex" in interface else None,
         **nic_options.lowered(interface),
     )
     if kind == "ethernet":
@@ -843,6 +849,8 @@ def lift(interfaces: tuple[Interface, ...], spec: Spec, identity: Identity) -> l
             entry["target"] = target.dev
         if interface.alias is not None and _users_alias(interface.alias):
             entry["alias"] = interface.alias.name
+        if interface.acpi is not None and interface.acpi.index is not None:
+            entry["acpiIndex"] = interface.acpi.index
         teaming = lifted_teaming(interface.teaming) if interface.teaming else None
         if teaming is not None:
             entry["teaming"] = teaming
