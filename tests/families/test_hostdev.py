@@ -97,3 +97,33 @@ def test_an_s390x_channel_io_device_imports_with_its_model():
     assert result.document["spec"]["hostdevs"] == [
         {"mdev": {"uuid": "90c6c135-ad44-41d0-b1b7-bae47de48627", "model": "vfio-ccw"}, "boot": 1}
     ]
+
+
+def findings(spec):
+    from vmspec.families import hostdev
+
+    return [
+        (finding.path, finding.message)
+        for check in hostdev.FAMILY.checks
+        for finding in check(spec)
+    ]
+
+
+def test_an_acpi_index_is_taken_once_by_nics_and_host_devices():
+    spec = {
+        "interfaces": [{"network": "default", "acpiIndex": 3}],
+        "hostdevs": [{"pci": {"address": "0000:03:00.0"}, "acpiIndex": 3}],
+    }
+    assert findings(spec) == [
+        (("spec", "hostdevs", 0, "acpiIndex"), "ACPI index 3 is interfaces[0]'s already")
+    ]
+
+
+def test_an_s390x_mediated_device_is_refused_elsewhere():
+    spec = {
+        "hostdevs": [{"mdev": {"uuid": "90c6c135-ad44-41d0-b1b7-bae47de48627", "model": "vfio-ap"}}]
+    }
+    assert findings(spec) == [
+        (("spec", "hostdevs", 0, "mdev", "model"), "vfio-ap is s390x's: QEMU has it there only")
+    ]
+    assert findings({**spec, "arch": "s390x"}) == []

@@ -318,3 +318,42 @@ def test_a_failover_pair_imports_with_its_alias_teaming_and_shared_mac():
             "teaming": {"persistent": "ua-backup0"},
         },
     ]
+
+
+def findings(spec):
+    from vmspec.families import interface
+
+    return [(f.path, f.message) for check in interface.FAMILY.checks for f in check(spec)]
+
+
+@pytest.mark.parametrize(
+    ("nic", "path", "message"),
+    [
+        (
+            {"ethernet": {"target": "tap-lab"}, "coalesce": {"rxMaxFrames": 7}},
+            ("coalesce",),
+            "coalesce is for interface types network or bridge, not ethernet",
+        ),
+        (
+            {"user": {}, "teaming": {"persistent": "ua-backup0"}},
+            ("teaming",),
+            "a transient failover NIC is a hostdev (or network) one, not user",
+        ),
+        (
+            {"direct": {"dev": "eth0"}, "virtualport": {"type": "802.1Qbg", "managerid": 11}},
+            ("virtualport",),
+            "a virtualport of type 802.1Qbg needs typeid",
+        ),
+        (
+            {"network": "default", "bandwidth": {"outbound": {"peak": 100}}},
+            ("bandwidth", "outbound"),
+            "a rate needs its average (or floor)",
+        ),
+    ],
+)
+def test_what_libvirt_refuses_on_a_nic_is_a_located_finding(nic, path, message):
+    found = findings({"interfaces": [nic]})
+    assert any(
+        where == ("spec", "interfaces", 0, *path) and text.startswith(message)
+        for where, text in found
+    ), found

@@ -1001,7 +1001,8 @@ def cannot_say(interfaces: tuple[Interface, ...]) -> tuple[str, ...]:
 
 def _host_paths(interfaces: tuple[Interface, ...]) -> list[tuple[str, str]]:
     """What must exist before the guest starts: a tap that libvirt does not make
-    (managed='no'), a vDPA device, the tap and vhost devices of a backend, a ROM file."""
+    (managed='no'), a vDPA device, a macvtap's host NIC, the tap and vhost devices of a
+    backend, a ROM file."""
     found = []
     for index, interface in enumerate(interfaces):
         what = f"interface {index + 1}"
@@ -1010,6 +1011,8 @@ def _host_paths(interfaces: tuple[Interface, ...]) -> list[tuple[str, str]]:
             found.append((what, f"/sys/class/net/{target.dev}"))
         if interface.type == "vdpa" and source and source.dev:
             found.append((what, source.dev))
+        if interface.type == "direct" and source and source.dev:
+            found.append((what, f"/sys/class/net/{source.dev}"))  # macvtap's host NIC
         backend = interface.backend
         found += [(what, path) for path in (backend.tap, backend.vhost) if path] if backend else []
         if interface.rom is not None and interface.rom.file:
