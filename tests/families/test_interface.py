@@ -235,6 +235,16 @@ WRITTEN_BY_LIBVIRT = [
         },
         id="tap-named-on-a-bridge",
     ),
+    pytest.param(
+        "<interface type='vhostuser'><mac address='52:54:00:00:00:01'/>"
+        "<source type='unix' path='/tmp/vhost3.sock' mode='client'><reconnect enabled='no'/>"
+        "</source><model type='virtio'/></interface>",
+        {
+            "vhostuser": {"path": "/tmp/vhost3.sock", "mode": "client", "reconnect": False},
+            "mac": "52:54:00:00:00:01",
+        },
+        id="vhostuser-reconnect-off",
+    ),
 ]
 
 

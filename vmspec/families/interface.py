@@ -85,6 +85,16 @@ class PciFunction:
 
 
 @dataclass(**CONFIG)
+class Reconnect:
+    """``<source><reconnect>``: a vhost-user client connects again, every ``timeout``
+    seconds, after the switch closed its socket (a restart of Open vSwitch)."""
+
+    TAG: ClassVar[str] = "reconnect"
+    enabled: bool | None = attr("enabled")
+    timeout: int | None = attr("timeout")
+
+
+@dataclass(**CONFIG)
 class InterfaceSource:
     """One class for every type's source: libvirt tells them apart by the interface's
     type, and the mapping engine picks a child's class by the child's own attributes."""
@@ -103,6 +113,7 @@ class InterfaceSource:
     function: PciFunction | None = child()  # hostdev
     ips: tuple[IpAddress, ...] = children()  # ethernet: the host side's
     routes: tuple[Route, ...] = children()
+    reconnect: Reconnect | None = child()  # vhostuser
 
 
 @dataclass(**CONFIG)
@@ -323,6 +334,13 @@ INTERFACE_SCHEMA = {
                     "enum": ["client", "server"],
                     "description": "QEMU's side: client connects to the switch's socket, server makes the socket",
                 },
+                "reconnect": {
+                    "anyOf": [
+                        {"type": "integer", "minimum": 1, "maximum": 2**32 - 1},
+                        {"const": False},
+                    ],
+                    "description": "client only: connect again after this many seconds when the switch closes the socket (false: never, QEMU's default)",
+                },
             },
             "required": ["path", "mode"],
             "additionalProperties": False,
@@ -440,7 +458,7 @@ SCHEMA = {
         [{"user": {}}],
         [{"ethernet": {"target": "tap-router", "managed": False}}],
         [{"ethernet": {"script": "/etc/qemu-ifup", "target": "tap7"}, "model": "e1000"}],
-        [{"vhostuser": {"path": "/run/openvswitch/vhu0.sock", "mode": "client"}}],
+        [{"vhostuser": {"path": "/run/openvswitch/vhu0.sock", "mode": "client", "reconnect": 10}}],
         [{"network": "default", "driver": {"name": "vhost", "queues": 4, "rxQueueSize": 1024}}],
         [
             {
@@ -677,6 +695,11 @@ def _ethernet_and_vhostuser(spec: Spec) -> Iterator[Finding]:
         if "vhostuser" in interface and model(interface) not in VIRTIO_MODELS:
             # libvirt refuses the definition: QEMU's vhost-user is a virtio-net backend.
             yield Finding((*where, "model"), "a vhostuser interface needs the virtio model")
+        vhostuser = interface.get("vhostuser", {})
+        if vhostuser.get("reconnect") and vhostuser.get("mode") == "server":
+            # domain_validate.c: "'reconnect' attribute unsupported 'server' mode".
+            message = "a server makes the socket: only a client reconnects"
+            yield Finding((*where, "vhostuser", "reconnect"), message)
 
 
 def _sources(spec: Spec) -> Iterator[Finding]:
@@ -756,7 +779,15 @@ def _source(kind: str, interface: Spec) -> InterfaceSource | None:
     if kind == "user":
         return None
     if kind == "vhostuser":
-        return InterfaceSource(type="unix", path=value["path"], mode=value["mode"])
+        reconnect = value.get("reconnect")
+        return InterfaceSource(
+            type="unix",
+            path=value["path"],
+            mode=value["mode"],
+            reconnect=None
+            if reconnect is None
+            else Reconnect(enabled=reconnect is not False, timeout=reconnect or None),
+        )
     if kind == "vdpa":
         return InterfaceSource(dev=value["dev"])
     if kind in SOCKET_TYPES:
@@ -892,7 +923,13 @@ def _variant(interface: Interface) -> Spec | None:
     ):
         return {"ethernet": _ethernet_spec(interface)}
     if kind == "vhostuser" and source and source.type == "unix" and source.path:
-        return {"vhostuser": {"path": source.path, "mode": source.mode}}
+        lifted: Spec = {"path": source.path, "mode": source.mode}
+        reconnect = source.reconnect
+        if reconnect is not None and reconnect.enabled is False and reconnect.timeout is None:
+            lifted["reconnect"] = False
+        elif reconnect is not None and reconnect.enabled and reconnect.timeout:
+            lifted["reconnect"] = reconnect.timeout
+        return {"vhostuser": lifted}
     if kind == "vdpa" and source and source.dev:
         return {"vdpa": {"dev": source.dev}}
     if kind in SOCKET_TYPES and source and source.port is not None:
