@@ -635,11 +635,33 @@ def _one_source_each(spec: Spec) -> Iterator[Finding]:
             )
         elif "rom" in item and named[0] != "pci":
             yield Finding((*where, "rom"), "only a PCI device has an option ROM")
-        elif "acpiIndex" in item and named[0] not in ("pci", "mdev"):
+        elif "acpiIndex" in item and not _on_pci(item, named[0]):
             # qemu_validate.c: "ACPI index is only supported for PCI devices".
             yield Finding((*where, "acpiIndex"), "only a PCI device has an ACPI index")
         elif "teaming" in item and named[0] != "pci":
             yield Finding((*where, "teaming"), "a transient failover device is a PCI function")
+
+
+def rom_findings(rom: Any, where: tuple[Any, ...]) -> Iterator[Finding]:
+    """libvirt: "ROM tuning is not supported when ROM is disabled"."""
+    if isinstance(rom, dict) and rom.get("enabled") is False:
+        for key in ("bar", "file"):
+            if key in rom:
+                yield Finding((*where, key), f"a disabled ROM has no {key}: remove one of them")
+
+
+def _roms(spec: Spec) -> Iterator[Finding]:
+    for index, item in enumerate(spec.get("hostdevs", [])):
+        if isinstance(item, dict):
+            yield from rom_findings(item.get("rom"), ("spec", "hostdevs", index, "rom"))
+
+
+def _on_pci(item: Spec, kind: str) -> bool:
+    """Whether the guest sees the device on PCI: a PCI function, or a vGPU (vfio-pci)."""
+    mdev = item.get("mdev")
+    return kind == "pci" or (
+        kind == "mdev" and isinstance(mdev, dict) and mdev.get("model", MDEV_MODEL) == MDEV_MODEL
+    )
 
 
 def _pci_addresses(spec: Spec) -> Iterator[Finding]:
@@ -823,6 +845,7 @@ FAMILY = Family(
         _mdev_display,
         boot_order_findings,
         acpi_index_findings,
+        _roms,
     ),
     libvirt_fills_in=libvirt_fills_in,
     host_paths=_host_paths,

@@ -368,7 +368,13 @@ INTERFACE_SCHEMA = {
         "vdpa": {
             "type": "object",
             "description": "a vDPA device of the host's (type='vdpa'): virtio in the NIC's hardware; needs the virtio model",
-            "properties": {"dev": {"$ref": "#/$defs/absolutePath"}},
+            "properties": {
+                "dev": {
+                    "type": "string",
+                    "pattern": "^/[A-Za-z0-9_.:/-]+$",
+                    "description": "the vhost-vdpa character device, such as /dev/vhost-vdpa-0",
+                }
+            },
             "required": ["dev"],
             "additionalProperties": False,
         },
@@ -691,6 +697,12 @@ def _ethernet_and_vhostuser(spec: Spec) -> Iterator[Finding]:
             yield Finding(
                 (*where, "ethernet", "managed"),
                 "managed: false uses an existing tap device: name it in target",
+            )
+        elif "managed" in ethernet and target is None:
+            # libvirt's schema: a <target> has its dev.
+            yield Finding(
+                (*where, "ethernet", "managed"),
+                "managed says whether libvirt makes the tap device target: name it in target",
             )
         if "vhostuser" in interface and model(interface) not in VIRTIO_MODELS:
             # libvirt refuses the definition: QEMU's vhost-user is a virtio-net backend.

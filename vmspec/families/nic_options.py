@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child, children, text_child
 from vmspec.families.family import Spec
-from vmspec.families.hostdev import BootOrder, Rom
+from vmspec.families.hostdev import BootOrder, Rom, rom_findings
 from vmspec.problems import FieldPath, Finding
 
 # --- config classes, in libvirt's formatting order -------------------------------------
@@ -621,6 +621,7 @@ def findings(interface: Spec, kind: str, where: FieldPath) -> Iterator[Finding]:
             f"libvirt isolates the ports of a bridge or a network only, not of a {kind} interface",
         )
     yield from _addresses(interface, kind, where)
+    yield from rom_findings(interface.get("rom"), (*where, "rom"))
     for key, kinds, why in _ONLY_ON:
         if key in interface and kind not in kinds:
             listed = ", ".join(kinds[:-1]) + f" or {kinds[-1]}"
@@ -750,6 +751,8 @@ def _addresses(interface: Spec, kind: str, where: FieldPath) -> Iterator[Finding
 
 
 def _ip(text: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    if not isinstance(text, str) or "%" in text:
+        return None  # an IPv6 scope (fe80::1%eth0), which libvirt's schema refuses
     try:
         return ipaddress.ip_address(text)
     except ValueError:
