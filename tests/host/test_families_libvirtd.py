@@ -46,6 +46,17 @@ NOT_STARTABLE_HERE = {
         if Path("/run/openvswitch/vhu0.sock").exists()
         else {"interfaces[6]": "no vhost-user switch listens here (/run/openvswitch/vhu0.sock)"}
     ),
+    # libvirt limits a NIC's bandwidth with tc's htb and sfq qdiscs.
+    **(
+        {}
+        if Path("/sys/module/sch_sfq").exists()
+        else {
+            "interfaces[10]": "this kernel has no sfq qdisc, which libvirt's bandwidth limits use"
+        }
+    ),
+    # libvirt refuses a virtualport on a NAT network's port: only an Open vSwitch or
+    # 802.1Qbh network takes one, and this machine has neither.
+    "interfaces[17]": "the default network is NAT, which takes no virtualport",
     **(
         {}
         if " hugetlbfs " in Path("/proc/mounts").read_text()
@@ -85,10 +96,19 @@ MISSING_HERE = {
         ("hostdevs[0]", "/sys/bus/pci/devices/0000:03:00.0", "is not on the host"),
         ("hostdevs[1]", "/sys/bus/pci/devices/0000:81:00.1", "is not on the host"),
         (
+            "hostdevs[2]",
+            "/sys/bus/scsi/devices/0:0:0:1",
+            "hostdev 1: /sys/bus/scsi/devices/0:0:0:1 does not exist",
+        ),
+        (
             "interfaces[4]",
             "/sys/class/net/tap-router",
             "interface 1: /sys/class/net/tap-router does not exist",
         ),
+        ("interfaces[8]", "/sys/class/net/br-ovs", "the bridge 'br-ovs' does not exist"),
+        ("interfaces[13]", "/sys/bus/pci/devices/0000:03:10.2", "interface 1: the PCI device"),
+        ("interfaces[14]", "/dev/vhost-vdpa-0", "interface 1: /dev/vhost-vdpa-0 does not exist"),
+        ("interfaces[15]", "/sys/bus/pci/devices/0000:03:10.3", "interface 2: the PCI device"),
     )
     if not Path(path).exists()
 }

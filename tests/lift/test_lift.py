@@ -61,10 +61,11 @@ def macs(xml: bytes) -> list[str]:
 # --- what the vocabulary lacks is named -----------------------------------------------------
 
 
-def test_a_scsi_hostdev_is_not_lossless_and_is_named():
+def test_an_iscsi_hostdev_is_not_lossless_and_is_named():
     hostdev = (
-        "<hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host0'/>"
-        "<address bus='0' target='0' unit='0'/></source></hostdev>"
+        "<hostdev mode='subsystem' type='scsi'><source protocol='iscsi' "
+        "name='iqn.1992-01.com.example/0'><host name='example.org' port='3260'/></source>"
+        "</hostdev>"
     )
     lifted = lift_xml(domain(hostdev), "hostdev.xml")
     assert not lifted.lossless

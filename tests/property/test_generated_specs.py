@@ -39,6 +39,7 @@ from tests.schema.test_host_names import libvirt_takes_host
 from vmspec.arches import X86_ARCHES
 from vmspec.cli import main
 from vmspec.emit import domain_xml, resource_xml
+from vmspec.families import hostdev as hostdev_family
 from vmspec.families import interface as interface_family
 from vmspec.families.controller import MODELS as CONTROLLER_MODELS
 from vmspec.families.filesystem import NINE_P_ONLY, VIRTIOFS_ONLY, VIRTIOFS_TAG_BYTES
@@ -455,7 +456,6 @@ def xml_safe(value: Any) -> Any:
 ANY_VM = from_schema(virtual_machine_schema(SCHEMA["$defs"]))
 _TARGET_PREFIX = {"virtio": "vd", "sata": "sd", "scsi": "sd", "usb": "sd", "ide": "hd"}
 _DISK_SOURCES = ("file", "block", "volume", "network")
-_HOSTDEV_SOURCES = ("pci", "usb", "mdev")
 
 
 def plausible_devices(document: dict[str, Any]) -> dict[str, Any]:
@@ -501,21 +501,23 @@ def plausible_devices(document: dict[str, Any]) -> dict[str, Any]:
         _keep_one_source(interface, interface_family.TYPES, index, {"network": "default"})
         if "user" in interface:
             interface.get("driver", {}).pop("queues", None)  # libvirt starts no such NIC
-        if interface.get("model", "virtio") != "virtio":
+        if interface.get("model", "virtio") not in interface_family.VIRTIO_MODELS:
             for key in interface_family.VIRTIO_OPTIONS:
                 interface.get("driver", {}).pop(key, None)
-        if "vhostuser" in interface:
+        if "vhostuser" in interface or "vdpa" in interface:
             interface["model"] = "virtio"
         ethernet = interface.get("ethernet", {})
         if ethernet.get("target", "").startswith(interface_family.LIBVIRTS_OWN_TAP_NAMES):
             ethernet["target"] = f"tap{index}"
-        if ethernet.get("managed") is False:
+        if "managed" in ethernet:
             ethernet.setdefault("target", f"tap{index}")
+        plausible_interface(interface, index)
     macs = [interface.get("mac", "").lower() for interface in spec.get("interfaces", [])]
     for index, interface in enumerate(spec.get("interfaces", [])):
         if "mac" in interface and macs.index(interface["mac"].lower()) != index:
             del interface["mac"]
     plausible_hostdevs(spec)
+    plausible_boot_orders(spec)
     if "cloudInit" in spec:
         spec["cloudInit"].setdefault("pool", "default")
     for name, timer in spec.get("clock", {}).get("timers", {}).items():
@@ -526,6 +528,102 @@ def plausible_devices(document: dict[str, Any]) -> dict[str, Any]:
         plausible_tpm(spec)
     plausible_filesystems(spec)
     return plausible_cpu(document)
+
+
+def plausible_interface(interface: dict[str, Any], index: int) -> None:
+    """Repairs for the NIC rules of vmspec/families/interface.py and nic_options.py: each
+    option only on the types libvirt takes it on, a virtualport with its type's parameters,
+    addresses that are addresses, aliases and ACPI indexes of each NIC's own."""
+    kind = next(name for name in interface_family.TYPES if name in interface)
+    source = interface[kind]
+    if kind == "hostdev":
+        source["address"] = f"0000:{0x40 + index:02x}:00.0"
+        interface.get("driver", {}).pop("name", None)
+    if kind == "mcast":
+        source["address"] = "239.0.0.1"
+    if kind == "vhostuser" and source.get("mode") == "server":
+        source.pop("reconnect", None)
+    if kind in ("user", "ethernet") and "ips" in source:
+        source["ips"] = [{"address": "172.17.2.0", "prefix": 24}]
+    if kind == "ethernet" and "routes" in source:
+        source["routes"] = [{"address": "10.20.0.0", "prefix": 16, "gateway": "172.17.2.1"}]
+    if "virtualport" in interface:
+        interface["virtualport"] = _PLAUSIBLE_VIRTUALPORTS.get(kind) or {}
+        if not interface["virtualport"]:
+            del interface["virtualport"]
+    vlan = interface.get("vlan")
+    if vlan is not None and kind not in ("hostdev", "network"):
+        del interface["vlan"]
+    elif vlan is not None:
+        if "native" in vlan:
+            vlan["native"]["tag"] = vlan["tags"][0]
+        if vlan.get("trunk") is False:
+            del vlan["trunk"]
+    _plausible_bandwidth(interface, kind)
+    for key, kinds in _PLAUSIBLE_ONLY_ON:
+        if kind not in kinds:
+            interface.pop(key, None)
+    if interface.get("port", {}).get("isolated") and interface.get("virtualport", {}).get("type"):
+        del interface["port"]
+    if "target" in interface and kind not in interface_family.NAMED_TARGET_TYPES:
+        del interface["target"]
+    elif "target" in interface:
+        interface["target"] = f"nic{index}"
+    interface.pop("teaming", None)  # a pair of NICs: the examples and tests say those
+    if "alias" in interface:
+        interface["alias"] = f"ua-nic{index}"  # libvirt takes each alias once
+    if "acpiIndex" in interface:
+        interface["acpiIndex"] = index + 1
+    plausible_rom(interface)
+
+
+def plausible_rom(device: dict[str, Any]) -> None:
+    """A disabled ROM takes no tuning (libvirt: "ROM tuning is not supported when ROM is
+    disabled")."""
+    rom = device.get("rom", {})
+    if rom.get("enabled") is False:
+        rom.pop("bar", None)
+        rom.pop("file", None)
+
+
+_PLAUSIBLE_VIRTUALPORTS = {
+    "network": {"type": "openvswitch"},
+    "bridge": {"type": "openvswitch"},
+    "direct": {"type": "802.1Qbh", "profileid": "plausible"},
+    "hostdev": {"type": "802.1Qbh", "profileid": "plausible"},
+}
+_PLAUSIBLE_ONLY_ON = (
+    ("portgroup", ("network",)),
+    ("port", ("network", "bridge")),
+    ("mtu", ("network", "bridge", "ethernet", "vhostuser")),
+    ("coalesce", ("network", "bridge")),
+    ("sndbuf", ("network", "bridge", "ethernet", "direct")),
+    ("backend", ("network", "bridge", "ethernet", "direct")),
+)
+
+
+def _plausible_bandwidth(interface: dict[str, Any], kind: str) -> None:
+    bandwidth = interface.get("bandwidth")
+    if bandwidth is None:
+        return
+    if kind == "hostdev":
+        del interface["bandwidth"]
+        return
+    for rate in bandwidth.values():
+        rate.setdefault("average", 1000)
+    if kind != "network":
+        bandwidth.get("inbound", {}).pop("floor", None)
+
+
+def plausible_boot_orders(spec: dict[str, Any]) -> None:
+    """One boot order per device, and none with spec.boot (libvirt refuses both)."""
+    orders = iter(range(1, 1000))
+    for field in ("interfaces", "hostdevs"):
+        for item in spec.get(field, []):
+            if "boot" in item:
+                item["boot"] = next(orders)
+    if any("boot" in item for field in ("interfaces", "hostdevs") for item in spec.get(field, [])):
+        spec.pop("boot", None)
 
 
 def plausible_tpm(spec: dict[str, Any]) -> None:
@@ -571,12 +669,34 @@ def plausible_hostdevs(spec: dict[str, Any]) -> None:
     device, as libvirt looks only when the guest starts."""
     ramfb_seen = False
     for index, hostdev in enumerate(spec.get("hostdevs", [])):
-        _keep_one_source(hostdev, _HOSTDEV_SOURCES, index, {"usb": {"bus": 1, "device": 1}})
+        _keep_one_source(hostdev, hostdev_family.SOURCES, index, {"usb": {"bus": 1, "device": 1}})
+        hostdev.pop("teaming", None)  # names a NIC's alias: the examples say those
+        if "acpiIndex" in hostdev:
+            hostdev["acpiIndex"] = 100 + index  # NICs take 1 and up
         if "pci" in hostdev:
             hostdev["pci"]["address"] = f"0000:{index + 1:02x}:00.0"
+            plausible_rom(hostdev)
             continue
         hostdev.pop("rom", None)
+        if "mdev" not in hostdev:
+            hostdev.pop("acpiIndex", None)
+        if "scsi" in hostdev:
+            hostdev["scsi"].update(adapter="scsi_host0", bus=0, target=0, unit=index)
+            continue
+        if "scsiHost" in hostdev:
+            hostdev["scsiHost"]["wwpn"] = f"naa.{index:016x}"
+            continue
         if "mdev" in hostdev:
+            mdev = hostdev["mdev"]
+            if (
+                mdev.get("model") in hostdev_family.S390X_MDEV_MODELS
+                and spec.get("arch") != "s390x"
+            ):
+                del mdev["model"]
+            if mdev.get("model", hostdev_family.MDEV_MODEL) != hostdev_family.MDEV_MODEL:
+                mdev.pop("display", None)
+                mdev.pop("ramfb", None)
+                hostdev.pop("acpiIndex", None)
             hostdev["mdev"]["uuid"] = f"c2177883-f1bb-47f0-914d-{index:012x}"
             if hostdev["mdev"].get("ramfb"):
                 if ramfb_seen:

@@ -1,9 +1,12 @@
 """``<hostdev>``: a device of the host's given to the guest (formatdomain "Host device
-assignment"): a PCI function (VFIO), a USB device, or a mediated device (a slice of a
-vGPU, created on the host beforehand).
+assignment"): a PCI function (VFIO), a USB device, a mediated device (a slice of a
+vGPU, created on the host beforehand), a SCSI LUN, or a vhost-scsi target of the host's
+kernel (``type='scsi_host'``). The device's place in the boot order is ``boot``, as it
+is for disks and NICs (``boot_order_findings`` checks them together).
 
-The spec is a tagged union, one key per source (``pci``, ``usb``, ``mdev``). The config
-side is one class for the three: libvirt tells them apart by the hostdev's ``type``, and
+The spec is a tagged union, one key per source (``pci``, ``usb``, ``mdev``, ``scsi``,
+``scsiHost``). The config side is one class for all: libvirt tells them apart by the
+hostdev's ``type``, and
 the mapping engine binds one config class per child tag, so it cannot yet pick the
 class of ``<source>`` by an attribute of its parent.
 """
@@ -15,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child
+from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child, flag
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 from vmspec.yaml_text import HexInt
@@ -23,8 +26,8 @@ from vmspec.yaml_text import HexInt
 
 @dataclass(**CONFIG)
 class HostdevAddress:
-    """``<source><address>``: PCI ``domain bus slot function``, USB ``bus device``, or
-    a mediated device's ``uuid``."""
+    """``<source><address>``: PCI ``domain bus slot function``, USB ``bus device``, a
+    SCSI LUN's ``bus target unit``, or a mediated device's ``uuid``."""
 
     TAG: ClassVar[str] = "address"
     domain: str | None = attr("domain")
@@ -32,6 +35,8 @@ class HostdevAddress:
     slot: str | None = attr("slot")
     function: str | None = attr("function")
     device: str | None = attr("device")
+    target: str | None = attr("target")
+    unit: str | None = attr("unit")
     uuid: str | None = attr("uuid")
 
 
@@ -44,10 +49,23 @@ class UsbId:
 
 
 @dataclass(**CONFIG)
+class ScsiAdapter:
+    """``<source><adapter name='scsi_hostN'/>``: the host's SCSI host bus adapter."""
+
+    TAG: ClassVar[str] = "adapter"
+    name: str | None = attr("name")
+
+
+@dataclass(**CONFIG)
 class HostdevSource:
     TAG: ClassVar[str] = "source"
+    protocol: str | None = attr("protocol")  # scsi_host: vhost, the only one
+    wwpn: str | None = attr("wwpn")
+    startup_policy: str | None = attr("startupPolicy")  # usb
+    guest_reset: str | None = attr("guestReset")  # usb
     vendor: UsbId | None = child("vendor")
     product: UsbId | None = child("product")
+    adapter: ScsiAdapter | None = child()
     address: HostdevAddress | None = child()
 
 
@@ -66,6 +84,62 @@ class Rom:
 
 
 @dataclass(**CONFIG)
+class BootOrder:
+    """``<boot order='N'/>`` of one device (formatdomain "Specifying boot order"):
+    the firmware tries the devices by it, and libvirt refuses it with ``<os><boot>``."""
+
+    TAG: ClassVar[str] = "boot"
+    order: int | None = attr("order")
+
+
+@dataclass(**CONFIG)
+class Teaming:
+    """``<teaming>``: virtio-net failover (formatdomain "Teaming a virtio/hostdev NIC
+    pair"): the guest uses the transient device (an SR-IOV function) while it can, and
+    the persistent virtio NIC of the same MAC while the guest migrates."""
+
+    TAG: ClassVar[str] = "teaming"
+    type: str | None = attr("type")
+    persistent: str | None = attr("persistent")  # the persistent NIC's alias
+
+
+@dataclass(**CONFIG)
+class DeviceAlias:
+    """``<alias name='ua-...'/>``: a name of the user's for a device (libvirt keeps only
+    the ``ua-`` ones in a definition; the others it gives running guests itself)."""
+
+    TAG: ClassVar[str] = "alias"
+    name: str | None = attr("name")
+
+
+@dataclass(**CONFIG)
+class AcpiIndex:
+    """``<acpi index='N'/>``: the PCI device's index in the ACPI tables, which names a
+    Linux guest's NIC (eno1 for index 1) whatever slot it sits in."""
+
+    TAG: ClassVar[str] = "acpi"
+    index: int | None = attr("index")
+
+
+# QEMU's acpi-index property: 1 to 16383, one per device of the guest's.
+ACPI_INDEX = {
+    "type": "integer",
+    "minimum": 1,
+    "maximum": 16383,
+    "description": "the PCI device's index in the ACPI tables: a Linux guest names the NIC eno<index> whatever slot it sits in; unique in the VM",
+}
+
+USER_ALIAS = "^ua-[A-Za-z0-9_-]+$"
+TRANSIENT_TEAMING = {
+    "type": "object",
+    "description": "virtio-net failover: this device carries the guest's traffic while it can, and the persistent virtio NIC (its alias) while the guest migrates; give both the same MAC",
+    "properties": {"persistent": {"type": "string", "pattern": USER_ALIAS}},
+    "required": ["persistent"],
+    "additionalProperties": False,
+}
+
+
+@dataclass(**CONFIG)
 class Hostdev:
     TAG: ClassVar[str] = "hostdev"
     # The host's device names it: two hostdevs cannot take the same one.
@@ -79,6 +153,10 @@ class Hostdev:
         "source/address/@uuid",
         "source/vendor/@id",
         "source/product/@id",
+        "source/adapter/@name",
+        "source/address/@target",
+        "source/address/@unit",
+        "source/@wwpn",
     )
     mode: str | None = attr("mode")
     type: str | None = attr("type")
@@ -88,6 +166,11 @@ class Hostdev:
     ramfb: bool | None = attr("ramfb", codec=ON_OFF)
     driver: HostdevDriver | None = child()
     source: HostdevSource | None = child()
+    readonly: bool = flag("readonly")  # scsi
+    shareable: bool = flag("shareable")  # scsi
+    teaming: Teaming | None = child()
+    boot: BootOrder | None = child()
+    acpi: AcpiIndex | None = child()
     rom: Rom | None = child()
 
 
@@ -97,11 +180,25 @@ class Hostdev:
 # vfio-pci before the guest starts, and gives it back after; without it the guest fails
 # to start until someone runs virsh nodedev-detach by hand. USB and mediated devices are
 # not unbound from any driver, so there it means nothing, and libvirt writes 'no'.
-MANAGED_BY_DEFAULT = {"pci": True, "usb": False, "mdev": False}
+MANAGED_BY_DEFAULT = {"pci": True, "usb": False, "mdev": False, "scsi": False, "scsiHost": False}
 # Only VFIO assigns mediated devices on x86 (vfio-ccw and vfio-ap are s390x's).
 MDEV_MODEL = "vfio-pci"
+# ...s390x's own: channel I/O devices (vfio-ccw) and crypto adapters (vfio-ap).
+S390X_MDEV_MODELS = ("vfio-ccw", "vfio-ap")
 
-SOURCES = ("pci", "usb", "mdev")
+SOURCES = ("pci", "usb", "mdev", "scsi", "scsiHost")
+# libvirt's hostdev type of each spec key
+HOSTDEV_TYPES = {
+    "pci": "pci",
+    "usb": "usb",
+    "mdev": "mdev",
+    "scsi": "scsi",
+    "scsiHost": "scsi_host",
+}
+SPEC_KEYS = {kind: key for key, kind in HOSTDEV_TYPES.items()}
+# vhost-scsi's virtio device: QEMU's pick where none is named.
+VHOST_SCSI_MODELS = ("virtio", "virtio-transitional", "virtio-non-transitional")
+SCSI_ADAPTER = re.compile(r"^scsi_host(?P<host>[0-9]+)$")
 PCI_ADDRESS = re.compile(
     r"^(?:(?P<domain>[0-9a-fA-F]{4}):)?(?P<bus>[0-9a-fA-F]{2}):(?P<slot>[0-9a-fA-F]{2})\.(?P<function>[0-7])$"
 )
@@ -114,7 +211,7 @@ _USB_ADDRESS = {"type": "integer", "minimum": 0, "maximum": 999}
 
 SCHEMA = {
     "type": "array",
-    "description": "host devices given to the guest (formatdomain 'Host device assignment'): each one exactly one of pci, usb or mdev",
+    "description": "host devices given to the guest (formatdomain 'Host device assignment'): each one exactly one of pci, usb, mdev, scsi or scsiHost",
     "items": {
         "type": "object",
         "properties": {
@@ -142,6 +239,14 @@ SCHEMA = {
                     "product": _USB_ID,
                     "bus": _USB_ADDRESS,
                     "device": _USB_ADDRESS,
+                    "startupPolicy": {
+                        "enum": ["mandatory", "requisite", "optional"],
+                        "description": "when the device is missing: the guest does not start (mandatory, the default), or starts without it (optional; requisite: but not when it migrates in)",
+                    },
+                    "guestReset": {
+                        "enum": ["off", "uninitialized", "on"],
+                        "description": "whether the guest may reset the device: never, only before it has configured it, or always (QEMU's default)",
+                    },
                 },
                 "additionalProperties": False,
             },
@@ -150,6 +255,10 @@ SCHEMA = {
                 "description": "a mediated device (a vGPU slice), created on the host beforehand",
                 "properties": {
                     "uuid": {"$ref": "#/$defs/uuid"},
+                    "model": {
+                        "enum": [MDEV_MODEL, *S390X_MDEV_MODELS],
+                        "description": f"the VFIO device: {MDEV_MODEL} (a vGPU; the default), or on s390x a channel I/O device (vfio-ccw) or crypto adapter (vfio-ap)",
+                    },
                     "display": {
                         "type": "boolean",
                         "description": "show the vGPU's display through the graphics device; default false",
@@ -162,10 +271,52 @@ SCHEMA = {
                 "required": ["uuid"],
                 "additionalProperties": False,
             },
+            "scsi": {
+                "type": "object",
+                "description": "a SCSI LUN of the host's (lsscsi's [HOST:BUS:TARGET:UNIT]), passed through on the guest's SCSI controller",
+                "properties": {
+                    "adapter": {
+                        "type": "string",
+                        "pattern": "^scsi_host[0-9]+$",
+                        "description": "the host bus adapter: scsi_hostN for lsscsi's host N",
+                    },
+                    "bus": {"type": "integer", "minimum": 0, "maximum": 99},
+                    "target": {"type": "integer", "minimum": 0, "maximum": 2**32 - 1},
+                    "unit": {"type": "integer", "minimum": 0, "maximum": 2**64 - 1},
+                    "readonly": {"type": "boolean"},
+                    "shareable": {
+                        "type": "boolean",
+                        "description": "other guests may use the LUN at the same time",
+                    },
+                },
+                "required": ["adapter", "bus", "target", "unit"],
+                "additionalProperties": False,
+            },
+            "scsiHost": {
+                "type": "object",
+                "description": "a vhost-scsi target of the host's kernel (LIO, set up with targetcli), its LUNs given to the guest by a virtio SCSI device of their own",
+                "properties": {
+                    "wwpn": {
+                        "type": "string",
+                        "pattern": "^naa\\.[0-9a-fA-F]{16}$",
+                        "description": "the target's world wide port name, such as naa.5123456789abcde0",
+                    },
+                    "model": {"enum": list(VHOST_SCSI_MODELS)},
+                },
+                "required": ["wwpn"],
+                "additionalProperties": False,
+            },
             "managed": {
                 "type": "boolean",
                 "description": "libvirt detaches a PCI device from its host driver and gives it back; default true for pci, false otherwise",
             },
+            "boot": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "the device's place in the boot order (formatdomain 'Specifying boot order'); excludes spec.boot",
+            },
+            "teaming": TRANSIENT_TEAMING,
+            "acpiIndex": ACPI_INDEX,
             "rom": {
                 "type": "object",
                 "description": "the PCI device's option ROM",
@@ -188,6 +339,18 @@ SCHEMA = {
             {"usb": {"bus": 1, "device": 3}, "managed": True},
             {"mdev": {"uuid": "c2177883-f1bb-47f0-914d-32a22e3a8804", "display": True}},
         ],
+        [
+            {"scsi": {"adapter": "scsi_host0", "bus": 0, "target": 0, "unit": 1, "readonly": True}},
+            {"scsiHost": {"wwpn": "naa.5123456789abcde0"}, "boot": 1},
+            {
+                "usb": {
+                    "bus": 1,
+                    "device": 4,
+                    "startupPolicy": "optional",
+                    "guestReset": "uninitialized",
+                }
+            },
+        ],
     ],
 }
 
@@ -205,10 +368,31 @@ def _hostdev(item: dict[str, Any]) -> Hostdev:
     rom = item.get("rom")
     hostdev = Hostdev(
         mode="subsystem",
-        type=kind,
+        type=HOSTDEV_TYPES[kind],
         managed=item.get("managed", MANAGED_BY_DEFAULT[kind]),
+        boot=BootOrder(order=item["boot"]) if "boot" in item else None,
         rom=Rom(**rom) if rom else None,
+        teaming=transient_teaming(item.get("teaming")),
+        acpi=AcpiIndex(index=item["acpiIndex"]) if "acpiIndex" in item else None,
     )
+    if kind == "scsi":
+        return replace(
+            hostdev,
+            source=HostdevSource(
+                adapter=ScsiAdapter(name=source["adapter"]),
+                address=HostdevAddress(
+                    bus=str(source["bus"]), target=str(source["target"]), unit=str(source["unit"])
+                ),
+            ),
+            readonly=source.get("readonly", False),
+            shareable=source.get("shareable", False),
+        )
+    if kind == "scsiHost":
+        return replace(
+            hostdev,
+            model=source.get("model"),
+            source=HostdevSource(protocol="vhost", wwpn=source["wwpn"].lower()),
+        )
     if kind == "pci":
         driver = source.get("driver")
         return replace(
@@ -220,12 +404,28 @@ def _hostdev(item: dict[str, Any]) -> Hostdev:
         return replace(hostdev, source=_usb_source(source))
     return replace(
         hostdev,
-        model=MDEV_MODEL,
+        model=source.get("model", MDEV_MODEL),
         display=source.get("display"),
         ramfb=source.get("ramfb"),
         # libvirt writes a UUID back in lower case
         source=HostdevSource(address=HostdevAddress(uuid=source["uuid"].lower())),
     )
+
+
+def transient_teaming(teaming: Spec | None) -> Teaming | None:
+    if teaming is None:
+        return None
+    return Teaming(type="transient", persistent=teaming["persistent"])
+
+
+def lifted_teaming(teaming: Teaming) -> Any:
+    """``persistent``, ``{persistent: ALIAS}`` for a transient one, or None where the
+    spec has no word for it."""
+    if teaming.type == "persistent" and teaming.persistent is None:
+        return "persistent"
+    if teaming.type == "transient" and teaming.persistent:
+        return {"persistent": teaming.persistent}
+    return None
 
 
 def pci_address(text: str) -> HostdevAddress:
@@ -250,7 +450,13 @@ def _usb_source(usb: dict[str, Any]) -> HostdevSource:
     address = None
     if "bus" in usb or "device" in usb:
         address = HostdevAddress(bus=_decimal(usb.get("bus")), device=_decimal(usb.get("device")))
-    return HostdevSource(vendor=usb_id("vendor"), product=usb_id("product"), address=address)
+    return HostdevSource(
+        startup_policy=usb.get("startupPolicy"),
+        guest_reset=usb.get("guestReset"),
+        vendor=usb_id("vendor"),
+        product=usb_id("product"),
+        address=address,
+    )
 
 
 def _decimal(value: int | None) -> str | None:
@@ -269,13 +475,17 @@ def lift(
 
 
 def _lift_one(hostdev: Hostdev) -> dict[str, Any] | None:
-    kind, source = hostdev.type, hostdev.source
-    if kind not in SOURCES or source is None:
+    kind, source = SPEC_KEYS.get(hostdev.type or ""), hostdev.source
+    if kind is None or source is None:
         return None
     if kind == "pci":
         lifted = _lift_pci(hostdev)
     elif kind == "usb":
         lifted = _lift_usb(source)
+    elif kind == "scsi":
+        lifted = _lift_scsi(hostdev)
+    elif kind == "scsiHost":
+        lifted = _lift_scsi_host(hostdev)
     else:
         lifted = _lift_mdev(hostdev)
     if lifted is None:
@@ -284,6 +494,15 @@ def _lift_one(hostdev: Hostdev) -> dict[str, Any] | None:
     managed = bool(hostdev.managed)  # libvirt reads a missing managed as 'no'
     if managed != MANAGED_BY_DEFAULT[kind]:
         item["managed"] = managed
+    if hostdev.boot is not None and hostdev.boot.order is not None:
+        item["boot"] = hostdev.boot.order
+    if hostdev.acpi is not None and hostdev.acpi.index is not None:
+        item["acpiIndex"] = hostdev.acpi.index
+    if hostdev.teaming is not None:
+        teaming = lifted_teaming(hostdev.teaming)
+        if teaming is None or teaming == "persistent":
+            return None  # only a NIC is a persistent one
+        item["teaming"] = teaming
     if hostdev.rom is not None:
         rom = {
             key: value
@@ -296,7 +515,18 @@ def _lift_one(hostdev: Hostdev) -> dict[str, Any] | None:
 
 
 def _lift_pci(hostdev: Hostdev) -> dict[str, Any] | None:
-    address = hostdev.source.address if hostdev.source else None
+    address = pci_address_text(hostdev.source.address if hostdev.source else None)
+    if address is None:
+        return None
+    lifted: dict[str, Any] = {"address": address}
+    if hostdev.driver is not None and hostdev.driver.name is not None:
+        lifted["driver"] = hostdev.driver.name
+    return lifted
+
+
+def pci_address_text(address: Any) -> str | None:
+    """An address's ``domain bus slot function`` as the spec writes them (0000:03:00.0),
+    or None where they are no PCI address the spec can say."""
     if address is None:
         return None
     try:
@@ -307,9 +537,33 @@ def _lift_pci(hostdev: Hostdev) -> dict[str, Any] | None:
     domain, bus, slot, function = parts
     if not (domain <= 0xFFFF and bus <= 0xFF and slot < _PCI_SLOTS and function <= 7):
         return None
-    lifted: dict[str, Any] = {"address": f"{domain:04x}:{bus:02x}:{slot:02x}.{function:x}"}
-    if hostdev.driver is not None and hostdev.driver.name is not None:
-        lifted["driver"] = hostdev.driver.name
+    return f"{domain:04x}:{bus:02x}:{slot:02x}.{function:x}"
+
+
+def _lift_scsi(hostdev: Hostdev) -> dict[str, Any] | None:
+    source = hostdev.source
+    address = source.address if source else None
+    if source is None or source.protocol or source.adapter is None or address is None:
+        return None  # iSCSI, or an adapter by its parent's address: no word for them yet
+    try:
+        numbers = {key: int(getattr(address, key)) for key in ("bus", "target", "unit")}
+    except (TypeError, ValueError):
+        return None
+    lifted: dict[str, Any] = {"adapter": source.adapter.name, **numbers}
+    if hostdev.readonly:
+        lifted["readonly"] = True
+    if hostdev.shareable:
+        lifted["shareable"] = True
+    return lifted
+
+
+def _lift_scsi_host(hostdev: Hostdev) -> dict[str, Any] | None:
+    source = hostdev.source
+    if source is None or source.protocol != "vhost" or not source.wwpn:
+        return None
+    lifted: dict[str, Any] = {"wwpn": source.wwpn}
+    if hostdev.model:
+        lifted["model"] = hostdev.model
     return lifted
 
 
@@ -324,14 +578,23 @@ def _lift_usb(source: HostdevSource) -> dict[str, Any] | None:
             value = getattr(source.address, key)
             if value is not None:
                 lifted[key] = int(value, 0)
-    return lifted or None
+    if not lifted:
+        return None
+    if source.startup_policy is not None:
+        lifted["startupPolicy"] = source.startup_policy
+    if source.guest_reset is not None:
+        lifted["guestReset"] = source.guest_reset
+    return lifted
 
 
 def _lift_mdev(hostdev: Hostdev) -> dict[str, Any] | None:
     address = hostdev.source.address if hostdev.source else None
-    if hostdev.model != MDEV_MODEL or address is None or address.uuid is None:
+    models = (MDEV_MODEL, *S390X_MDEV_MODELS)
+    if hostdev.model not in models or address is None or address.uuid is None:
         return None
     lifted: dict[str, Any] = {"uuid": address.uuid}
+    if hostdev.model != MDEV_MODEL:
+        lifted["model"] = hostdev.model
     if hostdev.display:
         lifted["display"] = True
     if hostdev.ramfb is not None:
@@ -356,37 +619,67 @@ def libvirt_fills_in(live: tuple[Hostdev, ...], wanted: tuple[Hostdev, ...]) -> 
 # --- semantic checks ------------------------------------------------------------------------
 
 
+_LISTED = ", ".join(SOURCES[:-1]) + f" or {SOURCES[-1]}"
+
+
 def _one_source_each(spec: Spec) -> Iterator[Finding]:
     for index, item in enumerate(spec.get("hostdevs", [])):
         where = ("spec", "hostdevs", index)
         named = [name for name in SOURCES if name in item]
         if not named:
-            yield Finding(where, "a hostdev needs exactly one of pci, usb or mdev")
+            yield Finding(where, f"a hostdev needs exactly one of {_LISTED}")
         elif len(named) > 1:
             yield Finding(
                 (*where, named[1]),
-                f"a hostdev is exactly one of pci, usb or mdev, but sets {named[0]} and {named[1]}",
+                f"a hostdev is exactly one of {_LISTED}, but sets {named[0]} and {named[1]}",
             )
         elif "rom" in item and named[0] != "pci":
             yield Finding((*where, "rom"), "only a PCI device has an option ROM")
+        elif "acpiIndex" in item and not _on_pci(item, named[0]):
+            # qemu_validate.c: "ACPI index is only supported for PCI devices".
+            yield Finding((*where, "acpiIndex"), "only a PCI device has an ACPI index")
+        elif "teaming" in item and named[0] != "pci":
+            yield Finding((*where, "teaming"), "a transient failover device is a PCI function")
+
+
+def rom_findings(rom: Any, where: tuple[Any, ...]) -> Iterator[Finding]:
+    """libvirt: "ROM tuning is not supported when ROM is disabled"."""
+    if isinstance(rom, dict) and rom.get("enabled") is False:
+        for key in ("bar", "file"):
+            if key in rom:
+                yield Finding((*where, key), f"a disabled ROM has no {key}: remove one of them")
+
+
+def _roms(spec: Spec) -> Iterator[Finding]:
+    for index, item in enumerate(spec.get("hostdevs", [])):
+        if isinstance(item, dict):
+            yield from rom_findings(item.get("rom"), ("spec", "hostdevs", index, "rom"))
+
+
+def _on_pci(item: Spec, kind: str) -> bool:
+    """Whether the guest sees the device on PCI: a PCI function, or a vGPU (vfio-pci)."""
+    mdev = item.get("mdev")
+    return kind == "pci" or (
+        kind == "mdev" and isinstance(mdev, dict) and mdev.get("model", MDEV_MODEL) == MDEV_MODEL
+    )
 
 
 def _pci_addresses(spec: Spec) -> Iterator[Finding]:
     for index, item in enumerate(spec.get("hostdevs", [])):
         address = item.get("pci", {}).get("address")
-        if not isinstance(address, str):
-            continue
-        where = ("spec", "hostdevs", index, "pci", "address")
-        found = PCI_ADDRESS.match(address)
-        if found is None:
-            yield Finding(
-                where,
-                f"{address!r} is no PCI address: write DOMAIN:BUS:SLOT.FUNCTION in hex, as lspci -D prints it (0000:03:00.0)",
-            )
-        elif int(found["slot"], 16) >= _PCI_SLOTS:
-            yield Finding(
-                where, f"{address!r}: a PCI slot (device number) is 00 to 1f, not {found['slot']}"
-            )
+        problem = pci_address_problem(address) if isinstance(address, str) else None
+        if problem:
+            yield Finding(("spec", "hostdevs", index, "pci", "address"), problem)
+
+
+def pci_address_problem(address: str) -> str | None:
+    """What is wrong with a host PCI address as the spec writes it, if anything."""
+    found = PCI_ADDRESS.match(address)
+    if found is None:
+        return f"{address!r} is no PCI address: write DOMAIN:BUS:SLOT.FUNCTION in hex, as lspci -D prints it (0000:03:00.0)"
+    if int(found["slot"], 16) >= _PCI_SLOTS:
+        return f"{address!r}: a PCI slot (device number) is 00 to 1f, not {found['slot']}"
+    return None
 
 
 def _usb_named(spec: Spec) -> Iterator[Finding]:
@@ -434,6 +727,11 @@ def _same_device(earlier: dict[str, Any], later: dict[str, Any]) -> bool:
         return None not in addresses and len({_pci_numbers(found) for found in addresses}) == 1
     if kinds[0] == "mdev":
         return str(first.get("uuid")).lower() == str(second.get("uuid")).lower()
+    if kinds[0] == "scsi":
+        keys = ("adapter", "bus", "target", "unit")
+        return all(first.get(key) == second.get(key) for key in keys)
+    if kinds[0] == "scsiHost":
+        return str(first.get("wwpn")).lower() == str(second.get("wwpn")).lower()
     # USB: the earlier one's bus and device where both are set (and not 0), else its
     # vendor and product; what is left out counts as 0.
     keys = ("bus", "device") if first.get("bus") and first.get("device") else ("vendor", "product")
@@ -453,6 +751,13 @@ def _mdev_display(spec: Spec) -> Iterator[Finding]:
         if not isinstance(mdev, dict):
             continue
         where = ("spec", "hostdevs", index, "mdev")
+        model = mdev.get("model", MDEV_MODEL)
+        if model in S390X_MDEV_MODELS and spec.get("arch", "x86_64") != "s390x":
+            yield Finding((*where, "model"), f"{model} is s390x's: QEMU has it there only")
+        for key in ("display", "ramfb"):
+            if key in mdev and model != MDEV_MODEL:
+                # domain_validate.c: display and ramfb are a vGPU's, vfio-pci's.
+                yield Finding((*where, key), f"a {model} device has no {key}: only a vGPU has")
         if mdev.get("display") and not spec.get("graphics"):
             yield Finding((*where, "display"), "a vGPU display needs a graphics device to show it")
         if mdev.get("ramfb") and ramfb_at is not None:
@@ -464,6 +769,67 @@ def _mdev_display(spec: Spec) -> Iterator[Finding]:
             ramfb_at = index
 
 
+def boot_order_findings(spec: Spec) -> Iterator[Finding]:
+    """A NIC's or a host device's boot order: libvirt refuses one with ``<os><boot>``
+    ("per-device boot elements cannot be used together with os/boot elements") and two
+    devices with the same order. The disks' own orders are the disk family's to check;
+    here they count as taken."""
+    taken: dict[int, str] = {
+        disk["boot"]: f"disks[{index}]"
+        for index, disk in enumerate(spec.get("disks", []))
+        if isinstance(disk, dict) and isinstance(disk.get("boot"), int)
+    }
+    for field in ("interfaces", "hostdevs"):
+        for index, item in enumerate(spec.get(field, [])):
+            order = item.get("boot") if isinstance(item, dict) else None
+            if not isinstance(order, int):
+                continue
+            where = ("spec", field, index, "boot")
+            if "boot" in spec:
+                yield Finding(
+                    where,
+                    "a device's boot order and spec.boot exclude each other (libvirt refuses both): remove one",
+                )
+            if order in taken:
+                yield Finding(where, f"boot order {order} is {taken[order]}'s already")
+            taken.setdefault(order, f"{field}[{index}]")
+
+
+def acpi_index_findings(spec: Spec) -> Iterator[Finding]:
+    """QEMU takes each ACPI index once in a VM; NICs and host devices share them."""
+    taken: dict[int, str] = {}
+    for field in ("interfaces", "hostdevs"):
+        for index, item in enumerate(spec.get(field, [])):
+            acpi_index = item.get("acpiIndex") if isinstance(item, dict) else None
+            if not isinstance(acpi_index, int):
+                continue
+            if acpi_index in taken:
+                yield Finding(
+                    ("spec", field, index, "acpiIndex"),
+                    f"ACPI index {acpi_index} is {taken[acpi_index]}'s already",
+                )
+            taken.setdefault(acpi_index, f"{field}[{index}]")
+
+
+def _host_paths(hostdevs: tuple[Hostdev, ...]) -> list[tuple[str, str]]:
+    """What a SCSI LUN or a vhost-scsi target is on the host (PCI, USB and mediated
+    devices are looked up in libvirt's node devices, host/references.py)."""
+    found = []
+    for index, hostdev in enumerate(hostdevs):
+        source, what = hostdev.source, f"hostdev {index + 1}"
+        address = source.address if source else None
+        adapter = (
+            SCSI_ADAPTER.match(source.adapter.name or "") if source and source.adapter else None
+        )
+        if hostdev.type == "scsi" and adapter and address:
+            lun = f"{adapter['host']}:{address.bus}:{address.target}:{address.unit}"
+            found.append((what, f"/sys/bus/scsi/devices/{lun}"))
+        if hostdev.type == "scsi_host" and source and source.wwpn:
+            # the LIO target targetcli makes in configfs for the vhost fabric
+            found.append((what, f"/sys/kernel/config/target/vhost/{source.wwpn}"))
+    return found
+
+
 FAMILY = Family(
     spec_field="hostdevs",
     schema=SCHEMA,
@@ -471,6 +837,16 @@ FAMILY = Family(
     config_field="hostdevs",
     lower=lower,
     lift=lift,
-    checks=(_one_source_each, _pci_addresses, _usb_named, _each_device_once, _mdev_display),
+    checks=(
+        _one_source_each,
+        _pci_addresses,
+        _usb_named,
+        _each_device_once,
+        _mdev_display,
+        boot_order_findings,
+        acpi_index_findings,
+        _roms,
+    ),
     libvirt_fills_in=libvirt_fills_in,
+    host_paths=_host_paths,
 )

@@ -19,7 +19,7 @@ from lxml import etree
 
 from vmspec.compare.model import NOT_CONVERGING, Action, Kind, ResourcePlan
 from vmspec.families import FAMILIES, holder
-from vmspec.families.hostdev import Hostdev
+from vmspec.families.hostdev import Hostdev, HostdevAddress, HostdevSource
 from vmspec.host.errors import HostError
 from vmspec.host.volumes import PoolView, volumes_at_apply
 
@@ -192,16 +192,43 @@ def check_references(plan: ResourcePlan, view: HostView, spec_pools: set[str]) -
                 f"interface {index + 1}: the bridge {source.bridge!r} does not exist on this host",
             )
             return
-    for index, hostdev in enumerate(devices.hostdevs):
+    for what, hostdev in _assigned(devices):
         missing = view.host_devices.missing(hostdev) if view.host_devices else None
         if missing:
-            _refuse(plan, f"hostdev {index + 1}: {missing} is not on the host (virsh nodedev-list)")
+            _refuse(plan, f"{what}: {missing} is not on the host (virsh nodedev-list)")
             return
     plan.needs = tuple(dict.fromkeys(needs))
     if deferred:
         listed = ", ".join(f"{pool.name}/{volume}" for pool, volume, _ in deferred)
         plan.known_after_apply = f"the volumes {listed} are looked up once their pools run"
         plan.recheck = lambda host: _volumes_exist(host, plan.name, deferred)
+
+
+def _assigned(devices) -> list[tuple[str, Hostdev]]:
+    """The host devices a domain assigns: its hostdevs, and the SR-IOV functions of its
+    hostdev NICs (as the hostdev libvirt makes of each)."""
+    assigned = [(f"hostdev {index + 1}", hostdev) for index, hostdev in enumerate(devices.hostdevs)]
+    for index, interface in enumerate(devices.interfaces):
+        function = interface.source.function if interface.source else None
+        if interface.type == "hostdev" and function is not None and function.type == "pci":
+            address = HostdevAddress(
+                domain=function.domain,
+                bus=function.bus,
+                slot=function.slot,
+                function=function.function,
+            )
+            assigned.append(
+                (
+                    f"interface {index + 1}",
+                    Hostdev(type="pci", source=HostdevSource(address=address)),
+                )
+            )
+    return assigned
+
+
+def assigns_host_devices(domain) -> bool:
+    """Whether a domain assigns any device of the host's, so that the plan reads them."""
+    return bool(domain.devices and _assigned(domain.devices))
 
 
 def _family_paths(domain) -> list[tuple[str, str]]:

@@ -21,6 +21,7 @@ from vmspec.host.plan import desired_from_document, make_plan
 from vmspec.host.references import (
     HostDevices,
     HostView,
+    assigns_host_devices,
     check_references,
     is_local,
     read_host_devices,
@@ -52,7 +53,7 @@ def _host_devices(host: Host, uri: str, domains: list) -> HostDevices | None:
     """The host's devices, read only where a domain assigns one. libvirt's test driver
     has no PCI or USB devices to assign: its hostdevs are not checked."""
     if uri.startswith("test:") or not any(
-        plan.desired and plan.desired.domain.devices and plan.desired.domain.devices.hostdevs
+        plan.desired and plan.desired.domain.devices and assigns_host_devices(plan.desired.domain)
         for plan in domains
     ):
         return None

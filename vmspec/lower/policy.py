@@ -45,7 +45,13 @@ def boot_devices(spec: dict[str, Any]) -> list[str]:
     # libvirt boots from the first disk when nothing is said; saying so keeps the XML stable.
     if "boot" in spec:
         return list(spec["boot"])
-    return [] if "kernel" in spec else ["hd"]
+    return [] if "kernel" in spec or devices_with_boot_order(spec) else ["hd"]
+
+
+def devices_with_boot_order(spec: dict[str, Any]) -> bool:
+    # A device's own <boot order> excludes <os><boot>: libvirt refuses both together.
+    fields = ("disks", "interfaces", "hostdevs")
+    return any("boot" in item for field in fields for item in spec.get(field, []))
 
 
 def pool_path(spec: dict[str, Any]) -> str:
