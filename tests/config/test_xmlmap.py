@@ -31,7 +31,7 @@ def test_parse_reports_every_uncovered_attribute_and_element_as_an_xpath():
     element = etree.fromstring(
         "<domain type='kvm' id='3'><name>x</name><genid>abc</genid>"
         "<devices><disk type='file'><boot order='1'/><boot order='2'/></disk>"
-        "<parallel type='pty'/></devices></domain>"
+        "<shmem name='ivshmem'/></devices></domain>"
     )
     uncovered: list[str] = []
     domain = from_element(Domain, element, uncovered)
@@ -40,7 +40,7 @@ def test_parse_reports_every_uncovered_attribute_and_element_as_an_xpath():
         "/domain/@id",
         "/domain/devices/disk/boot[1]",
         "/domain/devices/disk/boot[2]",
-        "/domain/devices/parallel",
+        "/domain/devices/shmem",
         "/domain/genid",
     ]
 

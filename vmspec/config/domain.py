@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from vmspec.config.boot import OperatingSystem
-from vmspec.config.chardev import CharDevice
 from vmspec.config.clock import Clock
 from vmspec.config.cpu import Cpu
 from vmspec.config.disk import Disk
@@ -15,6 +14,7 @@ from vmspec.config.graphics import Graphics, Input, Video
 from vmspec.config.memory import MaxMemory, MemorySize
 from vmspec.config.metadata import Metadata
 from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
+from vmspec.families.chardev import AnyChardev
 from vmspec.families.controller import Controller
 from vmspec.families.cputune import Cputune
 from vmspec.families.filesystem import Filesystem
@@ -59,9 +59,10 @@ class Devices:
     controllers: tuple[Controller, ...] = children()
     filesystems: tuple[Filesystem, ...] = children()
     interfaces: tuple[Interface, ...] = children()
-    serials: tuple[CharDevice, ...] = children("serial")
-    consoles: tuple[CharDevice, ...] = children("console")
-    channels: tuple[CharDevice, ...] = children("channel")
+    serials: tuple[AnyChardev, ...] = children("serial")
+    parallels: tuple[AnyChardev, ...] = children("parallel")
+    consoles: tuple[AnyChardev, ...] = children("console")
+    channels: tuple[AnyChardev, ...] = children("channel")
     inputs: tuple[Input, ...] = children()
     tpms: tuple[Tpm, ...] = children()
     graphics: tuple[Graphics, ...] = children()
