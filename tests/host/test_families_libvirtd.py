@@ -13,11 +13,19 @@ import yaml
 from tests.families.test_registry import COMPANIONS, EXAMPLES, SURROUNDINGS
 from tests.host.conftest import SYSTEM_URI, guest_spec, vmspec, write
 from tests.host.test_apply_test_driver import apply, plan
-from vmspec.families import memory_backing
+from vmspec.families import memory_backing, vsock
 
 # Examples whose guest cannot start on this machine, each with the true reason.
 NOT_STARTABLE_HERE = {
     "rng[1]": "/dev/hwrng is root's alone here (crw-------), and QEMU runs as libvirt-qemu",
+    **(
+        {}
+        if Path("/dev/vhost-vsock").exists()
+        else {
+            f"vsock[{index}]": "no /dev/vhost-vsock here (the vhost_vsock module is not loaded)"
+            for index in range(len(vsock.SCHEMA["examples"]))
+        }
+    ),
     **(
         {}
         if Path("/run/openvswitch/vhu0.sock").exists()

@@ -20,6 +20,7 @@ from vmspec.families.cputune import Cputune
 from vmspec.families.filesystem import Filesystem
 from vmspec.families.hostdev import Hostdev
 from vmspec.families.interface import Interface
+from vmspec.families.iommu import Iommu
 from vmspec.families.memballoon import Memballoon
 from vmspec.families.memory_backing import MemoryBacking
 from vmspec.families.numatune import Numatune
@@ -29,6 +30,7 @@ from vmspec.families.rng import Rng
 from vmspec.families.sound import Sound
 from vmspec.families.tpm import Tpm
 from vmspec.families.usb_redirection import Redirdev
+from vmspec.families.vsock import Vsock
 from vmspec.families.watchdog import Watchdog
 
 
@@ -75,6 +77,8 @@ class Devices:
     memballoon: Memballoon | None = child()
     rngs: tuple[Rng, ...] = children()
     panics: tuple[Panic, ...] = children()
+    iommu: Iommu | None = child()
+    vsock: Vsock | None = child()
 
 
 @dataclass(**CONFIG)

@@ -22,6 +22,7 @@ from vmspec.families import (
     filesystem,
     hostdev,
     interface,
+    iommu,
     max_memory,
     memballoon,
     memory_backing,
@@ -35,6 +36,7 @@ from vmspec.families import (
     sound,
     tpm,
     usb_redirection,
+    vsock,
     watchdog,
 )
 from vmspec.families.family import Family, Identity, Place
@@ -63,6 +65,8 @@ FAMILIES: tuple[Family, ...] = (
     tpm.FAMILY,
     memory_backing.FAMILY,
     filesystem.FAMILY,
+    iommu.FAMILY,
+    vsock.FAMILY,
 )
 
 

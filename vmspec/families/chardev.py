@@ -538,6 +538,18 @@ def as_stored(live: tuple[Any, ...], wanted: tuple[Any, ...]) -> tuple[Any, ...]
     return tuple(as_libvirt_stores_it(device) for device in live)
 
 
+def as_stored_in_order(live: tuple[Any, ...], wanted: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``as_stored`` for ports in order (serial, parallel, console): libvirt numbers a
+    port that names none after the ones before it."""
+    stored = []
+    for index, device in enumerate(as_stored(live, wanted)):
+        target = device.target or ChardevTarget()
+        if target.port is None:
+            device = dataclasses.replace(device, target=dataclasses.replace(target, port=index))
+        stored.append(device)
+    return tuple(stored)
+
+
 def each_against_wanted(live: tuple[Any, ...], wanted: tuple[Any, ...]) -> tuple[Any, ...]:
     """Each running device without what libvirt allocated at start, paired with the
     wanted device in the same place (ports and consoles are in order)."""

@@ -20,6 +20,7 @@ TARGETS = ("virtio", "sclp", "sclplm")
 # virtio: the paravirtual console (hvc0) every guest kernel has, on every arch.
 DEFAULT_TARGET = "virtio"
 _SERIAL_TARGET = "serial"
+_DEBUG_TARGET = "isa-debug"  # QEMU's debug console port 0x402, which firmware writes to
 
 CONSOLE_SCHEMA = {
     "type": "object",
@@ -66,8 +67,10 @@ def lower(spec: Spec, identity: Identity) -> tuple[AnyChardev, ...]:
     from vmspec.families.serial import lower as lower_serials
 
     serials = lower_serials(spec, identity)
-    # libvirt mirrors the first serial port as the console; writing it keeps the XML stable.
-    consoles = [mirror(serials[0])] if serials else []
+    # libvirt mirrors the first serial port as the console (not a debug port, which is
+    # no terminal); writing it keeps the XML stable.
+    first = serials[0] if serials else None
+    consoles = [mirror(first)] if first and first.target.type != _DEBUG_TARGET else []
     for console in spec.get("consoles", []):
         target = ChardevTarget(type=console.get("target", DEFAULT_TARGET), port=len(consoles))
         consoles.append(chardev.lower_host(console, target))
@@ -133,6 +136,6 @@ FAMILY = Family(
     lift=lift,
     cannot_say=cannot_say,
     checks=(_console_problems,),
-    libvirt_fills_in=chardev.as_stored,
+    libvirt_fills_in=chardev.as_stored_in_order,
     libvirt_resolves_at_start=chardev.each_against_wanted,
 )

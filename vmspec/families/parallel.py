@@ -56,6 +56,6 @@ FAMILY = Family(
     lower=lower,
     lift=lift,
     checks=(_parallel_problems,),
-    libvirt_fills_in=chardev.as_stored,
+    libvirt_fills_in=chardev.as_stored_in_order,
     libvirt_resolves_at_start=chardev.each_against_wanted,
 )

@@ -131,7 +131,7 @@ FAMILY = Family(
     lower=lower,
     lift=lift,
     checks=(_serial_problems,),
-    libvirt_fills_in=chardev.as_stored,
+    libvirt_fills_in=chardev.as_stored_in_order,
     libvirt_resolves_at_start=chardev.each_against_wanted,
     host_paths=_file_paths,
 )
