@@ -39,11 +39,12 @@ SCHEMA = {
             "description": f"default: {DEFAULT_MODEL}",
         },
         "cid": {
-            "oneOf": [
-                {"const": "auto", "description": "libvirt picks a free one at each start"},
-                {"type": "integer", "minimum": 3, "maximum": 4294967294},
-            ],
-            "description": "the guest's context id (3 or more: 0-2 are the host's); default: auto",
+            # One schema for both forms, so that a wrong one gets a message of its own.
+            "type": ["string", "integer"],
+            "pattern": "^auto$",
+            "minimum": 3,
+            "maximum": 4294967294,
+            "description": "the guest's context id (3 or more: 0-2 are the host's), or auto: libvirt picks a free one at each start; default: auto",
         },
     },
     "additionalProperties": False,
