@@ -27,6 +27,7 @@ from vmspec.families.numatune import Numatune
 from vmspec.families.panic import Panic
 from vmspec.families.pm import PowerManagement
 from vmspec.families.rng import Rng
+from vmspec.families.smartcard import AnySmartcard
 from vmspec.families.sound import Sound
 from vmspec.families.tpm import Tpm
 from vmspec.families.usb_redirection import Redirdev
@@ -61,6 +62,7 @@ class Devices:
     controllers: tuple[Controller, ...] = children()
     filesystems: tuple[Filesystem, ...] = children()
     interfaces: tuple[Interface, ...] = children()
+    smartcards: tuple[AnySmartcard, ...] = children("smartcard")
     serials: tuple[AnyChardev, ...] = children("serial")
     parallels: tuple[AnyChardev, ...] = children("parallel")
     consoles: tuple[AnyChardev, ...] = children("console")
