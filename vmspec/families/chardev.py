@@ -119,10 +119,12 @@ class ChardevLog:
 @dataclass(**CONFIG)
 class ChardevTarget:
     """The guest side: a serial port's UART (``type`` isa-serial, pci-serial...) and
-    ``port``, a console's kind (serial, virtio, sclp), a channel's virtio ``name``."""
+    ``port``, a console's kind (serial, virtio, sclp), a channel's virtio ``name`` or
+    the guest ``address`` and ``port`` a guestfwd channel answers on."""
 
     TAG: ClassVar[str] = "target"
     type: str | None = attr("type")
+    address: str | None = attr("address")
     port: int | None = attr("port")
     name: str | None = attr("name")
 
@@ -354,6 +356,7 @@ SOURCE_PROPERTIES: dict[str, Any] = {
     },
 }
 
+DEFAULT_PROTOCOL = "raw"  # tcp: the bytes as they are, no telnet negotiation
 # unix and tcp bind unless told: the socket is then QEMU's own, there from the start.
 DEFAULT_MODE = "bind"
 
@@ -396,8 +399,8 @@ def lower_host(item: Spec, target: ChardevTarget | None) -> Any:
     }
     source = _lower_source(kind, item)
     if kind == "tcp":
-        protocol = item.get("protocol")
-        common["protocol"] = Protocol(type=protocol) if protocol else None
+        # raw is libvirt's default, which it writes out: so does vmspec.
+        common["protocol"] = Protocol(type=item.get("protocol", DEFAULT_PROTOCOL))
     return _CLASSES[kind](**({"source": source} if source is not None else {}), **common)
 
 
@@ -476,7 +479,7 @@ def lift_host(device: Any) -> Spec | None:
         lifted["clipboard"] = source.clipboard.copypaste if source.clipboard else None
         lifted["mouse"] = source.mouse.mode if source.mouse else None
     protocol = getattr(device, "protocol", None)
-    if protocol is not None and protocol.type:
+    if protocol is not None and protocol.type and protocol.type != DEFAULT_PROTOCOL:
         lifted["protocol"] = protocol.type
     if device.log is not None and device.log.file:
         log = {"file": device.log.file, "append": device.log.append}
@@ -509,7 +512,7 @@ def as_libvirt_stores_it(device: Any) -> Any:
     if isinstance(device, TcpChardev):
         mode = source.mode if source and source.mode else "connect"
         source = dataclasses.replace(source, mode=mode) if source else None
-        protocol = device.protocol or Protocol(type="raw")
+        protocol = device.protocol or Protocol(type=DEFAULT_PROTOCOL)
         return dataclasses.replace(device, source=source, protocol=protocol)
     return device
 
