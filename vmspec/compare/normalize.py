@@ -37,6 +37,8 @@ _LIBVIRT_ALLOCATED = re.compile(
     # (piix3-uhci has two: a tablet and two SPICE redirections take three).
     r"|devices/hub(?:/.*)?"
     r"|devices/serial/target/model"  # isa-serial
+    # Whether the guest's end of a virtio channel is open (the agent runs): a status.
+    r"|devices/channel/target/@state"
     r"|cpu/@migratable"  # host-passthrough: migratable on
     r"|devices/video/model/@(?:ram|vram|vram64|vgamem)"  # the video model's default memory
     r")$"

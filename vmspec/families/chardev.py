@@ -283,7 +283,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "pipe": ("path",),
     "file": ("path",),
     "tcp": ("host", "port"),
-    "udp": ("host", "port"),
+    "udp": ("port",),  # to localhost without host
     "spiceport": ("channel",),
 }
 
@@ -313,7 +313,7 @@ SOURCE_PROPERTIES: dict[str, Any] = {
     },
     "host": {
         **_HOST,
-        "description": "tcp: the address to listen on or connect to; udp: where to send",
+        "description": "tcp: the address to listen on or connect to; udp: where to send (default: localhost)",
     },
     "port": {**_PORT, "description": "tcp, udp: the service (port number) with host"},
     "bindHost": {**_HOST, "description": "udp: the local address to receive on"},
@@ -432,7 +432,7 @@ def _lower_source(kind: str, item: Spec) -> Any:
         ends = []
         if "bindHost" in item:
             ends.append(ChardevUdp(mode="bind", host=item["bindHost"], service=item["bindPort"]))
-        ends.append(ChardevUdp(mode="connect", host=item["host"], service=item["port"]))
+        ends.append(ChardevUdp(mode="connect", host=item.get("host"), service=item["port"]))
         return tuple(ends)
     if kind == "spiceport":
         return ChardevSpiceport(channel=item["channel"])
