@@ -473,10 +473,14 @@ def plausible_chardevs(spec: dict[str, Any]) -> None:
         names.add(channel_family.GUEST_AGENT_CHANNEL)
     if spec.get("spiceAgent"):
         names.add(channel_family.SPICE_AGENT_CHANNEL)
+    spice = any(display.get("type") == "spice" for display in spec.get("graphics", []))
     for field in ("serials", "consoles", "parallels", "channels"):
         kept = []
         for index, item in enumerate(spec.get(field, [])):
             kind = item.setdefault("type", "unix")
+            virtio = field == "channels" and "guestfwd" not in item
+            if kind in chardev.SPICE_TYPES and (not spice or (kind == "spicevmc" and not virtio)):
+                kind = item["type"] = "pty"
             for key in [key for key in item if key in chardev.SOURCE_PROPERTIES]:
                 if key not in (*chardev.KEYS[kind], "type", "log"):
                     del item[key]
@@ -493,14 +497,38 @@ def plausible_chardevs(spec: dict[str, Any]) -> None:
                 item.pop("bindPort", None)
             if field == "consoles" and spec.get("arch", "x86_64") != "s390x":
                 item.pop("target", None)
-            if field == "channels" and item["name"] in names:
-                continue
-            names.add(item.get("name", ""))
+            if field == "channels":
+                if "name" not in item and "guestfwd" not in item:
+                    item["name"] = f"org.linux-kvm.port.{index}"
+                if "name" in item:
+                    item.pop("guestfwd", None)
+                elif kind == "unix":
+                    item.setdefault("path", f"/run/vmspec/guestfwd{index}.sock")
+                if item.get("name") in names:
+                    continue
+                names.add(item.get("name", ""))
             kept.append(item)
         if field in spec:
             spec[field] = kept
     if spec.get("arch", "x86_64") not in X86_ARCHES:
         spec.pop("parallels", None)
+    for card in spec.get("smartcards", []):
+        if card["mode"] != "host-certificates":
+            card.pop("certificates", None)
+            card.pop("database", None)
+        else:
+            card.setdefault("certificates", ["cert1", "cert2", "cert3"])
+        if card["mode"] != "passthrough":
+            card.pop("source", None)
+            continue
+        source = card.setdefault("source", {"type": "tcp"})
+        if source["type"] == "spicevmc" and not spice:
+            source["type"] = "tcp"
+        if source["type"] == "tcp":
+            source.setdefault("host", "127.0.0.1")
+            source.setdefault("port", 2001)
+        else:
+            card["source"] = {"type": "spicevmc"}
     iommu = spec.get("iommu")
     if iommu is not None and iommu["model"] != "intel":
         for key in iommu_family.DRIVER_FIELDS:

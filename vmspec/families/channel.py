@@ -98,6 +98,9 @@ def _channel_problems(spec: Spec) -> Iterator[Finding]:
     for index, channel in enumerate(spec.get("channels", [])):
         where = ("spec", "channels", index)
         yield from chardev.host_problems({"type": "unix", **channel}, where, "channel")
+        virtio = "name" in channel
+        what = "channel" if virtio else "guestfwd channel"
+        yield from chardev.spice_problems(channel, where, what, spec, virtio_port=virtio)
         if ("name" in channel) == ("guestfwd" in channel):
             yield Finding(where, "a channel has a name (a virtio port) or guestfwd, one of them")
             continue

@@ -386,6 +386,24 @@ def host_problems(item: Spec, where: FieldPath, what: str) -> Iterator[Finding]:
         yield Finding(where, "a udp receiving side needs both bindHost and bindPort")
 
 
+# The host sides that travel over a SPICE client's connection.
+SPICE_TYPES = ("spicevmc", "spiceport")
+
+
+def spice_problems(
+    item: Spec, where: FieldPath, what: str, spec: Spec, *, virtio_port: bool = False
+) -> Iterator[Finding]:
+    """spicevmc and spiceport need a SPICE display; spicevmc is a virtio port's alone
+    (libvirt: "spicevmc device type only supports virtio")."""
+    kind = item.get("type")
+    if kind not in SPICE_TYPES:
+        return
+    if kind == "spicevmc" and not virtio_port:
+        yield Finding((*where, "type"), f"a {what} cannot be spicevmc: that is a virtio channel's")
+    if not any(display.get("type") == "spice" for display in spec.get("graphics", [])):
+        yield Finding((*where, "type"), f"a {kind} {what} needs a spice display in graphics")
+
+
 # --- lowering -----------------------------------------------------------------------------
 
 

@@ -51,6 +51,7 @@ def _console_problems(spec: Spec) -> Iterator[Finding]:
     for index, console in enumerate(spec.get("consoles", [])):
         where = ("spec", "consoles", index)
         yield from chardev.host_problems(console, where, "console")
+        yield from chardev.spice_problems(console, where, "console", spec)
         if console["type"] == "unix" and "path" not in console:
             yield Finding(where, "a unix console needs a path")
         target = console.get("target", DEFAULT_TARGET)

@@ -30,6 +30,9 @@ def _parallel_problems(spec: Spec) -> Iterator[Finding]:
     parallels = spec.get("parallels", [])
     for index, parallel in enumerate(parallels):
         yield from chardev.host_problems(parallel, ("spec", "parallels", index), "parallel port")
+        yield from chardev.spice_problems(
+            parallel, ("spec", "parallels", index), "parallel port", spec
+        )
     arch = spec.get("arch", "x86_64")
     if parallels and arch not in X86_ARCHES:
         # QEMU's parallel port is an ISA device, which only x86 machines have.

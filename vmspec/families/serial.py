@@ -70,6 +70,7 @@ def _serial_problems(spec: Spec) -> Iterator[Finding]:
     for index, serial in enumerate(spec.get("serials", [])):
         where = ("spec", "serials", index)
         yield from chardev.host_problems(serial, where, "serial console")
+        yield from chardev.spice_problems(serial, where, "serial console", spec)
         if serial["type"] == "unix" and "path" not in serial:
             # libvirt picks a socket only for a virtio channel.
             yield Finding(where, "a unix serial console needs a path")
