@@ -190,6 +190,10 @@ def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None
         controller = from_element(Controller, element, [])
         if element.get("type") not in named and is_libvirts_own(controller, machine):
             element.getparent().remove(element)
+    if original.find("devices/smartcard") is not None and "ccid" not in named:
+        # The CCID controller libvirt adds for a smartcard reader (vmspec.families.smartcard).
+        for element in original.xpath("devices/controller[@type='ccid'][@index='0'][not(@ports)]"):
+            element.getparent().remove(element)
     arch = original.xpath("string(os/type/@arch)") or "x86_64"
     # The panic notifier libvirt gives every pseries and s390 guest (vmspec.families.panic).
     compiled_panics = {element.get("model") for element in compiled.iterfind("devices/panic")}

@@ -23,7 +23,7 @@ from vmspec.config.disk import Disk
 from vmspec.config.domain import Domain
 from vmspec.config.features import Hyperv
 from vmspec.config.metadata import Metadata
-from vmspec.families import FAMILIES, Place, console, families_at, holder
+from vmspec.families import FAMILIES, Place, console, families_at, holder, smartcard
 from vmspec.families.family import Identity
 from vmspec.load import load_text
 from vmspec.lower import disk as disk_extras
@@ -170,8 +170,10 @@ def _families(domain: Domain, spec: dict[str, Any]) -> list[str]:
         name=domain.name or "", uuid=(domain.uuid or domain_uuid(domain.name)).lower()
     )
     if domain.devices is not None:
-        # virt-install writes a console alone; libvirt makes it a serial port with that console.
-        domain = dataclasses.replace(domain, devices=console.as_serial_pair(domain.devices))
+        # virt-install writes a console alone; libvirt makes it a serial port with that
+        # console; and it adds the CCID controller of a smartcard reader.
+        devices = smartcard.without_its_controller(console.as_serial_pair(domain.devices))
+        domain = dataclasses.replace(domain, devices=devices)
     lost: list[str] = []
     for family in FAMILIES:
         found_at = holder(domain, family.place)
