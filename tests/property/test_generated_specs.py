@@ -36,7 +36,7 @@ from lxml import etree
 
 from benchmarks.fuzz_mutations import check_text
 from tests.schema.test_host_names import libvirt_takes_host
-from vmspec.arches import X86_ARCHES
+from vmspec.arches import X86_ARCHES, default_serial_target_type
 from vmspec.cli import main
 from vmspec.emit import domain_xml, resource_xml
 from vmspec.families import channel as channel_family
@@ -497,6 +497,11 @@ def plausible_chardevs(spec: dict[str, Any]) -> None:
                 item.pop("bindPort", None)
             if field == "consoles" and spec.get("arch", "x86_64") != "s390x":
                 item.pop("target", None)
+            builtin = default_serial_target_type(spec.get("arch", "x86_64"), spec.get("machine"))
+            if field == "serials" and item.get("target") == builtin:
+                # The machine's own UART, which libvirt names where the spec does not:
+                # import writes no target for it, the same guest in other bytes.
+                item.pop("target")
             if field == "channels":
                 if "name" not in item and "guestfwd" not in item:
                     item["name"] = f"org.linux-kvm.port.{index}"
