@@ -31,7 +31,7 @@ def test_parse_reports_every_uncovered_attribute_and_element_as_an_xpath():
     element = etree.fromstring(
         "<domain type='kvm' id='3'><name>x</name><idmap><uid start='0'/></idmap>"
         "<devices><disk type='file'><boot order='1'/><boot order='2'/></disk>"
-        "<parallel type='pty'/></devices></domain>"
+        "<shmem name='ivshmem'/></devices></domain>"
     )
     uncovered: list[str] = []
     domain = from_element(Domain, element, uncovered)
@@ -42,6 +42,8 @@ def test_parse_reports_every_uncovered_attribute_and_element_as_an_xpath():
         "/domain/devices/disk/boot[2]",
         "/domain/devices/parallel",
         "/domain/idmap",
+        "/domain/devices/shmem",
+        "/domain/genid",
     ]
 
 

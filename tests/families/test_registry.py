@@ -69,6 +69,7 @@ COMPANIONS: dict[str, Any] = {
 _TWO_CELLS = [{"cpus": "0", "memory": "512MiB"}, {"cpus": "1", "memory": "512MiB"}]
 SURROUNDINGS: dict[str, dict[str, Any]] = {
     "currentMemory": {"memory": "1GiB"},
+    "iommu": {"machine": "q35"},  # VT-d is q35's (and virtio-iommu needs PCIe)
     "numa": {"memory": "1GiB", "vcpus": 2},
     "cpu": {"vcpus": 2},
     "maxMemory": {"memory": "1GiB", "vcpus": 2, "numa": _TWO_CELLS},

@@ -14,7 +14,7 @@ import yaml
 from tests.families.test_registry import COMPANIONS, EXAMPLES, SURROUNDINGS
 from tests.host.conftest import SYSTEM_URI, guest_spec, vmspec, write
 from tests.host.test_apply_test_driver import apply, plan
-from vmspec.families import memory_backing, memtune, numatune
+from vmspec.families import memory_backing, memtune, numatune, smartcard, vsock
 from vmspec.units import size_in_kib
 
 # Examples whose guest cannot start on this machine, each with the true reason.
@@ -36,6 +36,21 @@ NOT_STARTABLE_HERE = {
         }
     ),
     "rng[1]": "/dev/hwrng is root's alone here (crw-------), and QEMU runs as libvirt-qemu",
+    # QEMU's emulated card reads its certificates from an NSS database, which this
+    # machine lacks ("ccid-card-emulated: failed to initialize vcard").
+    **{
+        f"smartcards[{index}]": "no NSS database with smartcard certificates at /etc/pki/nssdb here"
+        for index, example in enumerate(smartcard.SCHEMA["examples"])
+        if example[0]["mode"] != "passthrough" and not Path("/etc/pki/nssdb/cert9.db").exists()
+    },
+    **(
+        {}
+        if Path("/dev/vhost-vsock").exists()
+        else {
+            f"vsock[{index}]": "no /dev/vhost-vsock here (the vhost_vsock module is not loaded)"
+            for index in range(len(vsock.SCHEMA["examples"]))
+        }
+    ),
     **(
         {}
         if Path("/sys/fs/selinux/enforce").exists()

@@ -88,18 +88,22 @@ def test_a_domain_defined_by_hand_is_imported_and_adopted_unchanged(system, tmp_
 def test_what_the_spec_cannot_express_is_listed_and_refused_unless_lossy(system, tmp_path):
     name = f"{TEST_PREFIX}lossy"
     system.defineXML(
-        guest_domain_xml(name).replace("</devices>", "<parallel type='pty'/></devices>")
+        guest_domain_xml(name).replace(
+            "</devices>",
+            "<shmem name='lossy'><model type='ivshmem-plain'/><size unit='M'>4</size></shmem>"
+            "</devices>",
+        )
     )
     refused = vmspec("import", "-c", SYSTEM_URI, name)
     assert refused.returncode == 1
     assert refused.stdout == ""
     assert f"{name}: not imported; the spec cannot express:" in refused.stderr
-    assert "/domain/devices/parallel" in refused.stderr
+    assert "/domain/devices/shmem" in refused.stderr
 
     lossy = vmspec("import", "--lossy", "-c", SYSTEM_URI, name)
     assert lossy.returncode == 0
     assert yaml.safe_load(lossy.stdout)["metadata"]["name"] == name
-    assert "dropped /domain/devices/parallel" in lossy.stderr
+    assert "dropped /domain/devices/shmem" in lossy.stderr
 
 
 def test_an_unknown_name_is_an_error_that_names_it(system):

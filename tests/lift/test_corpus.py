@@ -206,12 +206,18 @@ def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None
             controller, machine
         ):
             element.getparent().remove(element)
+    if original.find("devices/smartcard") is not None and "ccid" not in named:
+        # The CCID controller libvirt adds for a smartcard reader (vmspec.families.smartcard).
+        for element in original.xpath("devices/controller[@type='ccid'][@index='0'][not(@ports)]"):
+            element.getparent().remove(element)
     arch = original.xpath("string(os/type/@arch)") or "x86_64"
     # The panic notifier libvirt gives every pseries and s390 guest (vmspec.families.panic).
     compiled_panics = {element.get("model") for element in compiled.iterfind("devices/panic")}
     for element in original.findall("devices/panic"):
         model = element.get("model")
-        if model in LIBVIRTS_OWN_PANICS and model not in compiled_panics and len(element) == 0:
+        # An address is libvirt's to allocate (normalize's rule), for its own panic too.
+        only_address = all(child.tag == "address" for child in element)
+        if model in LIBVIRTS_OWN_PANICS and model not in compiled_panics and only_address:
             element.getparent().remove(element)
     cpu, compiled_cpu = original.find("cpu"), compiled.find("cpu")
     if cpu is not None and compiled_cpu is None and _is_default_cpu(cpu, arch):

@@ -217,11 +217,18 @@ def test_a_sound_backend_is_not_passed_over():
     assert not lifted.lossless
 
 
-def test_a_serial_device_other_than_the_default_is_not_passed_over():
-    # serial-debugcon.xml: an isa-debugcon port came back as a plain isa-serial port.
-    serial = "<serial type='pty'><target type='isa-debug'/></serial>"
+def test_a_serial_device_other_than_the_default_is_its_target():
+    # serial-debugcon.xml: an isa-debugcon port once came back as a plain isa-serial port.
+    serial = "<serial type='pty'><target type='isa-debug' port='0'/></serial>"
     lifted = lift_xml(domain(serial), "x")
-    assert not lifted.lossless
+    assert lifted.lossless, lifted.dropped
+    assert lifted.document["spec"]["serials"] == [{"type": "pty", "target": "isa-debug"}]
+
+
+def test_a_serial_device_the_spec_has_no_type_for_is_not_passed_over():
+    serial = "<serial type='dbus'><source channel='org.qemu.console.serial.0'/></serial>"
+    lifted = lift_xml(domain(serial), "x")
+    assert "/domain/devices/serial/@type" in lifted.dropped
 
 
 GIB = "<memory>1048576</memory>"

@@ -36,11 +36,14 @@ from lxml import etree
 
 from benchmarks.fuzz_mutations import check_text
 from tests.schema.test_host_names import libvirt_takes_host
-from vmspec.arches import X86_ARCHES
+from vmspec.arches import X86_ARCHES, default_serial_target_type
 from vmspec.cli import main
 from vmspec.emit import domain_xml, resource_xml
+from vmspec.families import channel as channel_family
+from vmspec.families import chardev
 from vmspec.families import hostdev as hostdev_family
 from vmspec.families import interface as interface_family
+from vmspec.families import iommu as iommu_family
 from vmspec.families.controller import MODELS as CONTROLLER_MODELS
 from vmspec.families.filesystem import NINE_P_ONLY, VIRTIOFS_ONLY, VIRTIOFS_TAG_BYTES
 from vmspec.lift.sources import lift_xml
@@ -458,6 +461,90 @@ _TARGET_PREFIX = {"virtio": "vd", "sata": "sd", "scsi": "sd", "usb": "sd", "ide"
 _DISK_SOURCES = ("file", "block", "volume", "network")
 
 
+_CHARDEV_NEEDS = {"path": "/var/log/vmspec/chardev", "host": "127.0.0.1", "port": 4555}
+_CHARDEV_NEEDS |= {"channel": "org.qemu.console.serial.0"}
+
+
+def plausible_chardevs(spec: dict[str, Any]) -> None:
+    """Each serial port, console, parallel port and channel with the keys of its type
+    only (vmspec/families/chardev.py), a channel name once, and the arch rules."""
+    names: set[str] = set()
+    if spec.get("guestAgent"):
+        names.add(channel_family.GUEST_AGENT_CHANNEL)
+    if spec.get("spiceAgent"):
+        names.add(channel_family.SPICE_AGENT_CHANNEL)
+    spice = any(display.get("type") == "spice" for display in spec.get("graphics", []))
+    for field in ("serials", "consoles", "parallels", "channels"):
+        kept = []
+        for index, item in enumerate(spec.get(field, [])):
+            kind = item.setdefault("type", "unix")
+            virtio = field == "channels" and "guestfwd" not in item
+            if kind in chardev.SPICE_TYPES and (not spice or (kind == "spicevmc" and not virtio)):
+                kind = item["type"] = "pty"
+            for key in [key for key in item if key in chardev.SOURCE_PROPERTIES]:
+                if key not in (*chardev.KEYS[kind], "type", "log"):
+                    del item[key]
+            for key in chardev.REQUIRED.get(kind, ()):
+                item.setdefault(
+                    key, _CHARDEV_NEEDS[key] if key != "path" else f"/run/vmspec/{field}{index}"
+                )
+            if kind == "unix" and field != "channels":
+                item.setdefault("path", f"/run/vmspec/{field}{index}.sock")
+            if item.get("mode", chardev.DEFAULT_MODE) != "connect":
+                item.pop("reconnect", None)
+            if kind == "udp" and ("bindHost" in item) != ("bindPort" in item):
+                item.pop("bindHost", None)
+                item.pop("bindPort", None)
+            if field == "consoles" and spec.get("arch", "x86_64") != "s390x":
+                item.pop("target", None)
+            builtin = default_serial_target_type(spec.get("arch", "x86_64"), spec.get("machine"))
+            if field == "serials" and item.get("target") == builtin:
+                # The machine's own UART, which libvirt names where the spec does not:
+                # import writes no target for it, the same guest in other bytes.
+                item.pop("target")
+            if field == "channels":
+                if "name" not in item and "guestfwd" not in item:
+                    item["name"] = f"org.linux-kvm.port.{index}"
+                if "name" in item:
+                    item.pop("guestfwd", None)
+                elif kind == "unix":
+                    item.setdefault("path", f"/run/vmspec/guestfwd{index}.sock")
+                if item.get("name") in names:
+                    continue
+                names.add(item.get("name", ""))
+            kept.append(item)
+        if field in spec:
+            spec[field] = kept
+    if spec.get("arch", "x86_64") not in X86_ARCHES:
+        spec.pop("parallels", None)
+    for card in spec.get("smartcards", []):
+        if card["mode"] != "host-certificates":
+            card.pop("certificates", None)
+            card.pop("database", None)
+        else:
+            card.setdefault("certificates", ["cert1", "cert2", "cert3"])
+        if card["mode"] != "passthrough":
+            card.pop("source", None)
+            continue
+        source = card.setdefault("source", {"type": "tcp"})
+        if source["type"] == "spicevmc" and not spice:
+            source["type"] = "tcp"
+        if source["type"] == "tcp":
+            source.setdefault("host", "127.0.0.1")
+            source.setdefault("port", 2001)
+        else:
+            card["source"] = {"type": "spicevmc"}
+    iommu = spec.get("iommu")
+    if iommu is not None and iommu["model"] != "intel":
+        for key in iommu_family.DRIVER_FIELDS:
+            iommu.pop(key, None)
+    if iommu is not None and not (
+        (iommu["model"] == "intel" and "q35" in spec.get("machine", ""))
+        or iommu["model"] == "virtio"
+    ):
+        del spec["iommu"]
+
+
 def plausible_devices(document: dict[str, Any]) -> dict[str, Any]:
     """Repairs for the device rules of vmspec/schema/semantic.py that JSON Schema cannot
     state (target names per bus, one display per type, a path for file consoles, ...):
@@ -492,11 +579,7 @@ def plausible_devices(document: dict[str, Any]) -> dict[str, Any]:
         graphics["vnc"].pop("port", None)  # two displays on one port
     if "graphics" in spec:
         spec["graphics"] = list(graphics.values())
-    for index, serial in enumerate(spec.get("serials", [])):
-        if serial["type"] == "pty":
-            serial.pop("path", None)
-        else:
-            serial.setdefault("path", f"/var/log/vmspec/serial{index}")
+    plausible_chardevs(spec)
     for index, interface in enumerate(spec.get("interfaces", [])):
         _keep_one_source(interface, interface_family.TYPES, index, {"network": "default"})
         if "user" in interface:

@@ -10,14 +10,13 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from vmspec.arches import default_serial_target_type
 from vmspec.compare.facts import HostFacts
 from vmspec.config.boot import BootDevice
-from vmspec.config.chardev import CharDevice, CharTarget
 from vmspec.config.disk import BackingStore, Disk
 from vmspec.config.domain import Audio, Devices, Domain
 from vmspec.config.graphics import Graphics, GraphicsListen
-from vmspec.families import Family, Place, families_at, holder, with_fields
+from vmspec.families import Family, Place, console, families_at, holder, serial, with_fields
+from vmspec.families.chardev import ChardevTarget, PtyChardev
 from vmspec.families.features import Features, Smm
 from vmspec.families.interface import Interface
 from vmspec.lower.disk import DEFAULT_ENCRYPTION_ENGINE
@@ -37,6 +36,8 @@ _LIBVIRT_ALLOCATED = re.compile(
     # (piix3-uhci has two: a tablet and two SPICE redirections take three).
     r"|devices/hub(?:/.*)?"
     r"|devices/serial/target/model"  # isa-serial
+    # Whether the guest's end of a virtio channel is open (the agent runs): a status.
+    r"|devices/channel/target/@state"
     r"|devices/video/model/@(?:ram|vram|vram64|vgamem)"  # the video model's default memory
     r")$"
 )
@@ -134,10 +135,6 @@ def _running_devices(wanted: Devices, running: Devices) -> Devices:
         interfaces=tuple(
             _unresolved_network(wanted_nics.get(_mac(nic)), nic) for nic in running.interfaces
         ),
-        # QEMU opens a /dev/pts/N for each pty, and libvirt makes the guest agent's socket.
-        serials=tuple(_without_allocated_path(device) for device in running.serials),
-        consoles=tuple(_without_allocated_path(device) for device in running.consoles),
-        channels=tuple(_without_allocated_path(device) for device in running.channels),
         graphics=tuple(_without_default_listen(wanted.graphics, item) for item in running.graphics),
     )
 
@@ -179,13 +176,6 @@ def _unresolved_network(wanted: Interface | None, running: Interface) -> Interfa
         running.source, bridge=wanted.source.bridge, dev=wanted.source.dev, mode=wanted.source.mode
     )
     return dataclasses.replace(running, type=wanted.type, source=source)
-
-
-def _without_allocated_path(device: CharDevice) -> CharDevice:
-    allocated = device.type == "pty" or (
-        device.target is not None and device.target.type == "virtio"
-    )
-    return dataclasses.replace(device, source=None) if allocated else device
 
 
 def _without_default_listen(wanted: tuple[Graphics, ...], running: Graphics) -> Graphics:
@@ -249,31 +239,15 @@ def _devices(desired: Domain, live: Domain):
         devices, inputs=tuple(i for i in devices.inputs if i not in implicit)
     )
     os_type = desired.os.type if desired.os else None
-    default_serial = default_serial_target_type(
-        (os_type.arch if os_type else None) or "x86_64", os_type.machine if os_type else None
+    serials = serial.with_builtin_target(
+        devices.serials,
+        wanted.serials,
+        (os_type.arch if os_type else None) or "x86_64",
+        os_type.machine if os_type else None,
     )
-    serials = tuple(
-        # libvirt names the machine's own serial target type (isa-serial on x86) when
-        # vmspec leaves it out; any other type (pci-serial, isa-debug, ...) is a real choice.
-        dataclasses.replace(s, target=dataclasses.replace(s.target, type=None))
-        if s.target
-        and s.target.type == default_serial
-        and index < len(wanted.serials)
-        and wanted.serials[index].target
-        and wanted.serials[index].target.type is None
-        else s
-        for index, s in enumerate(devices.serials)
-    )
-    consoles = devices.consoles
-    console_alone = not serials and consoles[:1] and is_bare_pty_console(consoles[0])
-    serial_alone = not consoles and serials[:1] == (CharDevice(type="pty"),)
-    if (console_alone or serial_alone) and wanted.serials[:1] == (_PTY_SERIAL,):
-        # A pty console alone, or a pty serial port alone (virt-install writes either), is
-        # to libvirt a serial port with its console: define turns it into the pair vmspec
-        # writes for a pty serial.
-        serials = wanted.serials[:1] + serials[1:]
-        consoles = wanted.consoles[:1] + consoles[1:]
-    channels = tuple(_without_default_bind(wanted.channels, item) for item in devices.channels)
+    devices = dataclasses.replace(devices, serials=serials)
+    if wanted.serials[:1] == (_PTY_SERIAL,):
+        devices = console.as_serial_pair(devices)
     graphics = tuple(_graphics(wanted.graphics, item) for item in devices.graphics)
     # QEMU 7 needs an audio backend: libvirt writes <audio id='1' type='none'/>, or type
     # spice when the guest has a SPICE display (which carries the sound).
@@ -283,15 +257,12 @@ def _devices(desired: Domain, live: Domain):
     return dataclasses.replace(
         devices,
         disks=tuple(_disk_secrets_in_source(disk) for disk in devices.disks),
-        serials=serials,
-        consoles=consoles,
-        channels=channels,
         graphics=graphics,
         audios=audios,
     )
 
 
-_PTY_SERIAL = CharDevice(type="pty", target=CharTarget(port=0))
+_PTY_SERIAL = PtyChardev(target=ChardevTarget(port=0))
 
 
 def _disk_secrets_in_source(disk: Disk) -> Disk:
@@ -307,29 +278,6 @@ def _disk_secrets_in_source(disk: Disk) -> Disk:
         encryption = dataclasses.replace(encryption, engine=DEFAULT_ENCRYPTION_ENGINE)
     source = dataclasses.replace(source, auth=disk.auth or source.auth, encryption=encryption)
     return dataclasses.replace(disk, auth=None, encryption=None, source=source)
-
-
-def is_bare_pty_console(console: CharDevice) -> bool:
-    """``<console type='pty'/>`` with no target, or a serial one without a port."""
-    target = console.target
-    return (
-        console.type == "pty"
-        and console.source is None
-        and (target is None or (target.type in (None, "serial") and target.port in (None, 0)))
-    )
-
-
-def _without_default_bind(wanted: tuple[CharDevice, ...], live: CharDevice) -> CharDevice:
-    """A unix channel that binds where libvirt chooses (``<source mode='bind'/>``, no path)
-    is what vmspec means by a channel without a source: libvirt picks the socket."""
-    source, target = live.source, live.target
-    if not (live.type == "unix" and source and source.mode == "bind" and not source.path):
-        return live
-    match = next(
-        (item for item in wanted if item.target and target and item.target.name == target.name),
-        None,
-    )
-    return dataclasses.replace(live, source=None) if match and match.source is None else live
 
 
 def _graphics(wanted: tuple[Graphics, ...], live: Graphics) -> Graphics:

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from vmspec.config.boot import OperatingSystem
-from vmspec.config.chardev import CharDevice
 from vmspec.config.disk import Disk
 from vmspec.config.graphics import Graphics, Input, Video
 from vmspec.config.memory import MaxMemory, MemorySize
 from vmspec.config.metadata import Metadata
 from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
 from vmspec.families.blkiotune import Blkiotune
+from vmspec.families.chardev import AnyChardev
 from vmspec.families.clock import Clock
 from vmspec.families.controller import Controller
 from vmspec.families.cpu import Cpu
@@ -22,6 +22,7 @@ from vmspec.families.filesystem import Filesystem
 from vmspec.families.genid import Genid
 from vmspec.families.hostdev import Hostdev
 from vmspec.families.interface import Interface
+from vmspec.families.iommu import Iommu
 from vmspec.families.iothreads import Iothreadids
 from vmspec.families.memballoon import Memballoon
 from vmspec.families.memory_backing import MemoryBacking
@@ -32,10 +33,12 @@ from vmspec.families.panic import Panic
 from vmspec.families.pm import PowerManagement
 from vmspec.families.rng import Rng
 from vmspec.families.seclabel import SecurityLabel
+from vmspec.families.smartcard import AnySmartcard
 from vmspec.families.sound import Sound
 from vmspec.families.sysinfo import FwcfgSysinfo, SmbiosSysinfo
 from vmspec.families.tpm import Tpm
 from vmspec.families.usb_redirection import Redirdev
+from vmspec.families.vsock import Vsock
 from vmspec.families.watchdog import Watchdog
 
 
@@ -67,9 +70,11 @@ class Devices:
     controllers: tuple[Controller, ...] = children()
     filesystems: tuple[Filesystem, ...] = children()
     interfaces: tuple[Interface, ...] = children()
-    serials: tuple[CharDevice, ...] = children("serial")
-    consoles: tuple[CharDevice, ...] = children("console")
-    channels: tuple[CharDevice, ...] = children("channel")
+    smartcards: tuple[AnySmartcard, ...] = children("smartcard")
+    serials: tuple[AnyChardev, ...] = children("serial")
+    parallels: tuple[AnyChardev, ...] = children("parallel")
+    consoles: tuple[AnyChardev, ...] = children("console")
+    channels: tuple[AnyChardev, ...] = children("channel")
     inputs: tuple[Input, ...] = children()
     tpms: tuple[Tpm, ...] = children()
     graphics: tuple[Graphics, ...] = children()
@@ -83,6 +88,8 @@ class Devices:
     rngs: tuple[Rng, ...] = children()
     panics: tuple[Panic, ...] = children()
     memory_devices: tuple[MemoryDevice, ...] = children()
+    iommu: Iommu | None = child()
+    vsock: Vsock | None = child()
 
 
 @dataclass(**CONFIG)

@@ -11,7 +11,7 @@ the committed JSON Schema read it through ``vmspec.families.FAMILIES``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -65,6 +65,10 @@ class Family:
     """The key under ``spec`` that says this family (``watchdog``)."""
     schema: Mapping[str, Any]
     """The JSON Schema of that key's value, with a description and examples."""
+    also_says: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Other keys under ``spec`` the family reads, with their JSON Schema: shorthands for
+    a common value (``guestAgent: true`` for the agent's channel). Its lift sets them in
+    the spec it is given where they say what it lifts."""
     place: Place
     config_field: str
     """The field of ``Domain`` or ``Devices`` it fills (``watchdogs``)."""

@@ -15,17 +15,15 @@ from typing import Any
 
 from vmspec.compare.diff import changes_between
 from vmspec.compare.facts import HostFacts
-from vmspec.compare.normalize import is_bare_pty_console, normalize_live
-from vmspec.config.chardev import CharDevice
+from vmspec.compare.normalize import normalize_live
 from vmspec.config.disk import Disk
 from vmspec.config.domain import Domain
 from vmspec.config.metadata import Metadata
-from vmspec.families import FAMILIES, holder, own_value
+from vmspec.families import FAMILIES, console, holder, own_value, smartcard
 from vmspec.families.family import Identity
 from vmspec.load import load_text
 from vmspec.lower import disk as disk_extras
 from vmspec.lower import lower_virtual_machine, policy
-from vmspec.lower.devices import SPICE_AGENT_CHANNEL
 from vmspec.lower.identity import domain_uuid
 from vmspec.problems import format_field_path
 from vmspec.schema import validate_document
@@ -168,6 +166,11 @@ def _families(domain: Domain, spec: dict[str, Any]) -> list[str]:
     identity = Identity(
         name=domain.name or "", uuid=(domain.uuid or domain_uuid(domain.name)).lower()
     )
+    if domain.devices is not None:
+        # virt-install writes a console alone; libvirt makes it a serial port with that
+        # console; and it adds the CCID controller of a smartcard reader.
+        devices = smartcard.without_its_controller(console.as_serial_pair(domain.devices))
+        domain = dataclasses.replace(domain, devices=devices)
     lost: list[str] = []
     for family in FAMILIES:
         if holder(domain, family.place) is None:
@@ -239,24 +242,6 @@ def _devices(domain: Domain, spec: dict[str, Any], lost: list[str]) -> None:
         graphics.append(entry)
     if graphics:
         spec["graphics"] = graphics
-    serials = [_serial(serial) for serial in devices.serials]
-    if not serials and any(is_bare_pty_console(console) for console in devices.consoles[:1]):
-        # virt-install writes a console alone; libvirt makes it a serial port with that console.
-        serials = [{"type": "pty"}]
-    if serials:
-        spec["serials"] = serials
-    agent = [
-        channel
-        for channel in devices.channels
-        if channel.target and channel.target.name == "org.qemu.guest_agent.0"
-    ]
-    if agent:
-        spec["guestAgent"] = True
-    if any(
-        channel.target and channel.target.name == SPICE_AGENT_CHANNEL
-        for channel in devices.channels
-    ):
-        spec["spiceAgent"] = True
     if devices.videos and devices.videos[0].model:
         model = devices.videos[0].model.type
         if model != policy.video_model({"graphics": graphics}) or not graphics:
@@ -329,13 +314,6 @@ def _disk_secrets(disk: Disk, lifted: dict[str, Any]) -> None:
         secret = disk_extras.lift_secret(encryption.secret)
         if secret is not None:
             lifted["encryption"] = secret
-
-
-def _serial(serial: CharDevice) -> dict[str, Any]:
-    entry: dict[str, Any] = {"type": serial.type}
-    if serial.source and serial.source.path and serial.type in ("file", "unix"):
-        entry["path"] = serial.source.path
-    return entry
 
 
 def _lifecycle(domain: Domain, spec: dict[str, Any]) -> None:

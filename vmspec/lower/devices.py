@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from vmspec.config.chardev import CharDevice, CharSource, CharTarget
 from vmspec.config.disk import (
     BackingStore,
     Disk,
@@ -30,25 +29,14 @@ from vmspec.families.family import Identity
 from vmspec.lower import disk as disk_extras
 from vmspec.lower import policy
 
-GUEST_AGENT_CHANNEL = "org.qemu.guest_agent.0"
-SPICE_AGENT_CHANNEL = "com.redhat.spice.0"
-
 
 def lower_devices(spec: dict[str, Any], identity: Identity) -> Devices:
-    serials = tuple(_serial(serial, port) for port, serial in enumerate(spec.get("serials", [])))
     video_model = policy.video_model(spec)
     disks = tuple(_disk(disk, identity.uuid) for disk in spec.get("disks", []))
     if "cloudInit" in spec:
         disks += (_seed_disk(spec, identity.name),)
     return Devices(
         disks=disks,
-        serials=serials,
-        # libvirt mirrors the first serial port as the console; writing it keeps the XML stable.
-        consoles=(_console(serials[0]),) if serials else (),
-        channels=(
-            *((_guest_agent_channel(),) if spec.get("guestAgent") else ()),
-            *((_spice_agent_channel(),) if spec.get("spiceAgent") else ()),
-        ),
         inputs=(Input(type="tablet", bus="usb"),) if policy.wants_tablet(spec) else (),
         graphics=tuple(_graphics(graphics) for graphics in spec.get("graphics", [])),
         videos=(_video(video_model),) if video_model else (),
@@ -145,31 +133,3 @@ def _video(model: str) -> Video:
     if model == "none":
         return Video(model=VideoModel(type="none"))
     return Video(model=VideoModel(type=model, heads=1, primary=True))
-
-
-def _serial(serial: dict[str, Any], port: int) -> CharDevice:
-    kind = serial["type"]
-    source = None
-    if kind == "file":
-        source = CharSource(path=serial["path"])
-    elif kind == "unix":
-        source = CharSource(mode="bind", path=serial["path"])
-    return CharDevice(type=kind, source=source, target=CharTarget(port=port))
-
-
-def _console(first_serial: CharDevice) -> CharDevice:
-    return CharDevice(
-        type=first_serial.type,
-        source=first_serial.source,
-        target=CharTarget(type="serial", port=0),
-    )
-
-
-def _spice_agent_channel() -> CharDevice:
-    # The SPICE agent's channel: the client's clipboard and screen size reach the guest.
-    return CharDevice(type="spicevmc", target=CharTarget(type="virtio", name=SPICE_AGENT_CHANNEL))
-
-
-def _guest_agent_channel() -> CharDevice:
-    # libvirt picks the socket path under its own run directory.
-    return CharDevice(type="unix", target=CharTarget(type="virtio", name=GUEST_AGENT_CHANNEL))

@@ -24,9 +24,10 @@ def assembled_schema() -> dict[str, Any]:
     core = json.loads(resources.files("vmspec.schema").joinpath(CORE_FILE).read_text("utf-8"))
     properties = core["$defs"]["machineSpec"]["properties"]
     for family in FAMILIES:
-        if family.spec_field in properties:
-            raise ValueError(f"{family.spec_field} is declared in {CORE_FILE} and by its family")
-        properties[family.spec_field] = copy.deepcopy(dict(family.schema))
+        for field, schema in {family.spec_field: family.schema, **family.also_says}.items():
+            if field in properties:
+                raise ValueError(f"{field} is declared in {CORE_FILE} and by its family")
+            properties[field] = copy.deepcopy(dict(schema))
     return core
 
 

@@ -347,18 +347,6 @@ def _cpuset(spec: dict[str, Any]) -> Iterator[Finding]:
         yield Finding(("spec", "cpuset"), problem)
 
 
-def _serials(spec: dict[str, Any]) -> Iterator[Finding]:
-    for index, serial in enumerate(spec.get("serials", [])):
-        where: FieldPath = ("spec", "serials", index)
-        kind = serial["type"]
-        if kind in ("file", "unix") and "path" not in serial:
-            yield Finding(where, f"a {kind} serial console needs a path")
-        if kind == "pty" and "path" in serial:
-            yield Finding(
-                (*where, "path"), "a pty serial console has no path (libvirt allocates the pty)"
-            )
-
-
 def _cloud_init(spec: dict[str, Any]) -> Iterator[Finding]:
     if "cloudInit" not in spec:
         return
@@ -520,7 +508,6 @@ _CHECKS: tuple[Check, ...] = (
     _disks,
     _cpuset,
     _graphics,
-    _serials,
     _cloud_init,
     _volume_creation,
     _network_disks,
