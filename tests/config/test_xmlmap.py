@@ -40,10 +40,8 @@ def test_parse_reports_every_uncovered_attribute_and_element_as_an_xpath():
         "/domain/@id",
         "/domain/devices/disk/boot[1]",
         "/domain/devices/disk/boot[2]",
-        "/domain/devices/parallel",
-        "/domain/idmap",
         "/domain/devices/shmem",
-        "/domain/genid",
+        "/domain/idmap",
     ]
 
 
