@@ -16,10 +16,10 @@ from vmspec.config.boot import BootDevice, OperatingSystem
 from vmspec.config.chardev import CharDevice, CharTarget
 from vmspec.config.cpu import Cpu
 from vmspec.config.disk import BackingStore, Disk
-from vmspec.config.domain import Audio, Devices, Domain
+from vmspec.config.domain import Devices, Domain
 from vmspec.config.features import Features, Smm
-from vmspec.config.graphics import Graphics, GraphicsListen
 from vmspec.families import Family, Place, families_at, holder, with_fields
+from vmspec.families.audio import default_backend
 from vmspec.families.interface import Interface
 from vmspec.lower.disk import DEFAULT_ENCRYPTION_ENGINE
 from vmspec.units import with_size_in_kib
@@ -38,7 +38,6 @@ _LIBVIRT_ALLOCATED = re.compile(
     r"|devices/hub(?:/.*)?"
     r"|devices/serial/target/model"  # isa-serial
     r"|cpu/@migratable"  # host-passthrough: migratable on
-    r"|devices/video/model/@(?:ram|vram|vram64|vgamem)"  # the video model's default memory
     r")$"
 )
 # With firmware='efi', libvirt writes the OVMF build and NVRAM file it selected; without
@@ -155,7 +154,6 @@ def _running_devices(wanted: Devices, running: Devices) -> Devices:
         serials=tuple(_without_allocated_path(device) for device in running.serials),
         consoles=tuple(_without_allocated_path(device) for device in running.consoles),
         channels=tuple(_without_allocated_path(device) for device in running.channels),
-        graphics=tuple(_without_default_listen(wanted.graphics, item) for item in running.graphics),
     )
 
 
@@ -203,22 +201,6 @@ def _without_allocated_path(device: CharDevice) -> CharDevice:
         device.target is not None and device.target.type == "virtio"
     )
     return dataclasses.replace(device, source=None) if allocated else device
-
-
-def _without_default_listen(wanted: tuple[Graphics, ...], running: Graphics) -> Graphics:
-    match = next((item for item in wanted if item.type == running.type), None)
-    if match is None or match.listen is not None or match.listens:
-        return running
-    # With no listen address libvirt listens where qemu.conf says (vnc_listen and
-    # spice_listen, or a socket of its own with vnc_auto_unix_socket) and writes that at
-    # start; the next start reads the same qemu.conf.
-    listens = tuple(
-        listen
-        for listen in running.listens
-        if listen.type != "socket"
-        and not (listen.type == "address" and listen.address == running.listen)
-    )
-    return dataclasses.replace(running, listen=None, listens=listens)
 
 
 def _marker_hash(live: Domain) -> Domain:
@@ -294,11 +276,6 @@ def _devices(desired: Domain, live: Domain):
     if wanted.emulator is None:
         # libvirt names the QEMU binary it picked.
         devices = dataclasses.replace(devices, emulator=None)
-    # x86 guests always get a PS/2 mouse and keyboard from libvirt.
-    implicit = [item for item in devices.inputs if item.bus == "ps2" and item not in wanted.inputs]
-    devices = dataclasses.replace(
-        devices, inputs=tuple(i for i in devices.inputs if i not in implicit)
-    )
     os_type = desired.os.type if desired.os else None
     default_serial = default_serial_target_type(
         (os_type.arch if os_type else None) or "x86_64", os_type.machine if os_type else None
@@ -325,19 +302,18 @@ def _devices(desired: Domain, live: Domain):
         serials = wanted.serials[:1] + serials[1:]
         consoles = wanted.consoles[:1] + consoles[1:]
     channels = tuple(_without_default_bind(wanted.channels, item) for item in devices.channels)
-    graphics = tuple(_graphics(wanted.graphics, item) for item in devices.graphics)
-    # QEMU 7 needs an audio backend: libvirt writes <audio id='1' type='none'/>, or type
-    # spice when the guest has a SPICE display (which carries the sound).
-    spice = any(item.type == "spice" for item in wanted.graphics)
-    default_audio = Audio(id=1, type="spice" if spice else "none")
-    audios = tuple(a for a in devices.audios if a in wanted.audios or a != default_audio)
+    # QEMU 7 needs an audio backend: to a domain without one libvirt adds the one its
+    # displays call for (a rule of two families, audio and graphics, so it is here).
+    default_audio = default_backend({item.type for item in wanted.graphics if item.type})
+    audios = devices.audios
+    if not wanted.audios and audios == (default_audio,):
+        audios = ()
     return dataclasses.replace(
         devices,
         disks=tuple(_disk_secrets_in_source(disk) for disk in devices.disks),
         serials=serials,
         consoles=consoles,
         channels=channels,
-        graphics=graphics,
         audios=audios,
     )
 
@@ -390,22 +366,3 @@ def _hyperv_mode(wanted: Features | None, live: Features | None) -> Features | N
     if wanted.hyperv.mode != "custom":
         return live
     return dataclasses.replace(live, hyperv=dataclasses.replace(live.hyperv, mode="custom"))
-
-
-def _graphics(wanted: tuple[Graphics, ...], live: Graphics) -> Graphics:
-    match = next((item for item in wanted if item.type == live.type), None)
-    if match is None:
-        return live
-    if live.autoport and match.port == -1:
-        # With autoport the port is libvirt's to pick at start (and SPICE drops port='-1').
-        live = dataclasses.replace(live, port=-1)
-    if match.listen is None and not match.listens:
-        # Without a listen address libvirt stores <listen type='address'/>: qemu.conf's
-        # default address, which is what no listen means.
-        empty = GraphicsListen(type="address")
-        live = dataclasses.replace(live, listens=tuple(i for i in live.listens if i != empty))
-    if live.tls_port == -1 and match.tls_port is None:
-        # virt-install writes tlsPort='-1' ("pick one"); libvirt drops it on define, as
-        # SPICE without TLS ports configured has none to pick.
-        live = dataclasses.replace(live, tls_port=None)
-    return live

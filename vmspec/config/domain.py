@@ -11,14 +11,16 @@ from vmspec.config.clock import Clock
 from vmspec.config.cpu import Cpu
 from vmspec.config.disk import Disk
 from vmspec.config.features import Features
-from vmspec.config.graphics import Graphics, Input, Video
 from vmspec.config.memory import MaxMemory, MemorySize
 from vmspec.config.metadata import Metadata
 from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
+from vmspec.families.audio import Audio
 from vmspec.families.controller import Controller
 from vmspec.families.cputune import Cputune
 from vmspec.families.filesystem import Filesystem
+from vmspec.families.graphics import Graphics
 from vmspec.families.hostdev import Hostdev
+from vmspec.families.input import Input
 from vmspec.families.interface import Interface
 from vmspec.families.memballoon import Memballoon
 from vmspec.families.memory_backing import MemoryBacking
@@ -29,6 +31,7 @@ from vmspec.families.rng import Rng
 from vmspec.families.sound import Sound
 from vmspec.families.tpm import Tpm
 from vmspec.families.usb_redirection import Redirdev
+from vmspec.families.video import Video
 from vmspec.families.watchdog import Watchdog
 
 
@@ -38,15 +41,6 @@ class Vcpu:
     placement: str | None = attr("placement")
     cpuset: str | None = attr("cpuset")  # the host CPUs the vCPUs may run on
     count: int | None = text()
-
-
-@dataclass(**CONFIG)
-class Audio:
-    """``<audio>``: vmspec writes none; libvirt adds type none for QEMU 7 (see normalize)."""
-
-    TAG: ClassVar[str] = "audio"
-    id: int | None = attr("id")
-    type: str | None = attr("type")
 
 
 @dataclass(**CONFIG)

@@ -13,12 +13,15 @@ import dataclasses
 from typing import Any
 
 from vmspec.families import (
+    audio,
     boot_menu,
     controller,
     cputune,
     current_memory,
     filesystem,
+    graphics,
     hostdev,
+    input,
     interface,
     max_memory,
     memballoon,
@@ -31,6 +34,7 @@ from vmspec.families import (
     sound,
     tpm,
     usb_redirection,
+    video,
     watchdog,
 )
 from vmspec.families.family import Family, Identity, Place
@@ -43,7 +47,12 @@ FAMILIES: tuple[Family, ...] = (
     numatune.FAMILY,
     cputune.FAMILY,
     interface.FAMILY,
+    # graphics before the families whose defaults follow the displays (inputs, video, audio)
+    graphics.FAMILY,
+    input.FAMILY,
     sound.FAMILY,
+    audio.FAMILY,
+    video.FAMILY,
     hostdev.FAMILY,
     usb_redirection.FAMILY,
     rng.FAMILY,

@@ -16,15 +16,6 @@ from vmspec.config.disk import (
     SourceHost,
 )
 from vmspec.config.domain import Devices
-from vmspec.config.graphics import (
-    Graphics,
-    GraphicsImage,
-    GraphicsListen,
-    GraphicsStreaming,
-    Input,
-    Video,
-    VideoModel,
-)
 from vmspec.families import Place, lowered_fields
 from vmspec.families.family import Identity
 from vmspec.lower import disk as disk_extras
@@ -36,7 +27,6 @@ SPICE_AGENT_CHANNEL = "com.redhat.spice.0"
 
 def lower_devices(spec: dict[str, Any], identity: Identity) -> Devices:
     serials = tuple(_serial(serial, port) for port, serial in enumerate(spec.get("serials", [])))
-    video_model = policy.video_model(spec)
     disks = tuple(_disk(disk, identity.uuid) for disk in spec.get("disks", []))
     if "cloudInit" in spec:
         disks += (_seed_disk(spec, identity.name),)
@@ -49,9 +39,6 @@ def lower_devices(spec: dict[str, Any], identity: Identity) -> Devices:
             *((_guest_agent_channel(),) if spec.get("guestAgent") else ()),
             *((_spice_agent_channel(),) if spec.get("spiceAgent") else ()),
         ),
-        inputs=(Input(type="tablet", bus="usb"),) if policy.wants_tablet(spec) else (),
-        graphics=tuple(_graphics(graphics) for graphics in spec.get("graphics", [])),
-        videos=(_video(video_model),) if video_model else (),
         **lowered_fields(Place.DEVICES, spec, identity),
     )
 
@@ -124,27 +111,6 @@ def _backing_store(backing: dict[str, Any]) -> BackingStore:
         format=DiskFormat(type=policy.backing_format(backing)),
         source=DiskSource(file=backing["file"]),
     )
-
-
-def _graphics(graphics: dict[str, Any]) -> Graphics:
-    listen = graphics.get("listen")
-    port = graphics.get("port")
-    image, streaming = graphics.get("image"), graphics.get("streaming")
-    return Graphics(
-        type=graphics["type"],
-        port=port if port is not None else -1,
-        autoport=port is None,
-        listen=listen,
-        listens=(GraphicsListen(type="address", address=listen),) if listen else (),
-        image=GraphicsImage(compression=image["compression"]) if image else None,
-        streaming=GraphicsStreaming(mode=streaming["mode"]) if streaming else None,
-    )
-
-
-def _video(model: str) -> Video:
-    if model == "none":
-        return Video(model=VideoModel(type="none"))
-    return Video(model=VideoModel(type=model, heads=1, primary=True))
 
 
 def _serial(serial: dict[str, Any], port: int) -> CharDevice:
