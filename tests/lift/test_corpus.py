@@ -27,8 +27,10 @@ from vmspec.arches import QEMU_DEFAULT_CPU_MODELS, default_serial_target_type
 from vmspec.config.domain import Domain
 from vmspec.config.xmlmap import from_element
 from vmspec.emit import domain_xml
+from vmspec.families.audio import default_backend
 from vmspec.families.controller import Controller, is_libvirts_own
 from vmspec.families.panic import LIBVIRTS_OWN_MODELS as LIBVIRTS_OWN_PANICS
+from vmspec.families.video import LIBVIRT_MEMORY as LIBVIRT_VIDEO_MEMORY
 from vmspec.lift import Lifted
 from vmspec.lift.sources import lift_xml
 from vmspec.load import load_text
@@ -164,7 +166,6 @@ def covered_differences(original: bytes, compiled: bytes) -> list[tuple[str, str
 LIBVIRT_FILL_INS = (
     "devices/emulator",  # the QEMU binary for the arch, libvirt's to pick
     "devices/input[@bus='ps2']",  # implicit on x86: every PC has a PS/2 mouse and keyboard
-    "devices/audio[@id='1'][@type='none']",  # the audio backend QEMU 7 needs, none
     # a display with no listen address listens where qemu.conf says; libvirt writes that so
     "devices/graphics/listen[@type='address'][count(@*)=1][not(*)]",
     # not libvirt's but virt-install's: a unix channel that binds where libvirt picks the
@@ -178,9 +179,15 @@ def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None
     for xpath in LIBVIRT_FILL_INS:
         for element in original.xpath(xpath):
             element.getparent().remove(element)
-    if original.find("devices/graphics[@type='spice']") is not None:
-        # With a SPICE display, libvirt's audio backend is SPICE's own channel instead.
-        for audio in original.xpath("devices/audio[@id='1'][@type='spice'][count(@*)=2][not(*)]"):
+    if compiled.find("devices/audio") is None:
+        # The audio backend QEMU 7 needs, which libvirt adds to a domain without one
+        # (vmspec.families.audio.default_backend): none, or SPICE's own channel.
+        types = [element.get("type") for element in original.iterfind("devices/graphics")]
+        backend = default_backend(types)
+        default = backend.type if backend else "-"
+        for audio in original.xpath(
+            f"devices/audio[@id='1'][@type='{default}'][count(@*)=2][not(*)]"
+        ):
             audio.getparent().remove(audio)
     # The controllers libvirt adds by itself (vmspec/compare/normalize.py decides which),
     # where the compiled domain names none of their type.
@@ -191,6 +198,14 @@ def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None
         if element.get("type") not in named and is_libvirts_own(controller, machine):
             element.getparent().remove(element)
     arch = original.xpath("string(os/type/@arch)") or "x86_64"
+    for index, model in enumerate(original.xpath("devices/video/model")):
+        # libvirt writes each model's default video memory (vmspec.families.video).
+        compiled_model = compiled.xpath(f"devices/video[{index + 1}]/model")
+        defaults = LIBVIRT_VIDEO_MEMORY.get(model.get("type"), {})
+        for name, default in defaults.items():
+            stated = compiled_model and compiled_model[0].get(name) is not None
+            if model.get(name) == str(default) and not stated:
+                del model.attrib[name]
     # The panic notifier libvirt gives every pseries and s390 guest (vmspec.families.panic).
     compiled_panics = {element.get("model") for element in compiled.iterfind("devices/panic")}
     for element in original.findall("devices/panic"):
@@ -268,11 +283,6 @@ def hidden(original: bytes) -> list[str]:
         # Without firmware='efi' nothing selects a firmware: this loader (say OVMF, with its
         # NVRAM) is the domain's own, and without it the guest boots SeaBIOS.
         found += [f"/domain/os/{item.tag}" for item in root.xpath("os/loader | os/nvram")]
-    for audio in root.findall("devices/audio"):
-        # What libvirt adds by itself: no sound (type none), or SPICE's own channel.
-        allocated = "spice" if root.find("devices/graphics[@type='spice']") is not None else "none"
-        if set(audio.attrib) - {"id", "type"} or len(audio) or audio.get("type") != allocated:
-            found.append(f"/domain/devices/audio[@type='{audio.get('type')}']")
     return found
 
 

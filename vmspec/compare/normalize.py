@@ -304,9 +304,9 @@ def _devices(desired: Domain, live: Domain):
     channels = tuple(_without_default_bind(wanted.channels, item) for item in devices.channels)
     # QEMU 7 needs an audio backend: to a domain without one libvirt adds the one its
     # displays call for (a rule of two families, audio and graphics, so it is here).
-    default_audio = default_backend({item.type for item in wanted.graphics if item.type})
+    default_audio = default_backend([item.type or "" for item in wanted.graphics])
     audios = devices.audios
-    if not wanted.audios and audios == (default_audio,):
+    if not wanted.audios and default_audio and audios == (default_audio,):
         audios = ()
     return dataclasses.replace(
         devices,

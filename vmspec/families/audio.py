@@ -1,8 +1,7 @@
 """``<audio>``: where the guest's sound goes on the host, and where its microphone comes
 from (formatdomain "Audio backends"). Sound cards (``<sound>``) and VNC or D-Bus
 displays name a backend by its id (``<audio id='2'/>``); without one libvirt adds
-``<audio id='1'>`` by itself: type spice for a guest with a SPICE display (the client
-plays the sound), sdl with an SDL display, none otherwise.
+``<audio id='1'>`` by itself (see ``default_backend``).
 """
 
 from __future__ import annotations
@@ -232,19 +231,26 @@ def _stream(stream: dict[str, Any] | None, direction: str) -> AudioStream | None
 
 
 def lift(audios: tuple[Audio, ...], spec: Spec, identity: Identity) -> Any:
-    types = {graphics["type"] for graphics in spec.get("graphics", [])}
-    if not audios or audios == (default_backend(types),):
+    default = default_backend([graphics["type"] for graphics in spec.get("graphics", [])])
+    if audios == ((default,) if default else ()):
         return None
     return [_lift_one(audio, index) for index, audio in enumerate(audios, start=1)]
 
 
-def default_backend(graphics_types: set[str]) -> Audio:
-    """What libvirt 9.0 adds to a guest that names no backend
-    (qemuDomainDefAddDefaultAudioBackend): the SPICE client plays the sound, or the SDL
-    window's host; otherwise there is none (QEMU 7 needs a backend)."""
-    if "spice" in graphics_types:
-        return Audio(id=1, type="spice")
-    return Audio(id=1, type="sdl" if "sdl" in graphics_types else "none")
+# What the last VNC, SPICE or SDL display makes of the sound when the domain names no
+# backend; other displays (egl-headless, dbus) leave it as it was.
+_DISPLAY_SOUND = {"vnc": "none", "spice": "spice", "sdl": None}
+
+
+def default_backend(graphics_types: list[str]) -> Audio | None:
+    """The backend libvirt 9.0 adds to a domain that names none, from its displays in
+    their order (seen with define + dumpxml --inactive on qemu:///system): none (QEMU 7
+    needs a backend), or SPICE's own channel when a SPICE display comes last; after an
+    SDL display, none at all (SDL's sound follows the environment QEMU runs in)."""
+    sound: str | None = "none"
+    for kind in graphics_types:
+        sound = _DISPLAY_SOUND.get(kind, sound)
+    return Audio(id=1, type=sound) if sound else None
 
 
 def _lift_one(audio: Audio, index: int) -> dict[str, Any]:
@@ -319,6 +325,17 @@ def _links(spec: Spec, ids: set[int]) -> Iterator[Finding]:
             yield Finding(where, f"no audio backend has id {backend_id}: add it to audio")
 
 
+def _host_devices(audios: tuple[Audio, ...]) -> list[tuple[str, str]]:
+    """OSS's device files (ALSA's dev is a PCM name, not a path)."""
+    return [
+        (f"audio {audio.id} {direction}", stream.dev)
+        for audio in audios
+        if audio.type == "oss"
+        for direction, stream in (("input", audio.input), ("output", audio.output))
+        if stream is not None and stream.dev
+    ]
+
+
 FAMILY = Family(
     spec_field="audio",
     schema=SCHEMA,
@@ -327,4 +344,5 @@ FAMILY = Family(
     lower=lower,
     lift=lift,
     checks=(_backends,),
+    host_paths=_host_devices,
 )

@@ -199,7 +199,8 @@ LISTEN_NONE = "none"
 LISTEN_SOCKET = "socket"
 
 _COMPRESSION = {"enum": ["auto", "never", "always"]}
-_CHANNEL_MODE = {"enum": ["any", "secure", "insecure"]}
+# any, libvirt's default, is what no mode says (libvirt drops it on define).
+_CHANNEL_MODE = {"enum": ["secure", "insecure"]}
 
 
 def _setting(name: str, value_schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -261,7 +262,7 @@ ITEM_SCHEMA: dict[str, Any] = {
         },
         "defaultMode": {
             **_CHANNEL_MODE,
-            "description": "spice: whether channels use TLS (secure) unless channels say otherwise",
+            "description": "spice: whether channels use TLS (secure) or not, unless channels say otherwise; default: either, as the client asks",
         },
         "channels": {
             "type": "object",
@@ -346,7 +347,6 @@ SCHEMA: dict[str, Any] = {
                 "type": "spice",
                 "port": 5930,
                 "listen": "127.0.0.1",
-                "defaultMode": "any",
                 "channels": {"main": "insecure", "inputs": "insecure"},
                 "jpeg": {"compression": "auto"},
                 "zlib": {"compression": "never"},
@@ -357,13 +357,13 @@ SCHEMA: dict[str, Any] = {
             }
         ],
         [
-            {"type": "vnc", "socket": "/var/lib/libvirt/qemu/family-vnc.sock"},
+            {"type": "vnc", "socket": "/tmp/family-vnc.sock"},
             {"type": "spice", "listen": "socket"},
         ],
         [{"type": "vnc", "listenNetwork": "default", "sharePolicy": "force-shared"}],
         [{"type": "vnc", "websocket": -1, "powerControl": True}],
         [{"type": "spice", "listen": "none"}],
-        [{"type": "egl-headless"}],
+        [{"type": "vnc"}, {"type": "egl-headless"}],
         [{"type": "dbus", "p2p": True}],
     ],
 }
@@ -583,7 +583,37 @@ def _displays(spec: Spec) -> Iterator[Finding]:
                 "give the password in passwordFile or passwordEnv, not both",
             )
         yield from _listen(graphics, where)
+        yield from _socket_folder(graphics, where)
         yield from _gl(graphics, where)
+    yield from _egl_headless(spec)
+
+
+# libvirt takes a socket in its own folder of the system instance for one it made
+# itself, and drops it on define (seen with libvirt 9.0): the display would listen on
+# an address instead.
+LIBVIRTS_SOCKET_FOLDER = "/var/lib/libvirt/qemu/"
+
+
+def _socket_folder(graphics: dict[str, Any], where: FieldPath) -> Iterator[Finding]:
+    socket = graphics.get("socket", "")
+    if socket.startswith(LIBVIRTS_SOCKET_FOLDER):
+        yield Finding(
+            (*where, "socket"),
+            f"libvirt drops a socket in {LIBVIRTS_SOCKET_FOLDER} as one it made itself: "
+            "choose another folder, or listen: socket for one libvirt makes",
+        )
+
+
+def _egl_headless(spec: Spec) -> Iterator[Finding]:
+    types = [graphics["type"] for graphics in spec.get("graphics", [])]
+    if "egl-headless" not in types:
+        return
+    others = [kind for kind in types if kind != "egl-headless"]
+    if not others or set(others) - set(REMOTE):
+        # libvirt: "graphics type 'egl-headless' is only supported with one of: 'vnc',
+        # 'spice' graphics types"; it renders for them.
+        where = ("spec", "graphics", types.index("egl-headless"), "type")
+        yield Finding(where, "egl-headless renders for vnc or spice displays, and with them only")
 
 
 def _listen(graphics: dict[str, Any], where: FieldPath) -> Iterator[Finding]:

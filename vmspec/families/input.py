@@ -59,7 +59,7 @@ SCHEMA: dict[str, Any] = {
             },
             "model": {
                 "enum": ["virtio-transitional", "virtio-non-transitional"],
-                "description": "a virtio device for older (transitional) or only modern drivers",
+                "description": "passthrough: a virtio device for older (transitional) or only modern drivers",
             },
             "source": {
                 "$ref": "#/$defs/absolutePath",
@@ -84,9 +84,15 @@ SCHEMA: dict[str, Any] = {
     },
     "examples": [
         [{"type": "tablet"}, {"type": "keyboard", "bus": "virtio"}],
-        [{"type": "mouse", "bus": "virtio", "model": "virtio-non-transitional"}],
+        [{"type": "mouse", "bus": "virtio"}],
         [],
-        [{"type": "passthrough", "source": "/dev/input/event1234"}],
+        [
+            {
+                "type": "passthrough",
+                "source": "/dev/input/event1234",
+                "model": "virtio-non-transitional",
+            }
+        ],
         [
             {
                 "type": "evdev",
@@ -185,8 +191,9 @@ def _devices(spec: Spec) -> Iterator[Finding]:
         for key in ("grab", "grabToggle", "repeat"):
             if key in device and kind != "evdev":
                 yield Finding((*where, key), f"{key} is for evdev inputs")
-        if "model" in device and kind != "passthrough" and device.get("bus") != "virtio":
-            yield Finding((*where, "model"), "model is for virtio inputs")
+        if "model" in device and kind != "passthrough":
+            # libvirt: "virtio (non-)transitional models are not supported for input type=mouse".
+            yield Finding((*where, "model"), "model is for passthrough inputs")
         if kind == "tablet" and device.get("bus") == "ps2":
             yield Finding((*where, "bus"), "PS/2 has no tablet: usb or virtio")
 
