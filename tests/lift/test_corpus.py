@@ -198,6 +198,22 @@ def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None
         if element.get("type") not in named and is_libvirts_own(controller, machine):
             element.getparent().remove(element)
     arch = original.xpath("string(os/type/@arch)") or "x86_64"
+    for graphics in original.xpath(
+        "devices/graphics[@type='spice'][@autoport='no'][not(@port)][not(@tlsPort)][not(listen)]"
+    ):
+        # libvirt reads this as SPICE listening nowhere: <listen type='none'/>
+        # (vmspec.families.graphics.as_libvirt_reads_it).
+        del graphics.attrib["autoport"]
+    for graphics in original.xpath("devices/graphics[@autoport='yes'][@port]"):
+        # With autoport the port is libvirt's to pick at start; it stores port='-1'.
+        graphics.set("port", "-1")
+    videos = original.findall("devices/video")
+    primaries = [video for video in videos if video.find("model[@primary='yes']") is not None]
+    if len(primaries) == 1 and videos[0] is not primaries[0]:
+        # libvirt stores the primary card first (vmspec.families.video.primary_first).
+        videos[0].addprevious(primaries[0])
+    for model in original.xpath("devices/video/model[@primary='no']"):
+        del model.attrib["primary"]
     for index, model in enumerate(original.xpath("devices/video/model")):
         # libvirt writes each model's default video memory (vmspec.families.video).
         compiled_model = compiled.xpath(f"devices/video[{index + 1}]/model")

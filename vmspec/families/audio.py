@@ -232,7 +232,7 @@ def _stream(stream: dict[str, Any] | None, direction: str) -> AudioStream | None
 
 def lift(audios: tuple[Audio, ...], spec: Spec, identity: Identity) -> Any:
     default = default_backend([graphics["type"] for graphics in spec.get("graphics", [])])
-    if audios == ((default,) if default else ()):
+    if not audios or audios == (default,):
         return None
     return [_lift_one(audio, index) for index, audio in enumerate(audios, start=1)]
 
@@ -244,10 +244,11 @@ _DISPLAY_SOUND = {"vnc": "none", "spice": "spice", "sdl": None}
 
 def default_backend(graphics_types: list[str]) -> Audio | None:
     """The backend libvirt 9.0 adds to a domain that names none, from its displays in
-    their order (seen with define + dumpxml --inactive on qemu:///system): none (QEMU 7
-    needs a backend), or SPICE's own channel when a SPICE display comes last; after an
-    SDL display, none at all (SDL's sound follows the environment QEMU runs in)."""
-    sound: str | None = "none"
+    their order (seen with define + dumpxml --inactive on qemu:///system): without a
+    display, type none (QEMU 7 needs a backend); else what the last VNC (none), SPICE
+    (SPICE's own channel) or SDL display says: after SDL, or with only egl-headless and
+    dbus displays, none at all (their sound follows the environment QEMU runs in)."""
+    sound: str | None = None if graphics_types else "none"
     for kind in graphics_types:
         sound = _DISPLAY_SOUND.get(kind, sound)
     return Audio(id=1, type=sound) if sound else None

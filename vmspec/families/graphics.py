@@ -432,7 +432,26 @@ def _where_it_listens(graphics: dict[str, Any]) -> dict[str, Any]:
 def lift(
     displays: tuple[Graphics, ...], spec: Spec, identity: Identity
 ) -> list[dict[str, Any]] | None:
-    return [_lift_one(graphics) for graphics in displays] or None
+    return [_lift_one(as_libvirt_reads_it(graphics)) for graphics in displays] or None
+
+
+def as_libvirt_reads_it(graphics: Graphics) -> Graphics:
+    """The older ways to say where a display listens, as libvirt 9.0 stores them when it
+    parses them (virDomainGraphicsListensParseXML): a ``listen`` or ``socket`` attribute
+    alone becomes its ``<listen>``, and SPICE with autoport='no' and no port listens
+    nowhere (type none)."""
+    if graphics.type not in REMOTE or graphics.listens:
+        return graphics
+    if graphics.socket:
+        socket = GraphicsListen(type="socket", socket=graphics.socket)
+        return dataclasses.replace(graphics, listens=(socket,))
+    if graphics.listen:
+        address = GraphicsListen(type="address", address=graphics.listen)
+        return dataclasses.replace(graphics, listens=(address,))
+    no_port = graphics.port is None and graphics.tls_port is None
+    if graphics.type == "spice" and graphics.autoport is False and no_port:
+        return dataclasses.replace(graphics, autoport=None, listens=(GraphicsListen(type="none"),))
+    return graphics
 
 
 def _lift_one(graphics: Graphics) -> dict[str, Any]:
@@ -496,7 +515,8 @@ def cannot_say(displays: tuple[Graphics, ...]) -> tuple[str, ...]:
 
 
 def as_libvirt_stores_it(live: tuple[Graphics, ...], wanted: tuple[Graphics, ...]):
-    return tuple(_as_stored(_same_type(wanted, item), item) for item in live)
+    stored = (as_libvirt_reads_it(item) for item in live)
+    return tuple(_as_stored(_same_type(wanted, item), item) for item in stored)
 
 
 def _same_type(wanted: tuple[Graphics, ...], live: Graphics) -> Graphics | None:
@@ -608,12 +628,14 @@ def _egl_headless(spec: Spec) -> Iterator[Finding]:
     types = [graphics["type"] for graphics in spec.get("graphics", [])]
     if "egl-headless" not in types:
         return
-    others = [kind for kind in types if kind != "egl-headless"]
-    if not others or set(others) - set(REMOTE):
+    others = {kind for kind in types if kind != "egl-headless"} - set(REMOTE)
+    if others:
         # libvirt: "graphics type 'egl-headless' is only supported with one of: 'vnc',
-        # 'spice' graphics types"; it renders for them.
+        # 'spice' graphics types": it renders for them, or alone.
         where = ("spec", "graphics", types.index("egl-headless"), "type")
-        yield Finding(where, "egl-headless renders for vnc or spice displays, and with them only")
+        yield Finding(
+            where, f"egl-headless renders for vnc and spice displays, not beside {min(others)}"
+        )
 
 
 def _listen(graphics: dict[str, Any], where: FieldPath) -> Iterator[Finding]:

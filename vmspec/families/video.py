@@ -152,7 +152,7 @@ def _lower_one(card: dict[str, Any], index: int) -> Video:
 
 
 def lift(videos: tuple[Video, ...], spec: Spec, identity: Identity) -> Any:
-    cards = [_lift_one(video) for video in videos if video.model]
+    cards = [_lift_one(video) for video in primary_first(videos) if video.model]
     if cards == devices({"graphics": spec.get("graphics")}):
         return None  # what the policy gives a guest with (or without) a display
     if not cards:
@@ -177,11 +177,27 @@ def _lift_one(video: Video) -> dict[str, Any]:
     return lifted
 
 
+def primary_first(videos: tuple[Video, ...]) -> tuple[Video, ...]:
+    """The cards as libvirt 9.0 stores them: the primary one first (the first when none
+    says so), and primary='no' left out, since it is what a card's place says."""
+    cards = [
+        dataclasses.replace(video, model=dataclasses.replace(video.model, primary=None))
+        if video.model and video.model.primary is False
+        else video
+        for video in videos
+    ]
+    primaries = [video for video in cards if video.model and video.model.primary]
+    if len(primaries) == 1:
+        cards.remove(primaries[0])
+        cards.insert(0, primaries[0])
+    return tuple(cards)
+
+
 def as_libvirt_stores_it(live: tuple[Video, ...], wanted: tuple[Video, ...]) -> tuple[Video, ...]:
     """libvirt writes each model's default video memory where none is given."""
     return tuple(
         _as_stored(wanted[index] if index < len(wanted) else None, video)
-        for index, video in enumerate(live)
+        for index, video in enumerate(primary_first(live))
     )
 
 
