@@ -6,6 +6,7 @@ displays name a backend by its id (``<audio id='2'/>``); without one libvirt add
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -283,6 +284,9 @@ def _lift_stream(stream: AudioStream) -> dict[str, Any]:
     return lifted
 
 
+_OSS_DEVICE = re.compile(r"[a-zA-Z0-9_.\\:/-]+")
+
+
 def _backends(spec: Spec) -> Iterator[Finding]:
     ids = backend_ids(spec)
     for index, audio in enumerate(spec.get("audio", [])):
@@ -302,6 +306,10 @@ def _backends(spec: Spec) -> Iterator[Finding]:
                     yield Finding(
                         (*where, direction, key), f"{key} is for {' and '.join(types)} audio"
                     )
+            dev = stream.get("dev")
+            if kind == "oss" and dev is not None and not _OSS_DEVICE.fullmatch(dev):
+                # libvirt's schema (deviceName) takes letters, digits and _ . - \ : / only.
+                yield Finding((*where, direction, "dev"), f"{dev!r} is no OSS device file")
             if "settings" in stream and not stream.get("fixedSettings"):
                 # libvirt writes settings only with fixedSettings yes, and drops them otherwise.
                 yield Finding((*where, direction, "settings"), "settings need fixedSettings: true")
