@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child
+from vmspec.families import virtio_options
 from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.virtio_options import VirtioDriver
 from vmspec.problems import Finding
 
 
@@ -31,6 +33,7 @@ class Input:
     type: str | None = attr("type")
     bus: str | None = attr("bus")
     model: str | None = attr("model")
+    driver: VirtioDriver | None = child()
     source: InputSource | None = child()
 
 
@@ -78,13 +81,14 @@ SCHEMA: dict[str, Any] = {
                 "description": "evdev: the keys that switch the device between host and guest",
             },
             "repeat": {"type": "boolean", "description": "evdev: key repeat"},
+            "driver": virtio_options.SCHEMA,
         },
         "required": ["type"],
         "additionalProperties": False,
     },
     "examples": [
         [{"type": "tablet"}, {"type": "keyboard", "bus": "virtio"}],
-        [{"type": "mouse", "bus": "virtio"}],
+        [{"type": "mouse", "bus": "virtio", "driver": {"packed": True}}],
         [],
         [
             {
@@ -134,7 +138,13 @@ def _lower_one(device: dict[str, Any]) -> Input:
         bus = "virtio"
     else:
         bus = device.get("bus", DEFAULT_BUS)
-    return Input(type=kind, bus=bus, model=device.get("model"), source=source)
+    return Input(
+        type=kind,
+        bus=bus,
+        model=device.get("model"),
+        driver=virtio_options.lower(device.get("driver")),
+        source=source,
+    )
 
 
 def lift(devices: tuple[Input, ...], spec: Spec, identity: Identity) -> Any:
@@ -152,6 +162,9 @@ def _lift_one(device: Input) -> dict[str, Any]:
         lifted["bus"] = device.bus
     if device.model:
         lifted["model"] = device.model
+    driver = virtio_options.lift(device.driver)
+    if driver:
+        lifted["driver"] = driver
     source = device.source
     if source is not None:
         path = source.evdev if device.type == "passthrough" else source.dev
@@ -194,6 +207,8 @@ def _devices(spec: Spec) -> Iterator[Finding]:
         if "model" in device and kind != "passthrough":
             # libvirt: "virtio (non-)transitional models are not supported for input type=mouse".
             yield Finding((*where, "model"), "model is for passthrough inputs")
+        if "driver" in device and kind != "passthrough" and device.get("bus") != "virtio":
+            yield Finding((*where, "driver"), "driver is for virtio inputs")
         if kind == "tablet" and device.get("bus") == "ps2":
             yield Finding((*where, "bus"), "PS/2 has no tablet: usb or virtio")
 

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.config.xmlmap import CONFIG, attr, child
+from vmspec.families import virtio_options
 from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.virtio_options import VirtioDriver
 from vmspec.problems import Finding
 
 
@@ -47,6 +49,7 @@ class VideoModel:
 class Video:
     TAG: ClassVar[str] = "video"
     IDENTITY: ClassVar[tuple[str, ...]] = ("model/@type",)
+    driver: VirtioDriver | None = child()
     model: VideoModel | None = child()
 
 
@@ -87,6 +90,7 @@ DEVICE_SCHEMA: dict[str, Any] = {
             "type": "boolean",
             "description": "virtio: 3D acceleration through virgl (a display with gl)",
         },
+        "driver": virtio_options.SCHEMA,
         "resolution": {
             "type": "object",
             "description": "qxl and virtio: the resolution the guest starts with",
@@ -114,6 +118,7 @@ SCHEMA: dict[str, Any] = {
         {"model": "qxl", "ram": 131072, "vram": 32768, "vgamem": 8192, "heads": 2},
         [{"model": "qxl"}, {"model": "qxl", "heads": 1}],
         {"model": "virtio", "heads": 2, "resolution": {"x": 1280, "y": 720}},
+        {"model": "virtio", "driver": {"packed": True}},
         {"model": "none"},
     ],
 }
@@ -139,6 +144,7 @@ def _lower_one(card: dict[str, Any], index: int) -> Video:
     accel3d = card.get("accel3d")
     resolution = card.get("resolution")
     return Video(
+        driver=virtio_options.lower(card.get("driver")),
         model=VideoModel(
             type=model,
             **{key: card.get(key) for key in MEMORY_KEYS},
@@ -147,7 +153,7 @@ def _lower_one(card: dict[str, Any], index: int) -> Video:
             primary=True if index == 0 else None,
             acceleration=VideoAcceleration(accel3d=accel3d) if accel3d is not None else None,
             resolution=VideoResolution(**resolution) if resolution else None,
-        )
+        ),
     )
 
 
@@ -163,6 +169,9 @@ def lift(videos: tuple[Video, ...], spec: Spec, identity: Identity) -> Any:
 def _lift_one(video: Video) -> dict[str, Any]:
     model = video.model
     lifted: dict[str, Any] = {"model": model.type}
+    driver = virtio_options.lift(video.driver)
+    if driver:
+        lifted["driver"] = driver
     defaults = LIBVIRT_MEMORY.get(model.type or "", {})
     for key in MEMORY_KEYS:
         value = getattr(model, key)
@@ -229,6 +238,8 @@ def _cards(spec: Spec) -> Iterator[Finding]:
         for key in QXL_ONLY:
             if key in card and model != "qxl":
                 yield Finding((*where, key), f"{key} is qxl's video memory; this card is {model}")
+        if "driver" in card and model != "virtio":
+            yield Finding((*where, "driver"), "driver is for virtio cards")
         if "accel3d" in card and model != "virtio":
             yield Finding((*where, "accel3d"), "accel3d is for virtio cards (virgl)")
         if "resolution" in card and model not in ("qxl", "virtio"):
