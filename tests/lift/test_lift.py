@@ -205,6 +205,11 @@ def test_the_audio_backend_libvirt_adds_is_left_to_libvirt():
     lifted = lift_xml(domain(spice + "<audio id='1' type='spice'/>"), "x")
     assert lifted.lossless, lifted.dropped
     assert "audio" not in lifted.document["spec"]
+    # Named by a display, it is said even where libvirt would add it.
+    vnc = "<graphics type='vnc' port='-1' autoport='yes'><audio id='1'/></graphics>"
+    lifted = lift_xml(domain(vnc + "<audio id='1' type='none'/>"), "x")
+    assert lifted.lossless, lifted.dropped
+    assert lifted.document["spec"]["audio"] == [{"type": "none"}]
     # The same backend in a guest without SPICE is the domain's own choice.
     lifted = lift_xml(domain("<audio id='1' type='spice'/>"), "x")
     assert lifted.document["spec"]["audio"] == [{"type": "spice"}]

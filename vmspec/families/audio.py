@@ -233,7 +233,9 @@ def _stream(stream: dict[str, Any] | None, direction: str) -> AudioStream | None
 
 def lift(audios: tuple[Audio, ...], spec: Spec, identity: Identity) -> Any:
     default = default_backend([graphics["type"] for graphics in spec.get("graphics", [])])
-    if not audios or audios == (default,):
+    # A backend that sound cards or displays name is said, even libvirt's default one.
+    named = any("audio" in item for item in (*spec.get("sound", []), *spec.get("graphics", [])))
+    if not audios or (audios == (default,) and not named):
         return None
     return [_lift_one(audio, index) for index, audio in enumerate(audios, start=1)]
 
