@@ -56,6 +56,13 @@ NOT_STARTABLE_HERE = {
         if Path("/sys/fs/selinux/enforce").exists()
         else {"seclabels[3]": "no SELinux here, so libvirtd has no selinux security driver"}
     ),
+    "graphics[4]": "the default network here has no IP address for a display to listen on",
+    "audio[3]": "no PulseAudio server runs here, and QEMU stops when it cannot reach one",
+    **(
+        {}
+        if Path("/dev/dri").exists()
+        else {"graphics[7]": "no GPU here: egl-headless needs /dev/dri"}
+    ),
     **(
         {}
         if Path("/run/openvswitch/vhu0.sock").exists()
@@ -107,6 +114,13 @@ MISSING_HERE = {
         ("tpm[3]", "/dev/tpm0", "tpm: /dev/tpm0 does not exist"),
         # A host's own SLIC table: on OEM machines that came with Windows only.
         ("acpiTables[0]", "/sys/firmware/acpi/tables/SLIC", "/sys/firmware/acpi/tables/SLIC"),
+        (
+            "inputs[3]",
+            "/dev/input/event1234",
+            "passthrough input: /dev/input/event1234 does not exist",
+        ),
+        ("inputs[4]", "/dev/input/event1234", "evdev input: /dev/input/event1234 does not exist"),
+        ("audio[4]", "/dev/dsp1", "audio 1 output: /dev/dsp1 does not exist"),
         ("interfaces[1]", "/sys/class/net/br0", "the bridge 'br0' does not exist on this host"),
         ("hostdevs[0]", "/sys/bus/pci/devices/0000:03:00.0", "is not on the host"),
         ("hostdevs[1]", "/sys/bus/pci/devices/0000:81:00.1", "is not on the host"),

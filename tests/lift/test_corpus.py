@@ -28,8 +28,10 @@ from vmspec.config.domain import Domain
 from vmspec.config.xmlmap import from_element, to_element
 from vmspec.emit import domain_xml
 from vmspec.families import cputune
+from vmspec.families.audio import default_backend
 from vmspec.families.controller import Controller, is_libvirts_own
 from vmspec.families.panic import LIBVIRTS_OWN_MODELS as LIBVIRTS_OWN_PANICS
+from vmspec.families.video import LIBVIRT_MEMORY as LIBVIRT_VIDEO_MEMORY
 from vmspec.lift import Lifted
 from vmspec.lift.sources import lift_xml
 from vmspec.load import load_text
@@ -166,7 +168,6 @@ def covered_differences(original: bytes, compiled: bytes) -> list[tuple[str, str
 LIBVIRT_FILL_INS = (
     "devices/emulator",  # the QEMU binary for the arch, libvirt's to pick
     "devices/input[@bus='ps2']",  # implicit on x86: every PC has a PS/2 mouse and keyboard
-    "devices/audio[@id='1'][@type='none']",  # the audio backend QEMU 7 needs, none
     # a display with no listen address listens where qemu.conf says; libvirt writes that so
     "devices/graphics/listen[@type='address'][count(@*)=1][not(*)]",
     # not libvirt's but virt-install's: a unix channel that binds where libvirt picks the
@@ -189,9 +190,15 @@ def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None
     for xpath in LIBVIRT_FILL_INS:
         for element in original.xpath(xpath):
             element.getparent().remove(element)
-    if original.find("devices/graphics[@type='spice']") is not None:
-        # With a SPICE display, libvirt's audio backend is SPICE's own channel instead.
-        for audio in original.xpath("devices/audio[@id='1'][@type='spice'][count(@*)=2][not(*)]"):
+    if compiled.find("devices/audio") is None:
+        # The audio backend QEMU 7 needs, which libvirt adds to a domain without one
+        # (vmspec.families.audio.default_backend): none, or SPICE's own channel.
+        types = [element.get("type") for element in original.iterfind("devices/graphics")]
+        backend = default_backend(types)
+        default = backend.type if backend else "-"
+        for audio in original.xpath(
+            f"devices/audio[@id='1'][@type='{default}'][count(@*)=2][not(*)]"
+        ):
             audio.getparent().remove(audio)
     # The controllers libvirt adds by itself (vmspec/compare/normalize.py decides which),
     # where the compiled domain names none of their type.
@@ -211,6 +218,30 @@ def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None
         for element in original.xpath("devices/controller[@type='ccid'][@index='0'][not(@ports)]"):
             element.getparent().remove(element)
     arch = original.xpath("string(os/type/@arch)") or "x86_64"
+    for graphics in original.xpath(
+        "devices/graphics[@type='spice'][@autoport='no'][not(@port)][not(@tlsPort)][not(listen)]"
+    ):
+        # libvirt reads this as SPICE listening nowhere: <listen type='none'/>
+        # (vmspec.families.graphics.as_libvirt_reads_it).
+        del graphics.attrib["autoport"]
+    for graphics in original.xpath("devices/graphics[@autoport='yes'][@port]"):
+        # With autoport the port is libvirt's to pick at start; it stores port='-1'.
+        graphics.set("port", "-1")
+    videos = original.findall("devices/video")
+    primaries = [video for video in videos if video.find("model[@primary='yes']") is not None]
+    if len(primaries) == 1 and videos[0] is not primaries[0]:
+        # libvirt stores the primary card first (vmspec.families.video.primary_first).
+        videos[0].addprevious(primaries[0])
+    for model in original.xpath("devices/video/model[@primary='no']"):
+        del model.attrib["primary"]
+    for index, model in enumerate(original.xpath("devices/video/model")):
+        # libvirt writes each model's default video memory (vmspec.families.video).
+        compiled_model = compiled.xpath(f"devices/video[{index + 1}]/model")
+        defaults = LIBVIRT_VIDEO_MEMORY.get(model.get("type"), {})
+        for name, default in defaults.items():
+            stated = compiled_model and compiled_model[0].get(name) is not None
+            if model.get(name) == str(default) and not stated:
+                del model.attrib[name]
     # The panic notifier libvirt gives every pseries and s390 guest (vmspec.families.panic).
     compiled_panics = {element.get("model") for element in compiled.iterfind("devices/panic")}
     for element in original.findall("devices/panic"):
@@ -349,16 +380,11 @@ def _names_default_model(cpu: etree._Element, arch: str) -> bool:
 def hidden(original: bytes) -> list[str]:
     """Settings the mapping leaves to libvirt (vmspec.compare.normalize.unexplained), where this
     domain chose them itself: an import that passes over them changes the guest."""
-    root = etree.fromstring(original)
-    # (A loader and its NVRAM are mapped: covered_differences sees one that does not come
-    # back; vmspec.families.firmware leaves only what the spec leaves unsaid to libvirt.)
-    found = []
-    for audio in root.findall("devices/audio"):
-        # What libvirt adds by itself: no sound (type none), or SPICE's own channel.
-        allocated = "spice" if root.find("devices/graphics[@type='spice']") is not None else "none"
-        if set(audio.attrib) - {"id", "type"} or len(audio) or audio.get("type") != allocated:
-            found.append(f"/domain/devices/audio[@type='{audio.get('type')}']")
-    return found
+    # None left: a loader and its NVRAM are mapped (vmspec.families.firmware leaves only
+    # what the spec leaves unsaid to libvirt), and so is audio (vmspec.families.audio);
+    # covered_differences sees any of them that does not come back.
+    del original
+    return []
 
 
 # libvirt applies CPU features and clock timers by name, in any order (vmspec sorts the

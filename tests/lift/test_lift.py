@@ -214,7 +214,26 @@ def test_a_sound_backend_is_not_passed_over():
     # audio-pulseaudio-best.xml: the guest's sound went to a PulseAudio server.
     audio = "<audio id='1' type='pulseaudio' serverName='acme.example.org'/>"
     lifted = lift_xml(domain(audio), "x")
-    assert not lifted.lossless
+    assert lifted.lossless, lifted.dropped
+    assert lifted.document["spec"]["audio"] == [
+        {"type": "pulseaudio", "serverName": "acme.example.org"}
+    ]
+
+
+def test_the_audio_backend_libvirt_adds_is_left_to_libvirt():
+    # What libvirt 9.0 writes into a guest with a SPICE display and no backend of its own.
+    spice = "<graphics type='spice' autoport='yes'><listen type='address'/></graphics>"
+    lifted = lift_xml(domain(spice + "<audio id='1' type='spice'/>"), "x")
+    assert lifted.lossless, lifted.dropped
+    assert "audio" not in lifted.document["spec"]
+    # Named by a display, it is said even where libvirt would add it.
+    vnc = "<graphics type='vnc' port='-1' autoport='yes'><audio id='1'/></graphics>"
+    lifted = lift_xml(domain(vnc + "<audio id='1' type='none'/>"), "x")
+    assert lifted.lossless, lifted.dropped
+    assert lifted.document["spec"]["audio"] == [{"type": "none"}]
+    # The same backend in a guest without SPICE is the domain's own choice.
+    lifted = lift_xml(domain("<audio id='1' type='spice'/>"), "x")
+    assert lifted.document["spec"]["audio"] == [{"type": "spice"}]
 
 
 def test_a_serial_device_other_than_the_default_is_its_target():
@@ -247,7 +266,7 @@ VNC = "<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>"
     [
         ("", GIB, "ppc", "spec.arch: 'ppc' is not one of"),  # ppc-dtb.xml (32-bit PowerPC)
         ("", "<memory unit='KiB'>512</memory>", "x86_64", "spec.memory: 512KiB is too little"),
-        ("<graphics type='egl-headless'/>", GIB, "x86_64", "spec.graphics[0].type: 'egl-headless'"),
+        ("<graphics type='rdp'/>", GIB, "x86_64", "spec.graphics[0].type: 'rdp'"),
         (FLOPPY, GIB, "x86_64", "spec.disks[0].device: 'floppy' is not one of"),  # disk-floppy.xml
         ("", GIB, "x86_64", None),
         (CDROM, GIB, "x86_64", None),
@@ -256,7 +275,7 @@ VNC = "<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>"
     ids=[
         "arch-ppc",
         "memory-512KiB",
-        "graphics-egl-headless",
+        "graphics-rdp",
         "disk-floppy",
         "no-devices",
         "cdrom",

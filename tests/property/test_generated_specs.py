@@ -39,8 +39,10 @@ from tests.schema.test_host_names import libvirt_takes_host
 from vmspec.arches import X86_ARCHES, default_serial_target_type
 from vmspec.cli import main
 from vmspec.emit import domain_xml, resource_xml
+from vmspec.families import audio as audio_family
 from vmspec.families import channel as channel_family
 from vmspec.families import chardev
+from vmspec.families import graphics as graphics_family
 from vmspec.families import hostdev as hostdev_family
 from vmspec.families import interface as interface_family
 from vmspec.families import iommu as iommu_family
@@ -395,7 +397,9 @@ def plausible_definitions() -> dict[str, Any]:
     definitions = copy.deepcopy(SCHEMA["$defs"])
     # 16 MiB to 99 GiB: the schema takes any number with a unit; the memory check takes these.
     definitions["size"]["pattern"] = "^((1[6-9]|[2-9][0-9]|[1-9][0-9]{2,3})MiB|[1-9][0-9]?GiB)$"
-    definitions["graphics"]["properties"]["listen"] = {"enum": ["127.0.0.1", "0.0.0.0", "::1"]}
+    display = definitions["machineSpec"]["properties"]["graphics"]["items"]["properties"]
+    display["listen"] = {"enum": ["127.0.0.1", "0.0.0.0", "::1", "none", "socket"]}
+    display["socket"] = {"enum": ["/run/vmspec/display.sock"]}
     # Every plausible VM has each kind of device: left optional, the more fields the
     # schema grows, the rarer each one is drawn (graphics fell to none in 150 once).
     machine = definitions["machineSpec"]
@@ -571,14 +575,7 @@ def plausible_devices(document: dict[str, Any]) -> dict[str, Any]:
         elif network:
             network["hosts"] = network["hosts"][:1]
         _plausible_disk_extras(disk)
-    graphics = {display["type"]: display for display in spec.get("graphics", [])}
-    for display in graphics.values():
-        if "passwordFile" in display:
-            display.pop("passwordEnv", None)
-    if len({display.get("port") for display in graphics.values()}) < len(graphics):
-        graphics["vnc"].pop("port", None)  # two displays on one port
-    if "graphics" in spec:
-        spec["graphics"] = list(graphics.values())
+    plausible_displays(spec)
     plausible_chardevs(spec)
     for index, interface in enumerate(spec.get("interfaces", [])):
         _keep_one_source(interface, interface_family.TYPES, index, {"network": "default"})
@@ -707,6 +704,131 @@ def plausible_boot_orders(spec: dict[str, Any]) -> None:
                 item["boot"] = next(orders)
     if any("boot" in item for field in ("interfaces", "hostdevs") for item in spec.get(field, [])):
         spec.pop("boot", None)
+
+
+def plausible_displays(spec: dict[str, Any]) -> None:
+    """Repairs for the rules of the graphics, video, inputs, audio and sound families:
+    each display type once with its own keys, one place to listen (a port only on an
+    address), SPICE's OpenGL local, egl-headless beside vnc or spice only; each card's
+    keys for its model; each input's for its type; audio ids distinct and named."""
+    graphics = {display["type"]: display for display in spec.get("graphics", [])}
+    for kind, display in graphics.items():
+        for key in [key for key in display if key != "type"]:
+            if key not in graphics_family.TYPE_KEYS[kind]:
+                del display[key]
+        if "passwordFile" in display:
+            display.pop("passwordEnv", None)
+        if "socket" in display or "listenNetwork" in display:
+            display.pop("listen", None)
+        if "socket" in display:
+            display.pop("listenNetwork", None)
+        if display.get("listen") in ("none", "socket") or "socket" in display:
+            for key in ("port", "tlsPort", "websocket", "sharePolicy", "powerControl"):
+                display.pop(key, None)
+        if "tlsPort" in display and "port" not in display:
+            del display["tlsPort"]
+        gl = display.get("gl")
+        if gl is not None:
+            if kind == "egl-headless":
+                gl.pop("enable", None)
+            else:
+                gl.setdefault("enable", False)
+            if kind == "sdl":
+                gl.pop("rendernode", None)
+            if kind == "spice" and gl["enable"]:
+                display["listen"] = "none"
+                for key in ("port", "tlsPort", "socket", "listenNetwork"):
+                    display.pop(key, None)
+        if "audio" in display:
+            display["audio"] = 1
+    ports = [
+        port
+        for display in graphics.values()
+        for port in (display.get("port"), display.get("tlsPort"))
+        if port
+    ]
+    if len(set(ports)) < len(ports):
+        for display in graphics.values():  # two listeners on one port
+            display.pop("port", None)
+            display.pop("tlsPort", None)
+    if "egl-headless" in graphics and set(graphics) - {"egl-headless", "vnc", "spice"}:
+        del graphics["egl-headless"]
+    if "graphics" in spec:
+        spec["graphics"] = list(graphics.values())
+    plausible_video(spec)
+    for device in spec.get("inputs", []):
+        kind = device["type"]
+        if kind in ("passthrough", "evdev"):
+            device.setdefault("source", "/dev/input/event0")
+            device.pop("bus", None)
+        else:
+            device.pop("source", None)
+            if kind == "tablet" and device.get("bus") == "ps2":
+                device["bus"] = "usb"
+        if kind != "evdev":
+            for key in ("grab", "grabToggle", "repeat"):
+                device.pop(key, None)
+        if kind != "passthrough":
+            device.pop("model", None)
+            if device.get("bus") != "virtio":
+                device.pop("driver", None)
+    plausible_audio(spec)
+
+
+def plausible_video(spec: dict[str, Any]) -> None:
+    video = spec.get("video")
+    if video is None:
+        return
+    cards = video if isinstance(video, list) else [video]
+    for index, card in enumerate(cards):
+        model = card.get("model", "virtio")
+        if index > 0 and model not in ("qxl", "virtio"):
+            card["model"] = model = "qxl"
+        if model == "none":
+            card.clear()
+            card["model"] = "none"
+            continue
+        if model != "qxl":
+            for key in ("ram", "vram64", "vgamem"):
+                card.pop(key, None)
+        if model != "virtio":
+            card.pop("accel3d", None)
+            card.pop("driver", None)
+        if model not in ("qxl", "virtio"):
+            card.pop("resolution", None)
+    if isinstance(video, list) and len(video) > 1:
+        spec["video"] = [card for card in video if card.get("model") != "none"] or [
+            {"model": "none"}
+        ]
+
+
+def plausible_audio(spec: dict[str, Any]) -> None:
+    backends = spec.get("audio", [])
+    for index, audio in enumerate(backends, start=1):
+        audio["id"] = index
+        kind = audio["type"]
+        for key, (_, types) in audio_family.BACKEND_KEYS.items():
+            if types and kind not in types:
+                audio.pop(key, None)
+        if kind == "file":
+            audio.pop("input", None)
+        for direction in ("input", "output"):
+            stream = audio.get(direction, {})
+            for key, (_, types) in audio_family.STREAM_KEYS.items():
+                if types and kind not in types:
+                    stream.pop(key, None)
+            if kind == "oss" and "dev" in stream:
+                stream["dev"] = "/dev/dsp"
+            if "settings" in stream:
+                stream["fixedSettings"] = True
+    for sound in spec.get("sound", []):
+        if sound["model"] not in ("ich6", "ich7", "ich9"):
+            sound.pop("codecs", None)
+        if "audio" in sound:
+            sound["audio"] = 1
+    named = any("audio" in item for item in (*spec.get("sound", []), *spec.get("graphics", [])))
+    if named and not backends:
+        spec["audio"] = [{"type": "none"}]
 
 
 def plausible_tpm(spec: dict[str, Any]) -> None:

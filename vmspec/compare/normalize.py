@@ -13,9 +13,9 @@ from typing import Any
 from vmspec.compare.facts import HostFacts
 from vmspec.config.boot import BootDevice
 from vmspec.config.disk import BackingStore, Disk
-from vmspec.config.domain import Audio, Devices, Domain
-from vmspec.config.graphics import Graphics, GraphicsListen
+from vmspec.config.domain import Devices, Domain
 from vmspec.families import Family, Place, console, families_at, holder, serial, with_fields
+from vmspec.families.audio import default_backend
 from vmspec.families.chardev import ChardevTarget, PtyChardev
 from vmspec.families.features import Features, Smm
 from vmspec.families.interface import Interface
@@ -38,7 +38,6 @@ _LIBVIRT_ALLOCATED = re.compile(
     r"|devices/serial/target/model"  # isa-serial
     # Whether the guest's end of a virtio channel is open (the agent runs): a status.
     r"|devices/channel/target/@state"
-    r"|devices/video/model/@(?:ram|vram|vram64|vgamem)"  # the video model's default memory
     r")$"
 )
 # With firmware='efi', libvirt writes the OVMF build and NVRAM file it selected; without
@@ -135,7 +134,6 @@ def _running_devices(wanted: Devices, running: Devices) -> Devices:
         interfaces=tuple(
             _unresolved_network(wanted_nics.get(_mac(nic)), nic) for nic in running.interfaces
         ),
-        graphics=tuple(_without_default_listen(wanted.graphics, item) for item in running.graphics),
     )
 
 
@@ -178,22 +176,6 @@ def _unresolved_network(wanted: Interface | None, running: Interface) -> Interfa
     return dataclasses.replace(running, type=wanted.type, source=source)
 
 
-def _without_default_listen(wanted: tuple[Graphics, ...], running: Graphics) -> Graphics:
-    match = next((item for item in wanted if item.type == running.type), None)
-    if match is None or match.listen is not None or match.listens:
-        return running
-    # With no listen address libvirt listens where qemu.conf says (vnc_listen and
-    # spice_listen, or a socket of its own with vnc_auto_unix_socket) and writes that at
-    # start; the next start reads the same qemu.conf.
-    listens = tuple(
-        listen
-        for listen in running.listens
-        if listen.type != "socket"
-        and not (listen.type == "address" and listen.address == running.listen)
-    )
-    return dataclasses.replace(running, listen=None, listens=listens)
-
-
 def _marker_hash(live: Domain) -> Domain:
 
     # The hash is derived from the XML, not a setting: compare what it covers instead.
@@ -233,11 +215,6 @@ def _devices(desired: Domain, live: Domain):
     if wanted.emulator is None:
         # libvirt names the QEMU binary it picked.
         devices = dataclasses.replace(devices, emulator=None)
-    # x86 guests always get a PS/2 mouse and keyboard from libvirt.
-    implicit = [item for item in devices.inputs if item.bus == "ps2" and item not in wanted.inputs]
-    devices = dataclasses.replace(
-        devices, inputs=tuple(i for i in devices.inputs if i not in implicit)
-    )
     os_type = desired.os.type if desired.os else None
     serials = serial.with_builtin_target(
         devices.serials,
@@ -248,16 +225,15 @@ def _devices(desired: Domain, live: Domain):
     devices = dataclasses.replace(devices, serials=serials)
     if wanted.serials[:1] == (_PTY_SERIAL,):
         devices = console.as_serial_pair(devices)
-    graphics = tuple(_graphics(wanted.graphics, item) for item in devices.graphics)
-    # QEMU 7 needs an audio backend: libvirt writes <audio id='1' type='none'/>, or type
-    # spice when the guest has a SPICE display (which carries the sound).
-    spice = any(item.type == "spice" for item in wanted.graphics)
-    default_audio = Audio(id=1, type="spice" if spice else "none")
-    audios = tuple(a for a in devices.audios if a in wanted.audios or a != default_audio)
+    # QEMU 7 needs an audio backend: to a domain without one libvirt adds the one its
+    # displays call for (a rule of two families, audio and graphics, so it is here).
+    default_audio = default_backend([item.type or "" for item in wanted.graphics])
+    audios = devices.audios
+    if not wanted.audios and default_audio and audios == (default_audio,):
+        audios = ()
     return dataclasses.replace(
         devices,
         disks=tuple(_disk_secrets_in_source(disk) for disk in devices.disks),
-        graphics=graphics,
         audios=audios,
     )
 
@@ -278,22 +254,3 @@ def _disk_secrets_in_source(disk: Disk) -> Disk:
         encryption = dataclasses.replace(encryption, engine=DEFAULT_ENCRYPTION_ENGINE)
     source = dataclasses.replace(source, auth=disk.auth or source.auth, encryption=encryption)
     return dataclasses.replace(disk, auth=None, encryption=None, source=source)
-
-
-def _graphics(wanted: tuple[Graphics, ...], live: Graphics) -> Graphics:
-    match = next((item for item in wanted if item.type == live.type), None)
-    if match is None:
-        return live
-    if live.autoport and match.port == -1:
-        # With autoport the port is libvirt's to pick at start (and SPICE drops port='-1').
-        live = dataclasses.replace(live, port=-1)
-    if match.listen is None and not match.listens:
-        # Without a listen address libvirt stores <listen type='address'/>: qemu.conf's
-        # default address, which is what no listen means.
-        empty = GraphicsListen(type="address")
-        live = dataclasses.replace(live, listens=tuple(i for i in live.listens if i != empty))
-    if live.tls_port == -1 and match.tls_port is None:
-        # virt-install writes tlsPort='-1' ("pick one"); libvirt drops it on define, as
-        # SPICE without TLS ports configured has none to pick.
-        live = dataclasses.replace(live, tls_port=None)
-    return live

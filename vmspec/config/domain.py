@@ -7,10 +7,10 @@ from typing import ClassVar
 
 from vmspec.config.boot import OperatingSystem
 from vmspec.config.disk import Disk
-from vmspec.config.graphics import Graphics, Input, Video
 from vmspec.config.memory import MaxMemory, MemorySize
 from vmspec.config.metadata import Metadata
 from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
+from vmspec.families.audio import Audio
 from vmspec.families.blkiotune import Blkiotune
 from vmspec.families.chardev import AnyChardev
 from vmspec.families.clock import Clock
@@ -20,7 +20,9 @@ from vmspec.families.cputune import Cputune
 from vmspec.families.features import Features
 from vmspec.families.filesystem import Filesystem
 from vmspec.families.genid import Genid
+from vmspec.families.graphics import Graphics
 from vmspec.families.hostdev import Hostdev
+from vmspec.families.input import Input
 from vmspec.families.interface import Interface
 from vmspec.families.iommu import Iommu
 from vmspec.families.iothreads import Iothreadids
@@ -38,6 +40,7 @@ from vmspec.families.sound import Sound
 from vmspec.families.sysinfo import FwcfgSysinfo, SmbiosSysinfo
 from vmspec.families.tpm import Tpm
 from vmspec.families.usb_redirection import Redirdev
+from vmspec.families.video import Video
 from vmspec.families.vsock import Vsock
 from vmspec.families.watchdog import Watchdog
 
@@ -49,15 +52,6 @@ class Vcpu:
     cpuset: str | None = attr("cpuset")  # the host CPUs the vCPUs may run on
     current: int | None = attr("current")  # the vCPUs online at start, the rest pluggable
     count: int | None = text()
-
-
-@dataclass(**CONFIG)
-class Audio:
-    """``<audio>``: vmspec writes none; libvirt adds type none for QEMU 7 (see normalize)."""
-
-    TAG: ClassVar[str] = "audio"
-    id: int | None = attr("id")
-    type: str | None = attr("type")
 
 
 @dataclass(**CONFIG)

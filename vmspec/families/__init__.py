@@ -16,6 +16,7 @@ from typing import Any
 
 from vmspec.families import (
     acpi_table,
+    audio,
     bios,
     blkiotune,
     boot_menu,
@@ -30,7 +31,9 @@ from vmspec.families import (
     filesystem,
     firmware,
     genid,
+    graphics,
     hostdev,
+    input,
     interface,
     iommu,
     iothreads,
@@ -52,6 +55,7 @@ from vmspec.families import (
     sysinfo,
     tpm,
     usb_redirection,
+    video,
     vsock,
     watchdog,
 )
@@ -78,7 +82,12 @@ FAMILIES: tuple[Family, ...] = (
     parallel.FAMILY,
     console.FAMILY,
     channel.FAMILY,
+    # graphics before the families whose defaults follow the displays (inputs, video, audio)
+    graphics.FAMILY,
+    input.FAMILY,
     sound.FAMILY,
+    audio.FAMILY,
+    video.FAMILY,
     hostdev.FAMILY,
     usb_redirection.FAMILY,
     rng.FAMILY,

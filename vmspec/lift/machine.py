@@ -228,24 +228,6 @@ def _devices(domain: Domain, spec: dict[str, Any], lost: list[str]) -> None:
     disks = [_disk(disk, index) for index, disk in enumerate(devices.disks)]
     if disks:
         spec["disks"] = disks
-    graphics = []
-    for item in devices.graphics:
-        entry: dict[str, Any] = {"type": item.type}
-        if item.listen:
-            entry["listen"] = item.listen
-        if item.port is not None and item.port != -1 and not item.autoport:
-            entry["port"] = item.port
-        if item.image:
-            entry["image"] = {"compression": item.image.compression}
-        if item.streaming:
-            entry["streaming"] = {"mode": item.streaming.mode}
-        graphics.append(entry)
-    if graphics:
-        spec["graphics"] = graphics
-    if devices.videos and devices.videos[0].model:
-        model = devices.videos[0].model.type
-        if model != policy.video_model({"graphics": graphics}) or not graphics:
-            spec["video"] = {"model": model}
 
 
 def _disk(disk: Disk, index: int) -> dict[str, Any]:

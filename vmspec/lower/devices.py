@@ -15,15 +15,6 @@ from vmspec.config.disk import (
     SourceHost,
 )
 from vmspec.config.domain import Devices
-from vmspec.config.graphics import (
-    Graphics,
-    GraphicsImage,
-    GraphicsListen,
-    GraphicsStreaming,
-    Input,
-    Video,
-    VideoModel,
-)
 from vmspec.families import Place, lowered_fields
 from vmspec.families.family import Identity
 from vmspec.lower import disk as disk_extras
@@ -31,15 +22,11 @@ from vmspec.lower import policy
 
 
 def lower_devices(spec: dict[str, Any], identity: Identity) -> Devices:
-    video_model = policy.video_model(spec)
     disks = tuple(_disk(disk, identity.uuid) for disk in spec.get("disks", []))
     if "cloudInit" in spec:
         disks += (_seed_disk(spec, identity.name),)
     return Devices(
         disks=disks,
-        inputs=(Input(type="tablet", bus="usb"),) if policy.wants_tablet(spec) else (),
-        graphics=tuple(_graphics(graphics) for graphics in spec.get("graphics", [])),
-        videos=(_video(video_model),) if video_model else (),
         **lowered_fields(Place.DEVICES, spec, identity),
     )
 
@@ -112,24 +99,3 @@ def _backing_store(backing: dict[str, Any]) -> BackingStore:
         format=DiskFormat(type=policy.backing_format(backing)),
         source=DiskSource(file=backing["file"]),
     )
-
-
-def _graphics(graphics: dict[str, Any]) -> Graphics:
-    listen = graphics.get("listen")
-    port = graphics.get("port")
-    image, streaming = graphics.get("image"), graphics.get("streaming")
-    return Graphics(
-        type=graphics["type"],
-        port=port if port is not None else -1,
-        autoport=port is None,
-        listen=listen,
-        listens=(GraphicsListen(type="address", address=listen),) if listen else (),
-        image=GraphicsImage(compression=image["compression"]) if image else None,
-        streaming=GraphicsStreaming(mode=streaming["mode"]) if streaming else None,
-    )
-
-
-def _video(model: str) -> Video:
-    if model == "none":
-        return Video(model=VideoModel(type="none"))
-    return Video(model=VideoModel(type=model, heads=1, primary=True))

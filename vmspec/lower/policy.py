@@ -29,18 +29,6 @@ def disk_bus(disk: dict[str, Any]) -> str:
     return disk.get("bus", "virtio")
 
 
-def video_model(spec: dict[str, Any]) -> str | None:
-    """A display needs a video device; virtio-vga also drives a plain VGA console."""
-    if "video" in spec:
-        return spec["video"].get("model", "virtio")
-    return "virtio" if spec.get("graphics") else None
-
-
-def wants_tablet(spec: dict[str, Any]) -> bool:
-    # An absolute-pointing USB tablet keeps the VNC/SPICE pointer where the mouse is.
-    return bool(spec.get("graphics"))
-
-
 def boot_devices(spec: dict[str, Any]) -> list[str]:
     # libvirt boots from the first disk when nothing is said; saying so keeps the XML stable.
     if "boot" in spec:

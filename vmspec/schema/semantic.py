@@ -12,6 +12,7 @@ from typing import Any
 
 from lxml import etree
 
+from vmspec.addresses import is_ip_address_libvirt_takes
 from vmspec.arches import X86_ARCHES, machine_arches
 from vmspec.config.metadata import LIBOSINFO_NAMESPACE
 from vmspec.config.metadata import NAMESPACE as VMSPEC_NAMESPACE
@@ -160,24 +161,9 @@ _DNS_NAME = re.compile(r"[A-Za-z0-9.-]+")
 
 
 def _host_name(name: str, where: FieldPath) -> Iterator[Finding]:
-    if _DNS_NAME.fullmatch(name) or _is_ip_address_libvirt_takes(name):
+    if _DNS_NAME.fullmatch(name) or is_ip_address_libvirt_takes(name):
         return
     yield Finding(where, f"{name!r} is neither a DNS name nor an IP address")
-
-
-def _is_ip_address_libvirt_takes(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    if "%" in text:  # a scope zone (fe80::1%eth0): Python takes it, libvirt's ipv6Addr not
-        return False
-    if "." in text and "::" in text:
-        # libvirt's ipv6Addr has a dotted IPv4 tail right after '::', or after groups when
-        # the address starts with '::'; never '1::2:1.2.3.4', which Python takes.
-        head, tail = text.split("::", 1)
-        return head == "" or ":" not in tail
-    return True
 
 
 def _disks(spec: dict[str, Any]) -> Iterator[Finding]:
@@ -300,38 +286,10 @@ def _disk_source(disk: dict[str, Any], where: FieldPath) -> Iterator[Finding]:
         yield Finding(where, "a disk needs a source: one of file, block, volume or network")
 
 
-def _graphics(spec: dict[str, Any]) -> Iterator[Finding]:
-    seen_types: set[str] = set()
-    seen_ports: dict[int, int] = {}
-    for index, graphics in enumerate(spec.get("graphics", [])):
-        where: FieldPath = ("spec", "graphics", index)
-        if graphics["type"] in seen_types:
-            yield Finding((*where, "type"), f"only one {graphics['type']} display per VM")
-        seen_types.add(graphics["type"])
-        port = graphics.get("port")
-        if port is not None:
-            if port in seen_ports:
-                # QEMU would fail to start with "address already in use".
-                yield Finding(
-                    (*where, "port"), f"port {port} is already used by graphics[{seen_ports[port]}]"
-                )
-            seen_ports.setdefault(port, index)
-        if "passwordFile" in graphics and "passwordEnv" in graphics:
-            yield Finding(
-                (*where, "passwordEnv"),
-                "give the password in passwordFile or passwordEnv, not both",
-            )
-        listen = graphics.get("listen")
-        if listen is not None and not _is_ip_address_libvirt_takes(listen):
-            yield Finding(
-                (*where, "listen"),
-                f"{listen!r} is not an IP address (such as 127.0.0.1 or ::1)",
-            )
-        for spice_only in ("image", "streaming"):
-            if spice_only in graphics and graphics["type"] != "spice":
-                yield Finding((*where, spice_only), f"{spice_only} is a SPICE setting: type spice")
+def _spice_agent(spec: dict[str, Any]) -> Iterator[Finding]:
     # The agent's channel travels over a SPICE connection.
-    if "spice" not in seen_types and spec.get("spiceAgent"):
+    spice = any(graphics["type"] == "spice" for graphics in spec.get("graphics", []))
+    if spec.get("spiceAgent") and not spice:
         yield Finding(("spec", "spiceAgent"), "the SPICE agent needs a spice display in graphics")
 
 
@@ -507,7 +465,6 @@ _CHECKS: tuple[Check, ...] = (
     _machine,
     _disks,
     _cpuset,
-    _graphics,
     _cloud_init,
     _volume_creation,
     _network_disks,

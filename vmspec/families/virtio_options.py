@@ -1,0 +1,45 @@
+"""``<driver>``'s virtio options, which every virtio device takes (formatdomain
+"Virtio-related options"): the IOMMU for its DMA, PCIe address translation, the packed
+virtqueue layout, a page per virtqueue. The inputs and video families use them; a
+NIC's driver (interface.py) has its own class with these four among its options.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from vmspec.config.xmlmap import CONFIG, ON_OFF, attr
+
+
+@dataclass(**CONFIG)
+class VirtioDriver:
+    TAG: ClassVar[str] = "driver"
+    iommu: bool | None = attr("iommu", codec=ON_OFF)
+    ats: bool | None = attr("ats", codec=ON_OFF)
+    packed: bool | None = attr("packed", codec=ON_OFF)
+    page_per_vq: bool | None = attr("page_per_vq", codec=ON_OFF)
+
+
+# spec key → config field
+FIELDS = {"iommu": "iommu", "ats": "ats", "packed": "packed", "pagePerVq": "page_per_vq"}
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "virtio only: iommu (DMA through the guest's IOMMU, which needs an <iommu> device), ats (PCIe address translation), packed (the packed virtqueue layout), pagePerVq",
+    "properties": {key: {"type": "boolean"} for key in FIELDS},
+    "additionalProperties": False,
+}
+
+
+def lower(options: dict[str, Any] | None) -> VirtioDriver | None:
+    if not options:
+        return None
+    return VirtioDriver(**{field: options.get(key) for key, field in FIELDS.items()})
+
+
+def lift(driver: VirtioDriver | None) -> dict[str, Any] | None:
+    if driver is None:
+        return None
+    lifted = {key: getattr(driver, field) for key, field in FIELDS.items()}
+    return {key: value for key, value in lifted.items() if value is not None} or None
