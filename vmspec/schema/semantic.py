@@ -465,6 +465,7 @@ _CHECKS: tuple[Check, ...] = (
     _machine,
     _disks,
     _cpuset,
+    _spice_agent,
     _cloud_init,
     _volume_creation,
     _network_disks,
