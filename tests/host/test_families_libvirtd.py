@@ -56,6 +56,11 @@ MISSING_HERE = {
     example_id: refusal
     for example_id, path, refusal in (
         ("tpm[3]", "/dev/tpm0", "tpm: /dev/tpm0 does not exist"),
+        (
+            "disks[1]",
+            "/var/lib/libvirt/images/vmspec-example.qcow2",
+            "disk vda: /var/lib/libvirt/images/vmspec-example.qcow2 does not exist",
+        ),
         ("interfaces[1]", "/sys/class/net/br0", "the bridge 'br0' does not exist on this host"),
         ("hostdevs[0]", "/sys/bus/pci/devices/0000:03:00.0", "is not on the host"),
         ("hostdevs[1]", "/sys/bus/pci/devices/0000:81:00.1", "is not on the host"),

@@ -39,12 +39,12 @@ from tests.schema.test_host_names import libvirt_takes_host
 from vmspec.arches import X86_ARCHES
 from vmspec.cli import main
 from vmspec.emit import domain_xml, resource_xml
+from vmspec.families import disk_secrets as disk_words
 from vmspec.families import interface as interface_family
 from vmspec.families.controller import MODELS as CONTROLLER_MODELS
 from vmspec.families.filesystem import NINE_P_ONLY, VIRTIOFS_ONLY, VIRTIOFS_TAG_BYTES
 from vmspec.lift.sources import lift_xml
 from vmspec.load import load_text
-from vmspec.lower import disk as disk_words
 from vmspec.lower import lower_virtual_machine
 from vmspec.lower.storage import wanted_volumes
 from vmspec.schema import load_schema, validate_document

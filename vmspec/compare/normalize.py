@@ -15,13 +15,11 @@ from vmspec.compare.facts import HostFacts
 from vmspec.config.boot import BootDevice, OperatingSystem
 from vmspec.config.chardev import CharDevice, CharTarget
 from vmspec.config.cpu import Cpu
-from vmspec.config.disk import BackingStore, Disk
 from vmspec.config.domain import Audio, Devices, Domain
 from vmspec.config.features import Features, Smm
 from vmspec.config.graphics import Graphics, GraphicsListen
 from vmspec.families import Family, Place, families_at, holder, with_fields
 from vmspec.families.interface import Interface
-from vmspec.lower.disk import DEFAULT_ENCRYPTION_ENGINE
 from vmspec.units import with_size_in_kib
 
 # Elements and attributes libvirt adds that the spec does not speak about; they are
@@ -140,14 +138,9 @@ def _running_features(desired: Domain, running: Features | None) -> Features | N
 
 
 def _running_devices(wanted: Devices, running: Devices) -> Devices:
-    wanted_disks = {disk.target.dev: disk for disk in wanted.disks if disk.target}
     wanted_nics = {_mac(nic): nic for nic in wanted.interfaces}
     return dataclasses.replace(
         running,
-        disks=tuple(
-            _without_image_chain(wanted_disks.get(_target_dev(disk)), disk)
-            for disk in running.disks
-        ),
         interfaces=tuple(
             _unresolved_network(wanted_nics.get(_mac(nic)), nic) for nic in running.interfaces
         ),
@@ -159,30 +152,8 @@ def _running_devices(wanted: Devices, running: Devices) -> Devices:
     )
 
 
-def _target_dev(disk: Disk) -> str | None:
-    return disk.target.dev if disk.target else None
-
-
 def _mac(nic: Interface) -> str | None:
     return nic.mac.address.lower() if nic.mac and nic.mac.address else None
-
-
-def _without_image_chain(wanted: Disk | None, running: Disk) -> Disk:
-    if wanted is None:
-        return running
-    # At start libvirt reads the backing chain from the image headers and writes it out
-    # (ending in an empty <backingStore/>); below what the spec states, the chain is the
-    # image's own, read again from the same headers at the next start.
-    chain = _chain_cut(wanted.backing_store, running.backing_store)
-    return dataclasses.replace(running, backing_store=chain)
-
-
-def _chain_cut(wanted: BackingStore | None, running: BackingStore | None) -> BackingStore | None:
-    if wanted is None or running is None:
-        return None if wanted is None else running
-    return dataclasses.replace(
-        running, backing_store=_chain_cut(wanted.backing_store, running.backing_store)
-    )
 
 
 def _unresolved_network(wanted: Interface | None, running: Interface) -> Interface:
@@ -333,7 +304,6 @@ def _devices(desired: Domain, live: Domain):
     audios = tuple(a for a in devices.audios if a in wanted.audios or a != default_audio)
     return dataclasses.replace(
         devices,
-        disks=tuple(_disk_secrets_in_source(disk) for disk in devices.disks),
         serials=serials,
         consoles=consoles,
         channels=channels,
@@ -343,21 +313,6 @@ def _devices(desired: Domain, live: Domain):
 
 
 _PTY_SERIAL = CharDevice(type="pty", target=CharTarget(port=0))
-
-
-def _disk_secrets_in_source(disk: Disk) -> Disk:
-    """libvirt takes a disk's <auth> and <encryption> in <disk> (their place before
-    libvirt 3.9 and 4.5) or in <source>, and keeps them where they were written: the
-    same disk either way, so compare them in <source>, where vmspec writes them. An
-    encryption without an engine is QEMU's (libvirt 9.0 writes engine='qemu')."""
-    source = disk.source
-    if source is None or not (disk.auth or disk.encryption or source.encryption):
-        return disk
-    encryption = disk.encryption or source.encryption
-    if encryption is not None and encryption.engine is None:
-        encryption = dataclasses.replace(encryption, engine=DEFAULT_ENCRYPTION_ENGINE)
-    source = dataclasses.replace(source, auth=disk.auth or source.auth, encryption=encryption)
-    return dataclasses.replace(disk, auth=None, encryption=None, source=source)
 
 
 def is_bare_pty_console(console: CharDevice) -> bool:

@@ -9,7 +9,6 @@ from vmspec.config.boot import OperatingSystem
 from vmspec.config.chardev import CharDevice
 from vmspec.config.clock import Clock
 from vmspec.config.cpu import Cpu
-from vmspec.config.disk import Disk
 from vmspec.config.features import Features
 from vmspec.config.graphics import Graphics, Input, Video
 from vmspec.config.memory import MaxMemory, MemorySize
@@ -17,6 +16,7 @@ from vmspec.config.metadata import Metadata
 from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
 from vmspec.families.controller import Controller
 from vmspec.families.cputune import Cputune
+from vmspec.families.disk_config import Disk
 from vmspec.families.filesystem import Filesystem
 from vmspec.families.hostdev import Hostdev
 from vmspec.families.interface import Interface

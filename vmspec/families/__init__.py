@@ -17,6 +17,7 @@ from vmspec.families import (
     controller,
     cputune,
     current_memory,
+    disk,
     filesystem,
     hostdev,
     interface,
@@ -36,6 +37,7 @@ from vmspec.families import (
 from vmspec.families.family import Family, Identity, Place
 
 FAMILIES: tuple[Family, ...] = (
+    disk.FAMILY,
     controller.FAMILY,
     current_memory.FAMILY,
     max_memory.FAMILY,

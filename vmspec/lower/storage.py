@@ -21,6 +21,7 @@ from vmspec.config.volume import (
     VolumeSize,
     VolumeTarget,
 )
+from vmspec.families.disk import disk_format
 from vmspec.lower import policy
 from vmspec.lower.identity import pool_uuid
 from vmspec.scope import DEFAULT_SCOPE
@@ -93,7 +94,7 @@ def wanted_volumes(document: dict[str, Any]) -> list[tuple[tuple[str | int, ...]
         if not volume or "create" not in volume:
             continue
         create = volume["create"]
-        volume_format = create.get("format") or policy.disk_format(disk)
+        volume_format = create.get("format") or disk_format(disk)
         found.append(
             (
                 ("spec", "disks", index, "volume", "create"),

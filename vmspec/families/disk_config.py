@@ -1,5 +1,5 @@
-"""``<disk>``: driver, source (with its auth and encryption), backing chain, target,
-I/O limits, serial.
+"""The config classes of the disk family (``disk.py``): ``<disk>`` with its driver, source
+(with its auth and encryption), backing chain, target, I/O limits and serial.
 
 formatdomain: "Hard drives, floppy disks, CDROMs".
 """
