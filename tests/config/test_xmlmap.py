@@ -30,7 +30,7 @@ def test_emit_writes_fields_in_declared_order_and_leaves_out_unset_ones():
 def test_parse_reports_every_uncovered_attribute_and_element_as_an_xpath():
     element = etree.fromstring(
         "<domain type='kvm' id='3'><name>x</name><genid>abc</genid>"
-        "<devices><disk type='file'><boot order='1'/><boot order='2'/></disk>"
+        "<devices><disk type='file'><geometry cyls='1'/><geometry cyls='2'/></disk>"
         "<parallel type='pty'/></devices></domain>"
     )
     uncovered: list[str] = []
@@ -38,8 +38,8 @@ def test_parse_reports_every_uncovered_attribute_and_element_as_an_xpath():
     assert domain.name == "x"
     assert sorted(uncovered) == [
         "/domain/@id",
-        "/domain/devices/disk/boot[1]",
-        "/domain/devices/disk/boot[2]",
+        "/domain/devices/disk/geometry[1]",
+        "/domain/devices/disk/geometry[2]",
         "/domain/devices/parallel",
         "/domain/genid",
     ]

@@ -23,21 +23,24 @@ from vmspec.families import disk_secrets as secrets
 from vmspec.families.disk_config import (
     BackingStore,
     Disk,
+    DiskBoot,
     DiskDriver,
     DiskFormat,
     DiskSource,
     DiskTarget,
+    DiskTransient,
     SourceHost,
 )
-from vmspec.families.disk_schema import SCHEMA
+from vmspec.families.disk_schema import DEFAULT_BUS, SCHEMA
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import FieldPath, Finding
 from vmspec.units import size_in_kib
 
 # --- policy: what vmspec writes where the spec says nothing, and why ----------------------
 
-# virtio-blk is the fastest bus every modern guest has drivers for.
-DEFAULT_BUS = "virtio"
+# DEFAULT_BUS, virtio: virtio-blk is the fastest bus every modern guest has drivers for.
+# A floppy has one bus only, the floppy controller.
+FLOPPY_BUS = "fdc"
 # libvirt runs every disk through QEMU's block layer; the name is its only driver.
 DRIVER_NAME = "qemu"
 
@@ -51,12 +54,30 @@ def disk_format(disk: Spec) -> str:
     return "qcow2" if name.endswith(".qcow2") else "raw"
 
 
+def default_bus(disk: Spec) -> str:
+    return FLOPPY_BUS if disk.get("device") == "floppy" else DEFAULT_BUS
+
+
 def backing_format(backing: Spec) -> str:
     # Same reason as disk_format: an unstated backing format would be read as raw.
     return backing.get("format") or ("qcow2" if backing["file"].endswith(".qcow2") else "raw")
 
 
 # --- lowering ---------------------------------------------------------------------------
+
+# The spec's words for <driver>'s attributes (libvirt's, in camelCase), in libvirt's order.
+DRIVER_WORDS = {
+    "cache": "cache",
+    "errorPolicy": "error_policy",
+    "rerrorPolicy": "rerror_policy",
+    "io": "io",
+    "eventIdx": "event_idx",
+    "copyOnRead": "copy_on_read",
+    "discard": "discard",
+    "detectZeroes": "detect_zeroes",
+    "queues": "queues",
+    "queueSize": "queue_size",
+}
 
 
 def lower(spec: Spec, identity: Identity) -> tuple[Disk, ...]:
@@ -80,37 +101,66 @@ def _disk(disk: Spec, domain_uuid: str) -> Disk:
         driver=DiskDriver(
             name=DRIVER_NAME,
             type=disk_format(disk),
-            cache=disk.get("cache"),
-            io=disk.get("io"),
-            discard=disk.get("discard"),
+            **{field: disk.get(word) for word, field in DRIVER_WORDS.items()},
         ),
         source=source,
         backing_store=_backing_store(backing) if backing else None,
-        target=DiskTarget(dev=disk["target"], bus=disk.get("bus", DEFAULT_BUS)),
+        target=DiskTarget(
+            dev=disk["target"],
+            bus=disk.get("bus", default_bus(disk)),
+            rotation_rate=disk.get("rotationRate"),
+        ),
         iotune=secrets.iotune(disk),
         # A cdrom is read-only whatever the spec says; libvirt would add this itself.
         readonly=disk.get("readonly", False) or device == "cdrom",
+        shareable=disk.get("shareable", False),
+        transient=_transient(disk.get("transient")),
         serial=disk.get("serial"),
+        wwn=disk.get("wwn"),
+        vendor=disk.get("vendor"),
+        product=disk.get("product"),
+        boot=DiskBoot(order=disk["boot"]) if "boot" in disk else None,
     )
 
 
+def _transient(transient: Any) -> DiskTransient | None:
+    if transient is None:
+        return None
+    if transient is True:
+        return DiskTransient()
+    # no is libvirt's default, which it drops on define: written only when yes.
+    return DiskTransient(share_backing=transient["shareBacking"] or None)
+
+
 def _source(disk: Spec) -> tuple[str, DiskSource | None]:
+    policy = disk.get("startupPolicy")
     if "file" in disk:
-        return "file", DiskSource(file=disk["file"])
+        return "file", DiskSource(file=disk["file"], startup_policy=policy)
     if "block" in disk:
-        return "block", DiskSource(dev=disk["block"])
+        return "block", DiskSource(dev=disk["block"], startup_policy=policy)
     if "volume" in disk:
         volume = disk["volume"]
-        return "volume", DiskSource(pool=volume["pool"], volume=volume["name"])
+        return "volume", DiskSource(
+            pool=volume["pool"],
+            volume=volume["name"],
+            mode=volume.get("mode"),
+            startup_policy=policy,
+        )
     if "network" in disk:
         network = disk["network"]
-        hosts = tuple(
-            SourceHost(name=host["name"], port=host.get("port")) for host in network["hosts"]
-        )
         return "network", DiskSource(
-            protocol=network["protocol"], name=network["name"], hosts=hosts
+            protocol=network["protocol"],
+            name=network.get("name"),
+            tls=network.get("tls"),
+            hosts=tuple(_host(host) for host in network["hosts"]),
         )
     return "file", None  # an empty cdrom tray
+
+
+def _host(host: Spec) -> SourceHost:
+    if "socket" in host:
+        return SourceHost(transport="unix", socket=host["socket"])
+    return SourceHost(name=host["name"], port=host.get("port"))
 
 
 def _backing_store(backing: Spec) -> BackingStore:
@@ -130,23 +180,33 @@ def lift(disks: tuple[Disk, ...], spec: Spec, identity: Identity) -> list[Spec] 
 
 def _lift_disk(disk: Disk, index: int) -> Spec:
     lifted: Spec = {"target": disk.target.dev if disk.target else f"vd{chr(97 + index)}"}
-    bus = disk.target.bus if disk.target else None
-    if bus and bus != DEFAULT_BUS:
-        lifted["bus"] = bus
     if disk.device and disk.device != "disk":
         lifted["device"] = disk.device
+    bus = disk.target.bus if disk.target else None
+    if bus and bus != default_bus(lifted):
+        lifted["bus"] = bus
     lifted.update(_lift_source(disk))
     driver = disk.driver
     if driver:
         if driver.type and driver.type != disk_format(lifted):
             lifted["format"] = driver.type
-        for key in ("cache", "io", "discard"):
-            if getattr(driver, key):
-                lifted[key] = getattr(driver, key)
+        for word, field in DRIVER_WORDS.items():
+            if getattr(driver, field) is not None:
+                lifted[word] = getattr(driver, field)
+    if disk.target and disk.target.rotation_rate is not None:
+        lifted["rotationRate"] = disk.target.rotation_rate
     if disk.readonly and disk.device != "cdrom":
         lifted["readonly"] = True
-    if disk.serial:
-        lifted["serial"] = disk.serial
+    if disk.shareable:
+        lifted["shareable"] = True
+    if disk.transient:
+        share = disk.transient.share_backing
+        lifted["transient"] = {"shareBacking": True} if share else True
+    for word in ("serial", "wwn", "vendor", "product"):
+        if getattr(disk, word) is not None:
+            lifted[word] = getattr(disk, word)
+    if disk.boot and disk.boot.order is not None:
+        lifted["boot"] = disk.boot.order
     _lift_secrets(disk, lifted)
     iotune = secrets.lift_iotune(disk.iotune)
     if iotune:
@@ -164,19 +224,29 @@ def _lift_source(disk: Disk) -> Spec:
     source = disk.source
     if source is None:
         return {}
+    policy = {"startupPolicy": source.startup_policy} if source.startup_policy else {}
     if disk.type == "file" and source.file:
-        return {"file": source.file}
+        return {"file": source.file, **policy}
     if disk.type == "block" and source.dev:
-        return {"block": source.dev}
+        return {"block": source.dev, **policy}
     if disk.type == "volume" and source.pool:
-        return {"volume": {"pool": source.pool, "name": source.volume}}
+        volume = {"pool": source.pool, "name": source.volume}
+        return {"volume": {**volume, **({"mode": source.mode} if source.mode else {})}, **policy}
     if disk.type == "network" and source.protocol:
-        hosts = [
-            {"name": host.name, **({"port": host.port} if host.port else {})}
-            for host in source.hosts
-        ]
-        return {"network": {"protocol": source.protocol, "name": source.name, "hosts": hosts}}
+        network = {
+            "protocol": source.protocol,
+            "name": source.name,
+            "tls": source.tls,
+            "hosts": [_lift_host(host) for host in source.hosts],
+        }
+        return {"network": {key: value for key, value in network.items() if value is not None}}
     return {}
+
+
+def _lift_host(host: SourceHost) -> Spec:
+    if host.transport == "unix":
+        return {"socket": host.socket}
+    return {"name": host.name, **({"port": host.port} if host.port else {})}
 
 
 def _lift_secrets(disk: Disk, lifted: Spec) -> None:
@@ -253,8 +323,8 @@ def _chain_cut(wanted: BackingStore | None, running: BackingStore | None) -> Bac
 # --- semantic checks -------------------------------------------------------------------------
 
 SOURCES = ("file", "block", "volume", "network")
-# Device-name prefixes libvirt and guests associate with each bus (formatdomain "target").
-_TARGET_PREFIX = {"virtio": "vd", "sata": "sd", "scsi": "sd", "usb": "sd", "ide": "hd"}
+# Devices a guest may see without a medium in them.
+_REMOVABLE = ("cdrom", "floppy")
 # Buses whose devices report at most 20 bytes of serial (virtio-blk and ATA IDENTIFY):
 # a longer serial is cut, and /dev/disk/by-id would not show what the spec says.
 _SHORT_SERIAL_BUSES = ("virtio", "sata", "ide")
@@ -276,12 +346,10 @@ def _disks(spec: Spec) -> Iterator[Finding]:
             message = f"target {target} is already used by disks[{seen_targets[target]}]"
             yield Finding((*where, "target"), message)
         seen_targets.setdefault(target, where[2])
-        bus = disk.get("bus", DEFAULT_BUS)
+        # libvirt takes any target name on any bus (a virtio disk named hda is the
+        # guest's vda): the name orders the disks of a bus, and is not checked here.
+        bus = disk.get("bus", default_bus(disk))
         device = disk.get("device", "disk")
-        prefix = _TARGET_PREFIX[bus]
-        if not target.startswith(prefix):
-            message = f"target {target} does not fit bus {bus}: its devices are named {prefix}a, {prefix}b, ..."
-            yield Finding((*where, "target"), message)
         if device == "cdrom" and bus == "virtio":
             yield Finding(
                 (*where, "bus"), "a cdrom cannot sit on the virtio bus: use sata, scsi or ide"
@@ -309,8 +377,8 @@ def _source_count(disk: Spec, where: FieldPath) -> Iterator[Finding]:
             (*where, sources[1]),
             f"a disk has exactly one source, but sets both {sources[0]} and {sources[1]}",
         )
-    elif not sources and disk.get("device", "disk") != "cdrom":
-        # An empty cdrom tray is fine; a disk without a source is not.
+    elif not sources and disk.get("device", "disk") not in _REMOVABLE:
+        # An empty cdrom tray or floppy drive is fine; a disk without a source is not.
         yield Finding(where, "a disk needs a source: one of file, block, volume or network")
 
 
@@ -398,7 +466,8 @@ def _network_disks(spec: Spec) -> Iterator[Finding]:
             continue
         where: FieldPath = (*disk_at, "network")
         protocol = network["protocol"]
-        if protocol in _NAME_WITH_POOL and "/" not in network["name"].strip("/"):
+        yield from _network_words(network, where)
+        if protocol in _NAME_WITH_POOL and "/" not in network.get("name", "/").strip("/"):
             shape = "POOL/IMAGE" if protocol == "rbd" else "VOLUME/PATH"
             yield Finding((*where, "name"), f"a {protocol} name is {shape}, such as vms/web-01")
         if protocol in _SINGLE_HOST and len(network["hosts"]) > 1:
@@ -406,7 +475,36 @@ def _network_disks(spec: Spec) -> Iterator[Finding]:
                 (*where, "hosts"), f"{protocol} takes one host, not {len(network['hosts'])}"
             )
         for host_index, host in enumerate(network["hosts"]):
-            yield from host_name_findings(host["name"], (*where, "hosts", host_index, "name"))
+            yield from _host_words(host, protocol, (*where, "hosts", host_index))
+
+
+# Protocols whose server may listen on a unix socket (libvirt's transport='unix').
+_UNIX_SOCKET_PROTOCOLS = ("nbd", "gluster")
+
+
+def _network_words(network: Spec, where: FieldPath) -> Iterator[Finding]:
+    protocol = network["protocol"]
+    if "name" not in network and protocol != "nbd":
+        # Only an NBD server has a default export; every other protocol names the image.
+        yield Finding(where, f"a {protocol} disk needs the image's name")
+    if "tls" in network and protocol != "nbd":
+        yield Finding(
+            (*where, "tls"), f"tls is nbd's (with qemu.conf's certificates), not {protocol}'s"
+        )
+
+
+def _host_words(host: Spec, protocol: str, where: FieldPath) -> Iterator[Finding]:
+    if "socket" in host:
+        if protocol not in _UNIX_SOCKET_PROTOCOLS:
+            protocols = " and ".join(_UNIX_SOCKET_PROTOCOLS)
+            yield Finding((*where, "socket"), f"only {protocols} servers listen on a socket here")
+        for key in ("name", "port"):
+            if key in host:
+                yield Finding((*where, key), f"a host is a socket or a {key}, not both")
+    elif "name" not in host:
+        yield Finding(where, "a host needs its name (and port), or the socket of a local server")
+    else:
+        yield from host_name_findings(host["name"], (*where, "name"))
 
 
 # libvirt keeps volume sizes in bytes as an unsigned 64-bit number; 1 MiB is the least
@@ -452,6 +550,76 @@ def _volume_creation(spec: Spec) -> Iterator[Finding]:
             yield Finding((*where, "backingStore"), "a volume cannot be its own backingStore")
 
 
+# What QEMU has on one bus only, as libvirt 9.0 refuses it elsewhere (its messages quoted).
+_BUS_ONLY: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("rotationRate", ("ide", "sata", "scsi"), "rotation rate is only valid for SCSI/IDE/SATA bus"),
+    ("wwn", ("ide", "scsi"), "Only ide and scsi disk support wwn"),
+    ("vendor", ("scsi",), "Only scsi disk supports vendor and product"),
+    ("product", ("scsi",), "Only scsi disk supports vendor and product"),
+    ("queues", ("virtio",), "queues ... is only supported by virtio-blk"),
+    ("eventIdx", ("virtio",), "disk event_idx mode supported only for virtio bus"),
+    # libvirt takes it elsewhere and QEMU has nowhere to put it: it would be lost.
+    ("queueSize", ("virtio",), "only virtio-blk has queues"),
+)
+
+
+def _disk_words(spec: Spec) -> Iterator[Finding]:
+    boot_orders: dict[int, int] = {}
+    for where, disk in _each_disk(spec):
+        device = disk.get("device", "disk")
+        bus = disk.get("bus", default_bus(disk))
+        if (device == "floppy") != (bus == FLOPPY_BUS):
+            # libvirt: "Invalid bus type 'sata' for floppy disk", "... 'fdc' for disk".
+            message = "a floppy sits on the fdc bus, and the fdc bus holds floppies only"
+            yield Finding((*where, "bus" if "bus" in disk else "device"), message)
+        for word, buses, why in _BUS_ONLY:
+            if word in disk and bus not in buses:
+                message = f"{word} is for bus {' or '.join(buses)}, not {bus} (libvirt: {why})"
+                yield Finding((*where, word), message)
+        queue_size = disk.get("queueSize")
+        if queue_size is not None and queue_size & (queue_size - 1):
+            yield Finding((*where, "queueSize"), f"queueSize is a power of two, not {queue_size}")
+        yield from _startup_policy(disk, where)
+        yield from _sharing(disk, where)
+        if "boot" in disk:
+            if "boot" in spec:
+                message = "a disk's boot order and spec.boot exclude each other (libvirt refuses both): remove one"
+                yield Finding((*where, "boot"), message)
+            order = disk["boot"]
+            if order in boot_orders:
+                message = f"boot order {order} is disks[{boot_orders[order]}]'s already"
+                yield Finding((*where, "boot"), message)
+            boot_orders.setdefault(order, where[2])
+
+
+def _startup_policy(disk: Spec, where: FieldPath) -> Iterator[Finding]:
+    policy = disk.get("startupPolicy")
+    if policy is None:
+        return
+    if not any(source in disk for source in ("file", "block", "volume")):
+        yield Finding((*where, "startupPolicy"), "startupPolicy is for a file, block or volume")
+    elif policy == "requisite" and disk.get("device", "disk") not in _REMOVABLE:
+        # libvirt: "disk startupPolicy 'requisite' is allowed only for cdrom or floppy".
+        message = "requisite is for a cdrom or floppy (dropped at boot only); use optional"
+        yield Finding((*where, "startupPolicy"), message)
+
+
+def _sharing(disk: Spec, where: FieldPath) -> Iterator[Finding]:
+    writable = not disk.get("readonly", False) and disk.get("device", "disk") == "disk"
+    if disk.get("shareable") and writable and disk_format(disk) != "raw":
+        # libvirt: "shared access ... requires use of supported storage format": two
+        # writers would corrupt qcow2's own metadata.
+        yield Finding((*where, "shareable"), "a writable shareable disk must be raw")
+    if "transient" not in disk:
+        return
+    # libvirt: "transient disk supported only with 'file' type", "must not be read-only".
+    if "file" not in disk or not writable or disk.get("shareable"):
+        message = (
+            "a transient disk is a writable, unshared disk of a file (its overlay sits beside it)"
+        )
+        yield Finding((*where, "transient"), message)
+
+
 FAMILY = Family(
     spec_field="disks",
     schema=SCHEMA,
@@ -459,7 +627,7 @@ FAMILY = Family(
     config_field="disks",
     lower=lower,
     lift=lift,
-    checks=(_disks, _volume_creation, _network_disks),
+    checks=(_disks, _disk_words, _volume_creation, _network_disks),
     libvirt_fills_in=as_libvirt_stores_it,
     libvirt_resolves_at_start=as_libvirt_started_it,
 )

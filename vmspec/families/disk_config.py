@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr, child, children, flag, text_child
+from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child, children, flag, text_child
 
 
 @dataclass(**CONFIG)
@@ -18,15 +18,24 @@ class DiskDriver:
     name: str | None = attr("name")
     type: str | None = attr("type")
     cache: str | None = attr("cache")
+    error_policy: str | None = attr("error_policy")
+    rerror_policy: str | None = attr("rerror_policy")
     io: str | None = attr("io")
+    event_idx: bool | None = attr("event_idx", codec=ON_OFF)
+    copy_on_read: bool | None = attr("copy_on_read", codec=ON_OFF)
     discard: str | None = attr("discard")
+    detect_zeroes: str | None = attr("detect_zeroes")
+    queues: int | None = attr("queues")
+    queue_size: int | None = attr("queue_size")
 
 
 @dataclass(**CONFIG)
 class SourceHost:
     TAG: ClassVar[str] = "host"
+    transport: str | None = attr("transport")  # tcp (libvirt's default), rdma, unix
     name: str | None = attr("name")
     port: int | None = attr("port")
+    socket: str | None = attr("socket")  # the unix transport's
 
 
 @dataclass(**CONFIG)
@@ -69,6 +78,9 @@ class DiskSource:
     volume: str | None = attr("volume")
     protocol: str | None = attr("protocol")
     name: str | None = attr("name")
+    tls: bool | None = attr("tls")
+    mode: str | None = attr("mode")  # an iSCSI pool's volume: through the host, or QEMU's own
+    startup_policy: str | None = attr("startupPolicy")
     hosts: tuple[SourceHost, ...] = children()
     auth: DiskAuth | None = child()
     encryption: DiskEncryption | None = child()
@@ -94,6 +106,7 @@ class DiskTarget:
     TAG: ClassVar[str] = "target"
     dev: str | None = attr("dev")
     bus: str | None = attr("bus")
+    rotation_rate: int | None = attr("rotation_rate")
 
 
 @dataclass(**CONFIG)
@@ -126,6 +139,20 @@ class DiskIoTune:
 
 
 @dataclass(**CONFIG)
+class DiskTransient:
+    """``<transient/>``: the guest's writes go to an overlay QEMU drops at shutdown."""
+
+    TAG: ClassVar[str] = "transient"
+    share_backing: bool | None = attr("shareBacking")
+
+
+@dataclass(**CONFIG)
+class DiskBoot:
+    TAG: ClassVar[str] = "boot"
+    order: int | None = attr("order")
+
+
+@dataclass(**CONFIG)
 class Disk:
     TAG: ClassVar[str] = "disk"
     IDENTITY: ClassVar[tuple[str, ...]] = ("target/@dev",)
@@ -142,5 +169,11 @@ class Disk:
     target: DiskTarget | None = child()
     iotune: DiskIoTune | None = child()
     readonly: bool = flag("readonly")
+    shareable: bool = flag("shareable")
+    transient: DiskTransient | None = child()
     serial: str | None = text_child("serial")
+    wwn: str | None = text_child("wwn")
+    vendor: str | None = text_child("vendor")
+    product: str | None = text_child("product")
     encryption: DiskEncryption | None = child()
+    boot: DiskBoot | None = child()

@@ -7,6 +7,8 @@ from typing import Any
 
 from vmspec.families.disk_secrets import IOTUNE_FIELDS
 
+DEFAULT_BUS = "virtio"  # the policy's reason is in disk.py, which reads it from here
+
 IMAGE_FORMATS = ["raw", "qcow2"]
 NETWORK_PROTOCOLS = ["rbd", "nbd", "iscsi", "http", "https", "gluster", "sheepdog"]
 # libvirt's volName: anything but '/' (and, for vmspec's YAML, on one line).
@@ -136,12 +138,25 @@ VOLUME = {
     "additionalProperties": False,
     "required": ["pool", "name"],
 }
+VOLUME["properties"]["mode"] = {
+    "enum": ["host", "direct"],
+    "description": "a volume of an iSCSI pool: host reaches the LUN through the host's own initiator (a block device), direct has QEMU log in itself; default: host",
+}
 
 NETWORK = {
     "type": "object",
     "properties": {
         "protocol": {"enum": NETWORK_PROTOCOLS},
-        "name": {"type": "string", "minLength": 1, "maxLength": 1024},
+        "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 1024,
+            "description": "the image: POOL/IMAGE (rbd), VOLUME/PATH (gluster), an IQN/LUN (iscsi), a path (http), an export (nbd; optional there: the server's default export)",
+        },
+        "tls": {
+            "type": "boolean",
+            "description": "nbd only: TLS to the server, with the host's certificates from qemu.conf (nbd_tls_x509_cert_dir); default: qemu.conf's nbd_tls",
+        },
         "hosts": {
             "type": "array",
             "minItems": 1,
@@ -156,14 +171,17 @@ NETWORK = {
                         "description": "a DNS name or an IP address",
                     },
                     "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                    "socket": {
+                        "$ref": "#/$defs/absolutePath",
+                        "description": "nbd and gluster: a unix socket of the server on this host, instead of name and port",
+                    },
                 },
                 "additionalProperties": False,
-                "required": ["name"],
             },
         },
     },
     "additionalProperties": False,
-    "required": ["protocol", "name", "hosts"],
+    "required": ["protocol", "hosts"],
 }
 
 DISK = {
@@ -171,11 +189,17 @@ DISK = {
     "properties": {
         "target": {
             "type": "string",
-            "pattern": "^(vd|sd|hd)[a-z]{1,2}$",
-            "description": "a device name such as vda, sdb or hdc",
+            "pattern": "^(vd|sd|hd|fd)[a-z]{1,2}$",
+            "description": "a device name such as vda, sdb, hdc or fda; libvirt orders the disks of a bus by it, and takes any name on any bus (the guest names the device itself)",
         },
-        "bus": {"enum": ["virtio", "sata", "scsi", "ide", "usb"]},
-        "device": {"enum": ["disk", "cdrom"]},
+        "bus": {
+            "enum": ["virtio", "sata", "scsi", "ide", "usb", "fdc"],
+            "description": f"default: {DEFAULT_BUS}, fdc for a floppy",
+        },
+        "device": {
+            "enum": ["disk", "cdrom", "floppy"],
+            "description": "what the guest sees; a cdrom is read-only, a cdrom or floppy may be empty (no source)",
+        },
         "file": {"$ref": "#/$defs/absolutePath"},
         "block": {"$ref": "#/$defs/absolutePath"},
         "volume": VOLUME,
@@ -183,13 +207,92 @@ DISK = {
         "format": {"enum": IMAGE_FORMATS},
         "cache": {"enum": ["none", "writethrough", "writeback", "directsync", "unsafe"]},
         "io": {"enum": ["native", "threads", "io_uring"]},
+        "errorPolicy": {
+            "enum": ["stop", "report", "ignore", "enospace"],
+            "description": "what a write error does: pause the guest (stop, QEMU's default; enospace: only when the host's storage is full), or report it to the guest, or ignore it",
+        },
+        "rerrorPolicy": {
+            "enum": ["stop", "report", "ignore"],
+            "description": "the same for read errors; default: errorPolicy's",
+        },
+        "eventIdx": {
+            "type": "boolean",
+            "description": "virtio only: the virtio event index feature (fewer interrupts); default: QEMU's, on",
+        },
+        "copyOnRead": {
+            "type": "boolean",
+            "description": "copy what the guest reads from a backing image into the top image",
+        },
         "discard": {"enum": ["unmap", "ignore"]},
+        "detectZeroes": {
+            "enum": ["off", "on", "unmap"],
+            "description": "QEMU notices writes of zeroes and writes them as such (unmap: frees the space too, with discard: unmap)",
+        },
+        "queues": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1024,
+            "description": "virtio only: request queues (one per vCPU is QEMU's default)",
+        },
+        "queueSize": {
+            "type": "integer",
+            "minimum": 2,
+            "maximum": 1024,
+            "description": "virtio only: the size of each queue, a power of two",
+        },
+        "startupPolicy": {
+            "enum": ["mandatory", "requisite", "optional"],
+            "description": "when the file or volume is missing: refuse to start (mandatory, the default), drop the disk at boot only (requisite: cdrom and floppy), or always drop it (optional)",
+        },
+        "rotationRate": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 65534,
+            "description": "ide, sata and scsi: what the guest reads as the disk's RPM; 1 says solid state",
+        },
         "readonly": {"type": "boolean"},
+        "shareable": {
+            "type": "boolean",
+            "description": "several guests may use the image at once (a cluster's disk): libvirt does not lock it nor relabel it for this guest alone",
+        },
+        "transient": {
+            "oneOf": [
+                {"const": True},
+                {
+                    "type": "object",
+                    "properties": {"shareBacking": {"type": "boolean"}},
+                    "additionalProperties": False,
+                    "required": ["shareBacking"],
+                },
+            ],
+            "description": "true: the guest's writes go to an overlay dropped when it stops; {shareBacking: true}: several guests share the image under their overlays",
+        },
+        "boot": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 65535,
+            "description": "the disk's place in the boot order (1 first); not together with spec.boot",
+        },
         "serial": {
             "type": "string",
             "pattern": "^[A-Za-z0-9_.+-]+$",
             "maxLength": 36,
             "description": "a serial of letters, digits and '_.+-'",
+        },
+        "wwn": {
+            "type": "string",
+            "pattern": "^(0x)?[0-9a-fA-F]{16}$",
+            "description": "ide and scsi: the disk's World Wide Name, 16 hex digits",
+        },
+        "vendor": {
+            "type": "string",
+            "pattern": "^[ -~]{1,8}$",
+            "description": "scsi only: the vendor the guest reads, at most 8 printable ASCII characters",
+        },
+        "product": {
+            "type": "string",
+            "pattern": "^[ -~]{1,16}$",
+            "description": "scsi only: the product the guest reads, at most 16 printable ASCII characters",
         },
         "backingStore": {
             "type": "object",
@@ -211,7 +314,7 @@ DISK = {
 SCHEMA = {
     "type": "array",
     "description": "the disks, cdroms and their images, in the order the guest sees them (formatdomain 'Hard drives, floppy disks, CDROMs')",
-    "maxItems": 64,
+    "maxItems": 256,
     "items": DISK,
     "examples": [
         [{"target": "sda", "device": "cdrom", "bus": "sata"}],
@@ -225,6 +328,10 @@ SCHEMA = {
                 "serial": "data-01",
                 "iotune": {"totalIopsSec": 2000},
             }
+        ],
+        [
+            {"target": "sda", "device": "cdrom", "bus": "sata", "boot": 2},
+            {"target": "fda", "device": "floppy", "boot": 1},
         ],
     ],
 }

@@ -111,7 +111,11 @@ def boot_devices(spec: dict[str, Any]) -> list[str]:
     # libvirt boots from the first disk when nothing is said; saying so keeps the XML stable.
     if "boot" in spec:
         return list(spec["boot"])
-    return [] if "kernel" in spec else ["hd"]
+    # A disk's own boot order excludes <os><boot> (libvirt refuses both); the disk family
+    # holds that rule (a NIC's boot order would join it here).
+    if "kernel" in spec or any("boot" in disk for disk in spec.get("disks", [])):
+        return []
+    return ["hd"]
 
 
 def pool_path(spec: dict[str, Any]) -> str:
