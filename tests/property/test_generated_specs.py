@@ -382,6 +382,87 @@ def _plausible_disk_extras(disk: dict) -> None:
         limits["totalIopsSec"] = 100
 
 
+def _plausible_floppy(disk: dict) -> None:
+    """A floppy on fdc, and nothing else there (libvirt refuses either other way); a lun
+    of a block device on scsi."""
+    if disk.get("device") == "lun":
+        disk["bus"] = "scsi"
+        _keep_one_source(disk, ("block",), 0, {"block": "/dev/sdq"})
+        for source in ("file", "volume", "network"):
+            disk.pop(source, None)
+    if disk.get("device") == "floppy":
+        disk["bus"] = "fdc"
+    elif disk.get("bus") == "fdc":
+        disk["bus"] = "virtio" if disk.get("device", "disk") == "disk" else "sata"
+
+
+# The disk words QEMU has on some buses only, and those buses (vmspec/families/disk.py).
+_BUS_ONLY = {
+    "rotationRate": ("ide", "sata", "scsi"),
+    "wwn": ("ide", "scsi"),
+    "vendor": ("scsi",),
+    "product": ("scsi",),
+    "queues": ("virtio",),
+    "eventIdx": ("virtio",),
+    "queueSize": ("virtio",),
+    "model": ("virtio",),
+}
+
+
+def _plausible_disk_words(disk: dict, spec: dict) -> None:
+    """Each word where libvirt takes it: bus-only words on their bus, a startup policy on
+    a file, block or volume, sharing and transience on what can be shared, one boot order."""
+    bus = disk.get("bus", "fdc" if disk.get("device") == "floppy" else "virtio")
+    for word, buses in _BUS_ONLY.items():
+        if bus not in buses:
+            disk.pop(word, None)
+    if "queueSize" in disk:
+        disk["queueSize"] = 1 << (disk["queueSize"].bit_length() - 1)
+    if not any(source in disk for source in ("file", "block", "volume")):
+        disk.pop("startupPolicy", None)
+    elif disk.get("startupPolicy") == "requisite" and disk.get("device", "disk") == "disk":
+        disk["startupPolicy"] = "optional"
+    writable = not disk.get("readonly", False) and disk.get("device", "disk") == "disk"
+    if disk.get("shareable") and writable:
+        disk["format"] = "raw"
+        disk.pop("backingStore", None)
+        disk.get("volume", {}).get("create", {}).pop("backingStore", None)
+        disk.get("volume", {}).get("create", {}).pop("format", None)
+    if "file" not in disk or not writable or disk.get("shareable"):
+        disk.pop("transient", None)
+    taken = {other.get("boot") for other in spec["disks"] if other is not disk}
+    if "boot" in spec or disk.get("boot") in taken:
+        disk.pop("boot", None)
+    if disk.get("device") != "lun":
+        disk.pop("rawio", None)
+    if not any(source in disk for source in ("file", "block", "volume")):
+        disk.pop("seclabels", None)
+    labels = {label["model"]: label for label in disk.get("seclabels", [])}
+    for label in labels.values():
+        if "label" in label:
+            label.pop("relabel", None)
+        else:
+            label["relabel"] = False
+    if "seclabels" in disk:
+        disk["seclabels"] = list(labels.values())
+    if "create" in disk.get("volume", {}) and disk.get("format") not in (None, "raw", "qcow2"):
+        disk.pop("format")  # vmspec creates raw and qcow2 volumes only
+    network = disk.get("network")
+    if network:
+        if network["protocol"] != "nbd":
+            network.pop("tls", None)
+            network.pop("tlsHostname", None)
+            network.setdefault("name", "vms/image")
+        for host in network["hosts"]:
+            if "socket" in host and network["protocol"] not in ("nbd", "gluster"):
+                del host["socket"]
+            if "socket" in host:
+                host.pop("name", None)
+                host.pop("port", None)
+            elif "name" not in host:
+                host["name"] = "storage.example.net"
+
+
 DEVICE_LISTS = ("disks", "interfaces", "graphics", "serials")  # the spec's lists of them
 DEVICE_FIELDS = ("tpm",)  # devices the spec says with one mapping
 
@@ -453,7 +534,7 @@ def xml_safe(value: Any) -> Any:
 
 
 ANY_VM = from_schema(virtual_machine_schema(SCHEMA["$defs"]))
-_TARGET_PREFIX = {"virtio": "vd", "sata": "sd", "scsi": "sd", "usb": "sd", "ide": "hd"}
+_TARGET_PREFIX = {"virtio": "vd", "sata": "sd", "scsi": "sd", "usb": "sd", "ide": "hd", "fdc": "fd"}
 _DISK_SOURCES = ("file", "block", "volume", "network")
 _HOSTDEV_SOURCES = ("pci", "usb", "mdev")
 
@@ -466,8 +547,9 @@ def plausible_devices(document: dict[str, Any]) -> dict[str, Any]:
     for index, disk in enumerate(spec.get("disks", [])):
         if disk.get("device", "disk") != "cdrom" or any(name in disk for name in _DISK_SOURCES):
             _keep_one_source(disk, _DISK_SOURCES, index, {"file": f"/var/lib/vmspec/{index}.img"})
-        if disk.get("device") == "cdrom" and disk.get("bus", "virtio") == "virtio":
+        if disk.get("device") == "cdrom" and disk.get("bus", "virtio") in ("virtio", "fdc"):
             disk["bus"] = "sata"
+        _plausible_floppy(disk)
         letters = "abcdefghijklmnopqrstuvwxyz"
         suffix = letters[index] if index < 26 else letters[index // 26 - 1] + letters[index % 26]
         disk["target"] = _TARGET_PREFIX[disk.get("bus", "virtio")] + suffix
@@ -480,10 +562,11 @@ def plausible_devices(document: dict[str, Any]) -> dict[str, Any]:
             disk["serial"] = disk["serial"][:20]
         network = disk.get("network")
         if network and network["protocol"] in ("rbd", "gluster"):
-            network["name"] = ("vms/" + network["name"])[:1024]
+            network["name"] = ("vms/" + network.get("name", "image"))[:1024]
         elif network:
             network["hosts"] = network["hosts"][:1]
         _plausible_disk_extras(disk)
+        _plausible_disk_words(disk, spec)
     graphics = {display["type"]: display for display in spec.get("graphics", [])}
     for display in graphics.values():
         if "passwordFile" in display:

@@ -37,6 +37,10 @@ _LIBVIRT_ALLOCATED = re.compile(
     r"|devices/serial/target/model"  # isa-serial
     r"|cpu/@migratable"  # host-passthrough: migratable on
     r"|devices/video/model/@(?:ram|vram|vram64|vgamem)"  # the video model's default memory
+    # A running guest's disks: the node index of each image of the chain, and a block
+    # job's copy in progress (blockcopy, active commit), state libvirt keeps, not settings.
+    r"|devices/disk/(?:backingStore/)*(?:source/)?@index"
+    r"|devices/disk/mirror(?:/.*)?"
     r")$"
 )
 # With firmware='efi', libvirt writes the OVMF build and NVRAM file it selected; without

@@ -26,12 +26,13 @@ from vmspec.families.disk_config import (
     DiskBoot,
     DiskDriver,
     DiskFormat,
+    DiskSeclabel,
     DiskSource,
     DiskTarget,
     DiskTransient,
     SourceHost,
 )
-from vmspec.families.disk_schema import DEFAULT_BUS, SCHEMA
+from vmspec.families.disk_schema import DEFAULT_BUS, IMAGE_FORMATS, SCHEMA
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import FieldPath, Finding
 from vmspec.units import size_in_kib
@@ -94,10 +95,16 @@ def _disk(disk: Spec, domain_uuid: str) -> Disk:
             auth=secrets.auth(disk, domain_uuid),
             encryption=secrets.encryption(disk, domain_uuid),
         )
+    if source is not None and "seclabels" in disk:
+        source = dataclasses.replace(
+            source, seclabels=tuple(_seclabel(label) for label in disk["seclabels"])
+        )
     backing = disk.get("backingStore")
     return Disk(
         type=source_type,
         device=device,
+        model=disk.get("model"),
+        rawio=disk.get("rawio"),
         driver=DiskDriver(
             name=DRIVER_NAME,
             type=disk_format(disk),
@@ -121,6 +128,12 @@ def _disk(disk: Spec, domain_uuid: str) -> Disk:
         product=disk.get("product"),
         boot=DiskBoot(order=disk["boot"]) if "boot" in disk else None,
     )
+
+
+def _seclabel(label: Spec) -> DiskSeclabel:
+    if "label" in label:
+        return DiskSeclabel(model=label["model"], relabel=True, label=label["label"])
+    return DiskSeclabel(model=label["model"], relabel=False)
 
 
 def _transient(transient: Any) -> DiskTransient | None:
@@ -152,6 +165,7 @@ def _source(disk: Spec) -> tuple[str, DiskSource | None]:
             protocol=network["protocol"],
             name=network.get("name"),
             tls=network.get("tls"),
+            tls_hostname=network.get("tlsHostname"),
             hosts=tuple(_host(host) for host in network["hosts"]),
         )
     return "file", None  # an empty cdrom tray
@@ -182,10 +196,16 @@ def _lift_disk(disk: Disk, index: int) -> Spec:
     lifted: Spec = {"target": disk.target.dev if disk.target else f"vd{chr(97 + index)}"}
     if disk.device and disk.device != "disk":
         lifted["device"] = disk.device
+    for word in ("model", "rawio"):
+        if getattr(disk, word) is not None:
+            lifted[word] = getattr(disk, word)
     bus = disk.target.bus if disk.target else None
     if bus and bus != default_bus(lifted):
         lifted["bus"] = bus
     lifted.update(_lift_source(disk))
+    seclabels = [_lift_seclabel(label) for label in disk.source.seclabels] if disk.source else []
+    if seclabels:
+        lifted["seclabels"] = seclabels
     driver = disk.driver
     if driver:
         if driver.type and driver.type != disk_format(lifted):
@@ -237,10 +257,19 @@ def _lift_source(disk: Disk) -> Spec:
             "protocol": source.protocol,
             "name": source.name,
             "tls": source.tls,
+            "tlsHostname": source.tls_hostname,
             "hosts": [_lift_host(host) for host in source.hosts],
         }
         return {"network": {key: value for key, value in network.items() if value is not None}}
     return {}
+
+
+def _lift_seclabel(label: DiskSeclabel) -> Spec:
+    """What the spec says of one: a label given, or relabel no (anything else, such as a
+    running guest's labelskip, the self-check names)."""
+    if label.label is not None and label.relabel in (None, True):
+        return {"model": label.model, "label": label.label}
+    return {"model": label.model, **({"relabel": False} if label.relabel is False else {})}
 
 
 def _lift_host(host: SourceHost) -> Spec:
@@ -276,7 +305,15 @@ def _lift_secrets(disk: Disk, lifted: Spec) -> None:
 
 
 def as_libvirt_stores_it(live: tuple[Disk, ...], wanted: Any) -> tuple[Disk, ...]:
-    return tuple(_secrets_in_source(disk) for disk in live)
+    return tuple(_secrets_in_source(_raw_chain_ended(disk)) for disk in live)
+
+
+def _raw_chain_ended(disk: Disk) -> Disk:
+    """An empty ``<backingStore/>`` says the image has no backing one; libvirt writes it for
+    a running guest and keeps it when given. A raw image has none anyway: the same disk."""
+    if disk.backing_store != BackingStore() or disk.driver is None or disk.driver.type != "raw":
+        return disk
+    return dataclasses.replace(disk, backing_store=None)
 
 
 def _secrets_in_source(disk: Disk) -> Disk:
@@ -487,10 +524,10 @@ def _network_words(network: Spec, where: FieldPath) -> Iterator[Finding]:
     if "name" not in network and protocol != "nbd":
         # Only an NBD server has a default export; every other protocol names the image.
         yield Finding(where, f"a {protocol} disk needs the image's name")
-    if "tls" in network and protocol != "nbd":
-        yield Finding(
-            (*where, "tls"), f"tls is nbd's (with qemu.conf's certificates), not {protocol}'s"
-        )
+    for word in ("tls", "tlsHostname"):
+        if word in network and protocol != "nbd":
+            message = f"{word} is nbd's (with qemu.conf's certificates), not {protocol}'s"
+            yield Finding((*where, word), message)
 
 
 def _host_words(host: Spec, protocol: str, where: FieldPath) -> Iterator[Finding]:
@@ -507,6 +544,8 @@ def _host_words(host: Spec, protocol: str, where: FieldPath) -> Iterator[Finding
         yield from host_name_findings(host["name"], (*where, "name"))
 
 
+# The formats vmspec creates volumes in (the others it only reads).
+CREATABLE_FORMATS = IMAGE_FORMATS
 # libvirt keeps volume sizes in bytes as an unsigned 64-bit number; 1 MiB is the least
 # any image format can hold a guest's boot sector and partition table in.
 MAX_VOLUME_KIB = 2**64 // 1024 - 1
@@ -538,6 +577,9 @@ def _volume_creation(spec: Spec) -> Iterator[Finding]:
                 yield Finding((*where, "capacity"), message)
         # The volume's format, as lowering will choose it.
         volume_format = create.get("format") or disk_format(disk)
+        if volume_format not in CREATABLE_FORMATS:
+            message = f"vmspec creates raw or qcow2 volumes; this disk reads {volume_format}"
+            yield Finding((*where, "format"), message)
         if "backingStore" in create and volume_format != "qcow2":
             yield Finding(
                 (*where, "backingStore"),
@@ -560,6 +602,7 @@ _BUS_ONLY: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("eventIdx", ("virtio",), "disk event_idx mode supported only for virtio bus"),
     # libvirt takes it elsewhere and QEMU has nowhere to put it: it would be lost.
     ("queueSize", ("virtio",), "only virtio-blk has queues"),
+    ("model", ("virtio",), "transitional or not is a virtio device's"),
 )
 
 
@@ -581,6 +624,8 @@ def _disk_words(spec: Spec) -> Iterator[Finding]:
             yield Finding((*where, "queueSize"), f"queueSize is a power of two, not {queue_size}")
         yield from _startup_policy(disk, where)
         yield from _sharing(disk, where)
+        yield from _lun(disk, bus, where)
+        yield from _seclabels(disk, where)
         if "boot" in disk:
             if "boot" in spec:
                 message = "a disk's boot order and spec.boot exclude each other (libvirt refuses both): remove one"
@@ -590,6 +635,37 @@ def _disk_words(spec: Spec) -> Iterator[Finding]:
                 message = f"boot order {order} is disks[{boot_orders[order]}]'s already"
                 yield Finding((*where, "boot"), message)
             boot_orders.setdefault(order, where[2])
+
+
+def _lun(disk: Spec, bus: str, where: FieldPath) -> Iterator[Finding]:
+    if disk.get("device") != "lun":
+        if "rawio" in disk:
+            # libvirt: "rawio can be used only with device='lun'".
+            yield Finding((*where, "rawio"), "rawio is a lun's: set device: lun")
+        return
+    iscsi = disk.get("network", {}).get("protocol") == "iscsi"
+    if "block" not in disk and not iscsi:
+        # libvirt: "disk device='lun' is only valid for block type disk source".
+        yield Finding((*where, "device"), "a lun is a host's SCSI device: a block or iscsi source")
+    if bus not in ("scsi", "virtio"):
+        # libvirt: "disk device='lun' is not supported for bus='sata'".
+        yield Finding((*where, "bus"), f"a lun sits on bus scsi or virtio, not {bus}")
+
+
+def _seclabels(disk: Spec, where: FieldPath) -> Iterator[Finding]:
+    labels = disk.get("seclabels", [])
+    if labels and not any(source in disk for source in ("file", "block", "volume")):
+        yield Finding((*where, "seclabels"), "seclabels are a file's, block device's or volume's")
+    models: dict[str, int] = {}
+    for index, label in enumerate(labels):
+        at = (*where, "seclabels", index)
+        if ("label" in label) == ("relabel" in label):
+            # libvirt's schema: a device's seclabel is relabel='no', or a label.
+            yield Finding(at, "a seclabel is relabel: false or a label, one of the two")
+        if label["model"] in models:
+            message = f"seclabels[{models[label['model']]}] is {label['model']}'s already"
+            yield Finding((*at, "model"), message)
+        models.setdefault(label["model"], index)
 
 
 def _startup_policy(disk: Spec, where: FieldPath) -> Iterator[Finding]:

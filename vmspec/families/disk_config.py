@@ -39,6 +39,17 @@ class SourceHost:
 
 
 @dataclass(**CONFIG)
+class DiskSeclabel:
+    """A security driver's word for this image alone (formatdomain "seclabel" in a disk's
+    source): leave it as it is (relabel no), or give it this label."""
+
+    TAG: ClassVar[str] = "seclabel"
+    model: str | None = attr("model")  # selinux, apparmor, dac
+    relabel: bool | None = attr("relabel")
+    label: str | None = text_child("label")
+
+
+@dataclass(**CONFIG)
 class SecretReference:
     """A libvirt secret, by uuid or by usage: the value stays in libvirt (virsh secret-*)."""
 
@@ -79,9 +90,11 @@ class DiskSource:
     protocol: str | None = attr("protocol")
     name: str | None = attr("name")
     tls: bool | None = attr("tls")
+    tls_hostname: str | None = attr("tlsHostname")
     mode: str | None = attr("mode")  # an iSCSI pool's volume: through the host, or QEMU's own
     startup_policy: str | None = attr("startupPolicy")
     hosts: tuple[SourceHost, ...] = children()
+    seclabels: tuple[DiskSeclabel, ...] = children()
     auth: DiskAuth | None = child()
     encryption: DiskEncryption | None = child()
 
@@ -160,6 +173,8 @@ class Disk:
     HOTPLUG: ClassVar[bool] = True
     type: str | None = attr("type")
     device: str | None = attr("device")
+    model: str | None = attr("model")  # virtio's: transitional, non-transitional
+    rawio: bool | None = attr("rawio")  # a lun's
     driver: DiskDriver | None = child()
     # libvirt takes auth and encryption here too (their older place) and keeps them
     # where they were written; vmspec writes them in <source>.

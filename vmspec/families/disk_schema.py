@@ -10,6 +10,8 @@ from vmspec.families.disk_secrets import IOTUNE_FIELDS
 DEFAULT_BUS = "virtio"  # the policy's reason is in disk.py, which reads it from here
 
 IMAGE_FORMATS = ["raw", "qcow2"]
+# What QEMU also opens: images brought from other hypervisors (VMware, VirtualBox, Hyper-V).
+READ_FORMATS = [*IMAGE_FORMATS, "vmdk", "vdi", "vpc", "vhdx"]
 NETWORK_PROTOCOLS = ["rbd", "nbd", "iscsi", "http", "https", "gluster", "sheepdog"]
 # libvirt's volName: anything but '/' (and, for vmspec's YAML, on one line).
 _VOLUME_NAME = {"type": "string", "pattern": "^[^/\\r\\n]+$", "maxLength": 255}
@@ -153,6 +155,11 @@ NETWORK = {
             "maxLength": 1024,
             "description": "the image: POOL/IMAGE (rbd), VOLUME/PATH (gluster), an IQN/LUN (iscsi), a path (http), an export (nbd; optional there: the server's default export)",
         },
+        "tlsHostname": {
+            "type": "string",
+            "pattern": "^[A-Za-z0-9.-]{1,253}$",
+            "description": "nbd only: the name the server's certificate must carry, where it is not the host's",
+        },
         "tls": {
             "type": "boolean",
             "description": "nbd only: TLS to the server, with the host's certificates from qemu.conf (nbd_tls_x509_cert_dir); default: qemu.conf's nbd_tls",
@@ -184,6 +191,24 @@ NETWORK = {
     "required": ["protocol", "hosts"],
 }
 
+SECLABEL = {
+    "type": "object",
+    "properties": {
+        "model": {"enum": ["selinux", "apparmor", "dac"]},
+        "relabel": {
+            "const": False,
+            "description": "false: leave the image's label as it is (an image shared over NFS)",
+        },
+        "label": {
+            "type": "string",
+            "pattern": "^[!-~]{1,1024}$",
+            "description": "the label to give the image (selinux: user:role:type:level; dac: +UID:+GID)",
+        },
+    },
+    "additionalProperties": False,
+    "required": ["model"],
+}
+
 DISK = {
     "type": "object",
     "properties": {
@@ -197,14 +222,22 @@ DISK = {
             "description": f"default: {DEFAULT_BUS}, fdc for a floppy",
         },
         "device": {
-            "enum": ["disk", "cdrom", "floppy"],
-            "description": "what the guest sees; a cdrom is read-only, a cdrom or floppy may be empty (no source)",
+            "enum": ["disk", "cdrom", "floppy", "lun"],
+            "description": "what the guest sees; a cdrom is read-only, a cdrom or floppy may be empty (no source); a lun passes a host's SCSI LUN through (block or iscsi, on scsi or virtio)",
+        },
+        "model": {
+            "enum": ["virtio", "virtio-transitional", "virtio-non-transitional"],
+            "description": "virtio only: transitional also works with legacy virtio drivers (RHEL 6), non-transitional only with virtio 1.0",
+        },
+        "rawio": {
+            "type": "boolean",
+            "description": "a lun only: the guest may send any SCSI command (CAP_SYS_RAWIO); default: false",
         },
         "file": {"$ref": "#/$defs/absolutePath"},
         "block": {"$ref": "#/$defs/absolutePath"},
         "volume": VOLUME,
         "network": NETWORK,
-        "format": {"enum": IMAGE_FORMATS},
+        "format": {"enum": READ_FORMATS},
         "cache": {"enum": ["none", "writethrough", "writeback", "directsync", "unsafe"]},
         "io": {"enum": ["native", "threads", "io_uring"]},
         "errorPolicy": {
@@ -251,6 +284,13 @@ DISK = {
             "description": "ide, sata and scsi: what the guest reads as the disk's RPM; 1 says solid state",
         },
         "readonly": {"type": "boolean"},
+        "seclabels": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 3,
+            "items": SECLABEL,
+            "description": "a security driver's word for this image: leave its label alone, or give it one",
+        },
         "shareable": {
             "type": "boolean",
             "description": "several guests may use the image at once (a cluster's disk): libvirt does not lock it nor relabel it for this guest alone",
