@@ -409,6 +409,18 @@ _BUS_ONLY = {
 }
 
 
+def _plausible_seclabels(image: dict) -> None:
+    """One seclabel per model, each relabel: false or a label."""
+    labels = {label["model"]: label for label in image.get("seclabels", [])}
+    for label in labels.values():
+        if "label" in label:
+            label.pop("relabel", None)
+        else:
+            label["relabel"] = False
+    if "seclabels" in image:
+        image["seclabels"] = list(labels.values())
+
+
 def _plausible_disk_words(disk: dict, spec: dict) -> None:
     """Each word where libvirt takes it: bus-only words on their bus, a startup policy on
     a file, block or volume, sharing and transience on what can be shared, one boot order."""
@@ -437,14 +449,14 @@ def _plausible_disk_words(disk: dict, spec: dict) -> None:
         disk.pop("rawio", None)
     if not any(source in disk for source in ("file", "block", "volume")):
         disk.pop("seclabels", None)
-    labels = {label["model"]: label for label in disk.get("seclabels", [])}
-    for label in labels.values():
-        if "label" in label:
-            label.pop("relabel", None)
-        else:
-            label["relabel"] = False
-    if "seclabels" in disk:
-        disk["seclabels"] = list(labels.values())
+    _plausible_seclabels(disk)
+    backing = disk.get("backingStore")
+    while backing:  # each image of the chain a file or a block device, layered if not last
+        _keep_one_source(backing, ("file", "block"), 0, {"file": "/var/lib/vmspec/base.img"})
+        if backing.get("backingStore"):
+            backing["format"] = "qcow2"
+        _plausible_seclabels(backing)
+        backing = backing.get("backingStore")
     if "create" in disk.get("volume", {}) and disk.get("format") not in (None, "raw", "qcow2"):
         disk.pop("format")  # vmspec creates raw and qcow2 volumes only
     network = disk.get("network")

@@ -61,7 +61,9 @@ def default_bus(disk: Spec) -> str:
 
 def backing_format(backing: Spec) -> str:
     # Same reason as disk_format: an unstated backing format would be read as raw.
-    return backing.get("format") or ("qcow2" if backing["file"].endswith(".qcow2") else "raw")
+    return backing.get("format") or (
+        "qcow2" if backing.get("file", "").endswith(".qcow2") else "raw"
+    )
 
 
 # --- lowering ---------------------------------------------------------------------------
@@ -96,9 +98,7 @@ def _disk(disk: Spec, domain_uuid: str) -> Disk:
             encryption=secrets.encryption(disk, domain_uuid),
         )
     if source is not None and "seclabels" in disk:
-        source = dataclasses.replace(
-            source, seclabels=tuple(_seclabel(label) for label in disk["seclabels"])
-        )
+        source = dataclasses.replace(source, seclabels=_seclabels_of(disk))
     backing = disk.get("backingStore")
     return Disk(
         type=source_type,
@@ -111,7 +111,7 @@ def _disk(disk: Spec, domain_uuid: str) -> Disk:
             **{field: disk.get(word) for word, field in DRIVER_WORDS.items()},
         ),
         source=source,
-        backing_store=_backing_store(backing) if backing else None,
+        backing_store=_backing_store(backing, disk_format(disk)),
         target=DiskTarget(
             dev=disk["target"],
             bus=disk.get("bus", default_bus(disk)),
@@ -128,6 +128,10 @@ def _disk(disk: Spec, domain_uuid: str) -> Disk:
         product=disk.get("product"),
         boot=DiskBoot(order=disk["boot"]) if "boot" in disk else None,
     )
+
+
+def _seclabels_of(image: Spec) -> tuple[DiskSeclabel, ...]:
+    return tuple(_seclabel(label) for label in image.get("seclabels", []))
 
 
 def _seclabel(label: Spec) -> DiskSeclabel:
@@ -177,11 +181,22 @@ def _host(host: Spec) -> SourceHost:
     return SourceHost(name=host["name"], port=host.get("port"))
 
 
-def _backing_store(backing: Spec) -> BackingStore:
+def _backing_store(backing: Spec | None, above: str) -> BackingStore | None:
+    """The chain below an image of format ``above``."""
+    if backing is None or (not backing and above == "raw"):
+        return None  # a raw image has no chain to end: libvirt stores the same either way
+    if not backing:
+        return BackingStore()  # the chain ends here, whatever the image's header says
+    if "block" in backing:
+        kind, source = "block", DiskSource(dev=backing["block"], seclabels=_seclabels_of(backing))
+    else:
+        kind, source = "file", DiskSource(file=backing["file"], seclabels=_seclabels_of(backing))
+    image_format = backing_format(backing)
     return BackingStore(
-        type="file",
-        format=DiskFormat(type=backing_format(backing)),
-        source=DiskSource(file=backing["file"]),
+        type=kind,
+        format=DiskFormat(type=image_format),
+        source=source,
+        backing_store=_backing_store(backing.get("backingStore"), image_format),
     )
 
 
@@ -231,12 +246,36 @@ def _lift_disk(disk: Disk, index: int) -> Spec:
     iotune = secrets.lift_iotune(disk.iotune)
     if iotune:
         lifted["iotune"] = iotune
-    backing = disk.backing_store
-    if backing and backing.source and backing.source.file:
-        lifted["backingStore"] = {
-            "file": backing.source.file,
-            **({"format": backing.format.type} if backing.format else {}),
-        }
+    top = disk.driver.type if disk.driver else None
+    backing = _lift_backing(disk.backing_store, top) if disk.backing_store else None
+    if backing is not None:
+        lifted["backingStore"] = backing
+    return lifted
+
+
+def _lift_backing(backing: BackingStore, above: str | None) -> Spec | None:
+    """The chain below an image of format ``above``, as the spec says it; None where there
+    is nothing to say (a raw image's end of chain) or what the spec cannot say (a network
+    image below), which the self-check then names."""
+    if backing == BackingStore():
+        return None if above == "raw" else {}
+    source = backing.source
+    if source is None:
+        return None
+    if backing.type == "file" and source.file:
+        lifted: Spec = {"file": source.file}
+    elif backing.type == "block" and source.dev:
+        lifted = {"block": source.dev}
+    else:
+        return None
+    if backing.format:
+        lifted["format"] = backing.format.type
+    if source.seclabels:
+        lifted["seclabels"] = [_lift_seclabel(label) for label in source.seclabels]
+    image_format = backing.format.type if backing.format else None
+    below = _lift_backing(backing.backing_store, image_format) if backing.backing_store else None
+    if below is not None:
+        lifted["backingStore"] = below
     return lifted
 
 
@@ -310,10 +349,17 @@ def as_libvirt_stores_it(live: tuple[Disk, ...], wanted: Any) -> tuple[Disk, ...
 
 def _raw_chain_ended(disk: Disk) -> Disk:
     """An empty ``<backingStore/>`` says the image has no backing one; libvirt writes it for
-    a running guest and keeps it when given. A raw image has none anyway: the same disk."""
-    if disk.backing_store != BackingStore() or disk.driver is None or disk.driver.type != "raw":
-        return disk
-    return dataclasses.replace(disk, backing_store=None)
+    a running guest and keeps it when given. A raw image has none anyway: the same disk,
+    at the top of the chain and below."""
+    raw = disk.driver is not None and disk.driver.type == "raw"
+    return dataclasses.replace(disk, backing_store=_raw_ended(disk.backing_store, raw))
+
+
+def _raw_ended(backing: BackingStore | None, raw: bool) -> BackingStore | None:
+    if backing is None or (raw and backing == BackingStore()):
+        return None
+    below_raw = backing.format is not None and backing.format.type == "raw"
+    return dataclasses.replace(backing, backing_store=_raw_ended(backing.backing_store, below_raw))
 
 
 def _secrets_in_source(disk: Disk) -> Disk:
@@ -400,11 +446,24 @@ def _disks(spec: Spec) -> Iterator[Finding]:
                 f"a serial on bus {bus} holds at most 20 characters; this one has {len(serial)}"
             )
             yield Finding((*where, "serial"), message)
-        if "backingStore" in disk and disk_format(disk) != "qcow2":
-            yield Finding(
-                (*where, "backingStore"),
-                "only a qcow2 image can have a backingStore: set format: qcow2",
-            )
+        yield from _backing_chain(disk, where)
+
+
+# The image formats that name a backing image in their header.
+_LAYERED_FORMATS = ("qcow2", "vmdk")
+
+
+def _backing_chain(disk: Spec, where: FieldPath) -> Iterator[Finding]:
+    image_format, backing = disk_format(disk), disk.get("backingStore")
+    while backing:  # {} ends the chain on any image
+        where = (*where, "backingStore")
+        if image_format not in _LAYERED_FORMATS:
+            message = "only a qcow2 image can have a backingStore: set format: qcow2"
+            yield Finding(where, message)
+        if ("file" in backing) == ("block" in backing):
+            yield Finding(where, "a backing image is a file or a block device, one of the two")
+        yield from _seclabel_list(backing.get("seclabels", []), where)
+        image_format, backing = backing_format(backing), backing.get("backingStore")
 
 
 def _source_count(disk: Spec, where: FieldPath) -> Iterator[Finding]:
@@ -656,6 +715,10 @@ def _seclabels(disk: Spec, where: FieldPath) -> Iterator[Finding]:
     labels = disk.get("seclabels", [])
     if labels and not any(source in disk for source in ("file", "block", "volume")):
         yield Finding((*where, "seclabels"), "seclabels are a file's, block device's or volume's")
+    yield from _seclabel_list(labels, where)
+
+
+def _seclabel_list(labels: list[Spec], where: FieldPath) -> Iterator[Finding]:
     models: dict[str, int] = {}
     for index, label in enumerate(labels):
         at = (*where, "seclabels", index)
