@@ -17,6 +17,7 @@ from vmspec.families import memory_backing
 
 # Examples whose guest cannot start on this machine, each with the true reason.
 NOT_STARTABLE_HERE = {
+    "disks[3]": "no NBD server listens here (nbd.example.net, /run/vmspec-example/nbd.sock)",
     "rng[1]": "/dev/hwrng is root's alone here (crw-------), and QEMU runs as libvirt-qemu",
     **(
         {}
