@@ -190,6 +190,9 @@ def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None
         controller = from_element(Controller, element, [])
         if element.get("type") not in named and is_libvirts_own(controller, machine):
             element.getparent().remove(element)
+    # A closed tray is libvirt's default, which it drops on define (vmspec.families.disk).
+    for target in original.xpath("devices/disk/target[@tray='closed']"):
+        del target.attrib["tray"]
     arch = original.xpath("string(os/type/@arch)") or "x86_64"
     # The panic notifier libvirt gives every pseries and s390 guest (vmspec.families.panic).
     compiled_panics = {element.get("model") for element in compiled.iterfind("devices/panic")}

@@ -105,6 +105,7 @@ def _disk(disk: Spec, domain_uuid: str) -> Disk:
         device=device,
         model=disk.get("model"),
         rawio=disk.get("rawio"),
+        snapshot=disk.get("snapshot"),
         driver=DiskDriver(
             name=DRIVER_NAME,
             type=disk_format(disk),
@@ -115,6 +116,8 @@ def _disk(disk: Spec, domain_uuid: str) -> Disk:
         target=DiskTarget(
             dev=disk["target"],
             bus=disk.get("bus", default_bus(disk)),
+            # closed is the default, which libvirt drops on define: written only when open.
+            tray="open" if disk.get("tray") == "open" else None,
             rotation_rate=disk.get("rotationRate"),
         ),
         iotune=secrets.iotune(disk),
@@ -211,7 +214,7 @@ def _lift_disk(disk: Disk, index: int) -> Spec:
     lifted: Spec = {"target": disk.target.dev if disk.target else f"vd{chr(97 + index)}"}
     if disk.device and disk.device != "disk":
         lifted["device"] = disk.device
-    for word in ("model", "rawio"):
+    for word in ("model", "rawio", "snapshot"):
         if getattr(disk, word) is not None:
             lifted[word] = getattr(disk, word)
     bus = disk.target.bus if disk.target else None
@@ -228,6 +231,8 @@ def _lift_disk(disk: Disk, index: int) -> Spec:
         for word, field in DRIVER_WORDS.items():
             if getattr(driver, field) is not None:
                 lifted[word] = getattr(driver, field)
+    if disk.target and disk.target.tray == "open":
+        lifted["tray"] = "open"  # closed is the default, which libvirt drops
     if disk.target and disk.target.rotation_rate is not None:
         lifted["rotationRate"] = disk.target.rotation_rate
     if disk.readonly and disk.device != "cdrom":
@@ -344,7 +349,14 @@ def _lift_secrets(disk: Disk, lifted: Spec) -> None:
 
 
 def as_libvirt_stores_it(live: tuple[Disk, ...], wanted: Any) -> tuple[Disk, ...]:
-    return tuple(_secrets_in_source(_raw_chain_ended(disk)) for disk in live)
+    return tuple(_secrets_in_source(_raw_chain_ended(_tray_closed(disk))) for disk in live)
+
+
+def _tray_closed(disk: Disk) -> Disk:
+    """A closed tray is libvirt's default, which it drops on define."""
+    if disk.target is None or disk.target.tray != "closed":
+        return disk
+    return dataclasses.replace(disk, target=dataclasses.replace(disk.target, tray=None))
 
 
 def _raw_chain_ended(disk: Disk) -> Disk:
@@ -684,6 +696,9 @@ def _disk_words(spec: Spec) -> Iterator[Finding]:
         yield from _startup_policy(disk, where)
         yield from _sharing(disk, where)
         yield from _lun(disk, bus, where)
+        if "tray" in disk and device not in _REMOVABLE:
+            # libvirt: "tray is only valid for cdrom and floppy".
+            yield Finding((*where, "tray"), "a tray is a cdrom's or a floppy's")
         yield from _seclabels(disk, where)
         if "boot" in disk:
             if "boot" in spec:

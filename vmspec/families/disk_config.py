@@ -119,6 +119,7 @@ class DiskTarget:
     TAG: ClassVar[str] = "target"
     dev: str | None = attr("dev")
     bus: str | None = attr("bus")
+    tray: str | None = attr("tray")  # a cdrom's or floppy's: open (closed, libvirt drops)
     rotation_rate: int | None = attr("rotation_rate")
 
 
@@ -175,6 +176,7 @@ class Disk:
     device: str | None = attr("device")
     model: str | None = attr("model")  # virtio's: transitional, non-transitional
     rawio: bool | None = attr("rawio")  # a lun's
+    snapshot: str | None = attr("snapshot")  # what a snapshot of the domain does with it
     driver: DiskDriver | None = child()
     # libvirt takes auth and encryption here too (their older place) and keeps them
     # where they were written; vmspec writes them in <source>.

@@ -255,6 +255,14 @@ DISK = {
             "enum": ["virtio", "virtio-transitional", "virtio-non-transitional"],
             "description": "virtio only: transitional also works with legacy virtio drivers (RHEL 6), non-transitional only with virtio 1.0",
         },
+        "snapshot": {
+            "enum": ["no", "internal", "external", "manual"],
+            "description": "what a snapshot of the domain does with this disk by default: leave it out (no), a snapshot inside a qcow2 image, a new overlay image (external), or the user's own storage snapshot (manual)",
+        },
+        "tray": {
+            "enum": ["open", "closed"],
+            "description": "a cdrom's or floppy's tray: open, the guest sees no medium; default: closed",
+        },
         "rawio": {
             "type": "boolean",
             "description": "a lun only: the guest may send any SCSI command (CAP_SYS_RAWIO); default: false",
