@@ -447,6 +447,8 @@ def _plausible_disk_words(disk: dict, spec: dict) -> None:
         disk.pop("boot", None)
     if disk.get("device") != "lun":
         disk.pop("rawio", None)
+    if disk.get("device") != "lun" or "block" not in disk:
+        disk.pop("reservations", None)
     if not any(source in disk for source in ("file", "block", "volume")):
         disk.pop("seclabels", None)
     _plausible_seclabels(disk)
@@ -464,6 +466,8 @@ def _plausible_disk_words(disk: dict, spec: dict) -> None:
         if network["protocol"] != "nbd":
             network.pop("tls", None)
             network.pop("tlsHostname", None)
+        if network["protocol"] != "iscsi":
+            network.pop("initiator", None)
             network.setdefault("name", "vms/image")
         for host in network["hosts"]:
             if "socket" in host and network["protocol"] not in ("nbd", "gluster"):

@@ -30,6 +30,10 @@ from vmspec.families.disk_config import (
     DiskSource,
     DiskTarget,
     DiskTransient,
+    Initiator,
+    Iqn,
+    Reservations,
+    ReservationsSource,
     SourceHost,
 )
 from vmspec.families.disk_schema import DEFAULT_BUS, IMAGE_FORMATS, SCHEMA
@@ -99,6 +103,8 @@ def _disk(disk: Spec, domain_uuid: str) -> Disk:
         )
     if source is not None and "seclabels" in disk:
         source = dataclasses.replace(source, seclabels=_seclabels_of(disk))
+    if source is not None and "reservations" in disk:
+        source = dataclasses.replace(source, reservations=_reservations(disk["reservations"]))
     backing = disk.get("backingStore")
     return Disk(
         type=source_type,
@@ -131,6 +137,13 @@ def _disk(disk: Spec, domain_uuid: str) -> Disk:
         product=disk.get("product"),
         boot=DiskBoot(order=disk["boot"]) if "boot" in disk else None,
     )
+
+
+def _reservations(reservations: Spec) -> Reservations:
+    if reservations.get("managed"):
+        return Reservations(managed=True)
+    socket = ReservationsSource(type="unix", path=reservations["socket"], mode="client")
+    return Reservations(managed=False, source=socket)
 
 
 def _seclabels_of(image: Spec) -> tuple[DiskSeclabel, ...]:
@@ -173,6 +186,9 @@ def _source(disk: Spec) -> tuple[str, DiskSource | None]:
             name=network.get("name"),
             tls=network.get("tls"),
             tls_hostname=network.get("tlsHostname"),
+            initiator=Initiator(iqn=Iqn(name=network["initiator"]))
+            if "initiator" in network
+            else None,
             hosts=tuple(_host(host) for host in network["hosts"]),
         )
     return "file", None  # an empty cdrom tray
@@ -224,6 +240,9 @@ def _lift_disk(disk: Disk, index: int) -> Spec:
     seclabels = [_lift_seclabel(label) for label in disk.source.seclabels] if disk.source else []
     if seclabels:
         lifted["seclabels"] = seclabels
+    reservations = disk.source.reservations if disk.source else None
+    if reservations is not None:
+        lifted["reservations"] = _lift_reservations(reservations)
     driver = disk.driver
     if driver:
         if driver.type and driver.type != disk_format(lifted):
@@ -302,10 +321,19 @@ def _lift_source(disk: Disk) -> Spec:
             "name": source.name,
             "tls": source.tls,
             "tlsHostname": source.tls_hostname,
+            "initiator": source.initiator.iqn.name
+            if source.initiator and source.initiator.iqn
+            else None,
             "hosts": [_lift_host(host) for host in source.hosts],
         }
         return {"network": {key: value for key, value in network.items() if value is not None}}
     return {}
+
+
+def _lift_reservations(reservations: Reservations) -> Spec:
+    if reservations.managed:
+        return {"managed": True}
+    return {"socket": reservations.source.path if reservations.source else None}
 
 
 def _lift_seclabel(label: DiskSeclabel) -> Spec:
@@ -599,6 +627,8 @@ def _network_words(network: Spec, where: FieldPath) -> Iterator[Finding]:
         if word in network and protocol != "nbd":
             message = f"{word} is nbd's (with qemu.conf's certificates), not {protocol}'s"
             yield Finding((*where, word), message)
+    if "initiator" in network and protocol != "iscsi":
+        yield Finding((*where, "initiator"), f"an initiator is iscsi's, not {protocol}'s")
 
 
 def _host_words(host: Spec, protocol: str, where: FieldPath) -> Iterator[Finding]:
@@ -713,10 +743,15 @@ def _disk_words(spec: Spec) -> Iterator[Finding]:
 
 def _lun(disk: Spec, bus: str, where: FieldPath) -> Iterator[Finding]:
     if disk.get("device") != "lun":
-        if "rawio" in disk:
-            # libvirt: "rawio can be used only with device='lun'".
-            yield Finding((*where, "rawio"), "rawio is a lun's: set device: lun")
+        # libvirt: "rawio can be used only with device='lun'", "<reservations/> allowed
+        # only for lun devices".
+        for word in ("rawio", "reservations"):
+            if word in disk:
+                yield Finding((*where, word), f"{word} is a lun's: set device: lun")
         return
+    if "reservations" in disk and "block" not in disk:
+        # libvirt's schema takes <reservations> in a block device's <source> only.
+        yield Finding((*where, "reservations"), "reservations are a block device's")
     iscsi = disk.get("network", {}).get("protocol") == "iscsi"
     if "block" not in disk and not iscsi:
         # libvirt: "disk device='lun' is only valid for block type disk source".

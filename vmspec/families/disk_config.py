@@ -50,6 +50,38 @@ class DiskSeclabel:
 
 
 @dataclass(**CONFIG)
+class ReservationsSource:
+    TAG: ClassVar[str] = "source"
+    type: str | None = attr("type")  # unix
+    path: str | None = attr("path")
+    mode: str | None = attr("mode")  # client: a qemu-pr-helper someone else runs
+
+
+@dataclass(**CONFIG)
+class Reservations:
+    """SCSI persistent reservations of a lun, through qemu-pr-helper: libvirt's own
+    (managed), or one listening on a socket."""
+
+    TAG: ClassVar[str] = "reservations"
+    managed: bool | None = attr("managed")
+    source: ReservationsSource | None = child()
+
+
+@dataclass(**CONFIG)
+class Iqn:
+    TAG: ClassVar[str] = "iqn"
+    name: str | None = attr("name")
+
+
+@dataclass(**CONFIG)
+class Initiator:
+    """The iSCSI initiator name QEMU logs in with."""
+
+    TAG: ClassVar[str] = "initiator"
+    iqn: Iqn | None = child()
+
+
+@dataclass(**CONFIG)
 class SecretReference:
     """A libvirt secret, by uuid or by usage: the value stays in libvirt (virsh secret-*)."""
 
@@ -95,6 +127,8 @@ class DiskSource:
     startup_policy: str | None = attr("startupPolicy")
     hosts: tuple[SourceHost, ...] = children()
     seclabels: tuple[DiskSeclabel, ...] = children()
+    reservations: Reservations | None = child()
+    initiator: Initiator | None = child()
     auth: DiskAuth | None = child()
     encryption: DiskEncryption | None = child()
 

@@ -160,6 +160,11 @@ NETWORK = {
             "pattern": "^[A-Za-z0-9.-]{1,253}$",
             "description": "nbd only: the name the server's certificate must carry, where it is not the host's",
         },
+        "initiator": {
+            "type": "string",
+            "pattern": "^iqn\\.[0-9]{4}-[0-9]{2}\\.[A-Za-z0-9.:-]{1,200}$",
+            "description": "iscsi only: the initiator name (IQN) QEMU logs in with, as the target's ACL expects; default: QEMU's own",
+        },
         "tls": {
             "type": "boolean",
             "description": "nbd only: TLS to the server, with the host's certificates from qemu.conf (nbd_tls_x509_cert_dir); default: qemu.conf's nbd_tls",
@@ -262,6 +267,23 @@ DISK = {
         "tray": {
             "enum": ["open", "closed"],
             "description": "a cdrom's or floppy's tray: open, the guest sees no medium; default: closed",
+        },
+        "reservations": {
+            "type": "object",
+            "properties": {
+                "managed": {
+                    "const": True,
+                    "description": "libvirt runs a qemu-pr-helper for this guest",
+                },
+                "socket": {
+                    "$ref": "#/$defs/absolutePath",
+                    "description": "the socket of a qemu-pr-helper that runs already",
+                },
+            },
+            "additionalProperties": False,
+            "minProperties": 1,
+            "maxProperties": 1,
+            "description": "a lun of a block device only: SCSI persistent reservations (a cluster's fencing) go through qemu-pr-helper, since QEMU itself may not send them",
         },
         "rawio": {
             "type": "boolean",
