@@ -10,8 +10,8 @@ from vmspec.families.disk_secrets import IOTUNE_FIELDS
 DEFAULT_BUS = "virtio"  # the policy's reason is in disk.py, which reads it from here
 
 IMAGE_FORMATS = ["raw", "qcow2"]
-# What QEMU also opens: images brought from other hypervisors (VMware, VirtualBox, Hyper-V).
-READ_FORMATS = [*IMAGE_FORMATS, "vmdk", "vdi", "vpc", "vhdx"]
+# What QEMU also opens: images brought from other hypervisors (VMware, VirtualBox, Virtual PC).
+READ_FORMATS = [*IMAGE_FORMATS, "vmdk", "vdi", "vpc"]  # not vhdx: libvirt 9.0 has no word for it
 NETWORK_PROTOCOLS = ["rbd", "nbd", "iscsi", "http", "https", "gluster", "sheepdog"]
 # libvirt's volName: anything but '/' (and, for vmspec's YAML, on one line).
 _VOLUME_NAME = {"type": "string", "pattern": "^[^/\\r\\n]+$", "maxLength": 255}
