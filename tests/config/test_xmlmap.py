@@ -8,7 +8,7 @@ from lxml import etree
 from vmspec.config.domain import Domain
 from vmspec.config.features import Features
 from vmspec.config.xmlmap import XmlMappingError, from_element, to_element
-from vmspec.families.disk_config import Disk, DiskDriver, DiskSource, DiskTarget
+from vmspec.families.disk.config import Disk, DiskDriver, DiskSource, DiskTarget
 
 
 def test_emit_writes_fields_in_declared_order_and_leaves_out_unset_ones():

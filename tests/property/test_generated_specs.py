@@ -39,9 +39,9 @@ from tests.schema.test_host_names import libvirt_takes_host
 from vmspec.arches import X86_ARCHES
 from vmspec.cli import main
 from vmspec.emit import domain_xml, resource_xml
-from vmspec.families import disk_secrets as disk_words
 from vmspec.families import interface as interface_family
 from vmspec.families.controller import MODELS as CONTROLLER_MODELS
+from vmspec.families.disk import secrets as disk_words
 from vmspec.families.filesystem import NINE_P_ONLY, VIRTIOFS_ONLY, VIRTIOFS_TAG_BYTES
 from vmspec.lift.sources import lift_xml
 from vmspec.load import load_text
@@ -396,7 +396,7 @@ def _plausible_floppy(disk: dict) -> None:
         disk["bus"] = "virtio" if disk.get("device", "disk") == "disk" else "sata"
 
 
-# The disk words QEMU has on some buses only, and those buses (vmspec/families/disk.py).
+# The disk words QEMU has on some buses only, and those buses (vmspec/families/disk/checks.py).
 _BUS_ONLY = {
     "rotationRate": ("ide", "sata", "scsi"),
     "wwn": ("ide", "scsi"),

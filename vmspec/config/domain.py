@@ -16,7 +16,7 @@ from vmspec.config.metadata import Metadata
 from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
 from vmspec.families.controller import Controller
 from vmspec.families.cputune import Cputune
-from vmspec.families.disk_config import Disk
+from vmspec.families.disk.config import Disk
 from vmspec.families.filesystem import Filesystem
 from vmspec.families.hostdev import Hostdev
 from vmspec.families.interface import Interface

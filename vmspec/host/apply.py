@@ -25,7 +25,7 @@ from vmspec.compare.model import (
     Plan,
     ResourcePlan,
 )
-from vmspec.families.disk_secrets import ManagedSecret
+from vmspec.families.disk.secrets import ManagedSecret
 from vmspec.families.tpm import TpmEmulator
 from vmspec.host.connection import Host
 from vmspec.host.errors import HostError

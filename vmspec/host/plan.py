@@ -25,7 +25,7 @@ from vmspec.compare.normalize import normalize_live, normalize_running, unexplai
 from vmspec.config.domain import Domain
 from vmspec.config.metadata import OwnershipMarker
 from vmspec.emit import domain_xml
-from vmspec.families.disk_secrets import managed_secrets
+from vmspec.families.disk.secrets import managed_secrets
 from vmspec.host.errors import HostError
 from vmspec.host.secrets import password_sources, read_disk_secret, read_password
 from vmspec.lower import lower_virtual_machine

@@ -16,7 +16,7 @@ from typing import Any
 from lxml import etree
 
 from vmspec.compare.model import PasswordSource
-from vmspec.families.disk_secrets import ManagedSecret
+from vmspec.families.disk.secrets import ManagedSecret
 from vmspec.host.errors import HostError
 
 # The VNC protocol uses the first 8 characters: a longer password would look stronger than it is.

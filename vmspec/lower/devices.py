@@ -16,7 +16,7 @@ from vmspec.config.graphics import (
     VideoModel,
 )
 from vmspec.families import Place, lowered_fields
-from vmspec.families.disk_config import Disk, DiskDriver, DiskSource, DiskTarget
+from vmspec.families.disk.config import Disk, DiskDriver, DiskSource, DiskTarget
 from vmspec.families.family import Identity
 from vmspec.lower import policy
 

@@ -21,7 +21,7 @@ from vmspec.config.volume import (
     VolumeSize,
     VolumeTarget,
 )
-from vmspec.families.disk import disk_format
+from vmspec.families.disk.policy import disk_format
 from vmspec.lower import policy
 from vmspec.lower.identity import pool_uuid
 from vmspec.scope import DEFAULT_SCOPE

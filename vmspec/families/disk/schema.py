@@ -1,13 +1,12 @@
-"""The JSON Schema of ``spec.disks`` (the disk family, ``disk.py``), apart for its size:
+"""The JSON Schema of ``spec.disks`` (the disk family):
 every word a disk takes, with what libvirt 9.0's RNG (domaincommon.rng) allows."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from vmspec.families.disk_secrets import IOTUNE_FIELDS
-
-DEFAULT_BUS = "virtio"  # the policy's reason is in disk.py, which reads it from here
+from vmspec.families.disk.policy import DEFAULT_BUS
+from vmspec.families.disk.secrets import IOTUNE_FIELDS
 
 IMAGE_FORMATS = ["raw", "qcow2"]
 # What QEMU also opens: images brought from other hypervisors (VMware, VirtualBox, Virtual PC).

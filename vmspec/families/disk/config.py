@@ -1,4 +1,4 @@
-"""The config classes of the disk family (``disk.py``): ``<disk>`` with its driver, source
+"""The config classes of the disk family: ``<disk>`` with its driver, source
 (with its auth and encryption), backing chain, target, I/O limits and serial.
 
 formatdomain: "Hard drives, floppy disks, CDROMs".

@@ -1,6 +1,6 @@
 """A disk's I/O limits, network credentials and encryption: the spec's words for
 libvirt's ``<iotune>``, ``<auth>`` and ``<encryption>``, lowered and lifted (a part of
-the disk family, ``disk.py``, apart for its size).
+the disk family).
 
 A secret's value never reaches the spec nor the XML: the spec names a libvirt secret
 that exists (``secretUsage``, ``secretUuid``), or where apply reads the value from
@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from vmspec.families.disk_config import DiskAuth, DiskEncryption, DiskIoTune, SecretReference
+from vmspec.families.disk.config import DiskAuth, DiskEncryption, DiskIoTune, SecretReference
 
 # The spec's name of each <iotune> child (libvirt's, in camelCase), in libvirt's order.
 IOTUNE_FIELDS = {
