@@ -245,7 +245,9 @@ DISK = {
         "target": {
             "type": "string",
             "pattern": "^(vd|sd|hd|fd)[a-z]{1,2}$",
-            "description": "a device name such as vda, sdb, hdc or fda; libvirt orders the disks of a bus by it, and takes any name on any bus (the guest names the device itself)",
+            # libvirt orders the disks of a bus by it, and takes any name on any bus (the
+            # guest names the device itself); the validator quotes the description.
+            "description": "a device name such as vda, sdb, hdc or fda",
         },
         "bus": {
             "enum": ["virtio", "sata", "scsi", "ide", "usb", "fdc"],
