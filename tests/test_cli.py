@@ -65,7 +65,7 @@ def test_validate_reports_problems_of_every_file(tmp_path):
 def test_validate_counts_valid_specs(cli):
     result = cli("validate", str(EXAMPLES))
     assert result.exit_code == 0
-    assert result.stdout.strip() == "38 specs valid"
+    assert result.stdout.strip() == "39 specs valid"
 
 
 def test_a_vm_name_used_twice_is_an_error(tmp_path, cli):
@@ -104,7 +104,7 @@ def test_problems_in_any_spec_write_no_output_at_all(tmp_path, cli):
 def test_check_passes_on_current_golden_files():
     result = run("compile", "specs/examples", "--check", "golden")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stderr.strip() == "41 golden files up to date"
+    assert result.stderr.strip() == "42 golden files up to date"
 
 
 def test_check_prints_a_unified_diff_and_exits_1(tmp_path, cli):

@@ -1,9 +1,24 @@
-"""IP addresses as libvirt's schema (basictypes.rng) takes them, which is narrower than
-what Python's ipaddress accepts."""
+"""Host names and IP addresses as libvirt's schema takes them, for every field that names
+a host (a network disk's, a display's listen address, an NFS pool's server)."""
 
 from __future__ import annotations
 
 import ipaddress
+import re
+from collections.abc import Iterator
+
+from vmspec.problems import FieldPath, Finding
+
+# libvirt's schema (basictypes.rng) takes a host as a dnsName, letters, digits, '.' and
+# '-', or else an ipAddr; the JSON Schema's pattern lets anything of hex digits, ':' and
+# '.' through, so what is not a DNS name must be an address libvirt's ipv6Addr matches.
+_DNS_NAME = re.compile(r"[A-Za-z0-9.-]+")
+
+
+def host_name_findings(name: str, where: FieldPath) -> Iterator[Finding]:
+    if _DNS_NAME.fullmatch(name) or is_ip_address_libvirt_takes(name):
+        return
+    yield Finding(where, f"{name!r} is neither a DNS name nor an IP address")
 
 
 def is_ip_address_libvirt_takes(text: str) -> bool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from vmspec.config.disk import Disk, DiskDriver, DiskSource, DiskTarget
 from vmspec.config.domain import Domain
 from vmspec.config.xmlmap import XmlMappingError, from_element, to_element
+from vmspec.families.disk.config import Disk, DiskDriver, DiskSource, DiskTarget
 from vmspec.families.features import Features
 
 
@@ -30,7 +30,7 @@ def test_emit_writes_fields_in_declared_order_and_leaves_out_unset_ones():
 def test_parse_reports_every_uncovered_attribute_and_element_as_an_xpath():
     element = etree.fromstring(
         "<domain type='kvm' id='3'><name>x</name><idmap><uid start='0'/></idmap>"
-        "<devices><disk type='file'><boot order='1'/><boot order='2'/></disk>"
+        "<devices><disk type='file'><geometry cyls='1'/><geometry cyls='2'/></disk>"
         "<shmem name='ivshmem'/></devices></domain>"
     )
     uncovered: list[str] = []
@@ -38,8 +38,8 @@ def test_parse_reports_every_uncovered_attribute_and_element_as_an_xpath():
     assert domain.name == "x"
     assert sorted(uncovered) == [
         "/domain/@id",
-        "/domain/devices/disk/boot[1]",
-        "/domain/devices/disk/boot[2]",
+        "/domain/devices/disk/geometry[1]",
+        "/domain/devices/disk/geometry[2]",
         "/domain/devices/shmem",
         "/domain/idmap",
     ]

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from tests.host.conftest import SYSTEM_URI, TEST_PREFIX, guest_spec, libvirt, vmspec, write
-from vmspec.lower.disk import secret_uuid
+from vmspec.families.disk.secrets import secret_uuid
 from vmspec.lower.identity import domain_uuid
 
 PASSPHRASE = "luks-Pass-7f3e!"

@@ -35,6 +35,7 @@ NOT_STARTABLE_HERE = {
             if example.get("placement") == "auto"
         }
     ),
+    "disks[3]": "no NBD server listens here (nbd.example.net, /run/vmspec-example/nbd.sock)",
     "rng[1]": "/dev/hwrng is root's alone here (crw-------), and QEMU runs as libvirt-qemu",
     # QEMU's emulated card reads its certificates from an NSS database, which this
     # machine lacks ("ccid-card-emulated: failed to initialize vcard").
@@ -121,6 +122,11 @@ MISSING_HERE = {
         ),
         ("inputs[4]", "/dev/input/event1234", "evdev input: /dev/input/event1234 does not exist"),
         ("audio[4]", "/dev/dsp1", "audio 1 output: /dev/dsp1 does not exist"),
+        (
+            "disks[1]",
+            "/var/lib/libvirt/images/vmspec-example.qcow2",
+            "disk vda: /var/lib/libvirt/images/vmspec-example.qcow2 does not exist",
+        ),
         ("interfaces[1]", "/sys/class/net/br0", "the bridge 'br0' does not exist on this host"),
         ("hostdevs[0]", "/sys/bus/pci/devices/0000:03:00.0", "is not on the host"),
         ("hostdevs[1]", "/sys/bus/pci/devices/0000:81:00.1", "is not on the host"),

@@ -217,6 +217,9 @@ def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None
         # The CCID controller libvirt adds for a smartcard reader (vmspec.families.smartcard).
         for element in original.xpath("devices/controller[@type='ccid'][@index='0'][not(@ports)]"):
             element.getparent().remove(element)
+    # A closed tray is libvirt's default, which it drops on define (vmspec.families.disk).
+    for target in original.xpath("devices/disk/target[@tray='closed']"):
+        del target.attrib["tray"]
     arch = original.xpath("string(os/type/@arch)") or "x86_64"
     for graphics in original.xpath(
         "devices/graphics[@type='spice'][@autoport='no'][not(@port)][not(@tlsPort)][not(listen)]"

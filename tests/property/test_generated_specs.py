@@ -47,10 +47,10 @@ from vmspec.families import hostdev as hostdev_family
 from vmspec.families import interface as interface_family
 from vmspec.families import iommu as iommu_family
 from vmspec.families.controller import MODELS as CONTROLLER_MODELS
+from vmspec.families.disk import secrets as disk_words
 from vmspec.families.filesystem import NINE_P_ONLY, VIRTIOFS_ONLY, VIRTIOFS_TAG_BYTES
 from vmspec.lift.sources import lift_xml
 from vmspec.load import load_text
-from vmspec.lower import disk as disk_words
 from vmspec.lower import lower_virtual_machine
 from vmspec.lower.storage import wanted_volumes
 from vmspec.schema import load_schema, validate_document
@@ -388,6 +388,103 @@ def _plausible_disk_extras(disk: dict) -> None:
         limits["totalIopsSec"] = 100
 
 
+def _plausible_floppy(disk: dict) -> None:
+    """A floppy on fdc, and nothing else there (libvirt refuses either other way); a lun
+    of a block device on scsi."""
+    if disk.get("device") == "lun":
+        disk["bus"] = "scsi"
+        _keep_one_source(disk, ("block",), 0, {"block": "/dev/sdq"})
+        for source in ("file", "volume", "network"):
+            disk.pop(source, None)
+    if disk.get("device") == "floppy":
+        disk["bus"] = "fdc"
+    elif disk.get("bus") == "fdc":
+        disk["bus"] = "virtio" if disk.get("device", "disk") == "disk" else "sata"
+
+
+# The disk words QEMU has on some buses only, and those buses (vmspec/families/disk/checks.py).
+_BUS_ONLY = {
+    "rotationRate": ("ide", "sata", "scsi"),
+    "wwn": ("ide", "scsi"),
+    "vendor": ("scsi",),
+    "product": ("scsi",),
+    "queues": ("virtio",),
+    "eventIdx": ("virtio",),
+    "queueSize": ("virtio",),
+    "model": ("virtio",),
+}
+
+
+def _plausible_seclabels(image: dict) -> None:
+    """One seclabel per model, each relabel: false or a label."""
+    labels = {label["model"]: label for label in image.get("seclabels", [])}
+    for label in labels.values():
+        if "label" in label:
+            label.pop("relabel", None)
+        else:
+            label["relabel"] = False
+    if "seclabels" in image:
+        image["seclabels"] = list(labels.values())
+
+
+def _plausible_disk_words(disk: dict, spec: dict) -> None:
+    """Each word where libvirt takes it: bus-only words on their bus, a startup policy on
+    a file, block or volume, sharing and transience on what can be shared, one boot order."""
+    bus = disk.get("bus", "fdc" if disk.get("device") == "floppy" else "virtio")
+    for word, buses in _BUS_ONLY.items():
+        if bus not in buses:
+            disk.pop(word, None)
+    if "queueSize" in disk:
+        disk["queueSize"] = 1 << (disk["queueSize"].bit_length() - 1)
+    if not any(source in disk for source in ("file", "block", "volume")):
+        disk.pop("startupPolicy", None)
+    elif disk.get("startupPolicy") == "requisite" and disk.get("device", "disk") == "disk":
+        disk["startupPolicy"] = "optional"
+    writable = not disk.get("readonly", False) and disk.get("device", "disk") == "disk"
+    if disk.get("shareable") and writable:
+        disk["format"] = "raw"
+        disk.pop("backingStore", None)
+        disk.get("volume", {}).get("create", {}).pop("backingStore", None)
+        disk.get("volume", {}).get("create", {}).pop("format", None)
+    if "file" not in disk or not writable or disk.get("shareable"):
+        disk.pop("transient", None)
+    taken = {other.get("boot") for other in spec["disks"] if other is not disk}
+    if "boot" in spec or disk.get("boot") in taken:
+        disk.pop("boot", None)
+    if disk.get("device") != "lun":
+        disk.pop("rawio", None)
+    if disk.get("device") != "lun" or "block" not in disk:
+        disk.pop("reservations", None)
+    if not any(source in disk for source in ("file", "block", "volume")):
+        disk.pop("seclabels", None)
+    _plausible_seclabels(disk)
+    backing = disk.get("backingStore")
+    while backing:  # each image of the chain a file or a block device, layered if not last
+        _keep_one_source(backing, ("file", "block"), 0, {"file": "/var/lib/vmspec/base.img"})
+        if backing.get("backingStore"):
+            backing["format"] = "qcow2"
+        _plausible_seclabels(backing)
+        backing = backing.get("backingStore")
+    if "create" in disk.get("volume", {}) and disk.get("format") not in (None, "raw", "qcow2"):
+        disk.pop("format")  # vmspec creates raw and qcow2 volumes only
+    network = disk.get("network")
+    if network:
+        if network["protocol"] != "nbd":
+            network.pop("tls", None)
+            network.pop("tlsHostname", None)
+        if network["protocol"] != "iscsi":
+            network.pop("initiator", None)
+            network.setdefault("name", "vms/image")
+        for host in network["hosts"]:
+            if "socket" in host and network["protocol"] not in ("nbd", "gluster"):
+                del host["socket"]
+            if "socket" in host:
+                host.pop("name", None)
+                host.pop("port", None)
+            elif "name" not in host:
+                host["name"] = "storage.example.net"
+
+
 DEVICE_LISTS = ("disks", "interfaces", "graphics", "serials")  # the spec's lists of them
 DEVICE_FIELDS = ("tpm",)  # devices the spec says with one mapping
 
@@ -461,7 +558,7 @@ def xml_safe(value: Any) -> Any:
 
 
 ANY_VM = from_schema(virtual_machine_schema(SCHEMA["$defs"]))
-_TARGET_PREFIX = {"virtio": "vd", "sata": "sd", "scsi": "sd", "usb": "sd", "ide": "hd"}
+_TARGET_PREFIX = {"virtio": "vd", "sata": "sd", "scsi": "sd", "usb": "sd", "ide": "hd", "fdc": "fd"}
 _DISK_SOURCES = ("file", "block", "volume", "network")
 
 
@@ -557,8 +654,9 @@ def plausible_devices(document: dict[str, Any]) -> dict[str, Any]:
     for index, disk in enumerate(spec.get("disks", [])):
         if disk.get("device", "disk") != "cdrom" or any(name in disk for name in _DISK_SOURCES):
             _keep_one_source(disk, _DISK_SOURCES, index, {"file": f"/var/lib/vmspec/{index}.img"})
-        if disk.get("device") == "cdrom" and disk.get("bus", "virtio") == "virtio":
+        if disk.get("device") == "cdrom" and disk.get("bus", "virtio") in ("virtio", "fdc"):
             disk["bus"] = "sata"
+        _plausible_floppy(disk)
         letters = "abcdefghijklmnopqrstuvwxyz"
         suffix = letters[index] if index < 26 else letters[index // 26 - 1] + letters[index % 26]
         disk["target"] = _TARGET_PREFIX[disk.get("bus", "virtio")] + suffix
@@ -571,10 +669,11 @@ def plausible_devices(document: dict[str, Any]) -> dict[str, Any]:
             disk["serial"] = disk["serial"][:20]
         network = disk.get("network")
         if network and network["protocol"] in ("rbd", "gluster"):
-            network["name"] = ("vms/" + network["name"])[:1024]
+            network["name"] = ("vms/" + network.get("name", "image"))[:1024]
         elif network:
             network["hosts"] = network["hosts"][:1]
         _plausible_disk_extras(disk)
+        _plausible_disk_words(disk, spec)
     plausible_displays(spec)
     plausible_chardevs(spec)
     for index, interface in enumerate(spec.get("interfaces", [])):

@@ -15,7 +15,7 @@ from typing import Any
 
 from vmspec.compare.facts import HostFacts
 from vmspec.config.domain import Domain
-from vmspec.lower.disk import ManagedSecret
+from vmspec.families.disk.secrets import ManagedSecret
 from vmspec.scope import DEFAULT_SCOPE, UNSCOPED, Scope
 
 

@@ -12,14 +12,12 @@ from typing import Any
 
 from vmspec.compare.facts import HostFacts
 from vmspec.config.boot import BootDevice
-from vmspec.config.disk import BackingStore, Disk
 from vmspec.config.domain import Devices, Domain
 from vmspec.families import Family, Place, console, families_at, holder, serial, with_fields
 from vmspec.families.audio import default_backend
 from vmspec.families.chardev import ChardevTarget, PtyChardev
 from vmspec.families.features import Features, Smm
 from vmspec.families.interface import Interface
-from vmspec.lower.disk import DEFAULT_ENCRYPTION_ENGINE
 from vmspec.units import with_size_in_kib
 
 # Elements and attributes libvirt adds that the spec does not speak about; they are
@@ -38,6 +36,10 @@ _LIBVIRT_ALLOCATED = re.compile(
     r"|devices/serial/target/model"  # isa-serial
     # Whether the guest's end of a virtio channel is open (the agent runs): a status.
     r"|devices/channel/target/@state"
+    # A running guest's disks: the node index of each image of the chain, and a block
+    # job's copy in progress (blockcopy, active commit), state libvirt keeps, not settings.
+    r"|devices/disk/(?:backingStore/)*(?:source/)?@index"
+    r"|devices/disk/mirror(?:/.*)?"
     r")$"
 )
 # With firmware='efi', libvirt writes the OVMF build and NVRAM file it selected; without
@@ -123,44 +125,17 @@ def _running_features(desired: Domain, running: Features | None) -> Features | N
 
 
 def _running_devices(wanted: Devices, running: Devices) -> Devices:
-    wanted_disks = {disk.target.dev: disk for disk in wanted.disks if disk.target}
     wanted_nics = {_mac(nic): nic for nic in wanted.interfaces}
     return dataclasses.replace(
         running,
-        disks=tuple(
-            _without_image_chain(wanted_disks.get(_target_dev(disk)), disk)
-            for disk in running.disks
-        ),
         interfaces=tuple(
             _unresolved_network(wanted_nics.get(_mac(nic)), nic) for nic in running.interfaces
         ),
     )
 
 
-def _target_dev(disk: Disk) -> str | None:
-    return disk.target.dev if disk.target else None
-
-
 def _mac(nic: Interface) -> str | None:
     return nic.mac.address.lower() if nic.mac and nic.mac.address else None
-
-
-def _without_image_chain(wanted: Disk | None, running: Disk) -> Disk:
-    if wanted is None:
-        return running
-    # At start libvirt reads the backing chain from the image headers and writes it out
-    # (ending in an empty <backingStore/>); below what the spec states, the chain is the
-    # image's own, read again from the same headers at the next start.
-    chain = _chain_cut(wanted.backing_store, running.backing_store)
-    return dataclasses.replace(running, backing_store=chain)
-
-
-def _chain_cut(wanted: BackingStore | None, running: BackingStore | None) -> BackingStore | None:
-    if wanted is None or running is None:
-        return None if wanted is None else running
-    return dataclasses.replace(
-        running, backing_store=_chain_cut(wanted.backing_store, running.backing_store)
-    )
 
 
 def _unresolved_network(wanted: Interface | None, running: Interface) -> Interface:
@@ -233,24 +208,8 @@ def _devices(desired: Domain, live: Domain):
         audios = ()
     return dataclasses.replace(
         devices,
-        disks=tuple(_disk_secrets_in_source(disk) for disk in devices.disks),
         audios=audios,
     )
 
 
 _PTY_SERIAL = PtyChardev(target=ChardevTarget(port=0))
-
-
-def _disk_secrets_in_source(disk: Disk) -> Disk:
-    """libvirt takes a disk's <auth> and <encryption> in <disk> (their place before
-    libvirt 3.9 and 4.5) or in <source>, and keeps them where they were written: the
-    same disk either way, so compare them in <source>, where vmspec writes them. An
-    encryption without an engine is QEMU's (libvirt 9.0 writes engine='qemu')."""
-    source = disk.source
-    if source is None or not (disk.auth or disk.encryption or source.encryption):
-        return disk
-    encryption = disk.encryption or source.encryption
-    if encryption is not None and encryption.engine is None:
-        encryption = dataclasses.replace(encryption, engine=DEFAULT_ENCRYPTION_ENGINE)
-    source = dataclasses.replace(source, auth=disk.auth or source.auth, encryption=encryption)
-    return dataclasses.replace(disk, auth=None, encryption=None, source=source)

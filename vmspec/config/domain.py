@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from vmspec.config.boot import OperatingSystem
-from vmspec.config.disk import Disk
 from vmspec.config.memory import MaxMemory, MemorySize
 from vmspec.config.metadata import Metadata
 from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
@@ -17,6 +16,7 @@ from vmspec.families.clock import Clock
 from vmspec.families.controller import Controller
 from vmspec.families.cpu import Cpu
 from vmspec.families.cputune import Cputune
+from vmspec.families.disk.config import Disk
 from vmspec.families.features import Features
 from vmspec.families.filesystem import Filesystem
 from vmspec.families.genid import Genid

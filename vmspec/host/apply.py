@@ -25,6 +25,7 @@ from vmspec.compare.model import (
     Plan,
     ResourcePlan,
 )
+from vmspec.families.disk.secrets import ManagedSecret
 from vmspec.families.tpm import TpmEmulator
 from vmspec.host.connection import Host
 from vmspec.host.errors import HostError
@@ -38,7 +39,6 @@ from vmspec.host.secrets import (
     with_passwords,
 )
 from vmspec.host.volumes import apply_volume
-from vmspec.lower.disk import ManagedSecret
 
 Report = Callable[[str], None]
 SHUTDOWN_TIMEOUT_SECONDS = 120.0

@@ -26,10 +26,10 @@ from vmspec.config.domain import Domain
 from vmspec.config.metadata import OwnershipMarker
 from vmspec.emit import domain_xml
 from vmspec.families.cpu import chose_no_cpu_for_nested_kvm
+from vmspec.families.disk.secrets import managed_secrets
 from vmspec.host.errors import HostError
 from vmspec.host.secrets import password_sources, read_disk_secret, read_password
 from vmspec.lower import lower_virtual_machine
-from vmspec.lower.disk import managed_secrets
 from vmspec.lower.identity import domain_uuid
 from vmspec.scope import DEFAULT_SCOPE
 

@@ -17,8 +17,8 @@ from typing import Any
 from lxml import etree
 
 from vmspec.compare.model import PasswordSource
+from vmspec.families.disk.secrets import ManagedSecret, secret_uuid
 from vmspec.host.errors import HostError
-from vmspec.lower.disk import ManagedSecret, secret_uuid
 
 # The VNC protocol uses the first 8 characters: a longer password would look stronger than it is.
 VNC_PASSWORD_LIMIT = 8

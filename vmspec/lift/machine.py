@@ -16,13 +16,11 @@ from typing import Any
 from vmspec.compare.diff import changes_between
 from vmspec.compare.facts import HostFacts
 from vmspec.compare.normalize import normalize_live
-from vmspec.config.disk import Disk
 from vmspec.config.domain import Domain
 from vmspec.config.metadata import Metadata
 from vmspec.families import FAMILIES, console, holder, own_value, smartcard
 from vmspec.families.family import Identity
 from vmspec.load import load_text
-from vmspec.lower import disk as disk_extras
 from vmspec.lower import lower_virtual_machine, policy
 from vmspec.lower.identity import domain_uuid
 from vmspec.problems import format_field_path
@@ -225,77 +223,6 @@ def _devices(domain: Domain, spec: dict[str, Any], lost: list[str]) -> None:
     devices = domain.devices
     if devices is None:
         return
-    disks = [_disk(disk, index) for index, disk in enumerate(devices.disks)]
-    if disks:
-        spec["disks"] = disks
-
-
-def _disk(disk: Disk, index: int) -> dict[str, Any]:
-    lifted: dict[str, Any] = {"target": disk.target.dev if disk.target else f"vd{chr(97 + index)}"}
-    bus = disk.target.bus if disk.target else None
-    if bus and bus != "virtio":
-        lifted["bus"] = bus
-    if disk.device and disk.device != "disk":
-        lifted["device"] = disk.device
-    source = disk.source
-    if source is not None:
-        if disk.type == "file" and source.file:
-            lifted["file"] = source.file
-        elif disk.type == "block" and source.dev:
-            lifted["block"] = source.dev
-        elif disk.type == "volume" and source.pool:
-            lifted["volume"] = {"pool": source.pool, "name": source.volume}
-        elif disk.type == "network" and source.protocol:
-            hosts = [
-                {"name": host.name, **({"port": host.port} if host.port else {})}
-                for host in source.hosts
-            ]
-            lifted["network"] = {"protocol": source.protocol, "name": source.name, "hosts": hosts}
-    driver = disk.driver
-    if driver:
-        if driver.type and driver.type != policy.disk_format(lifted):
-            lifted["format"] = driver.type
-        for key in ("cache", "io", "discard"):
-            if getattr(driver, key):
-                lifted[key] = getattr(driver, key)
-    if disk.readonly and disk.device != "cdrom":
-        lifted["readonly"] = True
-    if disk.serial:
-        lifted["serial"] = disk.serial
-    _disk_secrets(disk, lifted)
-    iotune = disk_extras.lift_iotune(disk.iotune)
-    if iotune:
-        lifted["iotune"] = iotune
-    backing = disk.backing_store
-    if backing and backing.source and backing.source.file:
-        lifted["backingStore"] = {
-            "file": backing.source.file,
-            **({"format": backing.format.type} if backing.format else {}),
-        }
-    return lifted
-
-
-def _disk_secrets(disk: Disk, lifted: dict[str, Any]) -> None:
-    """auth and encryption, from <source> or from <disk> (their older place)."""
-    source = disk.source
-    if source is None or (disk.auth and source.auth) or (disk.encryption and source.encryption):
-        return  # in both places: libvirt refuses it, and the self-check says what is lost
-    auth = disk.auth or source.auth
-    auth_type = disk_extras.AUTH_SECRET_TYPES.get(source.protocol or "")
-    if auth is not None and auth.username and auth.secret and auth.secret.type == auth_type:
-        secret = disk_extras.lift_secret(auth.secret)
-        if secret is not None:
-            lifted["auth"] = {"username": auth.username, **secret}
-    encryption = disk.encryption or source.encryption
-    if (
-        encryption is not None
-        and encryption.format == "luks"
-        and encryption.secret
-        and encryption.secret.type == disk_extras.ENCRYPTION_SECRET_TYPE
-    ):
-        secret = disk_extras.lift_secret(encryption.secret)
-        if secret is not None:
-            lifted["encryption"] = secret
 
 
 def _lifecycle(domain: Domain, spec: dict[str, Any]) -> None:

@@ -10,25 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 
-def disk_format(disk: dict[str, Any]) -> str:
-    """libvirt never probes image formats (a guest could fake a header), so vmspec must say one:
-    qcow2 for a ``.qcow2`` file or volume, raw otherwise."""
-    if "format" in disk:
-        return disk["format"]
-    name = disk.get("file") or disk.get("volume", {}).get("name") or ""
-    return "qcow2" if name.endswith(".qcow2") else "raw"
-
-
-def backing_format(backing: dict[str, Any]) -> str:
-    # Same reason as disk_format: an unstated backing format would be read as raw.
-    return backing.get("format") or ("qcow2" if backing["file"].endswith(".qcow2") else "raw")
-
-
-def disk_bus(disk: dict[str, Any]) -> str:
-    # virtio-blk is the fastest bus every modern guest has drivers for.
-    return disk.get("bus", "virtio")
-
-
 def boot_devices(spec: dict[str, Any]) -> list[str]:
     # libvirt boots from the first disk when nothing is said; saying so keeps the XML stable.
     if "boot" in spec:

@@ -1,5 +1,5 @@
-"""``<disk>``: driver, source (with its auth and encryption), backing chain, target,
-I/O limits, serial.
+"""The config classes of the disk family: ``<disk>`` with its driver, source
+(with its auth and encryption), backing chain, target, I/O limits and serial.
 
 formatdomain: "Hard drives, floppy disks, CDROMs".
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr, child, children, flag, text_child
+from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child, children, flag, text_child
 
 
 @dataclass(**CONFIG)
@@ -18,15 +18,67 @@ class DiskDriver:
     name: str | None = attr("name")
     type: str | None = attr("type")
     cache: str | None = attr("cache")
+    error_policy: str | None = attr("error_policy")
+    rerror_policy: str | None = attr("rerror_policy")
     io: str | None = attr("io")
+    event_idx: bool | None = attr("event_idx", codec=ON_OFF)
+    copy_on_read: bool | None = attr("copy_on_read", codec=ON_OFF)
     discard: str | None = attr("discard")
+    detect_zeroes: str | None = attr("detect_zeroes")
+    queues: int | None = attr("queues")
+    queue_size: int | None = attr("queue_size")
 
 
 @dataclass(**CONFIG)
 class SourceHost:
     TAG: ClassVar[str] = "host"
+    transport: str | None = attr("transport")  # tcp (libvirt's default), rdma, unix
     name: str | None = attr("name")
     port: int | None = attr("port")
+    socket: str | None = attr("socket")  # the unix transport's
+
+
+@dataclass(**CONFIG)
+class DiskSeclabel:
+    """A security driver's word for this image alone (formatdomain "seclabel" in a disk's
+    source): leave it as it is (relabel no), or give it this label."""
+
+    TAG: ClassVar[str] = "seclabel"
+    model: str | None = attr("model")  # selinux, apparmor, dac
+    relabel: bool | None = attr("relabel")
+    label: str | None = text_child("label")
+
+
+@dataclass(**CONFIG)
+class ReservationsSource:
+    TAG: ClassVar[str] = "source"
+    type: str | None = attr("type")  # unix
+    path: str | None = attr("path")
+    mode: str | None = attr("mode")  # client: a qemu-pr-helper someone else runs
+
+
+@dataclass(**CONFIG)
+class Reservations:
+    """SCSI persistent reservations of a lun, through qemu-pr-helper: libvirt's own
+    (managed), or one listening on a socket."""
+
+    TAG: ClassVar[str] = "reservations"
+    managed: bool | None = attr("managed")
+    source: ReservationsSource | None = child()
+
+
+@dataclass(**CONFIG)
+class Iqn:
+    TAG: ClassVar[str] = "iqn"
+    name: str | None = attr("name")
+
+
+@dataclass(**CONFIG)
+class Initiator:
+    """The iSCSI initiator name QEMU logs in with."""
+
+    TAG: ClassVar[str] = "initiator"
+    iqn: Iqn | None = child()
 
 
 @dataclass(**CONFIG)
@@ -69,7 +121,14 @@ class DiskSource:
     volume: str | None = attr("volume")
     protocol: str | None = attr("protocol")
     name: str | None = attr("name")
+    tls: bool | None = attr("tls")
+    tls_hostname: str | None = attr("tlsHostname")
+    mode: str | None = attr("mode")  # an iSCSI pool's volume: through the host, or QEMU's own
+    startup_policy: str | None = attr("startupPolicy")
     hosts: tuple[SourceHost, ...] = children()
+    seclabels: tuple[DiskSeclabel, ...] = children()
+    reservations: Reservations | None = child()
+    initiator: Initiator | None = child()
     auth: DiskAuth | None = child()
     encryption: DiskEncryption | None = child()
 
@@ -94,6 +153,8 @@ class DiskTarget:
     TAG: ClassVar[str] = "target"
     dev: str | None = attr("dev")
     bus: str | None = attr("bus")
+    tray: str | None = attr("tray")  # a cdrom's or floppy's: open (closed, libvirt drops)
+    rotation_rate: int | None = attr("rotation_rate")
 
 
 @dataclass(**CONFIG)
@@ -126,6 +187,20 @@ class DiskIoTune:
 
 
 @dataclass(**CONFIG)
+class DiskTransient:
+    """``<transient/>``: the guest's writes go to an overlay QEMU drops at shutdown."""
+
+    TAG: ClassVar[str] = "transient"
+    share_backing: bool | None = attr("shareBacking")
+
+
+@dataclass(**CONFIG)
+class DiskBoot:
+    TAG: ClassVar[str] = "boot"
+    order: int | None = attr("order")
+
+
+@dataclass(**CONFIG)
 class Disk:
     TAG: ClassVar[str] = "disk"
     IDENTITY: ClassVar[tuple[str, ...]] = ("target/@dev",)
@@ -133,6 +208,9 @@ class Disk:
     HOTPLUG: ClassVar[bool] = True
     type: str | None = attr("type")
     device: str | None = attr("device")
+    model: str | None = attr("model")  # virtio's: transitional, non-transitional
+    rawio: bool | None = attr("rawio")  # a lun's
+    snapshot: str | None = attr("snapshot")  # what a snapshot of the domain does with it
     driver: DiskDriver | None = child()
     # libvirt takes auth and encryption here too (their older place) and keeps them
     # where they were written; vmspec writes them in <source>.
@@ -142,5 +220,11 @@ class Disk:
     target: DiskTarget | None = child()
     iotune: DiskIoTune | None = child()
     readonly: bool = flag("readonly")
+    shareable: bool = flag("shareable")
+    transient: DiskTransient | None = child()
     serial: str | None = text_child("serial")
+    wwn: str | None = text_child("wwn")
+    vendor: str | None = text_child("vendor")
+    product: str | None = text_child("product")
     encryption: DiskEncryption | None = child()
+    boot: DiskBoot | None = child()
