@@ -34,14 +34,6 @@ READ_ONLY = {
         "imagelabel",
     ): "output only: the label libvirt gives the guest's files at start",
     (
-        "BackingStore",
-        "backing_store",
-    ): "the rest of an image's chain, which libvirt reads from the image; a spec names the first backing file only",
-    ("Graphics", "tls_port"): "virt-install's tlsPort='-1', which libvirt drops on define",
-    ("Devices", "audios"): "the <audio> backend libvirt adds for QEMU 7 by itself",
-    ("Audio", "id"): "libvirt's <audio>",
-    ("Audio", "type"): "libvirt's <audio>",
-    (
         "Disk",
         "auth",
     ): "a disk's <auth> where libvirt before 3.9 wrote it; vmspec writes it in <source>",
