@@ -5,10 +5,9 @@ formatdomain: "Operating system booting".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
+from vmspec.config.xmlmap import attr, child, children, config_class, text, text_child
 from vmspec.families.acpi_table import AcpiTables
 from vmspec.families.bios import Bios
 from vmspec.families.boot_menu import BootMenu
@@ -16,7 +15,7 @@ from vmspec.families.firmware import FirmwareFeatures, Loader, Nvram
 from vmspec.families.sysinfo import Smbios
 
 
-@dataclass(**CONFIG)
+@config_class
 class OsType:
     TAG: ClassVar[str] = "type"
     arch: str | None = attr("arch")
@@ -24,13 +23,13 @@ class OsType:
     value: str | None = text()
 
 
-@dataclass(**CONFIG)
+@config_class
 class BootDevice:
     TAG: ClassVar[str] = "boot"
     dev: str | None = attr("dev")
 
 
-@dataclass(**CONFIG)
+@config_class
 class OperatingSystem:
     TAG: ClassVar[str] = "os"
     firmware: str | None = attr("firmware")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from vmspec.config.boot import OperatingSystem
 from vmspec.config.memory import MaxMemory, MemorySize
 from vmspec.config.metadata import Metadata
-from vmspec.config.xmlmap import CONFIG, attr, child, children, text, text_child
+from vmspec.config.xmlmap import attr, child, children, config_class, text, text_child
 from vmspec.families.audio import Audio
 from vmspec.families.blkiotune import Blkiotune
 from vmspec.families.chardev import AnyChardev
@@ -45,7 +44,7 @@ from vmspec.families.vsock import Vsock
 from vmspec.families.watchdog import Watchdog
 
 
-@dataclass(**CONFIG)
+@config_class
 class Vcpu:
     TAG: ClassVar[str] = "vcpu"
     placement: str | None = attr("placement")
@@ -54,7 +53,7 @@ class Vcpu:
     count: int | None = text()
 
 
-@dataclass(**CONFIG)
+@config_class
 class Devices:
     """Device lists in the order libvirt formats them, so emitted and normalized XML line up."""
 
@@ -86,7 +85,7 @@ class Devices:
     vsock: Vsock | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class Domain:
     TAG: ClassVar[str] = "domain"
     type: str | None = attr("type")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr, text
+from vmspec.config.xmlmap import attr, config_class, text
 
 
-@dataclass(**CONFIG)
+@config_class
 class MemorySize:
     """``<memory>`` and ``<currentMemory>``: vmspec always writes KiB, libvirt's own unit."""
 
@@ -17,7 +16,7 @@ class MemorySize:
     value: int | None = text()
 
 
-@dataclass(**CONFIG)
+@config_class
 class MaxMemory:
     """``<maxMemory slots unit>``: how far memory hotplug may grow the guest, in how many DIMMs."""
 

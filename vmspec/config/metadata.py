@@ -10,14 +10,13 @@ Other applications' elements are carried through whole, as canonical XML text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from vmspec.config.xmlmap import (
-    CONFIG,
     attr,
     child,
     children,
+    config_class,
     elements_of_other_namespaces,
     text,
 )
@@ -28,14 +27,14 @@ LIBOSINFO_NAMESPACE = "http://libosinfo.org/xmlns/libvirt/domain/1.0"
 LIBOSINFO_PREFIX = "libosinfo"
 
 
-@dataclass(**CONFIG)
+@config_class
 class Label:
     TAG: ClassVar[str] = f"{{{NAMESPACE}}}label"
     key: str | None = attr("key")
     value: str | None = text()
 
 
-@dataclass(**CONFIG)
+@config_class
 class OwnershipMarker:
     TAG: ClassVar[str] = f"{{{NAMESPACE}}}domain"
     NSMAP: ClassVar[dict[str, str]] = {PREFIX: NAMESPACE}
@@ -45,20 +44,20 @@ class OwnershipMarker:
     labels: tuple[Label, ...] = children()
 
 
-@dataclass(**CONFIG)
+@config_class
 class OsinfoOs:
     TAG: ClassVar[str] = f"{{{LIBOSINFO_NAMESPACE}}}os"
     id: str | None = attr("id")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Libosinfo:
     TAG: ClassVar[str] = f"{{{LIBOSINFO_NAMESPACE}}}libosinfo"
     NSMAP: ClassVar[dict[str, str]] = {LIBOSINFO_PREFIX: LIBOSINFO_NAMESPACE}
     os: OsinfoOs | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class Metadata:
     TAG: ClassVar[str] = "metadata"
     vmspec: OwnershipMarker | None = child()

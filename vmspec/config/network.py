@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
-from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child, children, text_child
+from vmspec.config.xmlmap import ON_OFF, attr, child, children, config_class, text_child
 
 
-@dataclass(**CONFIG)
+@config_class
 class Forward:
     TAG: ClassVar[str] = "forward"
     mode: str | None = attr("mode")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Bridge:
     TAG: ClassVar[str] = "bridge"
     name: str | None = attr("name")
@@ -22,26 +21,26 @@ class Bridge:
     delay: int | None = attr("delay")
 
 
-@dataclass(**CONFIG)
+@config_class
 class NetworkMac:
     TAG: ClassVar[str] = "mac"
     address: str | None = attr("address")
 
 
-@dataclass(**CONFIG)
+@config_class
 class DhcpRange:
     TAG: ClassVar[str] = "range"
     start: str | None = attr("start")
     end: str | None = attr("end")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Dhcp:
     TAG: ClassVar[str] = "dhcp"
     ranges: tuple[DhcpRange, ...] = children()
 
 
-@dataclass(**CONFIG)
+@config_class
 class NetworkIp:
     TAG: ClassVar[str] = "ip"
     address: str | None = attr("address")
@@ -49,7 +48,7 @@ class NetworkIp:
     dhcp: Dhcp | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class Network:
     TAG: ClassVar[str] = "network"
     name: str | None = text_child("name")

@@ -2,37 +2,36 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr, child, children, text_child
+from vmspec.config.xmlmap import attr, child, children, config_class, text_child
 
 
-@dataclass(**CONFIG)
+@config_class
 class PoolSourceHost:
     TAG: ClassVar[str] = "host"
     name: str | None = attr("name")
 
 
-@dataclass(**CONFIG)
+@config_class
 class PoolSourceDevice:
     TAG: ClassVar[str] = "device"
     path: str | None = attr("path")
 
 
-@dataclass(**CONFIG)
+@config_class
 class PoolSourceDir:
     TAG: ClassVar[str] = "dir"
     path: str | None = attr("path")
 
 
-@dataclass(**CONFIG)
+@config_class
 class PoolSourceFormat:
     TAG: ClassVar[str] = "format"
     type: str | None = attr("type")
 
 
-@dataclass(**CONFIG)
+@config_class
 class PoolSource:
     TAG: ClassVar[str] = "source"
     host: PoolSourceHost | None = child()
@@ -42,13 +41,13 @@ class PoolSource:
     format: PoolSourceFormat | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class PoolTarget:
     TAG: ClassVar[str] = "target"
     path: str | None = text_child("path")
 
 
-@dataclass(**CONFIG)
+@config_class
 class StoragePool:
     TAG: ClassVar[str] = "pool"
     type: str | None = attr("type")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr, child, text, text_child
+from vmspec.config.xmlmap import attr, child, config_class, text, text_child
 
 
-@dataclass(**CONFIG)
+@config_class
 class VolumeSize:
     """``<capacity>`` and ``<allocation>``, always in bytes, libvirt's own unit."""
 
@@ -17,27 +16,27 @@ class VolumeSize:
     value: int | None = text()
 
 
-@dataclass(**CONFIG)
+@config_class
 class VolumeFormat:
     TAG: ClassVar[str] = "format"
     type: str | None = attr("type")
 
 
-@dataclass(**CONFIG)
+@config_class
 class VolumeTarget:
     TAG: ClassVar[str] = "target"
     path: str | None = text_child("path")
     format: VolumeFormat | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class VolumeBackingStore:
     TAG: ClassVar[str] = "backingStore"
     path: str | None = text_child("path")
     format: VolumeFormat | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class StorageVolume:
     TAG: ClassVar[str] = "volume"
     name: str | None = text_child("name")

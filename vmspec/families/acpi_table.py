@@ -6,21 +6,20 @@ reads for an OEM activation.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr, children, text
+from vmspec.config.xmlmap import attr, children, config_class, text
 from vmspec.families.family import Family, Identity, Place, Spec
 
 
-@dataclass(**CONFIG)
+@config_class
 class AcpiTable:
     TAG: ClassVar[str] = "table"
     type: str | None = attr("type")
     path: str | None = text()
 
 
-@dataclass(**CONFIG)
+@config_class
 class AcpiTables:
     TAG: ClassVar[str] = "acpi"
     tables: tuple[AcpiTable, ...] = children()

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr, child
+from vmspec.config.xmlmap import attr, child, config_class
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 
 
-@dataclass(**CONFIG)
+@config_class
 class AudioLink:
     """``<audio id='N'/>`` in a sound card or display: which backend carries its sound."""
 
@@ -24,7 +23,7 @@ class AudioLink:
     id: int | None = attr("id")
 
 
-@dataclass(**CONFIG)
+@config_class
 class AudioSettings:
     """The fixed format of the stream (only written with fixedSettings yes)."""
 
@@ -34,7 +33,7 @@ class AudioSettings:
     format: str | None = attr("format")
 
 
-@dataclass(**CONFIG)
+@config_class
 class AudioStream:
     """``<input>`` or ``<output>``: the common attributes, then each type's own (one class
     for all types: libvirt writes them in this order, and the checks keep each type to
@@ -58,7 +57,7 @@ class AudioStream:
     settings: AudioSettings | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class Audio:
     TAG: ClassVar[str] = "audio"
     IDENTITY: ClassVar[tuple[str, ...]] = ("@id",)

@@ -5,15 +5,14 @@ the serial port, and what it does when no boot device boots.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr
+from vmspec.config.xmlmap import attr, config_class
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 
 
-@dataclass(**CONFIG)
+@config_class
 class Bios:
     TAG: ClassVar[str] = "bios"
     useserial: bool | None = attr("useserial")

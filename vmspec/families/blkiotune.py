@@ -9,10 +9,9 @@ its disks' own iotune says (which QEMU enforces per disk, inside the guest's I/O
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, children, text_child
+from vmspec.config.xmlmap import children, config_class, text_child
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 
@@ -25,7 +24,7 @@ _LIMITS = {
 }
 
 
-@dataclass(**CONFIG)
+@config_class
 class BlkioDevice:
     TAG: ClassVar[str] = "device"
     path: str | None = text_child("path")
@@ -36,7 +35,7 @@ class BlkioDevice:
     write_bytes_sec: int | None = text_child("write_bytes_sec")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Blkiotune:
     TAG: ClassVar[str] = "blkiotune"
     weight: int | None = text_child("weight")

@@ -3,14 +3,13 @@ key (formatdomain "BIOS bootloader")."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr
+from vmspec.config.xmlmap import attr, config_class
 from vmspec.families.family import Family, Identity, Place, Spec
 
 
-@dataclass(**CONFIG)
+@config_class
 class BootMenu:
     TAG: ClassVar[str] = "bootmenu"
     enable: bool | None = attr("enable")

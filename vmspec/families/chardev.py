@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, ON_OFF, YES_NO, attr, child, children, discriminator
+from vmspec.config.xmlmap import ON_OFF, YES_NO, attr, child, children, config_class, discriminator
 from vmspec.families.family import Spec
 from vmspec.problems import FieldPath, Finding
 
 
-@dataclass(**CONFIG)
+@config_class
 class ChardevPath:
     """``<source path>``: a pty (allocated by QEMU at start), a host device, a pipe."""
 
@@ -32,14 +31,14 @@ class ChardevPath:
     path: str | None = attr("path")
 
 
-@dataclass(**CONFIG)
+@config_class
 class ChardevFile:
     TAG: ClassVar[str] = "source"
     path: str | None = attr("path")
     append: bool | None = attr("append", codec=ON_OFF)
 
 
-@dataclass(**CONFIG)
+@config_class
 class Reconnect:
     """A connecting socket's retry after the other end went away (seconds)."""
 
@@ -48,7 +47,7 @@ class Reconnect:
     timeout: int | None = attr("timeout")
 
 
-@dataclass(**CONFIG)
+@config_class
 class ChardevUnix:
     TAG: ClassVar[str] = "source"
     mode: str | None = attr("mode")  # bind: QEMU makes the socket; connect: someone else's
@@ -56,7 +55,7 @@ class ChardevUnix:
     reconnect: Reconnect | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class ChardevTcp:
     TAG: ClassVar[str] = "source"
     mode: str | None = attr("mode")
@@ -66,7 +65,7 @@ class ChardevTcp:
     reconnect: Reconnect | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class ChardevUdp:
     """One end of a udp chardev: where it sends (connect) or receives (bind)."""
 
@@ -76,38 +75,38 @@ class ChardevUdp:
     service: int | None = attr("service")
 
 
-@dataclass(**CONFIG)
+@config_class
 class ChardevSpiceport:
     TAG: ClassVar[str] = "source"
     channel: str | None = attr("channel")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Clipboard:
     TAG: ClassVar[str] = "clipboard"
     copypaste: bool | None = attr("copypaste", codec=YES_NO)
 
 
-@dataclass(**CONFIG)
+@config_class
 class MouseMode:
     TAG: ClassVar[str] = "mouse"
     mode: str | None = attr("mode")
 
 
-@dataclass(**CONFIG)
+@config_class
 class ChardevVdagent:
     TAG: ClassVar[str] = "source"
     clipboard: Clipboard | None = child()
     mouse: MouseMode | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class Protocol:
     TAG: ClassVar[str] = "protocol"
     type: str | None = attr("type")
 
 
-@dataclass(**CONFIG)
+@config_class
 class ChardevLog:
     """QEMU copies what the guest writes into this file, whatever the host side is."""
 
@@ -116,7 +115,7 @@ class ChardevLog:
     append: bool | None = attr("append", codec=ON_OFF)
 
 
-@dataclass(**CONFIG)
+@config_class
 class ChardevTarget:
     """The guest side: a serial port's UART (``type`` isa-serial, pci-serial...) and
     ``port``, a console's kind (serial, virtio, sclp), a channel's virtio ``name`` or
@@ -129,7 +128,7 @@ class ChardevTarget:
     name: str | None = attr("name")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Chardev:
     """What every type has, in libvirt's order: source(s), protocol (tcp), log, target.
     The types below override ``type`` with their discriminator and ``source`` with their
@@ -144,34 +143,34 @@ class Chardev:
     target: ChardevTarget | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class PtyChardev(Chardev):
     type: str = discriminator("type", "pty")
 
 
-@dataclass(**CONFIG)
+@config_class
 class DevChardev(Chardev):
     type: str = discriminator("type", "dev")
 
 
-@dataclass(**CONFIG)
+@config_class
 class PipeChardev(Chardev):
     type: str = discriminator("type", "pipe")
 
 
-@dataclass(**CONFIG)
+@config_class
 class FileChardev(Chardev):
     type: str = discriminator("type", "file")
     source: ChardevFile | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class UnixChardev(Chardev):
     type: str = discriminator("type", "unix")
     source: ChardevUnix | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class TcpChardev:
     TAG: ClassVar[str] = "serial"
     IDENTITY: ClassVar[tuple[str, ...]] = Chardev.IDENTITY
@@ -182,39 +181,39 @@ class TcpChardev:
     target: ChardevTarget | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class UdpChardev(Chardev):
     type: str = discriminator("type", "udp")
     source: tuple[ChardevUdp, ...] = children("source")  # type: ignore[assignment]
 
 
-@dataclass(**CONFIG)
+@config_class
 class NullChardev(Chardev):
     type: str = discriminator("type", "null")
 
 
-@dataclass(**CONFIG)
+@config_class
 class VcChardev(Chardev):
     type: str = discriminator("type", "vc")
 
 
-@dataclass(**CONFIG)
+@config_class
 class StdioChardev(Chardev):
     type: str = discriminator("type", "stdio")
 
 
-@dataclass(**CONFIG)
+@config_class
 class SpicevmcChardev(Chardev):
     type: str = discriminator("type", "spicevmc")
 
 
-@dataclass(**CONFIG)
+@config_class
 class SpiceportChardev(Chardev):
     type: str = discriminator("type", "spiceport")
     source: ChardevSpiceport | None = child()  # type: ignore[assignment]
 
 
-@dataclass(**CONFIG)
+@config_class
 class VdagentChardev(Chardev):
     type: str = discriminator("type", "qemu-vdagent")
     source: ChardevVdagent | None = child()  # type: ignore[assignment]

@@ -9,15 +9,14 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr, child, children
+from vmspec.config.xmlmap import attr, child, children, config_class
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 
 
-@dataclass(**CONFIG)
+@config_class
 class Catchup:
     """How a timer with tickpolicy catchup catches up (QEMU's driftfix)."""
 
@@ -27,7 +26,7 @@ class Catchup:
     limit: int | None = attr("limit")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Timer:
     TAG: ClassVar[str] = "timer"
     name: str | None = attr("name")
@@ -39,7 +38,7 @@ class Timer:
     catchup: Catchup | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class Clock:
     TAG: ClassVar[str] = "clock"
     offset: str | None = attr("offset")

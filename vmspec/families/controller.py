@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.arches import X86_ARCHES
-from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child, text
+from vmspec.config.xmlmap import ON_OFF, attr, child, config_class, text
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 from vmspec.units import format_kib, size_in_kib, with_size_in_kib
 
 
-@dataclass(**CONFIG)
+@config_class
 class ControllerDriver:
     """virtio-scsi's queues and request limits, and the virtio options of virtio-scsi and
     virtio-serial, in libvirt's order."""
@@ -36,7 +35,7 @@ class ControllerDriver:
     page_per_vq: bool | None = attr("page_per_vq", codec=ON_OFF)
 
 
-@dataclass(**CONFIG)
+@config_class
 class PciHole64:
     """A PCI root's window for 64-bit BARs (formatdomain "PCI controllers"): large GPU or
     NVMe BARs need more than QEMU's default. vmspec writes KiB, libvirt's own unit."""
@@ -46,7 +45,7 @@ class PciHole64:
     value: int | None = text()
 
 
-@dataclass(**CONFIG)
+@config_class
 class ControllerMaster:
     """A USB 1 companion's first port on its USB 2 (EHCI) master."""
 
@@ -54,7 +53,7 @@ class ControllerMaster:
     startport: int | None = attr("startport")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Controller:
     TAG: ClassVar[str] = "controller"
     IDENTITY: ClassVar[tuple[str, ...]] = ("@type", "@index")

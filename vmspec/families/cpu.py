@@ -10,24 +10,23 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.arches import PPC64_ARCHES, QEMU_DEFAULT_CPU_MODELS, X86_ARCHES
-from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child, children, text
+from vmspec.config.xmlmap import ON_OFF, attr, child, children, config_class, text
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.families.numa import Numa
 from vmspec.problems import Finding
 
 
-@dataclass(**CONFIG)
+@config_class
 class CpuModel:
     TAG: ClassVar[str] = "model"
     fallback: str | None = attr("fallback")
     name: str | None = text()
 
 
-@dataclass(**CONFIG)
+@config_class
 class CpuTopology:
     TAG: ClassVar[str] = "topology"
     sockets: int | None = attr("sockets")
@@ -36,28 +35,28 @@ class CpuTopology:
     threads: int | None = attr("threads")
 
 
-@dataclass(**CONFIG)
+@config_class
 class CpuCache:
     TAG: ClassVar[str] = "cache"
     level: int | None = attr("level")
     mode: str | None = attr("mode")
 
 
-@dataclass(**CONFIG)
+@config_class
 class CpuMaxPhysAddr:
     TAG: ClassVar[str] = "maxphysaddr"
     mode: str | None = attr("mode")
     bits: int | None = attr("bits")
 
 
-@dataclass(**CONFIG)
+@config_class
 class CpuFeature:
     TAG: ClassVar[str] = "feature"
     policy: str | None = attr("policy")
     name: str | None = attr("name")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Cpu:
     TAG: ClassVar[str] = "cpu"
     mode: str | None = attr("mode")

@@ -10,37 +10,36 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr, child, children, text_child
+from vmspec.config.xmlmap import attr, child, children, config_class, text_child
 from vmspec.cpulist import PATTERN, as_written, host_list_problems, parse_cpu_list
 from vmspec.families import iothreads
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 
 
-@dataclass(**CONFIG)
+@config_class
 class Vcpupin:
     TAG: ClassVar[str] = "vcpupin"
     vcpu: int | None = attr("vcpu")
     cpuset: str | None = attr("cpuset")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Emulatorpin:
     TAG: ClassVar[str] = "emulatorpin"
     cpuset: str | None = attr("cpuset")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Iothreadpin:
     TAG: ClassVar[str] = "iothreadpin"
     iothread: int | None = attr("iothread")
     cpuset: str | None = attr("cpuset")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Vcpusched:
     """libvirt stores one per vCPU (``vcpus='0-1'`` becomes two), in vCPU order."""
 
@@ -50,7 +49,7 @@ class Vcpusched:
     priority: int | None = attr("priority")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Iothreadsched:
     """One per I/O thread, as for vCPUs, in the order of the guest's I/O threads."""
 
@@ -60,14 +59,14 @@ class Iothreadsched:
     priority: int | None = attr("priority")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Emulatorsched:
     TAG: ClassVar[str] = "emulatorsched"
     scheduler: str | None = attr("scheduler")
     priority: int | None = attr("priority")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Cputune:
     """In libvirt's formatting order (seen with libvirt 9.0's test driver)."""
 

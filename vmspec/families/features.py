@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.arches import X86_ARCHES
 from vmspec.config.memory import MemorySize
-from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child, flag, text
+from vmspec.config.xmlmap import ON_OFF, attr, child, config_class, flag, text
 from vmspec.families import hyperv, pseries
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.families.hyperv import Hyperv, Switch, hyperv_policy
@@ -22,7 +21,7 @@ from vmspec.problems import Finding
 from vmspec.units import format_kib, libvirt_size_in_kib, size_in_kib, with_size_in_kib
 
 
-@dataclass(**CONFIG)
+@config_class
 class DirtyRing:
     """KVM's dirty ring (``<dirty-ring state='on' size='4096'/>``), which tracks the pages a
     migration must copy again per vCPU instead of in one shared bitmap."""
@@ -32,7 +31,7 @@ class DirtyRing:
     size: int | None = attr("size")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Kvm:
     """KVM's own paravirtual features (``<kvm><hidden state='on'/></kvm>``)."""
 
@@ -44,13 +43,13 @@ class Kvm:
     dirty_ring: DirtyRing | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class Apic:
     TAG: ClassVar[str] = "apic"
     eoi: bool | None = attr("eoi", codec=ON_OFF)  # paravirtual end-of-interrupt
 
 
-@dataclass(**CONFIG)
+@config_class
 class Gic:
     """Arm's interrupt controller (``<gic version='3'/>``)."""
 
@@ -58,7 +57,7 @@ class Gic:
     version: str | None = attr("version")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Tseg:
     """The RAM set aside for SMM (libvirt writes it in MiB)."""
 
@@ -70,14 +69,14 @@ class Tseg:
 _TSEG_DEFAULT_UNIT = "MiB"  # formatdomain: "If the unit is omitted, it defaults to MiB"
 
 
-@dataclass(**CONFIG)
+@config_class
 class Smm:
     TAG: ClassVar[str] = "smm"
     state: bool | None = attr("state", codec=ON_OFF)
     tseg: Tseg | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class Vmport:
     """VMware's I/O port emulation (``<vmport state='off'/>``), which virt-install turns off
     for SPICE guests: the SPICE agent moves the pointer instead."""
@@ -86,19 +85,19 @@ class Vmport:
     state: bool | None = attr("state", codec=ON_OFF)
 
 
-@dataclass(**CONFIG)
+@config_class
 class Ioapic:
     TAG: ClassVar[str] = "ioapic"
     driver: str | None = attr("driver")  # kvm (in the kernel) or qemu (split irqchip)
 
 
-@dataclass(**CONFIG)
+@config_class
 class Tcg:
     TAG: ClassVar[str] = "tcg"
     tb_cache: MemorySize | None = child("tb-cache")  # libvirt writes KiB
 
 
-@dataclass(**CONFIG)
+@config_class
 class Features:
     """In libvirt's formatting order."""
 

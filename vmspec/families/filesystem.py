@@ -10,29 +10,28 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child, flag
+from vmspec.config.xmlmap import ON_OFF, attr, child, config_class, flag
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.families.memory_backing import shared_memory
 from vmspec.problems import Finding
 
 
-@dataclass(**CONFIG)
+@config_class
 class FilesystemDriver:
     TAG: ClassVar[str] = "driver"
     type: str | None = attr("type")
     queue: int | None = attr("queue")  # virtiofs: the virtqueue's size
 
 
-@dataclass(**CONFIG)
+@config_class
 class VirtiofsCache:
     TAG: ClassVar[str] = "cache"
     mode: str | None = attr("mode")
 
 
-@dataclass(**CONFIG)
+@config_class
 class VirtiofsBinary:
     """``<binary>``: how libvirt runs virtiofsd for this folder."""
 
@@ -42,19 +41,19 @@ class VirtiofsBinary:
     cache: VirtiofsCache | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class FilesystemSource:
     TAG: ClassVar[str] = "source"
     dir: str | None = attr("dir")
 
 
-@dataclass(**CONFIG)
+@config_class
 class FilesystemTarget:
     TAG: ClassVar[str] = "target"
     dir: str | None = attr("dir")  # not a folder: the tag the guest mounts
 
 
-@dataclass(**CONFIG)
+@config_class
 class Filesystem:
     TAG: ClassVar[str] = "filesystem"
     # The guest mounts a share by its tag, so the tag is what names it.

@@ -16,22 +16,21 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr, children, text
+from vmspec.config.xmlmap import attr, children, config_class, text
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 
 
-@dataclass(**CONFIG)
+@config_class
 class FirmwareFeature:
     TAG: ClassVar[str] = "feature"
     enabled: bool | None = attr("enabled")
     name: str | None = attr("name")
 
 
-@dataclass(**CONFIG)
+@config_class
 class FirmwareFeatures:
     """``<firmware>``: what the firmware libvirt picks must (or must not) have."""
 
@@ -39,7 +38,7 @@ class FirmwareFeatures:
     features: tuple[FirmwareFeature, ...] = children()
 
 
-@dataclass(**CONFIG)
+@config_class
 class Loader:
     TAG: ClassVar[str] = "loader"
     readonly: bool | None = attr("readonly")
@@ -49,7 +48,7 @@ class Loader:
     path: str | None = text()
 
 
-@dataclass(**CONFIG)
+@config_class
 class Nvram:
     """The firmware's variable store (UEFI's boot entries and keys), and the file a new
     one is copied from. A store on the network (``type='network'``) has no class: import

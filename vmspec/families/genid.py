@@ -10,14 +10,13 @@ over (vmspec/host/preserve.py), since a new value would tell the guest it was ro
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
-from vmspec.config.xmlmap import CONFIG, text
+from vmspec.config.xmlmap import config_class, text
 from vmspec.families.family import Family, Identity, Place, Spec
 
 
-@dataclass(**CONFIG)
+@config_class
 class Genid:
     TAG: ClassVar[str] = "genid"
     value: str | None = text()

@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.addresses import is_ip_address_libvirt_takes
-from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child, children
+from vmspec.config.xmlmap import ON_OFF, attr, child, children, config_class
 from vmspec.families.audio import AudioLink
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import FieldPath, Finding
 
 
-@dataclass(**CONFIG)
+@config_class
 class GraphicsListen:
     TAG: ClassVar[str] = "listen"
     type: str | None = attr("type")
@@ -32,7 +31,7 @@ class GraphicsListen:
     socket: str | None = attr("socket")
 
 
-@dataclass(**CONFIG)
+@config_class
 class SpiceChannel:
     """Whether one SPICE channel must (secure) or must not (insecure) use TLS."""
 
@@ -41,7 +40,7 @@ class SpiceChannel:
     mode: str | None = attr("mode")
 
 
-@dataclass(**CONFIG)
+@config_class
 class GraphicsCompression:
     """SPICE's ``<image>``, ``<jpeg>`` and ``<zlib>``: how screen updates are compressed."""
 
@@ -49,13 +48,13 @@ class GraphicsCompression:
     compression: str | None = attr("compression")
 
 
-@dataclass(**CONFIG)
+@config_class
 class GraphicsPlayback:
     TAG: ClassVar[str] = "playback"
     compression: bool | None = attr("compression", codec=ON_OFF)
 
 
-@dataclass(**CONFIG)
+@config_class
 class GraphicsStreaming:
     """SPICE's video stream detection."""
 
@@ -63,25 +62,25 @@ class GraphicsStreaming:
     mode: str | None = attr("mode")
 
 
-@dataclass(**CONFIG)
+@config_class
 class GraphicsMouse:
     TAG: ClassVar[str] = "mouse"
     mode: str | None = attr("mode")
 
 
-@dataclass(**CONFIG)
+@config_class
 class GraphicsClipboard:
     TAG: ClassVar[str] = "clipboard"
     copypaste: bool | None = attr("copypaste")
 
 
-@dataclass(**CONFIG)
+@config_class
 class GraphicsFiletransfer:
     TAG: ClassVar[str] = "filetransfer"
     enable: bool | None = attr("enable")
 
 
-@dataclass(**CONFIG)
+@config_class
 class GraphicsGl:
     """OpenGL: rendered on the host's GPU (``rendernode``, a /dev/dri device)."""
 
@@ -90,7 +89,7 @@ class GraphicsGl:
     rendernode: str | None = attr("rendernode")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Graphics:
     """One class for all types: libvirt writes each type's attributes in this order, and
     the semantic checks keep each type to its own."""

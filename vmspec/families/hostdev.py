@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child, flag
+from vmspec.config.xmlmap import ON_OFF, attr, child, config_class, flag
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 from vmspec.yaml_text import HexInt
 
 
-@dataclass(**CONFIG)
+@config_class
 class HostdevAddress:
     """``<source><address>``: PCI ``domain bus slot function``, USB ``bus device``, a
     SCSI LUN's ``bus target unit``, or a mediated device's ``uuid``."""
@@ -40,7 +40,7 @@ class HostdevAddress:
     uuid: str | None = attr("uuid")
 
 
-@dataclass(**CONFIG)
+@config_class
 class UsbId:
     """``<vendor id=.../>`` or ``<product id=.../>``."""
 
@@ -48,7 +48,7 @@ class UsbId:
     id: str | None = attr("id")
 
 
-@dataclass(**CONFIG)
+@config_class
 class ScsiAdapter:
     """``<source><adapter name='scsi_hostN'/>``: the host's SCSI host bus adapter."""
 
@@ -56,7 +56,7 @@ class ScsiAdapter:
     name: str | None = attr("name")
 
 
-@dataclass(**CONFIG)
+@config_class
 class HostdevSource:
     TAG: ClassVar[str] = "source"
     protocol: str | None = attr("protocol")  # scsi_host: vhost, the only one
@@ -69,13 +69,13 @@ class HostdevSource:
     address: HostdevAddress | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class HostdevDriver:
     TAG: ClassVar[str] = "driver"
     name: str | None = attr("name")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Rom:
     TAG: ClassVar[str] = "rom"
     enabled: bool | None = attr("enabled")
@@ -83,7 +83,7 @@ class Rom:
     file: str | None = attr("file")
 
 
-@dataclass(**CONFIG)
+@config_class
 class BootOrder:
     """``<boot order='N'/>`` of one device (formatdomain "Specifying boot order"):
     the firmware tries the devices by it, and libvirt refuses it with ``<os><boot>``."""
@@ -92,7 +92,7 @@ class BootOrder:
     order: int | None = attr("order")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Teaming:
     """``<teaming>``: virtio-net failover (formatdomain "Teaming a virtio/hostdev NIC
     pair"): the guest uses the transient device (an SR-IOV function) while it can, and
@@ -103,7 +103,7 @@ class Teaming:
     persistent: str | None = attr("persistent")  # the persistent NIC's alias
 
 
-@dataclass(**CONFIG)
+@config_class
 class DeviceAlias:
     """``<alias name='ua-...'/>``: a name of the user's for a device (libvirt keeps only
     the ``ua-`` ones in a definition; the others it gives running guests itself)."""
@@ -112,7 +112,7 @@ class DeviceAlias:
     name: str | None = attr("name")
 
 
-@dataclass(**CONFIG)
+@config_class
 class AcpiIndex:
     """``<acpi index='N'/>``: the PCI device's index in the ACPI tables, which names a
     Linux guest's NIC (eno1 for index 1) whatever slot it sits in."""
@@ -139,7 +139,7 @@ TRANSIENT_TEAMING = {
 }
 
 
-@dataclass(**CONFIG)
+@config_class
 class Hostdev:
     TAG: ClassVar[str] = "hostdev"
     # The host's device names it: two hostdevs cannot take the same one.

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child
+from vmspec.config.xmlmap import ON_OFF, attr, child, config_class
 from vmspec.families.family import Spec
 from vmspec.problems import Finding
 
 
-@dataclass(**CONFIG)
+@config_class
 class Switch:
     """A feature that is on or off (``<pmu state='off'/>``, stimer's ``<direct>``); the
     tag is the field's. (The features family's too: it imports this module.)"""
@@ -26,7 +25,7 @@ class Switch:
     state: bool | None = attr("state", codec=ON_OFF)
 
 
-@dataclass(**CONFIG)
+@config_class
 class HypervFeature:
     """One enlightenment such as ``<relaxed state='on'/>``; the tag is the field's."""
 
@@ -37,7 +36,7 @@ class HypervFeature:
     direct: Switch | None = child("direct")  # stimer: direct mode (interrupts, not messages)
 
 
-@dataclass(**CONFIG)
+@config_class
 class Hyperv:
     """In libvirt's formatting order."""
 

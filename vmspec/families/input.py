@@ -6,17 +6,16 @@ which libvirt adds by itself.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child
+from vmspec.config.xmlmap import ON_OFF, attr, child, config_class
 from vmspec.families import virtio_options
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.families.virtio_options import VirtioDriver
 from vmspec.problems import Finding
 
 
-@dataclass(**CONFIG)
+@config_class
 class InputSource:
     TAG: ClassVar[str] = "source"
     evdev: str | None = attr("evdev")  # passthrough: the host's /dev/input/eventN
@@ -26,7 +25,7 @@ class InputSource:
     repeat: bool | None = attr("repeat", codec=ON_OFF)
 
 
-@dataclass(**CONFIG)
+@config_class
 class Input:
     TAG: ClassVar[str] = "input"
     IDENTITY: ClassVar[tuple[str, ...]] = ("@type", "@bus")

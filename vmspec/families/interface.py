@@ -17,10 +17,9 @@ import dataclasses
 import ipaddress
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import ClassVar
 
-from vmspec.config.xmlmap import CONFIG, ON_OFF, YES_NO, attr, child, children
+from vmspec.config.xmlmap import ON_OFF, YES_NO, attr, child, children, config_class
 from vmspec.families import nic_options
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.families.hostdev import (
@@ -57,13 +56,13 @@ from vmspec.families.nic_options import (
 from vmspec.problems import FieldPath, Finding
 
 
-@dataclass(**CONFIG)
+@config_class
 class MacAddress:
     TAG: ClassVar[str] = "mac"
     address: str | None = attr("address")
 
 
-@dataclass(**CONFIG)
+@config_class
 class SocketEnd:
     """``<source><local>``: a udp interface's own end of the socket."""
 
@@ -72,7 +71,7 @@ class SocketEnd:
     port: int | None = attr("port")
 
 
-@dataclass(**CONFIG)
+@config_class
 class PciFunction:
     """``<source><address type='pci'>``: the host's SR-IOV function of a hostdev NIC."""
 
@@ -84,7 +83,7 @@ class PciFunction:
     function: str | None = attr("function")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Reconnect:
     """``<source><reconnect>``: a vhost-user client connects again, every ``timeout``
     seconds, after the switch closed its socket (a restart of Open vSwitch)."""
@@ -94,7 +93,7 @@ class Reconnect:
     timeout: int | None = attr("timeout")
 
 
-@dataclass(**CONFIG)
+@config_class
 class InterfaceSource:
     """One class for every type's source: libvirt tells them apart by the interface's
     type, and the mapping engine picks a child's class by the child's own attributes."""
@@ -116,13 +115,13 @@ class InterfaceSource:
     reconnect: Reconnect | None = child()  # vhostuser
 
 
-@dataclass(**CONFIG)
+@config_class
 class InterfaceScript:
     TAG: ClassVar[str] = "script"
     path: str | None = attr("path")
 
 
-@dataclass(**CONFIG)
+@config_class
 class InterfaceTarget:
     """The host side's tap device; libvirt names it (vnetN) unless the spec does."""
 
@@ -131,13 +130,13 @@ class InterfaceTarget:
     managed: bool | None = attr("managed", codec=YES_NO)
 
 
-@dataclass(**CONFIG)
+@config_class
 class InterfaceModel:
     TAG: ClassVar[str] = "model"
     type: str | None = attr("type")
 
 
-@dataclass(**CONFIG)
+@config_class
 class InterfaceDriver:
     """virtio-net's backend and queues (formatdomain "Setting NIC driver-specific options")."""
 
@@ -177,7 +176,7 @@ DRIVER_FIELDS = {
 }
 
 
-@dataclass(**CONFIG)
+@config_class
 class Interface:
     TAG: ClassVar[str] = "interface"
     IDENTITY: ClassVar[tuple[str, ...]] = ("mac/@address",)

@@ -6,15 +6,14 @@ nested guests or user-space drivers (DPDK, VFIO in the guest) a device safely.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child
+from vmspec.config.xmlmap import ON_OFF, attr, child, config_class
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 
 
-@dataclass(**CONFIG)
+@config_class
 class IommuDriver:
     """Intel's VT-d options (formatdomain lists them for model intel only). Interrupt
     remapping (intremap, and eim with it) needs the split IOAPIC of features.ioapic,
@@ -26,7 +25,7 @@ class IommuDriver:
     aw_bits: int | None = attr("aw_bits")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Iommu:
     TAG: ClassVar[str] = "iommu"
     IDENTITY: ClassVar[tuple[str, ...]] = ("@model",)

@@ -11,10 +11,9 @@ worker pools) where they matter. Two families, as libvirt has two elements.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr, children
+from vmspec.config.xmlmap import attr, children, config_class
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 
@@ -22,7 +21,7 @@ from vmspec.problems import Finding
 _POOL_SIZE = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
 
 
-@dataclass(**CONFIG)
+@config_class
 class Iothread:
     TAG: ClassVar[str] = "iothread"
     id: int | None = attr("id")
@@ -30,7 +29,7 @@ class Iothread:
     thread_pool_max: int | None = attr("thread_pool_max")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Iothreadids:
     TAG: ClassVar[str] = "iothreadids"
     iothreads: tuple[Iothread, ...] = children()

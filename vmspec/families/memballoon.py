@@ -5,14 +5,13 @@ formatdomain: "Memory balloon device".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr
+from vmspec.config.xmlmap import attr, config_class
 from vmspec.families.family import Family, Identity, Place, Spec
 
 
-@dataclass(**CONFIG)
+@config_class
 class Memballoon:
     TAG: ClassVar[str] = "memballoon"
     IDENTITY: ClassVar[tuple[str, ...]] = ("@model",)

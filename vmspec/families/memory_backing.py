@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr, child, children, flag
+from vmspec.config.xmlmap import attr, child, children, config_class, flag
 from vmspec.cpulist import PATTERN, as_written, parse_cpu_list
 from vmspec.families.current_memory import memory_kib
 from vmspec.families.family import Family, Identity, Place, Spec
@@ -21,7 +20,7 @@ from vmspec.problems import Finding
 from vmspec.units import format_kib, libvirt_size_in_kib, size_in_kib
 
 
-@dataclass(**CONFIG)
+@config_class
 class Page:
     """One huge page size; vmspec always writes it in KiB, the unit libvirt stores."""
 
@@ -31,7 +30,7 @@ class Page:
     nodeset: str | None = attr("nodeset")  # guest NUMA cells
 
 
-@dataclass(**CONFIG)
+@config_class
 class Hugepages:
     """``<hugepages/>`` alone: the host's default huge page size."""
 
@@ -39,26 +38,26 @@ class Hugepages:
     pages: tuple[Page, ...] = children()
 
 
-@dataclass(**CONFIG)
+@config_class
 class MemorySource:
     TAG: ClassVar[str] = "source"
     type: str | None = attr("type")
 
 
-@dataclass(**CONFIG)
+@config_class
 class MemoryAccess:
     TAG: ClassVar[str] = "access"
     mode: str | None = attr("mode")
 
 
-@dataclass(**CONFIG)
+@config_class
 class MemoryAllocation:
     TAG: ClassVar[str] = "allocation"
     mode: str | None = attr("mode")
     threads: int | None = attr("threads")  # QEMU's preallocation threads
 
 
-@dataclass(**CONFIG)
+@config_class
 class MemoryBacking:
     TAG: ClassVar[str] = "memoryBacking"
     hugepages: Hugepages | None = child()

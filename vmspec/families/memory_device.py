@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.config.memory import MemorySize
-from vmspec.config.xmlmap import CONFIG, attr, child, flag, text_child
+from vmspec.config.xmlmap import attr, child, config_class, flag, text_child
 from vmspec.cpulist import PATTERN, as_written, host_list_problems
 from vmspec.families.current_memory import memory_kib
 from vmspec.families.family import Family, Identity, Place, Spec
@@ -27,7 +26,7 @@ from vmspec.problems import Finding
 from vmspec.units import format_kib, size_in_kib, with_size_in_kib
 
 
-@dataclass(**CONFIG)
+@config_class
 class MemoryDeviceSource:
     TAG: ClassVar[str] = "source"
     nodemask: str | None = text_child("nodemask")
@@ -37,13 +36,13 @@ class MemoryDeviceSource:
     pmem: bool = flag("pmem")
 
 
-@dataclass(**CONFIG)
+@config_class
 class MemoryDeviceLabel:
     TAG: ClassVar[str] = "label"
     size: MemorySize | None = child("size")
 
 
-@dataclass(**CONFIG)
+@config_class
 class MemoryDeviceTarget:
     TAG: ClassVar[str] = "target"
     size: MemorySize | None = child("size")
@@ -55,7 +54,7 @@ class MemoryDeviceTarget:
     readonly: bool = flag("readonly")
 
 
-@dataclass(**CONFIG)
+@config_class
 class MemoryDevice:
     TAG: ClassVar[str] = "memory"
     IDENTITY: ClassVar[tuple[str, ...]] = ("@model", "source/path", "target/node")

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.config.memory import MemorySize
-from vmspec.config.xmlmap import CONFIG, child
+from vmspec.config.xmlmap import child, config_class
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 from vmspec.units import format_kib, size_in_kib, with_size_in_kib
@@ -26,7 +25,7 @@ from vmspec.units import format_kib, size_in_kib, with_size_in_kib
 _LIMITS = {"hardLimit": "hard_limit", "softLimit": "soft_limit", "swapHardLimit": "swap_hard_limit"}
 
 
-@dataclass(**CONFIG)
+@config_class
 class Memtune:
     TAG: ClassVar[str] = "memtune"
     hard_limit: MemorySize | None = child("hard_limit")

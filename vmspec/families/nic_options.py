@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child, children, text_child
+from vmspec.config.xmlmap import ON_OFF, attr, child, children, config_class, text_child
 from vmspec.families.family import Spec
 from vmspec.families.hostdev import BootOrder, Rom, rom_findings
 from vmspec.problems import FieldPath, Finding
@@ -22,21 +22,21 @@ from vmspec.problems import FieldPath, Finding
 # --- config classes, in libvirt's formatting order -------------------------------------
 
 
-@dataclass(**CONFIG)
+@config_class
 class VlanTag:
     TAG: ClassVar[str] = "tag"
     id: int | None = attr("id")
     native_mode: str | None = attr("nativeMode")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Vlan:
     TAG: ClassVar[str] = "vlan"
     trunk: bool | None = attr("trunk")
     tags: tuple[VlanTag, ...] = children()
 
 
-@dataclass(**CONFIG)
+@config_class
 class VirtualPortParameters:
     TAG: ClassVar[str] = "parameters"
     managerid: int | None = attr("managerid")
@@ -47,7 +47,7 @@ class VirtualPortParameters:
     interfaceid: str | None = attr("interfaceid")
 
 
-@dataclass(**CONFIG)
+@config_class
 class VirtualPort:
     """The profile of the switch port the NIC is plugged into: an Open vSwitch port, a
     MidoNet port, or an 802.1Qbg/802.1Qbh (VEPA, VN-Tag) port of the physical switch."""
@@ -57,7 +57,7 @@ class VirtualPort:
     parameters: VirtualPortParameters | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class BandwidthRate:
     """``<inbound>`` or ``<outbound>``: KiB/s (average, peak, floor) and KiB (burst)."""
 
@@ -68,20 +68,20 @@ class BandwidthRate:
     burst: int | None = attr("burst")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Bandwidth:
     TAG: ClassVar[str] = "bandwidth"
     inbound: BandwidthRate | None = child("inbound")
     outbound: BandwidthRate | None = child("outbound")
 
 
-@dataclass(**CONFIG)
+@config_class
 class PortOptions:
     TAG: ClassVar[str] = "port"
     isolated: bool | None = attr("isolated")
 
 
-@dataclass(**CONFIG)
+@config_class
 class InterfaceBackend:
     """The host devices QEMU opens for the NIC instead of /dev/net/tun and /dev/vhost-net.
     libvirt 9.0's other backend, passt (``type='passt'``), Debian builds without
@@ -92,7 +92,7 @@ class InterfaceBackend:
     vhost: str | None = attr("vhost")
 
 
-@dataclass(**CONFIG)
+@config_class
 class IpAddress:
     """``<ip>``: the guest's address of a user interface, or the host side's of an
     ethernet one (in its ``<source>``)."""
@@ -104,7 +104,7 @@ class IpAddress:
     peer: str | None = attr("peer")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Route:
     """``<source><route>``: a host route through an ethernet interface's tap."""
 
@@ -116,43 +116,43 @@ class Route:
     metric: int | None = attr("metric")
 
 
-@dataclass(**CONFIG)
+@config_class
 class InterfaceTune:
     TAG: ClassVar[str] = "tune"
     sndbuf: int | None = text_child("sndbuf")
 
 
-@dataclass(**CONFIG)
+@config_class
 class LinkState:
     TAG: ClassVar[str] = "link"
     state: str | None = attr("state")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Mtu:
     TAG: ClassVar[str] = "mtu"
     size: int | None = attr("size")
 
 
-@dataclass(**CONFIG)
+@config_class
 class CoalesceFrames:
     TAG: ClassVar[str] = "frames"
     max: int | None = attr("max")
 
 
-@dataclass(**CONFIG)
+@config_class
 class CoalesceRx:
     TAG: ClassVar[str] = "rx"
     frames: CoalesceFrames | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class Coalesce:
     TAG: ClassVar[str] = "coalesce"
     rx: CoalesceRx | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class HostOffloads:
     """``<driver><host>``: what the host side of virtio-net offloads (checksums, TSO...)."""
 
@@ -166,7 +166,7 @@ class HostOffloads:
     mrg_rxbuf: bool | None = attr("mrg_rxbuf", codec=ON_OFF)
 
 
-@dataclass(**CONFIG)
+@config_class
 class GuestOffloads:
     TAG: ClassVar[str] = "guest"
     csum: bool | None = attr("csum", codec=ON_OFF)

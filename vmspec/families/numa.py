@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr, child, children
+from vmspec.config.xmlmap import attr, child, children, config_class
 from vmspec.cpulist import PATTERN, as_written, parse_cpu_list
 from vmspec.families.current_memory import memory_kib
 from vmspec.families.family import Family, Identity, Place, Spec
@@ -23,14 +22,14 @@ from vmspec.problems import Finding
 from vmspec.units import format_kib, libvirt_size_in_kib, size_in_kib
 
 
-@dataclass(**CONFIG)
+@config_class
 class Sibling:
     TAG: ClassVar[str] = "sibling"
     id: int | None = attr("id")
     value: int | None = attr("value")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Distances:
     """A row of the guest's ACPI SLIT: how far this cell's memory is from each cell."""
 
@@ -38,7 +37,7 @@ class Distances:
     siblings: tuple[Sibling, ...] = children()
 
 
-@dataclass(**CONFIG)
+@config_class
 class NumaCell:
     TAG: ClassVar[str] = "cell"
     id: int | None = attr("id")
@@ -50,7 +49,7 @@ class NumaCell:
     distances: Distances | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class Numa:
     TAG: ClassVar[str] = "numa"
     cells: tuple[NumaCell, ...] = children()

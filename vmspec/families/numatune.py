@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr, child, children
+from vmspec.config.xmlmap import attr, child, children, config_class
 from vmspec.cpulist import PATTERN, as_written, host_list_problems
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
@@ -24,7 +23,7 @@ DEFAULT_MODE = "strict"
 MODES = ["strict", "interleave", "preferred", "restrictive"]
 
 
-@dataclass(**CONFIG)
+@config_class
 class NumatuneMemory:
     TAG: ClassVar[str] = "memory"
     mode: str | None = attr("mode")
@@ -32,7 +31,7 @@ class NumatuneMemory:
     placement: str | None = attr("placement")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Memnode:
     TAG: ClassVar[str] = "memnode"
     cellid: int | None = attr("cellid")
@@ -40,7 +39,7 @@ class Memnode:
     nodeset: str | None = attr("nodeset")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Numatune:
     TAG: ClassVar[str] = "numatune"
     memory: NumatuneMemory | None = child()

@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.arches import S390_ARCHES, is_pseries
-from vmspec.config.xmlmap import CONFIG, attr
+from vmspec.config.xmlmap import attr, config_class
 from vmspec.families.family import Family, Identity, Place, Spec
 
 
-@dataclass(**CONFIG)
+@config_class
 class Panic:
     TAG: ClassVar[str] = "panic"
     IDENTITY: ClassVar[tuple[str, ...]] = ("@model",)

@@ -6,14 +6,13 @@ own default, so vmspec writes only the settings a spec states: no policy here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr, child
+from vmspec.config.xmlmap import attr, child, config_class
 from vmspec.families.family import Family, Identity, Place, Spec
 
 
-@dataclass(**CONFIG)
+@config_class
 class Suspend:
     """``<suspend-to-mem>`` or ``<suspend-to-disk>``; the tag comes from the field in ``PowerManagement``."""
 
@@ -21,7 +20,7 @@ class Suspend:
     enabled: bool | None = attr("enabled")
 
 
-@dataclass(**CONFIG)
+@config_class
 class PowerManagement:
     TAG: ClassVar[str] = "pm"
     suspend_to_mem: Suspend | None = child("suspend-to-mem")

@@ -6,19 +6,18 @@ nested KVM-HV, and the Spectre mitigations the guest is told about.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.arches import is_pseries
 from vmspec.config.memory import MemorySize
-from vmspec.config.xmlmap import CONFIG, attr, child
+from vmspec.config.xmlmap import attr, child, config_class
 from vmspec.families.family import Spec
 from vmspec.families.hyperv import Switch
 from vmspec.problems import Finding
 from vmspec.units import format_kib, libvirt_size_in_kib, size_in_kib, with_size_in_kib
 
 
-@dataclass(**CONFIG)
+@config_class
 class Hpt:
     """The hashed page table: whether the guest may resize it, and its largest page."""
 
@@ -27,7 +26,7 @@ class Hpt:
     maxpagesize: MemorySize | None = child("maxpagesize")  # libvirt writes KiB
 
 
-@dataclass(**CONFIG)
+@config_class
 class Mitigation:
     """What the guest is told of a Spectre mitigation (``<cfpc value='fixed'/>``); the tag
     is the field's."""

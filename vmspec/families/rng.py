@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr, child, text
+from vmspec.config.xmlmap import attr, child, config_class, text
 from vmspec.families.family import Family, Identity, Place, Spec
 
 
-@dataclass(**CONFIG)
+@config_class
 class RngBackend:
     TAG: ClassVar[str] = "backend"
     model: str | None = attr("model")
     path: str | None = text()
 
 
-@dataclass(**CONFIG)
+@config_class
 class Rng:
     TAG: ClassVar[str] = "rng"
     IDENTITY: ClassVar[tuple[str, ...]] = ("@model",)

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr, text_child
+from vmspec.config.xmlmap import attr, config_class, text_child
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 
 
-@dataclass(**CONFIG)
+@config_class
 class SecurityLabel:
     TAG: ClassVar[str] = "seclabel"
     IDENTITY: ClassVar[tuple[str, ...]] = ("@model",)

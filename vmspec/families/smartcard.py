@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr, child, children, discriminator, text, text_child
+from vmspec.config.xmlmap import (
+    attr,
+    child,
+    children,
+    config_class,
+    discriminator,
+    text,
+    text_child,
+)
 from vmspec.families import chardev
 from vmspec.families.chardev import ChardevTcp, Protocol
 from vmspec.families.family import Family, Identity, Place, Spec
@@ -22,7 +29,7 @@ from vmspec.problems import Finding
 _IDENTITY = ("@mode",)
 
 
-@dataclass(**CONFIG)
+@config_class
 class SmartcardHost:
     """The host's own smartcard reader, through NSS."""
 
@@ -31,13 +38,13 @@ class SmartcardHost:
     mode: str = discriminator("mode", "host")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Certificate:
     TAG: ClassVar[str] = "certificate"
     name: str | None = text()
 
 
-@dataclass(**CONFIG)
+@config_class
 class SmartcardCertificates:
     TAG: ClassVar[str] = "smartcard"
     IDENTITY: ClassVar[tuple[str, ...]] = _IDENTITY
@@ -46,7 +53,7 @@ class SmartcardCertificates:
     database: str | None = text_child("database")
 
 
-@dataclass(**CONFIG)
+@config_class
 class SmartcardPassthrough:
     """A card whose APDUs travel over a chardev: the SPICE client's (spicevmc) or a
     remote reader's (tcp, vscclient's protocol)."""

@@ -5,16 +5,15 @@ the first."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr, child, children
+from vmspec.config.xmlmap import attr, child, children, config_class
 from vmspec.families.audio import AudioLink
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 
 
-@dataclass(**CONFIG)
+@config_class
 class SoundCodec:
     """An HDA codec of an ich6/ich7/ich9 card: the jacks the guest sees."""
 
@@ -22,7 +21,7 @@ class SoundCodec:
     type: str | None = attr("type")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Sound:
     TAG: ClassVar[str] = "sound"
     IDENTITY: ClassVar[tuple[str, ...]] = ("@model",)

@@ -9,15 +9,14 @@ reach the guest only with ``<smbios mode='sysinfo'/>``, the policy below.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr, child, children, discriminator, text
+from vmspec.config.xmlmap import attr, child, children, config_class, discriminator, text
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 
 
-@dataclass(**CONFIG)
+@config_class
 class SysinfoEntry:
     TAG: ClassVar[str] = "entry"
     name: str | None = attr("name")
@@ -25,7 +24,7 @@ class SysinfoEntry:
     value: str | None = text()
 
 
-@dataclass(**CONFIG)
+@config_class
 class SmbiosTable:
     """``<bios>``, ``<system>``, ``<baseBoard>`` or ``<chassis>``: the tag is the field's."""
 
@@ -33,7 +32,7 @@ class SmbiosTable:
     entries: tuple[SysinfoEntry, ...] = children("entry")
 
 
-@dataclass(**CONFIG)
+@config_class
 class SmbiosSysinfo:
     TAG: ClassVar[str] = "sysinfo"
     type: str = discriminator("type", "smbios")
@@ -44,7 +43,7 @@ class SmbiosSysinfo:
     oem_strings: SmbiosTable | None = child("oemStrings")
 
 
-@dataclass(**CONFIG)
+@config_class
 class FwcfgSysinfo:
     TAG: ClassVar[str] = "sysinfo"
     type: str = discriminator("type", "fwcfg")
@@ -54,7 +53,7 @@ class FwcfgSysinfo:
 Sysinfo = SmbiosSysinfo | FwcfgSysinfo
 
 
-@dataclass(**CONFIG)
+@config_class
 class Smbios:
     TAG: ClassVar[str] = "smbios"
     mode: str | None = attr("mode")

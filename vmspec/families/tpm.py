@@ -10,22 +10,21 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vmspec.arches import X86_ARCHES
-from vmspec.config.xmlmap import CONFIG, attr, child, discriminator
+from vmspec.config.xmlmap import attr, child, config_class, discriminator
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 
 
-@dataclass(**CONFIG)
+@config_class
 class TpmDevice:
     TAG: ClassVar[str] = "device"
     path: str | None = attr("path")
 
 
-@dataclass(**CONFIG)
+@config_class
 class TpmEmulator:
     """``<backend type='emulator'>``: swtpm, run by libvirt, its state kept by libvirt."""
 
@@ -35,7 +34,7 @@ class TpmEmulator:
     persistent_state: bool | None = attr("persistent_state")
 
 
-@dataclass(**CONFIG)
+@config_class
 class TpmPassthrough:
     """``<backend type='passthrough'>``: the host's own TPM device."""
 
@@ -49,7 +48,7 @@ class TpmPassthrough:
 TpmBackend = TpmEmulator | TpmPassthrough
 
 
-@dataclass(**CONFIG)
+@config_class
 class Tpm:
     TAG: ClassVar[str] = "tpm"
     IDENTITY: ClassVar[tuple[str, ...]] = ("@model",)

@@ -4,15 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr
+from vmspec.config.xmlmap import attr, config_class
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 
 
-@dataclass(**CONFIG)
+@config_class
 class Redirdev:
     TAG: ClassVar[str] = "redirdev"
     IDENTITY: ClassVar[tuple[str, ...]] = ("@bus", "@type")

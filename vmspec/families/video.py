@@ -6,23 +6,22 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, attr, child
+from vmspec.config.xmlmap import attr, child, config_class
 from vmspec.families import virtio_options
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.families.virtio_options import VirtioDriver
 from vmspec.problems import Finding
 
 
-@dataclass(**CONFIG)
+@config_class
 class VideoAcceleration:
     TAG: ClassVar[str] = "acceleration"
     accel3d: bool | None = attr("accel3d")
 
 
-@dataclass(**CONFIG)
+@config_class
 class VideoResolution:
     """The resolution the guest starts with (qxl and virtio)."""
 
@@ -31,7 +30,7 @@ class VideoResolution:
     y: int | None = attr("y")
 
 
-@dataclass(**CONFIG)
+@config_class
 class VideoModel:
     TAG: ClassVar[str] = "model"
     type: str | None = attr("type")
@@ -45,7 +44,7 @@ class VideoModel:
     resolution: VideoResolution | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class Video:
     TAG: ClassVar[str] = "video"
     IDENTITY: ClassVar[tuple[str, ...]] = ("model/@type",)

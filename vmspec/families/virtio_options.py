@@ -6,13 +6,12 @@ NIC's driver (interface.py) has its own class with these four among its options.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, ON_OFF, attr
+from vmspec.config.xmlmap import ON_OFF, attr, config_class
 
 
-@dataclass(**CONFIG)
+@config_class
 class VirtioDriver:
     TAG: ClassVar[str] = "driver"
     iommu: bool | None = attr("iommu", codec=ON_OFF)

@@ -5,21 +5,20 @@ host services reach the guest by (AF_VSOCK, its context id) without a network.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import CONFIG, YES_NO, attr, child
+from vmspec.config.xmlmap import YES_NO, attr, child, config_class
 from vmspec.families.family import Family, Identity, Place, Spec
 
 
-@dataclass(**CONFIG)
+@config_class
 class VsockCid:
     TAG: ClassVar[str] = "cid"
     auto: bool | None = attr("auto", codec=YES_NO)
     address: int | None = attr("address")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Vsock:
     TAG: ClassVar[str] = "vsock"
     IDENTITY: ClassVar[tuple[str, ...]] = ("@model",)

@@ -6,13 +6,12 @@ formatdomain: "Hard drives, floppy disks, CDROMs".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
-from vmspec.config.xmlmap import CONFIG, ON_OFF, attr, child, children, flag, text_child
+from vmspec.config.xmlmap import ON_OFF, attr, child, children, config_class, flag, text_child
 
 
-@dataclass(**CONFIG)
+@config_class
 class DiskDriver:
     TAG: ClassVar[str] = "driver"
     name: str | None = attr("name")
@@ -29,7 +28,7 @@ class DiskDriver:
     queue_size: int | None = attr("queue_size")
 
 
-@dataclass(**CONFIG)
+@config_class
 class SourceHost:
     TAG: ClassVar[str] = "host"
     transport: str | None = attr("transport")  # tcp (libvirt's default), rdma, unix
@@ -38,7 +37,7 @@ class SourceHost:
     socket: str | None = attr("socket")  # the unix transport's
 
 
-@dataclass(**CONFIG)
+@config_class
 class DiskSeclabel:
     """A security driver's word for this image alone (formatdomain "seclabel" in a disk's
     source): leave it as it is (relabel no), or give it this label."""
@@ -49,7 +48,7 @@ class DiskSeclabel:
     label: str | None = text_child("label")
 
 
-@dataclass(**CONFIG)
+@config_class
 class ReservationsSource:
     TAG: ClassVar[str] = "source"
     type: str | None = attr("type")  # unix
@@ -57,7 +56,7 @@ class ReservationsSource:
     mode: str | None = attr("mode")  # client: a qemu-pr-helper someone else runs
 
 
-@dataclass(**CONFIG)
+@config_class
 class Reservations:
     """SCSI persistent reservations of a lun, through qemu-pr-helper: libvirt's own
     (managed), or one listening on a socket."""
@@ -67,13 +66,13 @@ class Reservations:
     source: ReservationsSource | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class Iqn:
     TAG: ClassVar[str] = "iqn"
     name: str | None = attr("name")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Initiator:
     """The iSCSI initiator name QEMU logs in with."""
 
@@ -81,7 +80,7 @@ class Initiator:
     iqn: Iqn | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class SecretReference:
     """A libvirt secret, by uuid or by usage: the value stays in libvirt (virsh secret-*)."""
 
@@ -91,7 +90,7 @@ class SecretReference:
     usage: str | None = attr("usage")
 
 
-@dataclass(**CONFIG)
+@config_class
 class DiskAuth:
     """The credentials of a network disk (rbd, iscsi): a user name and its secret."""
 
@@ -100,7 +99,7 @@ class DiskAuth:
     secret: SecretReference | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class DiskEncryption:
     """An image QEMU decrypts (LUKS), with the passphrase from a libvirt secret."""
 
@@ -110,7 +109,7 @@ class DiskEncryption:
     secret: SecretReference | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class DiskSource:
     """One class for every source type: libvirt tells them apart by the disk's ``type``."""
 
@@ -133,13 +132,13 @@ class DiskSource:
     encryption: DiskEncryption | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class DiskFormat:
     TAG: ClassVar[str] = "format"
     type: str | None = attr("type")
 
 
-@dataclass(**CONFIG)
+@config_class
 class BackingStore:
     TAG: ClassVar[str] = "backingStore"
     type: str | None = attr("type")
@@ -148,7 +147,7 @@ class BackingStore:
     backing_store: BackingStore | None = child()
 
 
-@dataclass(**CONFIG)
+@config_class
 class DiskTarget:
     TAG: ClassVar[str] = "target"
     dev: str | None = attr("dev")
@@ -157,7 +156,7 @@ class DiskTarget:
     rotation_rate: int | None = attr("rotation_rate")
 
 
-@dataclass(**CONFIG)
+@config_class
 class DiskIoTune:
     """I/O limits (formatdomain "iotune"): bytes and requests per second, in total or
     read and write apart, their bursts (``*_max`` for ``*_max_length`` seconds), and a
@@ -186,7 +185,7 @@ class DiskIoTune:
     write_iops_sec_max_length: int | None = text_child("write_iops_sec_max_length")
 
 
-@dataclass(**CONFIG)
+@config_class
 class DiskTransient:
     """``<transient/>``: the guest's writes go to an overlay QEMU drops at shutdown."""
 
@@ -194,13 +193,13 @@ class DiskTransient:
     share_backing: bool | None = attr("shareBacking")
 
 
-@dataclass(**CONFIG)
+@config_class
 class DiskBoot:
     TAG: ClassVar[str] = "boot"
     order: int | None = attr("order")
 
 
-@dataclass(**CONFIG)
+@config_class
 class Disk:
     TAG: ClassVar[str] = "disk"
     IDENTITY: ClassVar[tuple[str, ...]] = ("target/@dev",)
