@@ -722,10 +722,18 @@ def _sources(spec: Spec) -> Iterator[Finding]:
             problem = pci_address_problem(hostdev["address"])
             if problem:
                 yield Finding((*where, "hostdev", "address"), problem)
-            if "name" in interface.get("driver", {}):
+            driver = interface.get("driver", {})
+            if "name" in driver:
                 yield Finding(
                     (*where, "driver", "name"),
                     "a hostdev NIC's driver is VFIO's (hostdev.driver): qemu and vhost are virtio-net's backends",
+                )
+            elif driver:
+                # libvirt's schema gives a hostdev NIC's <driver> a name only: the function
+                # is the host's hardware, not QEMU's virtio-net.
+                yield Finding(
+                    (*where, "driver", next(iter(driver))),
+                    "a hostdev NIC is the host's hardware: virtio-net's driver options do not apply",
                 )
         if "vdpa" in interface and model(interface) != "virtio":
             # libvirt's qemu driver: vDPA devices are virtio-net in hardware.
