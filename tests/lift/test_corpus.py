@@ -186,8 +186,18 @@ _SIZES_IN_KIB = "|".join(
 )
 
 
+# What libvirt allocates (vmspec/config/allocation.py): the mapping covers it, so that apply
+# can carry it over, and import writes none of it (vmspec.compare.normalize says so), but
+# the interface's user alias, which the spec names for NIC teaming.
+LIBVIRT_ALLOCATIONS = (
+    "devices/*/address",
+    "devices/*[not(self::interface)]/alias",
+    "devices/interface/alias[not(starts-with(@name, 'ua-'))]",
+)
+
+
 def _remove_fill_ins(original: etree._Element, compiled: etree._Element) -> None:
-    for xpath in LIBVIRT_FILL_INS:
+    for xpath in (*LIBVIRT_FILL_INS, *LIBVIRT_ALLOCATIONS):
         for element in original.xpath(xpath):
             element.getparent().remove(element)
     if compiled.find("devices/audio") is None:
