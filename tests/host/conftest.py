@@ -255,7 +255,6 @@ def _qemu_installed_for(arch: str) -> bool:
     return shutil.which(f"qemu-system-{_QEMU_SYSTEM_NAMES.get(arch, arch)}") is not None
 
 
-@pytest.fixture
 def _lacks_host_paths(document) -> bool:
     """Whether the VM still names something of its machine's that this one lacks after the
     rewrite (a GPU's render node, a host NIC, an option ROM): plan refuses such a VM (the
@@ -267,6 +266,7 @@ def _lacks_host_paths(document) -> bool:
     return any(not Path(path).exists() for path, _ in paths)
 
 
+@pytest.fixture
 def examples_runnable_here(system):
     """The example VMs, renamed to this run, rewritten so that everything they refer to
     exists here (plan refuses a reference to nothing): disk files become empty files in a
