@@ -49,6 +49,10 @@ READ_ONLY = {
         "Controller",
         "pci_model",
     ): "libvirt's PCI topology: apply carries it over, a spec never says it",
+    (
+        "ControllerDriver",
+        "iothread",
+    ): "virtio-scsi's I/O thread, no spec word yet: read so that apply keeps it",
     ("Controller", "target"): "libvirt's PCI topology: apply carries it over, a spec never says it",
     **{
         (cls.__name__, field.name): "libvirt's PCI topology: apply carries it over"

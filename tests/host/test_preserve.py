@@ -109,14 +109,22 @@ def test_every_address_type_is_carried_over_as_libvirt_wrote_it():
 
 
 def test_libvirts_controllers_stay_with_their_topology_behind_the_root_the_spec_names():
-    live = parsed("", Q35_TOPOLOGY + "<controller type='usb' index='0' model='qemu-xhci'/>")
+    live = parsed(
+        "",
+        Q35_TOPOLOGY
+        + "<controller type='usb' index='0' model='qemu-xhci'/>"
+        + "<controller type='scsi' index='0' model='virtio-scsi'><driver iothread='1'/>"
+        + "<alias name='ua-scsi'/><address type='pci' slot='0x05'/></controller>",
+    )
     desired = parsed(
         "",
         "<controller type='pci' index='0' model='pcie-root'>"
         "<pcihole64 unit='KiB'>2097152</pcihole64></controller>",
     )
     controllers = with_live_allocations(desired, live).devices.controllers
-    assert [(c.type, c.index) for c in controllers] == [("pci", 0), ("pci", 1), ("usb", 0)]
+    kinds = [(c.type, c.index) for c in controllers]
+    assert kinds == [("pci", 0), ("pci", 1), ("usb", 0), ("scsi", 0)]
+    assert controllers[1:] == live.devices.controllers[1:]  # whole, as libvirt stores them
     assert controllers[0].pcihole64.value == 2097152  # the spec's root, not the live one
     # The root port as libvirt stores it: model name, chassis, port, hotplug and address.
     assert controllers[1] == live.devices.controllers[1]

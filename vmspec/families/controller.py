@@ -30,6 +30,9 @@ class ControllerDriver:
     cmd_per_lun: int | None = attr("cmd_per_lun")
     max_sectors: int | None = attr("max_sectors")
     ioeventfd: bool | None = attr("ioeventfd", codec=ON_OFF)
+    # The spec has no word for it yet (import reports it); parsed so that apply keeps it
+    # on a controller of a type the spec does not name (vmspec/host/preserve.py).
+    iothread: int | None = attr("iothread")
     iommu: bool | None = attr("iommu", codec=ON_OFF)
     ats: bool | None = attr("ats", codec=ON_OFF)
     packed: bool | None = attr("packed", codec=ON_OFF)
