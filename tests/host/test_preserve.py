@@ -197,3 +197,27 @@ def test_a_password_reaches_the_xml_and_no_repr_or_diff():
     removed = dataclasses.replace(with_password.devices, graphics=())
     shown = changes_between(with_password, dataclasses.replace(with_password, devices=removed))
     assert secret not in repr(shown) and SECRET in shown[0].before
+
+
+def test_a_users_alias_the_spec_cannot_name_stays_and_the_spec_s_own_alias_rules():
+    """A ua- alias on a disk is the user's, which plan passes over (the spec has no word
+    for it): a redefine keeps it. A NIC's alias the spec names (teaming): the spec's."""
+    live = parsed(
+        "",
+        "<disk type='file' device='disk'><target dev='vda' bus='virtio'/>"
+        f"<alias name='ua-boot'/>{PCI}</disk>"
+        "<interface type='user'><mac address='52:54:00:00:00:01'/><alias name='ua-lan'/>"
+        "</interface>",
+    )
+    desired = parsed(
+        "",
+        "<disk type='file' device='disk'><target dev='vda' bus='virtio'/></disk>"
+        "<interface type='user'><mac address='52:54:00:00:00:01'/></interface>",
+    )
+    kept = with_live_allocations(desired, live).devices
+    assert kept.disks[0].alias == DeviceAlias(name="ua-boot")
+    assert kept.interfaces[0].alias is None  # the spec names none: it goes
+    changes = changes_between(normalize_live(desired, live, HostFacts()), desired)
+    assert [(change.path, change.before, change.after) for change in changes] == [
+        ("devices/interface[52:54:00:00:00:01]/alias", '<alias name="ua-lan"/>', None)
+    ]  # which plan says, as for any setting of the spec's; the disk's alias it passes over

@@ -21,6 +21,9 @@ from typing import ClassVar
 
 from vmspec.config.xmlmap import ON_OFF, attr, child, config_class, discriminator
 
+# libvirt keeps an alias in a definition only when it starts so: the user's own names.
+USER_ALIAS_PREFIX = "ua-"
+
 
 @config_class
 class DeviceAlias:
@@ -170,3 +173,8 @@ def allocated(cls: type) -> bool:
     """Whether a device class declares libvirt's allocations (``alias`` and ``address``)."""
     fields = getattr(cls, "__config_fields__", ())
     return "alias" in fields and "address" in fields
+
+
+def is_users_alias(alias: DeviceAlias | None) -> bool:
+    """An alias the user chose (``ua-...``), not one libvirt gave a running guest."""
+    return bool(alias is not None and alias.name and alias.name.startswith(USER_ALIAS_PREFIX))

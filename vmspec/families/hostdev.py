@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any, ClassVar
 
-from vmspec.config.allocation import Address, DeviceAlias
+from vmspec.config.allocation import USER_ALIAS_PREFIX, Address, DeviceAlias
 from vmspec.config.xmlmap import ON_OFF, attr, child, config_class, flag
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
@@ -121,7 +121,7 @@ ACPI_INDEX = {
     "description": "the PCI device's index in the ACPI tables: a Linux guest names the NIC eno<index> whatever slot it sits in; unique in the VM",
 }
 
-USER_ALIAS = "^ua-[A-Za-z0-9_-]+$"
+USER_ALIAS = f"^{USER_ALIAS_PREFIX}[A-Za-z0-9_-]+$"
 TRANSIENT_TEAMING = {
     "type": "object",
     "description": "virtio-net failover: this device carries the guest's traffic while it can, and the persistent virtio NIC (its alias) while the guest migrates; give both the same MAC",

@@ -4,7 +4,8 @@ libvirt assigns PCI slots, controllers and drive addresses at the first define.
 Redefining without them would let libvirt assign them afresh, and a guest whose
 NIC moves to another slot renames it (enp1s0 → enp2s0) and loses its network.
 So an update keeps the controllers libvirt added (those of a type the spec does not
-name) and, for each device that is still there unchanged in kind, its address.
+name) and, for each device that is still there unchanged in kind, its address (and a
+user alias the spec has no word for, which plan passes over like an address).
 
 Both sides are config objects (vmspec/config/allocation.py holds the address classes):
 the spec's domain gains what the live one holds, and apply emits the result.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from vmspec.config.allocation import allocated
+from vmspec.config.allocation import allocated, is_users_alias
 from vmspec.config.domain import Devices, Domain
 from vmspec.config.matching import config_slot, device_fields, devices_in, with_devices
 from vmspec.families.controller import Controller
@@ -53,26 +54,37 @@ def _keep_addresses(desired: Devices, live: Devices) -> Devices:
         wanted = devices_in(desired, field)
         if not wanted or not allocated(type(wanted[0])):
             continue
-        # Devices of one slot (two qxl videos) keep their addresses in their order.
+        # Devices of one slot (two qxl videos) pair up in their order.
         waiting: dict[tuple[str | None, ...], list[Any]] = {}
         for device in devices_in(live, field):
-            if device.address is not None and (slot := config_slot(device)) is not None:
-                waiting.setdefault(slot, []).append(device.address)
-        if not waiting:
-            continue
-        kept = tuple(_with_address(device, waiting) for device in wanted)
-        desired = with_devices(desired, field, kept)
+            if (slot := config_slot(device)) is not None:
+                waiting.setdefault(slot, []).append(device)
+        if waiting:
+            kept = tuple(_with_allocations(device, waiting) for device in wanted)
+            desired = with_devices(desired, field, kept)
     return desired
 
 
-def _with_address(device: Any, waiting: dict[tuple[str | None, ...], list[Any]]) -> Any:
-    if device.address is not None:
-        return device
+def _with_allocations(device: Any, waiting: dict[tuple[str | None, ...], list[Any]]) -> Any:
+    """The device with its live counterpart's address, and its user alias (``ua-...``)
+    where the spec cannot name one: a user's name that plan passes over as it passes over
+    addresses (vmspec/compare/normalize.py), which a redefine must not drop either."""
     slot = config_slot(device)  # what the device's class declares: config/matching.py
-    addresses = waiting.get(slot) if slot is not None else None
-    if not addresses:
+    counterparts = waiting.get(slot) if slot is not None else None
+    if not counterparts:
         return device
-    return dataclasses.replace(device, address=addresses.pop(0))
+    live = counterparts.pop(0)
+    address = device.address if device.address is not None else live.address
+    alias = device.alias
+    if alias is None and _users_alias_the_spec_cannot_name(live):
+        alias = live.alias
+    if address is device.address and alias is device.alias:
+        return device
+    return dataclasses.replace(device, address=address, alias=alias)
+
+
+def _users_alias_the_spec_cannot_name(device: Any) -> bool:
+    return is_users_alias(device.alias) and not getattr(type(device), "SPEC_NAMES_ALIAS", False)
 
 
 def _keep_generation_id(desired: Domain, live: Domain) -> Domain:
