@@ -274,7 +274,8 @@ class DomainApplier:
 
     def _hotplug(self) -> None:
         """Disks and NICs added or removed: attach or detach them on the running guest too
-        (the definition already has them from define)."""
+        (the definition already has them from define). The device XML is the plan's, in
+        which a secret reads SECRET: no hot-pluggable device has one (displays are not)."""
         for change in self.plan.changes:
             if change.change_class != ChangeClass.LIVE:
                 continue
