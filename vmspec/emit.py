@@ -18,16 +18,28 @@ from vmspec.config.xmlmap import to_element
 _MARKER_TAG = OwnershipMarker.TAG
 
 
-def domain_xml(domain: Domain) -> bytes:
+def domain_xml(domain: Domain, *, hash_of: Domain | None = None) -> bytes:
     """The canonical XML of ``domain``, with the marker's ``hash`` set to
-    ``sha256:`` of that same XML written without the hash attribute."""
+    ``sha256:`` of that same XML written without the hash attribute.
+
+    ``hash_of``: the domain whose XML the hash covers instead. Apply defines the spec's
+    domain with what libvirt allocated and the display passwords added; its marker
+    still records the spec's own hash, which is what plan compares to tell drift."""
     root = to_element(domain)
+    marker = _marker_without_hash(root)
+    if marker is not None:
+        covered = root if hash_of is None else to_element(hash_of)
+        _marker_without_hash(covered)
+        digest = hashlib.sha256(_serialize(covered)).hexdigest()
+        marker.set("hash", f"sha256:{digest}")
+    return _serialize(root)
+
+
+def _marker_without_hash(root: etree._Element) -> etree._Element | None:
     marker = root.find(f"metadata/{_MARKER_TAG}")
     if marker is not None:
         marker.attrib.pop("hash", None)
-        digest = hashlib.sha256(_serialize(root)).hexdigest()
-        marker.set("hash", f"sha256:{digest}")
-    return _serialize(root)
+    return marker
 
 
 def resource_xml(config: object) -> bytes:

@@ -3,9 +3,6 @@ ports and bridges stay libvirt's on import and on apply."""
 
 from __future__ import annotations
 
-from lxml import etree
-
-from vmspec.host.preserve import with_live_allocations
 from vmspec.lift.sources import lift_xml
 
 Q35_TOPOLOGY = (
@@ -27,16 +24,6 @@ def test_a_pci_root_with_a_hole_imports_and_its_root_ports_stay_libvirts():
     lifted = lift_xml(domain(Q35_TOPOLOGY), "hole")
     assert lifted.dropped == ()
     assert lifted.document["spec"]["controllers"] == [{"type": "pci", "pcihole64": "2GiB"}]
-
-
-def test_apply_keeps_libvirts_root_ports_behind_the_root_the_spec_names():
-    desired = domain(
-        "<controller type='pci' index='0' model='pcie-root'>"
-        "<pcihole64 unit='KiB'>2097152</pcihole64></controller>"
-    )
-    kept = etree.fromstring(with_live_allocations(desired.encode(), domain(Q35_TOPOLOGY)))
-    assert [c.get("index") for c in kept.iterfind("devices/controller")] == ["0", "1"]
-    assert kept.findtext("devices/controller[@index='0']/pcihole64") == "2097152"
 
 
 def test_ich9_companions_written_without_master_get_libvirts_ports():

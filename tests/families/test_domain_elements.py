@@ -3,9 +3,6 @@ libvirt's, and a running domain's id (live state, no loss)."""
 
 from __future__ import annotations
 
-from lxml import etree
-
-from vmspec.host.preserve import with_live_allocations
 from vmspec.lift.sources import lift_xml
 
 
@@ -28,12 +25,6 @@ def test_a_generation_id_of_any_value_imports_as_one_libvirt_chooses():
     lifted = lift_xml(domain("<genid>00010203-0405-4607-8809-0a0b0c0d0e0f</genid>"), "small")
     assert lifted.dropped == ()
     assert lifted.document["spec"]["genid"] is True
-
-
-def test_apply_keeps_the_generation_id_libvirt_chose():
-    live = domain("<genid>e9392370-2917-565e-692b-d057f46512d6</genid>")
-    kept = etree.fromstring(with_live_allocations(domain("<genid/>").encode(), live))
-    assert kept.findtext("genid") == "e9392370-2917-565e-692b-d057f46512d6"
 
 
 def test_a_running_domains_id_is_no_loss():

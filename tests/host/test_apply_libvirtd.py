@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from lxml import etree
 
 from tests.host.conftest import (
     SYSTEM_URI,
@@ -296,3 +297,59 @@ def test_a_guest_that_fails_to_start_is_rolled_back_and_a_fixed_spec_converges(s
     fixed = vmspec("apply", "-c", SYSTEM_URI, str(spec))
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert system.lookupByName(f"{TEST_PREFIX}nobridge").isActive()
+
+
+def test_an_update_keeps_the_addresses_and_controllers_libvirt_allocated(system, tmp_path):
+    """libvirt picks PCI slots and adds root ports at the first define; an update defines
+    the spec again with them (vmspec/host/preserve.py). Without that, the NIC put first
+    would take the first NIC's slot, and the guest would rename that NIC (enp1s0 → enp2s0)
+    and lose its network. The display password is set again too."""
+    image = tmp_path / "keep.img"
+    image.touch()
+    nics = "  - {user: {}, mac: '52:54:00:aa:00:01'}\n  - {user: {}, mac: '52:54:00:aa:00:02'}\n"
+    devices = (
+        "machine: q35\n"
+        f"disks:\n  - target: vda\n    file: {image}\n"
+        "graphics: [{type: vnc, listen: 127.0.0.1, passwordEnv: VMSPEC_TEST_VNC_PASSWORD}]\n"
+    )
+    env = {"VMSPEC_TEST_VNC_PASSWORD": "Vn9!x#2q"}
+    spec = write(
+        tmp_path, "alloc", guest_spec("alloc", devices + f"interfaces:\n{nics}", state="stopped")
+    )
+    assert vmspec("apply", "-c", SYSTEM_URI, str(spec), env=env).returncode == 0
+    name = f"{TEST_PREFIX}alloc"
+    before = _allocations(system.lookupByName(name))
+
+    first = "  - {user: {}, mac: '52:54:00:aa:00:00'}\n"
+    write(
+        tmp_path,
+        "alloc",
+        guest_spec("alloc", devices + f"interfaces:\n{first}{nics}", state="stopped"),
+    )
+    applied = vmspec("apply", "-c", SYSTEM_URI, str(spec), env=env)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    domain = system.lookupByName(name)
+    after = _allocations(domain)
+    assert {device: after[device] for device in before} == before
+    assert after["interface 52:54:00:aa:00:00"] not in before.values()
+    assert "passwd='Vn9!x#2q'" in domain.XMLDesc(libvirt.VIR_DOMAIN_XML_SECURE)
+    plan = vmspec("plan", "-c", SYSTEM_URI, str(spec), env=env)
+    assert plan.returncode == 0, plan.stdout  # no drift: the marker's hash is the spec's
+    assert "Vn9!x#2q" not in plan.stdout + applied.stdout
+
+
+def _allocations(domain) -> dict[str, str]:
+    """Each device's address and each controller (with its PCI topology), as libvirt
+    stores them."""
+    root = etree.fromstring(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+    found = {}
+    for device in root.find("devices"):
+        address = device.find("address")
+        if device.tag == "controller":
+            key = f"controller {device.get('type')} {device.get('index')}"
+            found[key] = etree.tostring(device).decode()
+        elif address is not None:
+            named = ("mac/@address", "target/@dev", "model/@type", "@model", "@type")
+            name = next(filter(None, (device.xpath(f"string({xpath})") for xpath in named)))
+            found[f"{device.tag} {name}"] = etree.tostring(address).decode()
+    return found

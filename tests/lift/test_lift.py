@@ -315,3 +315,22 @@ def test_labels_of_blanks_and_an_empty_description_survive_import():
     assert lifted.lossless, lifted.dropped
     assert lifted.document["metadata"]["labels"] == {"a": "  ", "b": ""}
     assert domain_xml(lower_virtual_machine(lifted.document)) == xml
+
+
+def test_addresses_and_libvirts_aliases_import_as_nothing_and_a_password_is_never_shown():
+    devices = (
+        "<disk type='file' device='disk'><source file='/var/lib/libvirt/images/a.qcow2'/>"
+        "<target dev='vda' bus='virtio'/><alias name='virtio-disk0'/>"
+        "<address type='pci' domain='0x0000' bus='0x04' slot='0x00' function='0x0'/></disk>"
+        "<controller type='pci' index='1' model='pcie-root-port'><model name='pcie-root-port'/>"
+        "<target chassis='1' port='0x10'/><address type='pci' bus='0x00' slot='0x02'/></controller>"
+    )
+    plain = lift_xml(domain(devices), NAME)
+    assert plain.dropped == ()
+    assert "address" not in str(plain.document) and "alias" not in str(plain.document)
+    display = "<graphics type='vnc' port='-1' autoport='yes' passwd='Vn9!x#2q'/>"
+    with_password = lift_xml(domain(devices + display), NAME)
+    assert [d for d in with_password.dropped if "passwd" in d] == [
+        "devices/graphics[1]/@passwd: (secret) (the spec gives nothing)"
+    ]
+    assert "Vn9!x#2q" not in str(with_password)

@@ -122,7 +122,7 @@ def _render(value: Any, tag: str | None = None) -> str | None:
     if value is True:
         return "present"
     if dataclasses.is_dataclass(value):
-        return etree.tostring(to_element(value, tag)).decode()
+        return etree.tostring(to_element(value, tag, masked=True)).decode()
     if isinstance(value, tuple):
         return " ".join(_render(item, tag) or "" for item in value)
     return str(value)

@@ -152,7 +152,8 @@ class ResourcePlan:
     restart_changes: list[Change] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     reason: str | None = None  # why a domain is refused, or what delete keeps
-    xml: bytes | None = None  # what apply defines
+    xml: bytes | None = None  # what apply defines (a domain's: before libvirt's allocations)
+    domain: Domain | None = None  # a domain's config objects, of which xml is the bytes
     desired: Desired | None = None
     live: LiveDomain | None = None
     payload: bytes | None = None  # a seed ISO's bytes, to upload

@@ -11,8 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 from vmspec.compare.facts import HostFacts
+from vmspec.config.allocation import allocated
 from vmspec.config.boot import BootDevice
 from vmspec.config.domain import Devices, Domain
+from vmspec.config.matching import config_identity, device_fields, devices_in, with_devices
 from vmspec.families import Family, Place, console, families_at, holder, serial, with_fields
 from vmspec.families.audio import default_backend
 from vmspec.families.chardev import ChardevTarget, PtyChardev
@@ -20,16 +22,14 @@ from vmspec.families.features import Features, Smm
 from vmspec.families.interface import Interface
 from vmspec.units import with_size_in_kib
 
-# Elements and attributes libvirt adds that the spec does not speak about; they are
-# libvirt's to allocate, and apply carries them over (see vmspec/host/preserve.py).
+# Elements and attributes libvirt adds that the mapping does not cover, and that are
+# libvirt's, not the domain's settings. Device addresses and aliases, and a PCI
+# controller's model name and target, the mapping covers (vmspec/config/allocation.py):
+# apply carries them over (vmspec/host/preserve.py) and without_allocations below passes
+# over them, so that one rule of what is libvirt's serves plan, import and apply.
 _LIBVIRT_ALLOCATED = re.compile(
     r"^/domain/(?:"
     r"@id"  # a running domain's number: live state of libvirt's, not a setting
-    # A controller's address, alias and (PCI) model name and target are libvirt's to pick;
-    # which controllers are libvirt's own is the controller family's to say.
-    r"|devices/controller/(?:address|alias|model|target)(?:/.*)?"
-    r"|devices/[^/]+/address"  # PCI, drive, USB and virtio-serial addresses
-    r"|devices/[^/]+/alias"  # device aliases
     # A USB hub: libvirt adds one when the USB devices outnumber the controller's ports
     # (piix3-uhci has two: a tablet and two SPICE redirections take three).
     r"|devices/hub(?:/.*)?"
@@ -62,6 +62,8 @@ def normalize_live(desired: Domain, live: Domain, facts: HostFacts) -> Domain:
     """``live`` with libvirt's fill-ins replaced by what ``desired`` says where both mean
     the same guest; any difference that remains is a real change."""
     live = _marker_hash(live)
+    if live.devices is not None:
+        live = dataclasses.replace(live, devices=without_allocations(live.devices, desired.devices))
     live = dataclasses.replace(
         live,
         memory=with_size_in_kib(live.memory),
@@ -72,6 +74,45 @@ def normalize_live(desired: Domain, live: Domain, facts: HostFacts) -> Domain:
     if desired.devices and live.devices:
         live = dataclasses.replace(live, devices=_devices(desired, live))
     return _families_fill_ins(desired, live)
+
+
+def without_allocations(live: Devices, wanted: Devices | None = None) -> Devices:
+    """``live`` without the addresses and aliases libvirt gave its devices, where the
+    spec's device (``wanted``'s of the same identity) has none: libvirt allocates them at
+    define and start, apply carries the addresses over (vmspec/host/preserve.py), and a
+    spec never states one, so they are never a difference. A user alias a device class
+    lets the spec name (the interface's ``ua-`` alias) stays, to be compared."""
+    for field in device_fields():
+        items = devices_in(live, field)
+        if not items or not allocated(type(items[0])):
+            continue  # none here, or a device libvirt gives no address (graphics, audio)
+        counterparts = _allocated_counterparts(devices_in(wanted, field) if wanted else ())
+        stripped = tuple(_without_allocation(item, counterparts) for item in items)
+        if stripped != items:
+            live = with_devices(live, field, stripped)
+    return live
+
+
+def _allocated_counterparts(wanted: tuple[Any, ...]) -> dict[str | None, Any]:
+    """The spec's devices that state an address or alias, by identity (nearly always none)."""
+    return {
+        config_identity(item): item
+        for item in wanted
+        if item.address is not None or item.alias is not None
+    }
+
+
+def _without_allocation(device: Any, counterparts: dict[str | None, Any]) -> Any:
+    counterpart = counterparts.get(config_identity(device)) if counterparts else None
+    address = device.address if counterpart is not None and counterpart.address else None
+    alias = device.alias
+    if not getattr(type(device), "SPEC_NAMES_ALIAS", False) and not (
+        counterpart is not None and counterpart.alias
+    ):
+        alias = None
+    if address is device.address and alias is device.alias:
+        return device
+    return dataclasses.replace(device, address=address, alias=alias)
 
 
 def _families_fill_ins(desired: Domain, live: Domain, *, at_start: bool = False) -> Domain:
@@ -99,8 +140,9 @@ def normalize_running(desired: Domain, running: Domain, facts: HostFacts) -> Dom
     """Like normalize_live, for what a running guest was started with: also drops what
     libvirt resolves only at start (a network's bridge, an image's backing chain, a
     listen address, an allocated pty or socket), since a restart resolves it again the
-    same way. What the mapping does not cover (aliases, addresses, ``index``, ``portid``,
-    a NIC's target dev, seclabels, a pty's ``tty``) is never compared at all."""
+    same way. Aliases and addresses are passed over as in a definition; what the mapping
+    does not cover (``index``, ``portid``, a NIC's target dev, seclabels, a pty's ``tty``)
+    is never compared at all."""
     running = normalize_live(desired, running, facts)
     if desired.os and running.os:
         running = dataclasses.replace(

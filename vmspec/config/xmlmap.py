@@ -8,6 +8,10 @@ False for flags) are left out, so defaults never hide in the mapping: policy
 lives in lowering. Parsing records every attribute and element that the mapping
 does not cover, as XPaths, so import can say exactly what it would lose.
 
+A secret (a display's password) is an attribute declared ``attr(name, secret=True)``:
+emitted as it is for libvirt, but shown as ``SECRET`` wherever a value is shown to a
+person (a plan's changes, a config object's repr, ``to_element(..., masked=True)``).
+
 Variants (libvirt's ``type=`` elements whose attributes and children differ by type)
 are tagged unions: one class per variant, each naming its tag value with
 ``discriminator("type", "emulator")``, and a field typed as the union of them
@@ -39,6 +43,8 @@ T = TypeVar("T")
 # @dataclass(**CONFIG), which is the same at about twice the import cost.
 CONFIG: dict[str, bool] = {"frozen": True, "slots": True, "kw_only": True}
 _XML = "vmspec.xml"
+SECRET = "(secret)"
+"""What a secret's value shows as, whatever it is."""
 
 
 def config_class(cls: type[T]) -> type[T]:
@@ -59,6 +65,11 @@ def config_class(cls: type[T]) -> type[T]:
     )
     names = tuple(field.name for field in dataclasses.fields(made))
     made.__config_fields__ = names
+    made.__config_secrets__ = frozenset(
+        field.name
+        for field in dataclasses.fields(made)
+        if getattr(field.metadata.get(_XML), "secret", False)
+    )
     made.__config_values__ = staticmethod(_values_of(names))
     made.__init__ = _frozen_init(made)
     made.__repr__ = _config_repr
@@ -111,7 +122,11 @@ def _frozen_init(cls: type) -> Callable[..., None]:
 
 
 def _config_repr(self: Any) -> str:
-    shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__config_fields__)
+    def value(name: str) -> str:
+        held = getattr(self, name)
+        return SECRET if held is not None and name in self.__config_secrets__ else repr(held)
+
+    shown = ", ".join(f"{name}={value(name)}" for name in self.__config_fields__)
     return f"{type(self).__qualname__}({shown})"
 
 
@@ -185,11 +200,14 @@ class _Declared:
     codec: Codec | None
     known_namespaces: tuple[str, ...] = ()
     variant: str | None = None  # a discriminator's own value
+    secret: bool = False
 
 
-def attr(name: str, *, codec: Codec | None = None) -> Any:
-    """An attribute of this element."""
-    return dataclasses.field(default=None, metadata={_XML: _Declared(_Kind.ATTR, name, codec)})
+def attr(name: str, *, codec: Codec | None = None, secret: bool = False) -> Any:
+    """An attribute of this element; ``secret``: a value no person is shown (SECRET)."""
+    return dataclasses.field(
+        default=None, metadata={_XML: _Declared(_Kind.ATTR, name, codec, secret=secret)}
+    )
 
 
 def discriminator(name: str, value: str) -> Any:
@@ -267,6 +285,7 @@ class _Plan:
     content: tuple[_Binding, ...]
     nsmap: dict[str, str] | None
     discriminator: tuple[str, str] | None = None  # (attribute, this class's value)
+    secrets: tuple[str, ...] = ()  # the XML names of its secret attributes
 
 
 _plans: dict[type, _Plan] = {}
@@ -284,10 +303,13 @@ def _compile_plan(cls: type) -> _Plan:
     attributes: list[_Binding] = []
     content: list[_Binding] = []
     discriminator = None
+    secrets: list[str] = []
     for field in dataclasses.fields(cls):
         declared: _Declared | None = field.metadata.get(_XML)
         if declared is None:
             raise TypeError(f"{cls.__name__}.{field.name} has no XML mapping")
+        if declared.secret:
+            secrets.append(declared.xml_name or "")
         if declared.variant is not None:
             discriminator = (declared.xml_name or "", declared.variant)
         value_types = _unwrap(hints[field.name])
@@ -312,7 +334,13 @@ def _compile_plan(cls: type) -> _Plan:
             classes if len(classes) > 1 else (),
         )
         (attributes if declared.kind is _Kind.ATTR else content).append(binding)
-    return _Plan(tuple(attributes), tuple(content), getattr(cls, "NSMAP", None), discriminator)
+    return _Plan(
+        tuple(attributes),
+        tuple(content),
+        getattr(cls, "NSMAP", None),
+        discriminator,
+        tuple(secrets),
+    )
 
 
 def _unwrap(hint: Any) -> tuple[Any, ...]:
@@ -367,8 +395,18 @@ def child_classes(cls: type) -> dict[str, type]:
     }
 
 
+def element_fields(cls: type) -> tuple[str, ...]:
+    """The fields of ``cls`` that hold config objects (``child`` or ``children``), in order."""
+    return tuple(
+        binding.field_name
+        for binding in _plan(cls).content
+        if binding.kind in (_Kind.CHILD, _Kind.CHILDREN)
+    )
+
+
 def xml_value(cls: type, field_name: str, value: Any) -> str | None:
-    """A field's value as it reads in the XML (True → "yes" or "on"; a flag → "present")."""
+    """A field's value as it reads in the XML (True → "yes" or "on"; a flag → "present"),
+    to be shown to a person: a secret shows as SECRET."""
     plan = _plan(cls)
     for binding in (*plan.attributes, *plan.content):
         if binding.field_name != field_name:
@@ -377,6 +415,8 @@ def xml_value(cls: type, field_name: str, value: Any) -> str | None:
             return "present" if value else None
         if binding.kind in (_Kind.CHILD, _Kind.CHILDREN):
             break
+        if value is not None and binding.kind is _Kind.ATTR and binding.xml_name in plan.secrets:
+            return SECRET
         return None if value is None else binding.codec.to_xml(value)
     raise KeyError(f"{cls.__name__}.{field_name} is not a scalar field")
 
@@ -416,39 +456,44 @@ def _declared(cls: type, here: str, above: tuple[type, ...]) -> Iterator[Declare
 # --- emit -----------------------------------------------------------------------------------
 
 
-def to_element(obj: Any, tag: str | None = None) -> etree._Element:
-    """The element tree of a config object."""
+def to_element(obj: Any, tag: str | None = None, *, masked: bool = False) -> etree._Element:
+    """The element tree of a config object; ``masked``: to be shown to a person, with
+    every secret as SECRET."""
     plan = _plan(type(obj))
-    element = etree.Element(tag or obj.TAG, _attributes(obj, plan), nsmap=plan.nsmap)
-    _fill(element, obj, plan)
+    element = etree.Element(tag or obj.TAG, _attributes(obj, plan, masked), nsmap=plan.nsmap)
+    _fill(element, obj, plan, masked)
     return element
 
 
-def _attributes(obj: Any, plan: _Plan) -> dict[str, str]:
+def _attributes(obj: Any, plan: _Plan, masked: bool) -> dict[str, str]:
     attributes = {}
     for binding in plan.attributes:
         value = getattr(obj, binding.field_name)
         if value is not None:
             attributes[binding.xml_name] = binding.codec.to_xml(value)
+    if masked and plan.secrets:
+        for name in plan.secrets:
+            if name in attributes:
+                attributes[name] = SECRET
     return attributes
 
 
-def _sub_element(parent: etree._Element, obj: Any, tag: str) -> None:
+def _sub_element(parent: etree._Element, obj: Any, tag: str, masked: bool) -> None:
     plan = _plan(type(obj))
-    element = etree.SubElement(parent, tag, _attributes(obj, plan), nsmap=plan.nsmap)
-    _fill(element, obj, plan)
+    element = etree.SubElement(parent, tag, _attributes(obj, plan, masked), nsmap=plan.nsmap)
+    _fill(element, obj, plan, masked)
 
 
-def _fill(element: etree._Element, obj: Any, plan: _Plan) -> None:
+def _fill(element: etree._Element, obj: Any, plan: _Plan, masked: bool) -> None:
     for binding in plan.content:
         value = getattr(obj, binding.field_name)
         kind = binding.kind
         if kind is _Kind.CHILD:
             if value is not None:
-                _sub_element(element, value, binding.xml_name)
+                _sub_element(element, value, binding.xml_name, masked)
         elif kind is _Kind.CHILDREN:
             for item in value:
-                _sub_element(element, item, binding.xml_name)
+                _sub_element(element, item, binding.xml_name, masked)
         elif kind is _Kind.TEXT_CHILD:
             if value is not None:
                 etree.SubElement(element, binding.xml_name).text = binding.codec.to_xml(value)

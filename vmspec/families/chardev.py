@@ -18,6 +18,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import ON_OFF, YES_NO, attr, child, children, config_class, discriminator
 from vmspec.families.family import Spec
 from vmspec.problems import FieldPath, Finding
@@ -141,6 +142,8 @@ class Chardev:
     source: ChardevPath | None = child()
     log: ChardevLog | None = child()
     target: ChardevTarget | None = child()
+    alias: DeviceAlias | None = child()
+    address: Address | None = child()  # libvirt's to allocate (vmspec/config/allocation.py)
 
 
 @config_class
@@ -179,6 +182,8 @@ class TcpChardev:
     protocol: Protocol | None = child()
     log: ChardevLog | None = child()
     target: ChardevTarget | None = child()
+    alias: DeviceAlias | None = child()
+    address: Address | None = child()  # libvirt's to allocate (vmspec/config/allocation.py)
 
 
 @config_class

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from vmspec.arches import X86_ARCHES
-from vmspec.config.xmlmap import ON_OFF, attr, child, config_class, text
+from vmspec.config.allocation import Address, DeviceAlias
+from vmspec.config.xmlmap import ON_OFF, attr, child, config_class, text, text_child
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 from vmspec.units import format_kib, size_in_kib, with_size_in_kib
@@ -29,6 +30,9 @@ class ControllerDriver:
     cmd_per_lun: int | None = attr("cmd_per_lun")
     max_sectors: int | None = attr("max_sectors")
     ioeventfd: bool | None = attr("ioeventfd", codec=ON_OFF)
+    # The spec has no word for it yet (import reports it); parsed so that apply keeps it
+    # on a controller of a type the spec does not name (vmspec/host/preserve.py).
+    iothread: int | None = attr("iothread")
     iommu: bool | None = attr("iommu", codec=ON_OFF)
     ats: bool | None = attr("ats", codec=ON_OFF)
     packed: bool | None = attr("packed", codec=ON_OFF)
@@ -54,7 +58,36 @@ class ControllerMaster:
 
 
 @config_class
+class PciModelName:
+    """``<model name>``: the QEMU device behind a PCI controller's model (pcie-root-port
+    is ioh3420 or pcie-root-port), which libvirt picks and keeps."""
+
+    TAG: ClassVar[str] = "model"
+    name: str | None = attr("name")
+
+
+@config_class
+class PciControllerTarget:
+    """A PCI controller's place in the guest's topology (formatdomain "PCI controllers"):
+    chassis and port of a root port, the bus number of an expander bus and its NUMA node,
+    whether it takes hotplug. libvirt picks them for the controllers it adds; apply keeps
+    them (vmspec/host/preserve.py) so that a redefine changes none."""
+
+    TAG: ClassVar[str] = "target"
+    chassis_nr: int | None = attr("chassisNr")
+    chassis: int | None = attr("chassis")
+    port: str | None = attr("port")  # in hex, as libvirt writes it
+    bus_nr: int | None = attr("busNr")
+    index: int | None = attr("index")
+    hotplug: bool | None = attr("hotplug", codec=ON_OFF)
+    node: int | None = text_child("node")
+
+
+@config_class
 class Controller:
+    """In libvirt's formatting order: a PCI controller's model name and target, the
+    driver, the alias, a USB companion's master, the address, a PCI root's pcihole64."""
+
     TAG: ClassVar[str] = "controller"
     IDENTITY: ClassVar[tuple[str, ...]] = ("@type", "@index")
     type: str | None = attr("type")
@@ -62,9 +95,13 @@ class Controller:
     model: str | None = attr("model")
     ports: int | None = attr("ports")
     vectors: int | None = attr("vectors")
-    pcihole64: PciHole64 | None = child()
+    pci_model: PciModelName | None = child("model")
+    target: PciControllerTarget | None = child()
     driver: ControllerDriver | None = child()
+    alias: DeviceAlias | None = child()
     master: ControllerMaster | None = child()
+    address: Address | None = child()  # libvirt's to allocate (vmspec/config/allocation.py)
+    pcihole64: PciHole64 | None = child()
 
 
 def default_index(kind: str, companion: bool, earlier: list[Controller]) -> int:

@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import ON_OFF, attr, child, config_class, flag
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.families.memory_backing import shared_memory
@@ -65,6 +66,8 @@ class Filesystem:
     source: FilesystemSource | None = child()
     target: FilesystemTarget | None = child()
     readonly: bool = flag("readonly")
+    alias: DeviceAlias | None = child()
+    address: Address | None = child()  # libvirt's to allocate (vmspec/config/allocation.py)
 
 
 # libvirt's defaults for QEMU, written out so that a normalized definition compares equal.

@@ -106,6 +106,9 @@ class Graphics:
     share_policy: str | None = attr("sharePolicy")  # vnc
     power_control: bool | None = attr("powerControl")  # vnc
     default_mode: str | None = attr("defaultMode")  # spice
+    # Set by apply alone, from passwordFile or passwordEnv (vmspec/host/secrets.py); lowering
+    # never does, libvirt never shows it to vmspec, and nothing shows it to a person.
+    passwd: str | None = attr("passwd", secret=True)  # vnc, spice
     display: str | None = attr("display")  # sdl
     xauth: str | None = attr("xauth")  # sdl
     fullscreen: bool | None = attr("fullscreen")  # sdl

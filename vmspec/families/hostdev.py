@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any, ClassVar
 
+from vmspec.config.allocation import USER_ALIAS_PREFIX, Address, DeviceAlias
 from vmspec.config.xmlmap import ON_OFF, attr, child, config_class, flag
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
@@ -104,15 +105,6 @@ class Teaming:
 
 
 @config_class
-class DeviceAlias:
-    """``<alias name='ua-...'/>``: a name of the user's for a device (libvirt keeps only
-    the ``ua-`` ones in a definition; the others it gives running guests itself)."""
-
-    TAG: ClassVar[str] = "alias"
-    name: str | None = attr("name")
-
-
-@config_class
 class AcpiIndex:
     """``<acpi index='N'/>``: the PCI device's index in the ACPI tables, which names a
     Linux guest's NIC (eno1 for index 1) whatever slot it sits in."""
@@ -129,7 +121,7 @@ ACPI_INDEX = {
     "description": "the PCI device's index in the ACPI tables: a Linux guest names the NIC eno<index> whatever slot it sits in; unique in the VM",
 }
 
-USER_ALIAS = "^ua-[A-Za-z0-9_-]+$"
+USER_ALIAS = f"^{USER_ALIAS_PREFIX}[A-Za-z0-9_-]+$"
 TRANSIENT_TEAMING = {
     "type": "object",
     "description": "virtio-net failover: this device carries the guest's traffic while it can, and the persistent virtio NIC (its alias) while the guest migrates; give both the same MAC",
@@ -170,8 +162,10 @@ class Hostdev:
     shareable: bool = flag("shareable")  # scsi
     teaming: Teaming | None = child()
     boot: BootOrder | None = child()
+    alias: DeviceAlias | None = child()
     acpi: AcpiIndex | None = child()
     rom: Rom | None = child()
+    address: Address | None = child()  # libvirt's to allocate (vmspec/config/allocation.py)
 
 
 # --- policy ---------------------------------------------------------------------------------

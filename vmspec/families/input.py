@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import ON_OFF, attr, child, config_class
 from vmspec.families import virtio_options
 from vmspec.families.family import Family, Identity, Place, Spec
@@ -34,6 +35,8 @@ class Input:
     model: str | None = attr("model")
     driver: VirtioDriver | None = child()
     source: InputSource | None = child()
+    alias: DeviceAlias | None = child()
+    address: Address | None = child()  # libvirt's to allocate (vmspec/config/allocation.py)
 
 
 # --- policy ---------------------------------------------------------------------------------

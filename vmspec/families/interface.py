@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterator
 from typing import ClassVar
 
+from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import ON_OFF, YES_NO, attr, child, children, config_class
 from vmspec.families import nic_options
 from vmspec.families.family import Family, Identity, Place, Spec
@@ -29,7 +30,6 @@ from vmspec.families.hostdev import (
     USER_ALIAS,
     AcpiIndex,
     BootOrder,
-    DeviceAlias,
     Rom,
     Teaming,
     lifted_teaming,
@@ -182,6 +182,9 @@ class Interface:
     # A virtio-net failover pair shares one MAC: its teaming role tells the two apart.
     IDENTITY: ClassVar[tuple[str, ...]] = ("mac/@address", "teaming/@type")
     HOTPLUG: ClassVar[bool] = True
+    # A user alias (ua-...) is the spec's, which NIC teaming names: compared like any setting
+    # (libvirt's own, net0, libvirt_fills_in below drops).
+    SPEC_NAMES_ALIAS: ClassVar[bool] = True
     type: str | None = attr("type")
     managed: bool | None = attr("managed")  # hostdev: libvirt detaches the function
     trust_guest_rx_filters: bool | None = attr("trustGuestRxFilters")
@@ -207,6 +210,7 @@ class Interface:
     alias: DeviceAlias | None = child()
     acpi: AcpiIndex | None = child()
     rom: Rom | None = child()
+    address: Address | None = child()  # libvirt's to allocate (vmspec/config/allocation.py)
 
 
 # --- policy ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import ON_OFF, attr, child, config_class
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
@@ -31,6 +32,8 @@ class Iommu:
     IDENTITY: ClassVar[tuple[str, ...]] = ("@model",)
     model: str | None = attr("model")
     driver: IommuDriver | None = child()
+    alias: DeviceAlias | None = child()
+    address: Address | None = child()  # libvirt's to allocate (vmspec/config/allocation.py)
 
 
 # The spec's name of each driver attribute.

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import attr, config_class
+from vmspec.config.allocation import Address, DeviceAlias
+from vmspec.config.xmlmap import attr, child, config_class
 from vmspec.families.family import Family, Identity, Place, Spec
 
 
@@ -16,6 +17,8 @@ class Memballoon:
     TAG: ClassVar[str] = "memballoon"
     IDENTITY: ClassVar[tuple[str, ...]] = ("@model",)
     model: str | None = attr("model")
+    alias: DeviceAlias | None = child()
+    address: Address | None = child()  # libvirt's to allocate (vmspec/config/allocation.py)
 
 
 # The balloon reports guest memory use and lets the host reclaim it; libvirt adds it anyway.

@@ -16,6 +16,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.memory import MemorySize
 from vmspec.config.xmlmap import attr, child, config_class, flag, text_child
 from vmspec.cpulist import PATTERN, as_written, host_list_problems
@@ -64,6 +65,8 @@ class MemoryDevice:
     discard: bool | None = attr("discard")
     source: MemoryDeviceSource | None = child()
     target: MemoryDeviceTarget | None = child()
+    alias: DeviceAlias | None = child()
+    address: Address | None = child()  # libvirt's to allocate (vmspec/config/allocation.py)
 
 
 # What each model takes besides size, as libvirt 9.0's qemu driver accepts it.

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from vmspec.arches import S390_ARCHES, is_pseries
-from vmspec.config.xmlmap import attr, config_class
+from vmspec.config.allocation import Address, DeviceAlias
+from vmspec.config.xmlmap import attr, child, config_class
 from vmspec.families.family import Family, Identity, Place, Spec
 
 
@@ -15,6 +16,8 @@ class Panic:
     TAG: ClassVar[str] = "panic"
     IDENTITY: ClassVar[tuple[str, ...]] = ("@model",)
     model: str | None = attr("model")
+    alias: DeviceAlias | None = child()
+    address: Address | None = child()  # libvirt's to allocate (vmspec/config/allocation.py)
 
 
 SCHEMA = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import attr, child, config_class, text
 from vmspec.families.family import Family, Identity, Place, Spec
 
@@ -21,6 +22,8 @@ class Rng:
     IDENTITY: ClassVar[tuple[str, ...]] = ("@model",)
     model: str | None = attr("model")
     backend: RngBackend | None = child()
+    alias: DeviceAlias | None = child()
+    address: Address | None = child()  # libvirt's to allocate (vmspec/config/allocation.py)
 
 
 # /dev/urandom never blocks the guest's boot waiting for host entropy.

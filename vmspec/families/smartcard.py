@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import (
     attr,
     child,
@@ -36,6 +37,8 @@ class SmartcardHost:
     TAG: ClassVar[str] = "smartcard"
     IDENTITY: ClassVar[tuple[str, ...]] = _IDENTITY
     mode: str = discriminator("mode", "host")
+    alias: DeviceAlias | None = child()
+    address: Address | None = child()  # libvirt's to allocate (vmspec/config/allocation.py)
 
 
 @config_class
@@ -51,6 +54,8 @@ class SmartcardCertificates:
     mode: str = discriminator("mode", "host-certificates")
     certificates: tuple[Certificate, ...] = children()
     database: str | None = text_child("database")
+    alias: DeviceAlias | None = child()
+    address: Address | None = child()  # libvirt's to allocate (vmspec/config/allocation.py)
 
 
 @config_class
@@ -64,6 +69,8 @@ class SmartcardPassthrough:
     type: str | None = attr("type")
     source: ChardevTcp | None = child()
     protocol: Protocol | None = child()
+    alias: DeviceAlias | None = child()
+    address: Address | None = child()  # libvirt's to allocate (vmspec/config/allocation.py)
 
 
 AnySmartcard = SmartcardHost | SmartcardCertificates | SmartcardPassthrough

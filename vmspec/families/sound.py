@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import attr, child, children, config_class
 from vmspec.families.audio import AudioLink
 from vmspec.families.family import Family, Identity, Place, Spec
@@ -28,6 +29,8 @@ class Sound:
     model: str | None = attr("model")
     codecs: tuple[SoundCodec, ...] = children()
     audio: AudioLink | None = child()
+    alias: DeviceAlias | None = child()
+    address: Address | None = child()  # libvirt's to allocate (vmspec/config/allocation.py)
 
 
 HDA_MODELS = ("ich6", "ich7", "ich9")  # Intel HD Audio: the cards that have codecs

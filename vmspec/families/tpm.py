@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from vmspec.arches import X86_ARCHES
+from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import attr, child, config_class, discriminator
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
@@ -54,6 +55,8 @@ class Tpm:
     IDENTITY: ClassVar[tuple[str, ...]] = ("@model",)
     model: str | None = attr("model")
     backend: TpmEmulator | TpmPassthrough | None = child()
+    alias: DeviceAlias | None = child()
+    address: Address | None = child()  # libvirt's to allocate (vmspec/config/allocation.py)
 
 
 # --- policy: what vmspec writes where the spec says nothing, and why ----------------------

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
-from vmspec.config.xmlmap import attr, config_class
+from vmspec.config.allocation import Address, DeviceAlias
+from vmspec.config.xmlmap import attr, child, config_class
 from vmspec.families.family import Family, Identity, Place, Spec
 from vmspec.problems import Finding
 
@@ -17,6 +18,8 @@ class Redirdev:
     IDENTITY: ClassVar[tuple[str, ...]] = ("@bus", "@type")
     bus: str | None = attr("bus")
     type: str | None = attr("type")
+    alias: DeviceAlias | None = child()
+    address: Address | None = child()  # libvirt's to allocate (vmspec/config/allocation.py)
 
 
 # Each one lets the SPICE client pass one USB device to the guest at a time.

@@ -8,6 +8,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import attr, child, config_class
 from vmspec.families import virtio_options
 from vmspec.families.family import Family, Identity, Place, Spec
@@ -50,6 +51,8 @@ class Video:
     IDENTITY: ClassVar[tuple[str, ...]] = ("model/@type",)
     driver: VirtioDriver | None = child()
     model: VideoModel | None = child()
+    alias: DeviceAlias | None = child()
+    address: Address | None = child()  # libvirt's to allocate (vmspec/config/allocation.py)
 
 
 # --- policy ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar
 
+from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import YES_NO, attr, child, config_class
 from vmspec.families.family import Family, Identity, Place, Spec
 
@@ -24,6 +25,8 @@ class Vsock:
     IDENTITY: ClassVar[tuple[str, ...]] = ("@model",)
     model: str | None = attr("model")
     cid: VsockCid | None = child()
+    alias: DeviceAlias | None = child()
+    address: Address | None = child()  # libvirt's to allocate (vmspec/config/allocation.py)
 
 
 # virtio: the modern device; the transitional ones are for guests older than virtio 1.0.

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from vmspec.config.xmlmap import attr, config_class
+from vmspec.config.allocation import Address, DeviceAlias
+from vmspec.config.xmlmap import attr, child, config_class
 from vmspec.families.family import Family, Identity, Place, Spec
 
 
@@ -15,6 +16,8 @@ class Watchdog:
     IDENTITY: ClassVar[tuple[str, ...]] = ("@model",)
     model: str | None = attr("model")
     action: str | None = attr("action")
+    alias: DeviceAlias | None = child()
+    address: Address | None = child()  # libvirt's to allocate (vmspec/config/allocation.py)
 
 
 SCHEMA = {

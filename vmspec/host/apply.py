@@ -25,6 +25,7 @@ from vmspec.compare.model import (
     Plan,
     ResourcePlan,
 )
+from vmspec.emit import domain_xml
 from vmspec.families.disk.secrets import ManagedSecret
 from vmspec.families.tpm import TpmEmulator
 from vmspec.host.connection import Host
@@ -238,13 +239,16 @@ class DomainApplier:
             self.report(f"! {error}")
 
     def _define(self) -> None:
-        xml = self.plan.xml
-        if self.plan.live is not None:
-            xml = with_live_allocations(xml, self.plan.live.xml)
+        planned = domain = self.plan.domain
+        live = self.plan.live.domain if self.plan.live is not None else None
+        if live is not None:
+            domain = with_live_allocations(domain, live)
         sources = self.plan.desired.passwords if self.plan.desired else ()
-        xml = with_passwords(
-            xml, {source.graphics_type: read_password(source, self.name) for source in sources}
+        domain = with_passwords(
+            domain, {source.graphics_type: read_password(source, self.name) for source in sources}
         )
+        # The marker's hash stays the planned domain's: what the spec asked for.
+        xml = domain_xml(domain, hash_of=planned)
         wanted_secrets = self.plan.desired.secrets if self.plan.desired else ()
         for secret in wanted_secrets:
             self._define_secret(secret)
@@ -270,7 +274,8 @@ class DomainApplier:
 
     def _hotplug(self) -> None:
         """Disks and NICs added or removed: attach or detach them on the running guest too
-        (the definition already has them from define)."""
+        (the definition already has them from define). The device XML is the plan's, in
+        which a secret reads SECRET: no hot-pluggable device has one (displays are not)."""
         for change in self.plan.changes:
             if change.change_class != ChangeClass.LIVE:
                 continue

@@ -108,7 +108,7 @@ def _plan_domain(
         if clash is not None:
             return _refuse(plan, f"its uuid {domain.uuid} belongs to the domain {clash.name!r}")
         plan.action = Action.CREATE
-        plan.xml = domain_xml(domain)
+        plan.xml, plan.domain = domain_xml(domain), domain
         plan.state = ("stopped", "running") if wanted.state == "running" else None
         plan.autostart = (False, True) if wanted.autostart else None
         return plan
@@ -156,7 +156,7 @@ def _plan_domain(
         plan.action = Action.UPDATE
         plan.drift = _spec_unchanged_since_last_apply(domain, existing)
     if plan.action != Action.NONE:
-        plan.xml = domain_xml(domain)
+        plan.xml, plan.domain = domain_xml(domain), domain
 
     if wanted.state and wanted.state != existing.state:
         plan.state = (existing.state, wanted.state)

@@ -9,6 +9,7 @@ and no message names a password's value, only where it comes from.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 from lxml import etree
 
 from vmspec.compare.model import PasswordSource
+from vmspec.config.domain import Domain
 from vmspec.families.disk.secrets import ManagedSecret, secret_uuid
 from vmspec.host.errors import HostError
 
@@ -58,16 +60,21 @@ def password_sources(spec: dict[str, Any]) -> tuple[PasswordSource, ...]:
     )
 
 
-def with_passwords(xml: bytes, passwords: dict[str, str]) -> bytes:
-    """The domain XML with ``passwd`` set on each display that has one (by type)."""
-    if not passwords:
-        return xml
-    root = etree.fromstring(xml)
-    for graphics in root.iterfind("devices/graphics"):
-        password = passwords.get(graphics.get("type"))
-        if password is not None:
-            graphics.set("passwd", password)
-    return etree.tostring(root, encoding="UTF-8")
+def with_passwords(domain: Domain, passwords: dict[str, str]) -> Domain:
+    """``domain`` with ``passwd`` set on each display that has one (by type): the one
+    place a password enters a config object, right before apply emits and defines it
+    (Graphics.passwd is a secret: no repr, plan or diff shows it)."""
+    if not passwords or domain.devices is None:
+        return domain
+    displays = tuple(
+        dataclasses.replace(graphics, passwd=passwords[graphics.type])
+        if graphics.type in passwords
+        else graphics
+        for graphics in domain.devices.graphics
+    )
+    return dataclasses.replace(
+        domain, devices=dataclasses.replace(domain.devices, graphics=displays)
+    )
 
 
 def read_disk_secret(secret: ManagedSecret) -> str:

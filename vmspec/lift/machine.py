@@ -15,7 +15,7 @@ from typing import Any
 
 from vmspec.compare.diff import changes_between
 from vmspec.compare.facts import HostFacts
-from vmspec.compare.normalize import normalize_live
+from vmspec.compare.normalize import normalize_live, without_allocations
 from vmspec.config.domain import Domain
 from vmspec.config.metadata import Metadata
 from vmspec.families import FAMILIES, console, holder, own_value, smartcard
@@ -165,9 +165,11 @@ def _families(domain: Domain, spec: dict[str, Any]) -> list[str]:
         name=domain.name or "", uuid=(domain.uuid or domain_uuid(domain.name)).lower()
     )
     if domain.devices is not None:
-        # virt-install writes a console alone; libvirt makes it a serial port with that
-        # console; and it adds the CCID controller of a smartcard reader.
-        devices = smartcard.without_its_controller(console.as_serial_pair(domain.devices))
+        # Addresses and libvirt's aliases are libvirt's: import writes none. virt-install
+        # writes a console alone; libvirt makes it a serial port with that console; and
+        # it adds the CCID controller of a smartcard reader.
+        devices = without_allocations(domain.devices)
+        devices = smartcard.without_its_controller(console.as_serial_pair(devices))
         domain = dataclasses.replace(domain, devices=devices)
     lost: list[str] = []
     for family in FAMILIES:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import ON_OFF, attr, child, children, config_class, flag, text_child
 
 
@@ -227,3 +228,5 @@ class Disk:
     product: str | None = text_child("product")
     encryption: DiskEncryption | None = child()
     boot: DiskBoot | None = child()
+    alias: DeviceAlias | None = child()
+    address: Address | None = child()  # libvirt's to allocate (vmspec/config/allocation.py)
