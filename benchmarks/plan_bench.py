@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import os
 import pstats
 import subprocess
 import tempfile
@@ -82,11 +83,15 @@ def remove_bench_domains(uri: str) -> None:
         connection.close()
 
 
-def plan_in_process(uri: str, specs: Path) -> None:
-    documents = list(ValidDocuments([specs]))
+def plan_in_process(uri: str, specs: Path, cache: bool = True) -> None:
+    plan_read_specs(uri, list(ValidDocuments([specs])), cache)
+
+
+def plan_read_specs(uri: str, documents: list, cache: bool = True) -> None:
+    """The plan alone, the specs being read and validated already."""
     host = Host(uri)
     try:
-        plan = plan_documents(host, documents, Options())
+        plan = plan_documents(host, documents, Options(cache=cache))
     finally:
         host.close()
     assert not plan.has_changes and not plan.refused, "the plan has changes"
@@ -152,9 +157,14 @@ def _short(function: str) -> str:
 def run_benchmark(count: int, runs: int, uri: str = URI, top: int = 15) -> dict[str, Any]:
     subprocess.run([str(REPOSITORY / "scripts/libvirtd")], check=True, capture_output=True)
     remove_bench_domains(uri)
+    cache_home = os.environ.get("XDG_CACHE_HOME")
     try:
         with tempfile.TemporaryDirectory(prefix=PREFIX) as directory:
-            specs = Path(directory)
+            specs = Path(directory) / "specs"
+            specs.mkdir()
+            # The plan cache (vmspec/host/plan_cache.py) of this run alone, for the
+            # subprocesses too: the first plan after apply fills it, the timed ones use it.
+            os.environ["XDG_CACHE_HOME"] = str(Path(directory) / "cache")
             for index in range(count):
                 name = f"{PREFIX}{index:02d}"
                 (specs / f"{name}.yaml").write_text(SPEC.format(name=name))
@@ -162,11 +172,16 @@ def run_benchmark(count: int, runs: int, uri: str = URI, top: int = 15) -> dict[
             plan = [VMSPEC, "plan", "-c", uri, str(specs)]
             assert b"No changes" in run(plan).stdout, "a plan right after apply has changes"
             times: dict[str, list[float]] = {key: [] for key in ("plan", "floor")}
-            in_process: dict[str, list[float]] = {key: [] for key in ("plan", "floor")}
+            in_process: dict[str, list[float]] = {
+                key: [] for key in ("plan", "plan_no_cache", "plan_read_specs", "floor")
+            }
+            documents = list(ValidDocuments([specs]))
             for _ in range(runs):
                 times["plan"].append(run(plan).seconds)
                 times["floor"].append(run([PYTHON, FLOOR, uri]).seconds)
                 in_process["plan"].append(timed(plan_in_process, uri, specs))
+                in_process["plan_no_cache"].append(timed(plan_in_process, uri, specs, False))
+                in_process["plan_read_specs"].append(timed(plan_read_specs, uri, documents))
                 in_process["floor"].append(timed(read_all_definitions, uri))
             domains_on_host = read_all_definitions(uri)
             profile = profile_plan(uri, specs, domains_on_host, top)
@@ -178,6 +193,9 @@ def run_benchmark(count: int, runs: int, uri: str = URI, top: int = 15) -> dict[
             }
     finally:
         remove_bench_domains(uri)
+        os.environ.pop("XDG_CACHE_HOME")
+        if cache_home is not None:
+            os.environ["XDG_CACHE_HOME"] = cache_home
     return {
         "uri": uri,
         "domains": count,
@@ -226,6 +244,18 @@ def report(results: dict[str, Any]) -> str:
                 duration(inner["plan"]),
                 duration(inner["floor"]),
                 times(inner["plan"] / inner["floor"]),
+            ],
+            [
+                "in-process, specs read already",
+                duration(inner["plan_read_specs"]),
+                duration(inner["floor"]),
+                times(inner["plan_read_specs"] / inner["floor"]),
+            ],
+            [
+                "in-process, plan cache off",
+                duration(inner["plan_no_cache"]),
+                duration(inner["floor"]),
+                times(inner["plan_no_cache"] / inner["floor"]),
             ],
         ],
     )

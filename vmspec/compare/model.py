@@ -17,7 +17,7 @@ from lxml import etree
 
 from vmspec.compare.facts import HostFacts
 from vmspec.config.domain import Domain
-from vmspec.config.metadata import OwnershipMarker
+from vmspec.config.metadata import NAMESPACE, OwnershipMarker
 from vmspec.config.xmlmap import XmlMappingError, from_element
 from vmspec.families.disk.secrets import ManagedSecret
 from vmspec.scope import DEFAULT_SCOPE, UNSCOPED, Scope
@@ -131,7 +131,7 @@ class LiveDomain:
     # The scope of vmspec's marker in this very XML, when a plan before found it equal
     # to a spec (the plan cache knows): then nothing needs parsing to know who owns it.
     known_scope: str | None = None
-    # What was parsed so far ("definition", "running", "scope"): filled on first use.
+    # What was parsed so far ("definition", "running", "marker", "scope"): on first use.
     _parsed: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
@@ -171,11 +171,22 @@ class LiveDomain:
         return self._parsed["scope"]
 
     def _read_scope(self) -> str | None:
-        if "definition" not in self._parsed and ownership_marker(self.xml) is None:
+        if self.marked_scope is None:
             return None  # no marker, not vmspec's: no need to parse the whole definition
         domain = self.domain
         marker = domain.metadata.vmspec if domain and domain.metadata else None
         return (marker.scope or DEFAULT_SCOPE) if marker else None
+
+    @property
+    def marked_scope(self) -> str | None:
+        """The scope vmspec's marker names, read without the config objects (None: no
+        marker). Unlike ``scope``, it does not ask whether the definition reads fine."""
+        if "marker" not in self._parsed:
+            marker = ownership_marker(self.xml)
+            self._parsed["marker"] = (
+                None if marker is None else marker.get("scope") or DEFAULT_SCOPE
+            )
+        return self._parsed["marker"]
 
     @property
     def state(self) -> str:
@@ -193,6 +204,8 @@ def parse_domain(xml: str) -> tuple[Domain | None, tuple[str, ...]]:
 
 def ownership_marker(xml: str) -> etree._Element | None:
     """vmspec's marker in a domain's ``<metadata>``, read without the config objects."""
+    if NAMESPACE not in xml:
+        return None  # most domains of a host are not vmspec's: no need to parse them
     return etree.fromstring(xml.encode()).find(f"metadata/{OwnershipMarker.TAG}")
 
 

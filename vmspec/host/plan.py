@@ -76,10 +76,11 @@ def make_plan(
         for wanted in desired
     ]
     wanted_names = {wanted.name for wanted in desired}
-    for name, existing in sorted(live.items()):
-        if name in wanted_names or existing.scope != options.scope.name:
+    for name, existing in sorted(live.items()) if options.prune else ():
+        # The marker first: a domain of another scope, or nobody's, is not parsed.
+        if name in wanted_names or existing.marked_scope != options.scope.name:
             continue
-        if options.prune:
+        if existing.scope == options.scope.name:
             plans.append(plan_delete(existing, options))
     return Plan(uri, facts, plans)
 

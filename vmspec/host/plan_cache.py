@@ -20,7 +20,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -75,6 +74,8 @@ class PlanCache:
         self.entries = entries
         self.scopes = {entry[1]: entry[3] for entry in entries.values()}
         self.changed = False
+        # Each XML is digested once: a str caches its own hash, so the lookup is cheap.
+        self._digests: dict[str, str] = {}
 
     @classmethod
     def for_host(cls, uri: str, facts: HostFacts, options: Options) -> PlanCache | None:
@@ -94,7 +95,7 @@ class PlanCache:
 
     def known_scope(self, xml: str) -> str | None:
         """The scope of this exact XML's marker, when a plan found it equal to a spec."""
-        return self.scopes.get(xml_digest(xml))
+        return self.scopes.get(self._digest(xml))
 
     def unchanged(self, wanted: Desired, live: LiveDomain) -> bool:
         """Whether the last full comparison found ``live`` equal to this same spec."""
@@ -110,7 +111,14 @@ class PlanCache:
     def _entry(self, wanted: Desired, live: LiveDomain) -> list[str]:
         key = hashlib.sha256(f"{self.context}{wanted.spec_digest}".encode()).hexdigest()
         # Only a domain of this scope ever plans as unchanged: its scope is the plan's.
-        return [key, xml_digest(live.xml), xml_digest(live.running_xml), self.scope]
+        return [key, self._digest(live.xml), self._digest(live.running_xml), self.scope]
+
+    def _digest(self, xml: str | None) -> str:
+        if xml is None:
+            return ""
+        if xml not in self._digests:
+            self._digests[xml] = xml_digest(xml)
+        return self._digests[xml]
 
     def save(self, uri: str) -> None:
         """Write the file whole under another name, then rename it: a reader sees the
@@ -118,18 +126,16 @@ class PlanCache:
         if not self.changed:
             return
         content = {"format": FORMAT, "code": code_version(), "uri": uri, "domains": self.entries}
+        # Named by the process: two plans of one host at once each write their own.
+        # (Not tempfile: it imports shutil, bz2 and lzma, 2 ms of every plan's start.)
+        name = self.path.with_name(f".{self.path.name}.{os.getpid()}")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            descriptor, name = tempfile.mkstemp(prefix=".plan-", dir=self.path.parent)
-        except OSError:
-            return
-        try:
-            with os.fdopen(descriptor, "w") as file:
-                json.dump(content, file)
+            name.write_text(json.dumps(content))
             os.replace(name, self.path)
         except OSError:
             with contextlib.suppress(OSError):
-                os.unlink(name)
+                name.unlink()
 
 
 def _read_entries(path: Path, uri: str) -> dict[str, list[str]]:

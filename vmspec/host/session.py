@@ -87,8 +87,9 @@ def plan_documents(
     networks = _wanted(Kind.NETWORK, by_kind["Network"], lambda d: lower_network(d, scope.name))
     cache = PlanCache.for_host(uri, facts, options)
     live_domains = read_live_domains(host, cache.known_scope) if cache else read_live_domains(host)
+    # Only to name the owner of a pool or network in a message: the markers suffice.
     known_scopes = {DEFAULT_SCOPE, scope.name} | {
-        live.scope for live in live_domains.values() if live.scope
+        live.marked_scope for live in live_domains.values() if live.marked_scope
     }
     live_pools, live_networks = read_pools(host), read_networks(host)
     pool_plans = plan_resources(pools, live_pools, options, known_scopes)
