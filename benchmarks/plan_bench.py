@@ -230,33 +230,17 @@ def goals(results: dict[str, Any]) -> list[list[object]]:
 
 def report(results: dict[str, Any]) -> str:
     outer, inner = results["subprocess"], results["in_process"]
+    rows = [
+        ("as subprocesses", outer["plan"], outer["floor"]),
+        ("in-process", inner["plan"], inner["floor"]),
+        ("in-process, specs read already", inner["plan_read_specs"], inner["floor"]),
+        ("in-process, plan cache off", inner["plan_no_cache"], inner["floor"]),
+    ]
     timings = markdown_table(
         ["", "vmspec plan", "floor: list + XMLDesc each", "ratio"],
         [
-            [
-                "as subprocesses",
-                duration(outer["plan"]),
-                duration(outer["floor"]),
-                times(outer["plan"] / outer["floor"]),
-            ],
-            [
-                "in-process",
-                duration(inner["plan"]),
-                duration(inner["floor"]),
-                times(inner["plan"] / inner["floor"]),
-            ],
-            [
-                "in-process, specs read already",
-                duration(inner["plan_read_specs"]),
-                duration(inner["floor"]),
-                times(inner["plan_read_specs"] / inner["floor"]),
-            ],
-            [
-                "in-process, plan cache off",
-                duration(inner["plan_no_cache"]),
-                duration(inner["floor"]),
-                times(inner["plan_no_cache"] / inner["floor"]),
-            ],
+            [label, duration(plan), duration(floor), times(plan / floor)]
+            for label, plan, floor in rows
         ],
     )
     imports = results["imports"]
