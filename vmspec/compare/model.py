@@ -181,6 +181,8 @@ class LiveDomain:
     def marked_scope(self) -> str | None:
         """The scope vmspec's marker names, read without the config objects (None: no
         marker). Unlike ``scope``, it does not ask whether the definition reads fine."""
+        if self.known_scope is not None:
+            return self.known_scope
         if "marker" not in self._parsed:
             marker = ownership_marker(self.xml)
             self._parsed["marker"] = (
