@@ -126,9 +126,10 @@ class PlanCache:
         if not self.changed:
             return
         content = {"format": FORMAT, "code": code_version(), "uri": uri, "domains": self.entries}
-        # Named by the process: two plans of one host at once each write their own.
-        # (Not tempfile: it imports shutil, bz2 and lzma, 2 ms of every plan's start.)
-        name = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        # Named by process and cache: two plans of one host at once (two commands, or
+        # two threads of a fleet plan) each write their own. Not tempfile: it imports
+        # shutil, bz2 and lzma, 2 ms of every plan's start.
+        name = self.path.with_name(f".{self.path.name}.{os.getpid()}.{id(self)}")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             name.write_text(json.dumps(content))
