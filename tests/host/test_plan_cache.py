@@ -123,3 +123,13 @@ def test_no_cache_is_read_nor_written_when_turned_off(host, tmp_path, monkeypatc
     monkeypatch.setenv(NO_CACHE_VARIABLE, "1")
     assert compared(domain_plan(plan(host, specs)).live)
     assert not cache_directory().exists() or not list(cache_directory().glob("*.json"))
+
+
+def test_the_entry_of_a_domain_gone_from_the_host_is_dropped(host, tmp_path):
+    specs = applied(host, tmp_path, state="stopped")
+    plan(host, specs)
+    [file] = cache_directory().glob("*.json")
+    assert list(json.loads(file.read_bytes())["domains"]) == [NAME]
+    host.connection.lookupByName(NAME).undefine()
+    assert domain_plan(plan(host, specs)).action == Action.CREATE
+    assert json.loads(file.read_bytes())["domains"] == {}

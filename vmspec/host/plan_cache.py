@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -120,11 +121,14 @@ class PlanCache:
             self._digests[xml] = xml_digest(xml)
         return self._digests[xml]
 
-    def save(self, uri: str) -> None:
+    def save(self, uri: str, on_host: Iterable[str]) -> None:
         """Write the file whole under another name, then rename it: a reader sees the
-        old file or the new one. A cache that cannot be written is only slower."""
-        if not self.changed:
+        old file or the new one. A cache that cannot be written is only slower.
+        ``on_host``: the names of the host's domains; the others' entries go."""
+        kept = {name: self.entries[name] for name in on_host if name in self.entries}
+        if not self.changed and len(kept) == len(self.entries):
             return
+        self.entries = kept
         content = {"format": FORMAT, "code": code_version(), "uri": uri, "domains": self.entries}
         # Named by process and cache: two plans of one host at once (two commands, or
         # two threads of a fleet plan) each write their own. Not tempfile: it imports

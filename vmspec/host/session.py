@@ -132,7 +132,7 @@ def plan_documents(
         cache,
     )
     if cache:
-        cache.save(uri)
+        cache.save(uri, live_domains)
     domains = [plan for plan in domain_plan.resources if plan.kind == Kind.DOMAIN]
     host_view = HostView(
         local=local,
