@@ -39,9 +39,11 @@ def cache_directory() -> Path:
 
 
 def spec_digest(data: dict[str, Any]) -> str:
-    """A digest of one spec document's data, as lowering reads it."""
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    """A digest of one spec document's data, as lowering reads it. Its repr: plain
+    values (vmspec/load/source.py) print alike only when they are alike, types included
+    (1 and "1" differ), and the keys keep the file's order, so the same file gives the
+    same digest (another order only costs one full comparison)."""
+    return hashlib.sha256(repr(data).encode()).hexdigest()
 
 
 def xml_digest(xml: str | None) -> str:
