@@ -6,7 +6,10 @@ with `vmspec apply`, then, interleaved, the median of --runs runs of each of:
 - `vmspec plan -c URI DIR` and the floor, plan_floor.py (open, list the persistent
   domains, XMLDesc(INACTIVE) of each, close), both as subprocesses, as a user runs them;
 - the same two in this process: no interpreter start-up and no imports, the plan being
-  ValidDocuments + Host + plan_documents, what `vmspec plan` calls.
+  ValidDocuments + Host + plan_documents, what `vmspec plan` calls; then the plan
+  alone (the specs read and validated already), and the plan with its cache off
+  (vmspec/host/plan_cache.py; the first plan after apply fills the cache, in a
+  folder of this run's).
 
 Then what each subprocess imports (`-X importtime`), and one in-process plan under
 cProfile: the libvirt calls it makes, by kind and per domain on the host, and where it

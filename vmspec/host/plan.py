@@ -134,7 +134,7 @@ def _plan_domain(
                 f"to move it on purpose, apply with --adopt in the scope {scope!r}",
             )
         plan.owner = (existing.scope, scope)
-    if cache is not None and cache.unchanged(wanted, existing):
+    if cache is not None and not plan.owner and cache.unchanged(wanted, existing):
         # The same spec against the same XML as the last full comparison, which found
         # nothing to change in the definition nor in the running guest.
         _plan_power(plan, wanted, existing)
