@@ -6,7 +6,10 @@ with `vmspec apply`, then, interleaved, the median of --runs runs of each of:
 - `vmspec plan -c URI DIR` and the floor, plan_floor.py (open, list the persistent
   domains, XMLDesc(INACTIVE) of each, close), both as subprocesses, as a user runs them;
 - the same two in this process: no interpreter start-up and no imports, the plan being
-  ValidDocuments + Host + plan_documents, what `vmspec plan` calls.
+  ValidDocuments + Host + plan_documents, what `vmspec plan` calls; then the plan
+  alone (the specs read and validated already), and the plan with its cache off
+  (vmspec/host/plan_cache.py; the first plan after apply fills the cache, in a
+  folder of this run's).
 
 Then what each subprocess imports (`-X importtime`), and one in-process plan under
 cProfile: the libvirt calls it makes, by kind and per domain on the host, and where it
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import os
 import pstats
 import subprocess
 import tempfile
@@ -82,11 +86,15 @@ def remove_bench_domains(uri: str) -> None:
         connection.close()
 
 
-def plan_in_process(uri: str, specs: Path) -> None:
-    documents = list(ValidDocuments([specs]))
+def plan_in_process(uri: str, specs: Path, cache: bool = True) -> None:
+    plan_read_specs(uri, list(ValidDocuments([specs])), cache)
+
+
+def plan_read_specs(uri: str, documents: list, cache: bool = True) -> None:
+    """The plan alone, the specs being read and validated already."""
     host = Host(uri)
     try:
-        plan = plan_documents(host, documents, Options())
+        plan = plan_documents(host, documents, Options(cache=cache))
     finally:
         host.close()
     assert not plan.has_changes and not plan.refused, "the plan has changes"
@@ -152,9 +160,14 @@ def _short(function: str) -> str:
 def run_benchmark(count: int, runs: int, uri: str = URI, top: int = 15) -> dict[str, Any]:
     subprocess.run([str(REPOSITORY / "scripts/libvirtd")], check=True, capture_output=True)
     remove_bench_domains(uri)
+    cache_home = os.environ.get("XDG_CACHE_HOME")
     try:
         with tempfile.TemporaryDirectory(prefix=PREFIX) as directory:
-            specs = Path(directory)
+            specs = Path(directory) / "specs"
+            specs.mkdir()
+            # The plan cache (vmspec/host/plan_cache.py) of this run alone, for the
+            # subprocesses too: the first plan after apply fills it, the timed ones use it.
+            os.environ["XDG_CACHE_HOME"] = str(Path(directory) / "cache")
             for index in range(count):
                 name = f"{PREFIX}{index:02d}"
                 (specs / f"{name}.yaml").write_text(SPEC.format(name=name))
@@ -162,11 +175,16 @@ def run_benchmark(count: int, runs: int, uri: str = URI, top: int = 15) -> dict[
             plan = [VMSPEC, "plan", "-c", uri, str(specs)]
             assert b"No changes" in run(plan).stdout, "a plan right after apply has changes"
             times: dict[str, list[float]] = {key: [] for key in ("plan", "floor")}
-            in_process: dict[str, list[float]] = {key: [] for key in ("plan", "floor")}
+            in_process: dict[str, list[float]] = {
+                key: [] for key in ("plan", "plan_no_cache", "plan_read_specs", "floor")
+            }
+            documents = list(ValidDocuments([specs]))
             for _ in range(runs):
                 times["plan"].append(run(plan).seconds)
                 times["floor"].append(run([PYTHON, FLOOR, uri]).seconds)
                 in_process["plan"].append(timed(plan_in_process, uri, specs))
+                in_process["plan_no_cache"].append(timed(plan_in_process, uri, specs, False))
+                in_process["plan_read_specs"].append(timed(plan_read_specs, uri, documents))
                 in_process["floor"].append(timed(read_all_definitions, uri))
             domains_on_host = read_all_definitions(uri)
             profile = profile_plan(uri, specs, domains_on_host, top)
@@ -178,6 +196,9 @@ def run_benchmark(count: int, runs: int, uri: str = URI, top: int = 15) -> dict[
             }
     finally:
         remove_bench_domains(uri)
+        os.environ.pop("XDG_CACHE_HOME")
+        if cache_home is not None:
+            os.environ["XDG_CACHE_HOME"] = cache_home
     return {
         "uri": uri,
         "domains": count,
@@ -212,21 +233,17 @@ def goals(results: dict[str, Any]) -> list[list[object]]:
 
 def report(results: dict[str, Any]) -> str:
     outer, inner = results["subprocess"], results["in_process"]
+    rows = [
+        ("as subprocesses", outer["plan"], outer["floor"]),
+        ("in-process", inner["plan"], inner["floor"]),
+        ("in-process, specs read already", inner["plan_read_specs"], inner["floor"]),
+        ("in-process, plan cache off", inner["plan_no_cache"], inner["floor"]),
+    ]
     timings = markdown_table(
         ["", "vmspec plan", "floor: list + XMLDesc each", "ratio"],
         [
-            [
-                "as subprocesses",
-                duration(outer["plan"]),
-                duration(outer["floor"]),
-                times(outer["plan"] / outer["floor"]),
-            ],
-            [
-                "in-process",
-                duration(inner["plan"]),
-                duration(inner["floor"]),
-                times(inner["plan"] / inner["floor"]),
-            ],
+            [label, duration(plan), duration(floor), times(plan / floor)]
+            for label, plan, floor in rows
         ],
     )
     imports = results["imports"]

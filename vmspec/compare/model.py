@@ -13,8 +13,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from lxml import etree
+
 from vmspec.compare.facts import HostFacts
 from vmspec.config.domain import Domain
+from vmspec.config.metadata import NAMESPACE, OwnershipMarker
+from vmspec.config.xmlmap import XmlMappingError, from_element
 from vmspec.families.disk.secrets import ManagedSecret
 from vmspec.scope import DEFAULT_SCOPE, UNSCOPED, Scope
 
@@ -77,6 +81,7 @@ class Options:
     delete_volumes: bool = False
     scope: Scope = UNSCOPED  # whose objects this run may touch
     targets: tuple[str, ...] = ()  # plan keys (KIND/NAME): only these and what they need
+    cache: bool = True  # skip comparing what is unchanged since the last plan (plan_cache.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,35 +110,105 @@ class Desired:
     notes: tuple[str, ...] = ()
     passwords: tuple[PasswordSource, ...] = ()  # where display passwords come from (not them)
     secrets: tuple[ManagedSecret, ...] = ()  # the disks' secrets apply defines (not their values)
+    spec_digest: str = ""  # of the document lowered: what the plan cache is keyed by
 
 
 @dataclass(frozen=True, slots=True)
 class LiveDomain:
-    """A domain as the host has it now (read by vmspec/host/inventory.py)."""
+    """A domain as the host has it now (read by vmspec/host/inventory.py).
+
+    Its XML is parsed into config objects only when something asks for them: a plan
+    whose cache shows the definition unchanged (vmspec/host/plan_cache.py) never does,
+    and parsing is most of what a plan costs beyond libvirt's calls.
+    """
 
     name: str
     uuid: str
     xml: str  # the inactive (persistent) definition
-    domain: Domain | None  # None when the XML holds values the mapping cannot read
-    uncovered: tuple[str, ...]  # XPaths of what the mapping does not cover
     active: bool
     autostart: bool
-    running: Domain | None = None  # what the running guest was started with, when active
+    running_xml: str | None = None  # what the running guest was started with, when active
+    # The scope of vmspec's marker in this very XML, when a plan before found it equal
+    # to a spec (the plan cache knows): then nothing needs parsing to know who owns it.
+    known_scope: str | None = None
+    # What was parsed so far ("definition", "running", "marker", "scope"): on first use.
+    _parsed: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @property
+    def domain(self) -> Domain | None:
+        """None when the XML holds values the mapping cannot read."""
+        return self._definition()[0]
+
+    @property
+    def uncovered(self) -> tuple[str, ...]:
+        """XPaths of what the mapping does not cover."""
+        return self._definition()[1]
+
+    @property
+    def running(self) -> Domain | None:
+        if self.running_xml is None:
+            return None
+        if "running" not in self._parsed:
+            self._parsed["running"] = parse_domain(self.running_xml)[0]
+        return self._parsed["running"]
+
+    def _definition(self) -> tuple[Domain | None, tuple[str, ...]]:
+        if "definition" not in self._parsed:
+            self._parsed["definition"] = parse_domain(self.xml)
+        return self._parsed["definition"]
 
     @property
     def managed(self) -> bool:
-        return bool(self.domain and self.domain.metadata and self.domain.metadata.vmspec)
+        return self.scope is not None
 
     @property
     def scope(self) -> str | None:
         """The scope that owns it; None when vmspec does not manage it."""
-        if not self.managed:
-            return None
-        return self.domain.metadata.vmspec.scope or DEFAULT_SCOPE
+        if self.known_scope is not None:
+            return self.known_scope
+        if "scope" not in self._parsed:
+            self._parsed["scope"] = self._read_scope()
+        return self._parsed["scope"]
+
+    def _read_scope(self) -> str | None:
+        if self.marked_scope is None:
+            return None  # no marker, not vmspec's: no need to parse the whole definition
+        domain = self.domain
+        marker = domain.metadata.vmspec if domain and domain.metadata else None
+        return (marker.scope or DEFAULT_SCOPE) if marker else None
+
+    @property
+    def marked_scope(self) -> str | None:
+        """The scope vmspec's marker names, read without the config objects (None: no
+        marker). Unlike ``scope``, it does not ask whether the definition reads fine."""
+        if self.known_scope is not None:
+            return self.known_scope
+        if "marker" not in self._parsed:
+            marker = ownership_marker(self.xml)
+            self._parsed["marker"] = (
+                None if marker is None else marker.get("scope") or DEFAULT_SCOPE
+            )
+        return self._parsed["marker"]
 
     @property
     def state(self) -> str:
         return "running" if self.active else "stopped"
+
+
+def parse_domain(xml: str) -> tuple[Domain | None, tuple[str, ...]]:
+    """``xml`` as config objects, and the XPaths of what the mapping does not cover."""
+    uncovered: list[str] = []
+    try:
+        return from_element(Domain, etree.fromstring(xml.encode()), uncovered), tuple(uncovered)
+    except XmlMappingError as error:
+        return None, (error.xpath,)
+
+
+def ownership_marker(xml: str) -> etree._Element | None:
+    """vmspec's marker in a domain's ``<metadata>``, read without the config objects."""
+    if NAMESPACE not in xml:
+        return None  # most domains of a host are not vmspec's: no need to parse them
+    return etree.fromstring(xml.encode()).find(f"metadata/{OwnershipMarker.TAG}")
 
 
 @dataclass(slots=True)

@@ -1,20 +1,23 @@
-"""The domains a host has now, read once per plan: inactive XML parsed with the same
-mapping the compiler emits with, plus what the mapping does not cover."""
+"""The domains a host has now, read once per plan: their inactive XML (and a running
+one's live XML), parsed with the same mapping the compiler emits with when something
+asks (vmspec/compare/model.py's LiveDomain)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import libvirt
-from lxml import etree
 
 from vmspec.compare.model import LiveDomain
-from vmspec.config.domain import Domain
-from vmspec.config.xmlmap import XmlMappingError, from_element
 from vmspec.host.connection import Host
 from vmspec.host.errors import HostError
 
 
-def read_live_domains(host: Host) -> dict[str, LiveDomain]:
+def read_live_domains(
+    host: Host, known_scope: Callable[[str], str | None] = lambda _xml: None
+) -> dict[str, LiveDomain]:
     """Every persistent domain on the host, by name (transient ones are not vmspec's).
+    ``known_scope``: the scope of a definition the plan cache has seen (by its XML).
 
     Which are running and which autostart come from two more listings, not from a call
     per domain: a plan reads each domain's definition (and a running one's live XML)
@@ -28,7 +31,13 @@ def read_live_domains(host: Host) -> dict[str, LiveDomain]:
     for domain in domains:
         uuid = domain.UUIDString()
         try:
-            live = _read(host, domain, active=uuid in active, autostart=uuid in autostart)
+            live = _read(
+                host,
+                domain,
+                active=uuid in active,
+                autostart=uuid in autostart,
+                known_scope=known_scope,
+            )
         except HostError as error:
             if error.code == libvirt.VIR_ERR_NO_DOMAIN:
                 continue  # undefined while we read (another tool, another apply): not ours to plan
@@ -61,7 +70,14 @@ def read_live_domain(host: Host, name: str) -> LiveDomain | None:
     return _read(host, domain, active=active, autostart=autostart)
 
 
-def _read(host: Host, domain: libvirt.virDomain, *, active: bool, autostart: bool) -> LiveDomain:
+def _read(
+    host: Host,
+    domain: libvirt.virDomain,
+    *,
+    active: bool,
+    autostart: bool,
+    known_scope: Callable[[str], str | None] = lambda _xml: None,
+) -> LiveDomain:
     name, uuid = domain.name(), domain.UUIDString()
     listed_on = host.connection
 
@@ -77,28 +93,17 @@ def _read(host: Host, domain: libvirt.virDomain, *, active: bool, autostart: boo
     xml = host.call(
         "reading the definition", name, on_current_connection(lambda d: d.XMLDesc(inactive))
     )
-    parsed, uncovered = _parse(xml)
-    running = None
+    running_xml = None
     if active:
         running_xml = host.call(
             "reading the running definition", name, on_current_connection(lambda d: d.XMLDesc(0))
         )
-        running, _ = _parse(running_xml)
     return LiveDomain(
         name=name,
         uuid=uuid,
         xml=xml,
-        domain=parsed,
-        uncovered=uncovered,
         active=active,
         autostart=autostart,
-        running=running,
+        running_xml=running_xml,
+        known_scope=known_scope(xml),
     )
-
-
-def _parse(xml: str) -> tuple[Domain | None, tuple[str, ...]]:
-    uncovered: list[str] = []
-    try:
-        return from_element(Domain, etree.fromstring(xml.encode()), uncovered), tuple(uncovered)
-    except XmlMappingError as error:
-        return None, (error.xpath,)

@@ -28,6 +28,7 @@ from vmspec.emit import domain_xml
 from vmspec.families.cpu import chose_no_cpu_for_nested_kvm
 from vmspec.families.disk.secrets import managed_secrets
 from vmspec.host.errors import HostError
+from vmspec.host.plan_cache import PlanCache, spec_digest
 from vmspec.host.secrets import password_sources, read_disk_secret, read_password
 from vmspec.lower import lower_virtual_machine
 from vmspec.lower.identity import domain_uuid
@@ -58,6 +59,7 @@ def desired_from_document(
         notes=notes,
         passwords=password_sources(spec),
         secrets=managed_secrets(spec, data["metadata"]["name"], domain.uuid),
+        spec_digest=spec_digest(data),
     )
 
 
@@ -67,15 +69,18 @@ def make_plan(
     desired: list[Desired],
     live: dict[str, LiveDomain],
     options: Options,
+    cache: PlanCache | None = None,
 ) -> Plan:
     plans = [
-        _plan_domain(wanted, live.get(wanted.name), live, facts, options) for wanted in desired
+        _plan_domain(wanted, live.get(wanted.name), live, facts, options, cache)
+        for wanted in desired
     ]
     wanted_names = {wanted.name for wanted in desired}
-    for name, existing in sorted(live.items()):
-        if name in wanted_names or existing.scope != options.scope.name:
+    for name, existing in sorted(live.items()) if options.prune else ():
+        # The marker first: a domain of another scope, or nobody's, is not parsed.
+        if name in wanted_names or existing.marked_scope != options.scope.name:
             continue
-        if options.prune:
+        if existing.scope == options.scope.name:
             plans.append(plan_delete(existing, options))
     return Plan(uri, facts, plans)
 
@@ -86,6 +91,7 @@ def _plan_domain(
     all_live: dict[str, LiveDomain],
     facts: HostFacts,
     options: Options,
+    cache: PlanCache | None = None,
 ) -> ResourcePlan:
     plan = ResourcePlan(
         wanted.name, Action.NONE, desired=wanted, live=existing, notes=list(wanted.notes)
@@ -128,6 +134,11 @@ def _plan_domain(
                 f"to move it on purpose, apply with --adopt in the scope {scope!r}",
             )
         plan.owner = (existing.scope, scope)
+    if cache is not None and not plan.owner and cache.unchanged(wanted, existing):
+        # The same spec against the same XML as the last full comparison, which found
+        # nothing to change in the definition nor in the running guest.
+        _plan_power(plan, wanted, existing)
+        return plan
     if existing.domain is None:
         return _refuse(plan, f"its definition cannot be read: {existing.uncovered[0]}")
     given_uuid = domain.uuid
@@ -158,15 +169,22 @@ def _plan_domain(
     if plan.action != Action.NONE:
         plan.xml, plan.domain = domain_xml(domain), domain
 
-    if wanted.state and wanted.state != existing.state:
-        plan.state = (existing.state, wanted.state)
-    if wanted.autostart is not None and wanted.autostart != existing.autostart:
-        plan.autostart = (existing.autostart, wanted.autostart)
+    _plan_power(plan, wanted, existing)
     if existing.active and not plan.state:
         plan.restart_changes = _restart_changes(domain, existing, facts, options)
         if plan.restart_changes:
             plan.restart = "planned" if options.restart else "needed"
+    if cache is not None and plan.action == Action.NONE and not plan.restart_changes:
+        cache.record(wanted, existing)
     return plan
+
+
+def _plan_power(plan: ResourcePlan, wanted: Desired, existing: LiveDomain) -> None:
+    """Whether apply starts or stops the domain, and turns its autostart on or off."""
+    if wanted.state and wanted.state != existing.state:
+        plan.state = (existing.state, wanted.state)
+    if wanted.autostart is not None and wanted.autostart != existing.autostart:
+        plan.autostart = (existing.autostart, wanted.autostart)
 
 
 def _restart_changes(

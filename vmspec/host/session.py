@@ -18,6 +18,7 @@ from vmspec.host.connection import Host
 from vmspec.host.graph import block_dependents, with_dependencies
 from vmspec.host.inventory import read_live_domains
 from vmspec.host.plan import desired_from_document, make_plan
+from vmspec.host.plan_cache import PlanCache
 from vmspec.host.references import (
     HostDevices,
     HostView,
@@ -84,9 +85,11 @@ def plan_documents(
 
     pools = _wanted(Kind.POOL, by_kind["StoragePool"], lambda d: lower_storage_pool(d, scope.name))
     networks = _wanted(Kind.NETWORK, by_kind["Network"], lambda d: lower_network(d, scope.name))
-    live_domains = read_live_domains(host)
+    cache = PlanCache.for_host(uri, facts, options)
+    live_domains = read_live_domains(host, cache.known_scope) if cache else read_live_domains(host)
+    # Only to name the owner of a pool or network in a message: the markers suffice.
     known_scopes = {DEFAULT_SCOPE, scope.name} | {
-        live.scope for live in live_domains.values() if live.scope
+        live.marked_scope for live in live_domains.values() if live.marked_scope
     }
     live_pools, live_networks = read_pools(host), read_networks(host)
     pool_plans = plan_resources(pools, live_pools, options, known_scopes)
@@ -126,7 +129,10 @@ def plan_documents(
         ],
         live_domains,
         options,
+        cache,
     )
+    if cache:
+        cache.save(uri, live_domains)
     domains = [plan for plan in domain_plan.resources if plan.kind == Kind.DOMAIN]
     host_view = HostView(
         local=local,
