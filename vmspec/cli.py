@@ -231,7 +231,13 @@ def _host_options(command):
 
 @main.command()
 @_host_options
-@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--output",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="markdown: for a comment on a pull or merge request (docs/ci.md).",
+)
 def plan(
     paths: tuple[Path, ...],
     uri: str | None,
@@ -252,6 +258,10 @@ def plan(
     host.close()
     if output == "json":
         click.echo(json.dumps(host_plan.to_json(), indent=2))
+    elif output == "markdown":
+        from vmspec.host.report_markdown import plan_markdown
+
+        click.echo(plan_markdown(host_plan), nl=False)
     else:
         click.echo("\n".join(plan_lines(host_plan)))
     if host_plan.refused:
@@ -926,6 +936,10 @@ def _plan_fleet_command(paths, uri, scope, targets, flags, inventory_path, reach
     fleet.close()
     if output == "json":
         click.echo(json.dumps(fleet.to_json(), indent=2))
+    elif output == "markdown":
+        from vmspec.host.report_markdown import fleet_markdown
+
+        click.echo(fleet_markdown(fleet), nl=False)
     else:
         click.echo("\n".join(fleet_lines(fleet)))
     if fleet.failed:
