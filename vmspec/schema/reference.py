@@ -242,6 +242,28 @@ def kinds(schema: Schema) -> list[tuple[str, Schema]]:
     return found
 
 
+def fields(schema: Schema) -> Iterator[tuple[str, Schema]]:
+    """Every field of every kind as ("Kind:part.path", its schema with $ref followed), for
+    checks that every field says what it is (tests/schema/test_editor_schema.py)."""
+    builder = Reference(schema)
+
+    def walk(node: Schema, path: str) -> Iterator[tuple[str, Schema]]:
+        node = builder.resolve(node)
+        for name, child in node.get("properties", {}).items():
+            yield f"{path}.{name}", builder.resolve(child)
+            yield from walk(child, f"{path}.{name}")
+        if isinstance(node.get("items"), dict):
+            yield from walk(node["items"], f"{path}[]")
+        if isinstance(node.get("additionalProperties"), dict):
+            yield from walk(node["additionalProperties"], f"{path}.<key>")
+        for variant in (v for key in _COMPOSITIONS for v in node.get(key, ())):
+            yield from walk(variant, path)
+
+    for kind, parts in kinds(schema):
+        for part, node in parts.items():
+            yield from walk(node, f"{kind}:{part}")
+
+
 def reference_markdown(schema: Schema | None = None) -> str:
     schema = schema or load_schema()
     builder = Reference(schema)
