@@ -69,3 +69,19 @@ def test_the_command_exits_as_plan_does(tmp_path):
     assert result.returncode == 2, result.stderr
     assert result.stdout.startswith("## vmspec plan for `test:///default`, scope `default`\n")
     assert "| + | `tiny` | create |  |" in result.stdout
+
+
+def test_an_inventory_gets_a_table_of_hosts_and_a_section_per_host(tmp_path):
+    inventory = tmp_path / "hosts.yaml"
+    inventory.write_text(
+        "apiVersion: vmspec/v1\nkind: Inventory\nmetadata: {name: lab}\nspec:\n  hosts:\n"
+        '    - {name: a, uri: "test:///default"}\n'
+        f'    - {{name: b, uri: "test://{tmp_path}/missing.xml"}}\n'
+    )
+    spec = write_spec(tmp_path, MINIMAL_SPEC + "  placement: {host: a}\n")
+    result = vmspec("plan", "--output", "markdown", "--inventory", str(inventory), str(spec))
+    assert result.returncode == 1  # b cannot be reached
+    assert "| `a` | yes | Plan: 1 to create. |\n| `b` | no | connecting to" in result.stdout
+    assert "### a: `test:///default`, scope `default`\n" in result.stdout
+    assert "| + | `tiny` | create |  |" in result.stdout
+    assert "### b: not reached\n" in result.stdout

@@ -19,9 +19,10 @@ from vmspec.host.report import headline, label, summary, symbol
 DETAILED_RESOURCES = 200
 
 
-def plan_markdown(plan: Plan, heading: str = "##") -> str:
+def plan_markdown(plan: Plan, heading: str = "## vmspec plan for") -> str:
+    """``heading``: the Markdown heading's level and its words before the host's URI."""
     where = f"`{plan.uri}`" + (" (this host is itself a VM)" if plan.facts.nested else "")
-    lines = [f"{heading} vmspec plan for {where}, scope `{plan.scope.name}`", ""]
+    lines = [f"{heading} {where}, scope `{plan.scope.name}`", ""]
     lines += [f"**{_text(summary(plan))}**", ""]
     acting = [resource for resource in plan.resources if _shown(resource)]
     unchanged = [resource for resource in plan.resources if not _shown(resource)]
@@ -70,7 +71,7 @@ def fleet_markdown(fleet) -> str:
         lines.append("")
     for host_plan in fleet.hosts:
         if host_plan.plan is not None:
-            lines.append(plan_markdown(host_plan.plan, heading="###"))
+            lines.append(plan_markdown(host_plan.plan, f"### {_text(host_plan.host.name)}:"))
         else:
             lines += [f"### {_text(host_plan.host.name)}: not reached", ""]
             lines += [_text(host_plan.error or ""), ""]
