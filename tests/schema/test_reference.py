@@ -42,7 +42,11 @@ SMALL = {
         {
             "if": {"properties": {"kind": {"const": "Gadget"}}, "required": ["kind"]},
             "then": {"properties": {"spec": {"$ref": "#/$defs/gadget"}}},
-        }
+        },
+        {
+            "if": {"properties": {"kind": {"const": "Sketch"}}, "required": ["kind"]},
+            "then": {"properties": {"spec": {"$ref": "#/$defs/sketch"}}},
+        },
     ],
     "$defs": {
         "size": {"type": "string", "description": "a size such as 4GiB"},
@@ -72,11 +76,26 @@ SMALL = {
 }
 
 
+def small_schema() -> dict:
+    """SMALL, and a kind Sketch whose spec is a Gadget's with nothing required (as a
+    Profile is a VirtualMachine's)."""
+    schema = json.loads(json.dumps(SMALL))
+    schema["$defs"]["sketch"] = {**schema["$defs"]["gadget"], "required": []}
+    return schema
+
+
 def test_kinds_refs_lists_and_variants_come_from_the_schema_alone():
-    text = reference_markdown(json.loads(json.dumps(SMALL)))
+    text = reference_markdown(small_schema())
     assert "- [Gadget](#gadget)" in text and "## Gadget\n" in text
     assert "| `size` **(required)** | string |  | a size such as 4GiB |" in text
     assert "| `parts` | list of string or object |  | at most 3 items |" in text
     assert "### `spec.parts[]`" in text and '| `tag` | `"a\\|b"` |' in text
     assert "| `mode` | string | slow | how it runs &lt;quickly&gt;; default: slow; one of" in text
     assert "```yaml\nparts:\n- tag: a|b\n```" in text
+
+
+def test_a_kind_with_the_fields_of_another_points_there():
+    text = reference_markdown(small_schema())
+    sketch = text[text.index("## Sketch") :]
+    assert "The same fields as `Gadget spec` above, except which are required here: none." in sketch
+    assert "| `size`" not in sketch

@@ -44,7 +44,9 @@ class Section:
 class Reference:
     def __init__(self, schema: Schema) -> None:
         self.schema = schema
-        self.documented: dict[str, str] = {}  # the fields of an object listed already → where
+        # The fields of each object listed already → where, and which of them are required.
+        self.documented: dict[str, tuple[str, set[str]]] = {}
+        self.kind = ""  # the kind being walked, to name a section of another kind
 
     def resolve(self, node: Schema) -> Schema:
         """The node with its $ref followed; the node's own keys win (a field's own
@@ -67,17 +69,21 @@ class Reference:
             # by level in the schema, each one less deep, and listed once.
             yield Section(path, f"The same fields as `{parent}`, one level deeper.")
             return
-        # The same fields twice (a shared $ref, each clock timer's catchup) are listed once.
+        # The same fields twice (a shared $ref, each clock timer's catchup, a kind whose
+        # spec is another's with nothing required) are listed once.
         shape = json.dumps(
-            [node.get(key) for key in ("properties", "required", "additionalProperties")],
-            sort_keys=True,
+            [node.get(key) for key in ("properties", "additionalProperties")], sort_keys=True
         )
         if shape in self.documented:
-            same = f"The same fields as `{self.documented[shape]}` above."
-            described = _prose(node.get("description", ""))
-            yield Section(path, " ".join(part for part in (described, same) if part))
+            where, required = self.documented[shape]
+            same = f"The same fields as `{where}` above"
+            if set(node.get("required", ())) != required:
+                needed = ", ".join(f"`{name}`" for name in node.get("required", ())) or "none"
+                same += f", except which are required here: {needed}"
+            described = _prose(node.get("description", "").rstrip("."))
+            yield Section(path, ". ".join(part for part in (described, same) if part) + ".")
             return
-        self.documented[shape] = path
+        self.documented[shape] = (f"{self.kind} {path}".strip(), set(node.get("required", ())))
         section = Section(path, _prose(node.get("description", "")))
         key = re.sub(r"( \(variant \d+\))$", "", name)
         section.examples += _example_blocks(key.removesuffix("[]"), node, key.endswith("[]"))
@@ -292,6 +298,7 @@ def reference_markdown(schema: Schema | None = None) -> str:
         ),
     )
     for kind, parts in documents:
+        builder.kind = kind
         lines += [f"## {kind}", ""]
         for part, node in parts.items():
             for section in builder.sections(part, node):
