@@ -16,10 +16,11 @@ import shutil
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import vmspec
+from tests.conftest import REPO, vmspec
 from vmspec.families import FAMILIES
 from vmspec.schema import load_schema
 from vmspec.schema.reference import fields
@@ -87,23 +88,28 @@ KINDS = {
 }
 
 
-SETTINGS = {"yaml": {"validate": True, "hover": True, "completion": True, "schemas": {}}}
-
-
 class LanguageServer:
     """Just enough of an LSP client: requests, notifications, and the server's own
     requests answered (it asks for its settings)."""
 
-    def __init__(self, command: list[str]) -> None:
+    def __init__(
+        self, command: list[str], root: Path | None = None, schemas: dict | None = None
+    ) -> None:
+        yaml_settings = {"validate": True, "hover": True, "completion": True}
+        self.settings = {"yaml": {**yaml_settings, "schemas": schemas or {}}}
         self.process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
         )
         self.inbox: queue.Queue = queue.Queue()
         self.last_id = 0
         threading.Thread(target=self._read, daemon=True).start()
-        self.request("initialize", {"processId": None, "rootUri": None, "capabilities": {}})
+        workspace = {
+            "rootUri": root.as_uri() if root else None,
+            "workspaceFolders": [{"uri": root.as_uri(), "name": root.name}] if root else None,
+        }
+        self.request("initialize", {"processId": None, **workspace, "capabilities": {}})
         self.notify("initialized", {})
-        self.notify("workspace/didChangeConfiguration", {"settings": SETTINGS})
+        self.notify("workspace/didChangeConfiguration", {"settings": self.settings})
 
     def _read(self) -> None:
         stream = self.process.stdout
@@ -137,7 +143,7 @@ class LanguageServer:
             message = self.inbox.get(timeout=max(0.01, deadline - time.monotonic()))
             if "method" in message and "id" in message:
                 items = message["params"].get("items", [])
-                answer = [SETTINGS.get(item.get("section")) for item in items] or None
+                answer = [self.settings.get(item.get("section")) for item in items] or None
                 self._send({"id": message["id"], "result": answer})
             elif wanted(message):
                 return message
@@ -216,3 +222,27 @@ def test_hover_shows_a_fields_description(server, tmp_path):
     memory_line = text.splitlines().index("  memory: 1GiB")
     hover = server.at("textDocument/hover", uri, memory_line, 4)
     assert "a size with its unit" in json.dumps(hover)
+
+
+@needs_server
+def test_the_ways_docs_editors_md_names_the_schema_work(tmp_path):
+    """A modeline with a path relative to the spec, and VS Code's yaml.schemas setting
+    (docs/editors.md's JSON block as it is) with a workspace."""
+    guide = (REPO / "docs" / "editors.md").read_text()
+    settings = json.loads(guide.split("```json\n")[1].split("```")[0])
+    modeline = next(line for line in guide.splitlines() if "yaml-language-server: $schema=" in line)
+    (tmp_path / ".vmspec.schema.json").write_text(vmspec("schema").stdout)
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    typo = document("VirtualMachine", KINDS["VirtualMachine"][0] + KINDS["VirtualMachine"][3])
+    by_modeline, by_setting = specs / "a.yaml", specs / "b.yaml"
+    by_modeline.write_text(modeline + "\n" + typo)
+    by_setting.write_text(typo)
+    client = LanguageServer([SERVER, "--stdio"], tmp_path, settings["yaml.schemas"])
+    try:
+        for path in (by_modeline, by_setting):
+            found = client.open(path.as_uri(), path.read_text())
+            assert [message for _, message in found] == ["Property memroy is not allowed."], path
+    finally:
+        client.process.kill()
+        client.process.wait()
