@@ -7,7 +7,7 @@ from tests.host.conftest import TEST_PREFIX, guest_spec, write
 from tests.host.test_apply_test_driver import apply, plan
 from vmspec.compare.facts import HostFacts
 from vmspec.compare.model import Action, Change, ChangeClass, Kind, Plan, ResourcePlan
-from vmspec.host.report_markdown import DETAILED_RESOURCES, plan_markdown
+from vmspec.host.report_markdown import COMMENT_BUDGET, plan_markdown
 from vmspec.scope import Scope
 
 PASSWORD = "pw|`<b>9"
@@ -46,21 +46,38 @@ def test_cells_keep_pipes_backticks_and_html_as_text():
     assert "<script>" not in markdown.replace("`` `<script>` ``", "")
 
 
-def test_unchanged_resources_are_folded_and_details_stop_at_the_limit():
-    many = [
+def many_updates(count: int) -> list[ResourcePlan]:
+    return [
         ResourcePlan(
             name=f"vm{index}",
             action=Action.UPDATE,
             changes=[Change("vcpus", "1", "2", ChangeClass.RESTART)],
         )
-        for index in range(DETAILED_RESOURCES + 3)
+        for index in range(count)
     ]
+
+
+def test_unchanged_resources_are_folded():
     quiet = ResourcePlan(name="quiet", action=Action.NONE)
-    markdown = plan_markdown(Plan("test:///default", HostFacts(), [*many, quiet]))
-    assert markdown.count("<details><summary><code>~ vm") == DETAILED_RESOURCES
-    assert "_3 more with changes: see the JSON plan (`--output json`)._" in markdown
+    markdown = plan_markdown(Plan("test:///default", HostFacts(), [*many_updates(2), quiet]))
     assert "<details><summary>1 unchanged</summary>\n\n`quiet`" in markdown
-    assert f"**Plan: {DETAILED_RESOURCES + 3} to update, 1 unchanged.**" in markdown
+    assert "**Plan: 2 to update, 1 unchanged.**" in markdown and "Cut short" not in markdown
+
+
+def test_a_plan_too_long_for_a_comment_keeps_every_row_and_stops_adding_details():
+    markdown = plan_markdown(Plan("test:///default", HostFacts(), many_updates(400)))
+    assert len(markdown) <= COMMENT_BUDGET
+    assert markdown.count("\n| ~ | `vm") == 400
+    detailed = markdown.count("<details><summary><code>~ vm")
+    assert 0 < detailed < 400
+    assert f"_Cut short ({400 - detailed} without their details): `--output json`" in markdown
+
+
+def test_a_small_budget_cuts_rows_too():
+    markdown = plan_markdown(Plan("test:///default", HostFacts(), many_updates(100)), budget=2000)
+    assert len(markdown) <= 2000
+    rows = markdown.count("\n| ~ | `vm")
+    assert 0 < rows < 100 and f"_Cut short ({100 - rows} more with changes" in markdown
 
 
 def test_the_command_exits_as_plan_does(tmp_path):

@@ -14,36 +14,65 @@ import html
 from vmspec.compare.model import Action, Change, Kind, Plan, ResourcePlan
 from vmspec.host.report import headline, label, summary, symbol
 
-# GitHub refuses comments over 65,536 characters: past this many resources with changes,
-# the details are left to the JSON plan, which a CI job keeps as an artifact.
-DETAILED_RESOURCES = 200
+# GitHub refuses comments over 65,536 characters: the Markdown of one plan stops adding
+# rows and sections at this size (with room for the CI's own words around it) and says
+# what it left out; the JSON plan, which a CI job keeps as an artifact, has everything.
+COMMENT_BUDGET = 60_000
+_TABLE_HEAD = ["| | resource | action | changes |", "| --- | --- | --- | ---: |"]
 
 
-def plan_markdown(plan: Plan, heading: str = "## vmspec plan for") -> str:
+def plan_markdown(
+    plan: Plan, heading: str = "## vmspec plan for", budget: int = COMMENT_BUDGET
+) -> str:
     """``heading``: the Markdown heading's level and its words before the host's URI."""
     where = f"`{plan.uri}`" + (" (this host is itself a VM)" if plan.facts.nested else "")
     lines = [f"{heading} {where}, scope `{plan.scope.name}`", ""]
     lines += [f"**{_text(summary(plan))}**", ""]
     acting = [resource for resource in plan.resources if _shown(resource)]
     unchanged = [resource for resource in plan.resources if not _shown(resource)]
+    # What no budget leaves out: the head, the table's head, the closing note.
+    room = budget - _size(lines) - _size(_TABLE_HEAD) - 200
+    rows = [[_row(resource)] for resource in acting]
+    shown = _fitting(rows, room)
     if acting:
-        lines += ["| | resource | action | changes |", "| --- | --- | --- | ---: |"]
-        lines += [
-            f"| {_cell(symbol(r))} | {_code(label(r))} | {_cell('; '.join(headline(r)))} "
-            f"| {len(r.changes) + len(r.restart_changes) or ''} |"
-            for r in acting
-        ]
-        lines.append("")
-    for resource in acting[:DETAILED_RESOURCES]:
-        lines += _details(resource)
-    if len(acting) > DETAILED_RESOURCES:
-        hidden = len(acting) - DETAILED_RESOURCES
-        lines += [f"_{hidden} more with changes: see the JSON plan (`--output json`)._", ""]
+        lines += [*_TABLE_HEAD, *(row for [row] in rows[:shown]), ""]
+    details = [_details(resource) for resource in acting[:shown]]
+    detailed = _fitting(details, room - _size(rows[:shown]))
+    for section in details[:detailed]:
+        lines += section
+    without_details = sum(1 for section in details[detailed:] if section)
+    if shown < len(acting) or without_details:
+        left_out = [f"{len(acting) - shown} more with changes"] if shown < len(acting) else []
+        left_out += [f"{without_details} without their details"] if without_details else []
+        lines += [f"_Cut short ({', '.join(left_out)}): `--output json` has the whole plan._", ""]
     if unchanged:
-        names = ", ".join(_code(label(r)) for r in unchanged)
-        lines += [f"<details><summary>{len(unchanged)} unchanged</summary>", "", names, ""]
-        lines += ["</details>", ""]
+        names = [", ".join(_code(label(r)) for r in unchanged), ""]
+        fold = [f"<details><summary>{len(unchanged)} unchanged</summary>", "", *names]
+        fold += ["</details>", ""]
+        lines += (
+            fold if _size(lines) + _size(fold) <= budget else [f"{len(unchanged)} unchanged", ""]
+        )
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _row(resource: ResourcePlan) -> str:
+    changes = len(resource.changes) + len(resource.restart_changes) or ""
+    headlines = _cell("; ".join(headline(resource)))
+    return f"| {_cell(symbol(resource))} | {_code(label(resource))} | {headlines} | {changes} |"
+
+
+def _size(blocks) -> int:
+    """Characters of lines (or of lists of lines), newlines included."""
+    return sum(_size(b) if isinstance(b, list) else len(b) + 1 for b in blocks)
+
+
+def _fitting(blocks: list[list[str]], room: int) -> int:
+    """How many of ``blocks``, from the first, fit in ``room`` characters."""
+    for count, block in enumerate(blocks):
+        room -= _size(block)
+        if room < 0:
+            return count
+    return len(blocks)
 
 
 def fleet_markdown(fleet) -> str:
@@ -71,7 +100,10 @@ def fleet_markdown(fleet) -> str:
         lines.append("")
     for host_plan in fleet.hosts:
         if host_plan.plan is not None:
-            lines.append(plan_markdown(host_plan.plan, f"### {_text(host_plan.host.name)}:"))
+            title = f"### {_text(host_plan.host.name)}:"
+            # The hosts share one comment's budget.
+            share = COMMENT_BUDGET // len(fleet.hosts)
+            lines.append(plan_markdown(host_plan.plan, title, share))
         else:
             lines += [f"### {_text(host_plan.host.name)}: not reached", ""]
             lines += [_text(host_plan.error or ""), ""]
