@@ -1,5 +1,5 @@
 # Developer shortcuts; each target is a thin wrapper around scripts/ or .venv tools.
-.PHONY: install test demo golden lint format libvirtd bench
+.PHONY: install test demo golden reference lint format libvirtd bench
 
 VENV := .venv/bin
 PY_DIRS := vmspec tests benchmarks
@@ -16,6 +16,10 @@ demo:
 # Regenerate the golden XML from the example specs (review the diff!).
 golden: install
 	$(VENV)/vmspec compile specs/examples -o golden
+
+# Regenerate docs/spec-reference.md from the JSON Schema (a test fails when it is stale).
+reference: install
+	$(VENV)/python -m vmspec.schema.reference
 
 lint: install
 	$(VENV)/ruff check $(PY_DIRS) && $(VENV)/ruff format --check $(PY_DIRS)

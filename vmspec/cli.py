@@ -71,16 +71,28 @@ _target_option = click.option(
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="vmspec")
-def main() -> None:
+@click.pass_context
+def main(context: click.Context) -> None:
     """Compile declarative VM specs (YAML) into canonical libvirt domain XML."""
+    # Colors go only to a terminal (click strips them from pipes and files) and never
+    # with NO_COLOR set to anything but "" (https://no-color.org), which click ignores.
+    if os.environ.get("NO_COLOR"):
+        context.color = False
+
+
+_quiet_option = click.option(
+    "-q", "--quiet", is_flag=True, help="No progress bar and no summary line; problems only."
+)
 
 
 @main.command()
 @_paths_argument
-def validate(paths: tuple[Path, ...]) -> None:
+@_quiet_option
+def validate(paths: tuple[Path, ...], quiet: bool) -> None:
     """Check spec files and directories; report every problem with file, line and field."""
-    result = _compile_or_exit(paths)
-    click.echo(f"{_count(result.documents, 'spec')} valid")
+    result = _compile_or_exit(paths, quiet=quiet)
+    if not quiet:
+        click.echo(f"{_count(result.documents, 'spec')} valid")
 
 
 @main.command(name="compile")
@@ -103,21 +115,23 @@ def validate(paths: tuple[Path, ...]) -> None:
     help="With -o: delete the .xml files in DIR that no spec compiles to any more.",
 )
 @_scope_option
+@_quiet_option
 def compile_command(
     paths: tuple[Path, ...],
     output_dir: Path | None,
     check_dir: Path | None,
     prune: bool,
     scope: str | None,
+    quiet: bool,
 ) -> None:
     """Compile specs to libvirt XML: one resource to stdout, or one file each with -o."""
     if output_dir and check_dir:
         raise click.UsageError("give either -o DIR or --check DIR, not both")
     if prune and output_dir is None:
         raise click.UsageError("--prune needs -o DIR")
-    result = _compile_or_exit(paths, _resolve_scope(scope, paths).name)
+    result = _compile_or_exit(paths, _resolve_scope(scope, paths).name, quiet=quiet)
     if check_dir is not None:
-        sys.exit(_check_golden(result.resources, check_dir))
+        sys.exit(_check_golden(result.resources, check_dir, quiet))
     if output_dir is not None:
         written = sum(
             _write_atomically(output_dir, resource.output_path, resource.xml)
@@ -129,7 +143,8 @@ def compile_command(
         unchanged = len(result.resources) - written
         summary = f"wrote {_count(written, 'file')} to {output_dir} ({unchanged} unchanged"
         summary += f", {len(removed)} removed)" if prune else ")"
-        click.echo(summary, err=True)
+        if not quiet:
+            click.echo(summary, err=True)
         for name in removed:
             click.echo(f"removed {output_dir / name}: no spec compiles to it any more", err=True)
         return
@@ -231,7 +246,13 @@ def _host_options(command):
 
 @main.command()
 @_host_options
-@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--output",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="markdown: for a comment on a pull or merge request (docs/ci.md).",
+)
 def plan(
     paths: tuple[Path, ...],
     uri: str | None,
@@ -252,8 +273,12 @@ def plan(
     host.close()
     if output == "json":
         click.echo(json.dumps(host_plan.to_json(), indent=2))
+    elif output == "markdown":
+        from vmspec.host.report_markdown import plan_markdown
+
+        click.echo(plan_markdown(host_plan), nl=False)
     else:
-        click.echo("\n".join(plan_lines(host_plan)))
+        _echo_plan(plan_lines(host_plan))
     if host_plan.refused:
         sys.exit(EXIT_PROBLEMS)
     sys.exit(EXIT_CHANGES if host_plan.has_changes else 0)
@@ -306,7 +331,7 @@ def _carry_out(host, host_plan, options, shutdown_timeout: float, shown: list[st
         if not host_plan.has_changes and not host_plan.refused:
             click.echo(f"No changes: {host_plan.uri} matches the specs.")
             return
-        click.echo("\n".join(shown[:-1]))
+        _echo_plan(shown[:-1])
         click.echo("Applying:")
         failures = apply_plan(
             host, host_plan, options, click.echo, shutdown_timeout=shutdown_timeout
@@ -368,11 +393,11 @@ def destroy(
     if not host_plan.has_changes:
         # What stays, and why (another scope's, still in use), is the whole answer.
         host.close()
-        click.echo("\n".join(shown[:-1]))
+        _echo_plan(shown[:-1])
         click.echo("Nothing to destroy.")
         return
     if not yes:
-        click.echo("\n".join(shown))
+        _echo_plan(shown)
         if not sys.stdin.isatty():
             host.close()
             _fail([], "stdin is not a terminal: add --yes to destroy", EXIT_PROBLEMS)
@@ -561,8 +586,11 @@ def schema() -> None:
     click.echo(json.dumps(load_schema(), indent=2))
 
 
-def _compile_or_exit(paths: tuple[Path, ...], scope: str = DEFAULT_SCOPE) -> CompileResult:
-    result = compile_paths(paths, scope)
+def _compile_or_exit(
+    paths: tuple[Path, ...], scope: str = DEFAULT_SCOPE, *, quiet: bool = False
+) -> CompileResult:
+    with _file_progress(paths, "compiling", quiet) as progress:
+        result = compile_paths(paths, scope, progress)
     if not result.problems and not result.documents:
         _fail([], f"no spec documents found in {', '.join(map(str, paths))}", EXIT_USAGE)
     if result.problems:
@@ -580,7 +608,58 @@ def _fail(problems: list[Problem], summary: str, code: int = EXIT_PROBLEMS) -> N
     sys.exit(code)
 
 
-def _check_golden(resources: list[CompiledResource], golden_dir: Path) -> int:
+# Plan lines by their leading symbol (vmspec/host/report.py): what apply creates,
+# changes, deletes, cannot do; fleets add hosts (==) and moves (>).
+_PLAN_STYLES = {
+    "+ ": {"fg": "green"},
+    "~ ": {"fg": "yellow"},
+    "- ": {"fg": "red"},
+    "! ": {"fg": "red", "bold": True},
+    "> ": {"fg": "cyan"},
+    "== ": {"bold": True},
+    "Plan: ": {"bold": True},
+}
+
+
+def _echo_plan(lines: list[str]) -> None:
+    """Plan lines, colored where click lets colors through (a terminal, no NO_COLOR)."""
+    styled = []
+    for line in lines:
+        style = next((s for start, s in _PLAN_STYLES.items() if line.startswith(start)), None)
+        styled.append(click.style(line, **style) if style else line)
+    click.echo("\n".join(styled))
+
+
+# Fewer files than this compile in well under a second (benchmarks/): no bar to flash by.
+_PROGRESS_FROM_FILES = 200
+
+
+@contextlib.contextmanager
+def _file_progress(paths: tuple[Path, ...], label: str, quiet: bool):
+    """A progress bar over the spec files under ``paths`` on a terminal (stderr), for
+    runs long enough to want one; else nothing. Yields what compile_paths calls with
+    each valid document's file (or None)."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from vmspec.load.yaml_loader import spec_files
+
+    total = sum(1 for _ in spec_files(paths))
+    if total < _PROGRESS_FROM_FILES:
+        yield None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        seen: set[str] = set()
+
+        def advance(file: str) -> None:
+            if file not in seen:  # documents of one file come one after another
+                seen.add(file)
+                bar.update(1)
+
+        yield advance
+
+
+def _check_golden(resources: list[CompiledResource], golden_dir: Path, quiet: bool) -> int:
     differing = 0
     expected_files = set()
     for resource in resources:
@@ -611,7 +690,8 @@ def _check_golden(resources: list[CompiledResource], golden_dir: Path) -> int:
     if differing:
         click.echo(f"vmspec: {_count(differing, 'golden file')} out of date", err=True)
         return EXIT_PROBLEMS
-    click.echo(f"{_count(len(resources), 'golden file')} up to date", err=True)
+    if not quiet:
+        click.echo(f"{_count(len(resources), 'golden file')} up to date", err=True)
     return 0
 
 
@@ -926,8 +1006,12 @@ def _plan_fleet_command(paths, uri, scope, targets, flags, inventory_path, reach
     fleet.close()
     if output == "json":
         click.echo(json.dumps(fleet.to_json(), indent=2))
+    elif output == "markdown":
+        from vmspec.host.report_markdown import fleet_markdown
+
+        click.echo(fleet_markdown(fleet), nl=False)
     else:
-        click.echo("\n".join(fleet_lines(fleet)))
+        _echo_plan(fleet_lines(fleet))
     if fleet.failed:
         sys.exit(EXIT_PROBLEMS)
     sys.exit(EXIT_CHANGES if fleet.has_changes else 0)
@@ -941,7 +1025,7 @@ def _apply_fleet_command(
 
     fleet, options = _make_fleet_plan(paths, uri, scope, targets, flags, inventory_path, reach)
     try:
-        click.echo("\n".join(fleet_lines(fleet)))
+        _echo_plan(fleet_lines(fleet))
         click.echo("Applying:")
         failures = apply_fleet(
             fleet,
@@ -1009,7 +1093,7 @@ def _destroy_fleet_command(
         reach,
     )
     try:
-        click.echo("\n".join(fleet_lines(fleet)))
+        _echo_plan(fleet_lines(fleet))
         if not fleet.has_changes:
             click.echo("Nothing to destroy.")
             failures = int(fleet.failed)

@@ -8,7 +8,7 @@ the output and not with the node trees of every spec read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,12 +140,20 @@ class ValidDocuments:
                 )
 
 
-def compile_paths(paths: Iterable[Path], scope: str = DEFAULT_SCOPE) -> CompileResult:
+def compile_paths(
+    paths: Iterable[Path],
+    scope: str = DEFAULT_SCOPE,
+    progress: Callable[[str], None] | None = None,
+) -> CompileResult:
+    """``progress``, when given, is called with each valid document's file as its turn
+    comes (the CLI's progress bar)."""
     documents = ValidDocuments(paths)
     resources: list[CompiledResource] = []
     pool_paths: dict[str, str] = {}
     volumes: dict[tuple[str, str], tuple[SourceDocument, WantedVolume]] = {}
     for document in documents:
+        if progress is not None:
+            progress(document.file)
         data, kind = document.data, document.data["kind"]
         name = data["metadata"]["name"]
         if kind == VIRTUAL_MACHINE:

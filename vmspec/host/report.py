@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from vmspec.compare.model import Action, Kind, Plan, ResourcePlan
 
-_SYMBOL = {
+SYMBOL = {
     Action.CREATE: "+",
     Action.UPDATE: "~",
     Action.ADOPT: "~",
@@ -29,12 +29,18 @@ def plan_lines(plan: Plan) -> list[str]:
     return lines
 
 
-def _resource_lines(plan: ResourcePlan) -> list[str]:
+def symbol(plan: ResourcePlan) -> str:
     pending = plan.has_changes or plan.restart == "needed"
-    symbol = "~" if plan.action == Action.NONE and pending else _SYMBOL[plan.action]
+    return "~" if plan.action == Action.NONE and pending else SYMBOL[plan.action]
+
+
+def label(plan: ResourcePlan) -> str:
     # Domains are what people plan most: they go by name; the rest by kind and name.
-    label = plan.name if plan.kind == Kind.DOMAIN else f"{plan.kind} {plan.name}"
-    lines = [f"{symbol} {label}: {'; '.join(_headline(plan))}"]
+    return plan.name if plan.kind == Kind.DOMAIN else f"{plan.kind} {plan.name}"
+
+
+def _resource_lines(plan: ResourcePlan) -> list[str]:
+    lines = [f"{symbol(plan)} {label(plan)}: {'; '.join(headline(plan))}"]
     if plan.known_after_apply and plan.action not in (Action.REFUSE, Action.BLOCKED):
         lines.append(f"    (known after apply): {plan.known_after_apply}")
     lines.extend(_change_line(change) for change in plan.changes)
@@ -55,7 +61,7 @@ def _change_line(change, change_class: str | None = None) -> str:
     return f"    {change.path}: {before} → {after}  [{change_class or change.change_class}]"
 
 
-def _headline(plan: ResourcePlan) -> list[str]:
+def headline(plan: ResourcePlan) -> list[str]:
     if plan.action == Action.REFUSE:
         return [f"refused: {plan.reason}"]
     if plan.action == Action.BLOCKED:

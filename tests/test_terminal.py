@@ -1,0 +1,108 @@
+"""Colors and progress bars: on a terminal only, never with NO_COLOR or --quiet.
+
+The terminal is a real pseudo-terminal (os.openpty) given to the command as stdout or
+stderr, as a shell would; the other stream is a pipe.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MINIMAL_SPEC, REPO, write_spec
+
+GREEN_PLUS = "\x1b[32m+ tiny"
+
+
+def run(*args: str, terminal: str, env: dict[str, str] | None = None) -> tuple[str, str]:
+    """(what the terminal showed, what the pipe got) for `vmspec ARGS`, with ``terminal``
+    ("stdout", "stderr" or "none") being a pseudo-terminal."""
+    leader, follower = os.openpty()
+    streams = {
+        name: (follower if terminal == name else subprocess.PIPE) for name in ("stdout", "stderr")
+    }
+    environment = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vmspec", *args],
+        cwd=REPO,
+        env={**environment, **(env or {})},
+        stdin=subprocess.DEVNULL,
+        **streams,
+    )
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the command closed its end
+            break
+        if not chunk:
+            break
+        shown += chunk
+    piped = (process.stdout or process.stderr).read()
+    process.wait(timeout=120)
+    os.close(leader)
+    return shown.decode(errors="replace"), piped.decode(errors="replace")
+
+
+@pytest.fixture
+def spec(tmp_path) -> Path:
+    pytest.importorskip("libvirt", reason="plan needs libvirt-python")
+    return write_spec(tmp_path, MINIMAL_SPEC)
+
+
+def test_plan_is_colored_on_a_terminal(spec):
+    shown, _ = run("plan", "-c", "test:///default", str(spec), terminal="stdout")
+    assert GREEN_PLUS in shown and "\x1b[1mPlan: 1 to create.\x1b[0m" in shown
+
+
+@pytest.mark.parametrize("env", [{"NO_COLOR": "1"}, {"NO_COLOR": "yes please"}])
+def test_no_color_turns_colors_off_on_a_terminal(spec, env):
+    shown, _ = run("plan", "-c", "test:///default", str(spec), terminal="stdout", env=env)
+    assert "+ tiny: create" in shown and "\x1b[" not in shown
+
+
+def test_an_empty_no_color_leaves_colors_on(spec):
+    # no-color.org: only a NO_COLOR that is present and not empty turns colors off.
+    shown, _ = run(
+        "plan", "-c", "test:///default", str(spec), terminal="stdout", env={"NO_COLOR": ""}
+    )
+    assert GREEN_PLUS in shown
+
+
+def test_plan_into_a_pipe_has_no_colors(spec):
+    _, piped = run("plan", "-c", "test:///default", str(spec), terminal="stderr")
+    assert "+ tiny: create" in piped and "\x1b[" not in piped
+
+
+@pytest.fixture(scope="module")
+def many_specs(tmp_path_factory) -> Path:
+    """Enough specs for a progress bar (vmspec.cli._PROGRESS_FROM_FILES)."""
+    folder = tmp_path_factory.mktemp("many")
+    for number in range(250):
+        write_spec(
+            folder, MINIMAL_SPEC.replace("name: tiny", f"name: vm{number}"), f"vm{number}.yaml"
+        )
+    return folder
+
+
+def test_compiling_many_specs_shows_a_bar_on_a_terminal(many_specs, tmp_path):
+    shown, _ = run("compile", str(many_specs), "-o", str(tmp_path), terminal="stderr")
+    assert "compiling" in shown and "100%" in shown, shown
+    assert "wrote 250 files" in shown
+
+
+def test_no_bar_into_a_pipe_nor_with_quiet(many_specs, tmp_path):
+    _, piped = run("compile", str(many_specs), "-o", str(tmp_path / "a"), terminal="stdout")
+    assert piped == "wrote 250 files to " + str(tmp_path / "a") + " (0 unchanged)\n"
+    shown, _ = run("validate", "--quiet", str(many_specs), terminal="stderr")
+    assert shown == ""
+
+
+def test_a_few_specs_show_no_bar_even_on_a_terminal(spec):
+    shown, _ = run("validate", str(spec), terminal="stderr")
+    assert shown == ""
