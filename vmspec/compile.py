@@ -14,6 +14,7 @@ from pathlib import Path
 
 from vmspec.emit import domain_xml, resource_xml
 from vmspec.load import SourceDocument
+from vmspec.load.profiles import ProfileError, Profiles, is_profile, listed_profiles
 from vmspec.load.yaml_loader import load_file, spec_files
 from vmspec.lower import lower_virtual_machine
 from vmspec.lower.identity import domain_uuid, interface_macs
@@ -69,16 +70,44 @@ class ValidDocuments:
 
     def __iter__(self) -> Iterator[SourceDocument]:
         first_place: dict[tuple[str, ...], str] = {}
+        profiles = Profiles()
+        # VMs whose profiles are in files still to come (profiles-*.yaml sorts late).
+        waiting: list[SourceDocument] = []
         for path in spec_files(self.paths):
             loaded, load_problems = load_file(path)
             self.problems.extend(load_problems)
             self.count += len(loaded)
             for document in loaded:
-                found = validate_document(document)
-                if found:
-                    self.problems.extend(found)
-                elif self._unique(document, first_place):
-                    yield document
+                if is_profile(document):
+                    self.problems.extend(validate_document(document))
+                    self.problems.extend(profiles.add(document))
+                elif listed_profiles(document.data) and not profiles.knows_all(document):
+                    waiting.append(document)
+                else:
+                    yield from self._checked(document, profiles, first_place)
+        for document in waiting:
+            yield from self._checked(document, profiles, first_place)
+        self.problems.extend(profiles.problems())
+        # A problem in a profile shows once, not once per VM that lists the profile.
+        self.problems = list(dict.fromkeys(self.problems))
+
+    def _checked(
+        self,
+        document: SourceDocument,
+        profiles: Profiles,
+        first_place: dict[tuple[str, ...], str],
+    ) -> Iterator[SourceDocument]:
+        """``document`` with its profiles laid under it, if it is valid and unique."""
+        try:
+            document = profiles.apply(document)
+        except ProfileError as error:
+            self.problems.append(error.problem)
+            return
+        found = validate_document(document)
+        if found:
+            self.problems.extend(found)
+        elif self._unique(document, first_place):
+            yield document
 
     def _unique(self, document: SourceDocument, first_place: dict[tuple[str, ...], str]) -> bool:
         kind = document.data["kind"]
