@@ -39,10 +39,9 @@ class _Layer:
 
 
 class ProfileError(Exception):
-    def __init__(self, problem: Problem, cycle: frozenset[str] = frozenset()) -> None:
+    def __init__(self, problem: Problem) -> None:
         super().__init__(problem.message)
         self.problem = problem
-        self.cycle = cycle  # the profiles of a cycle: it is reported once, not once each
 
 
 def is_profile(document: SourceDocument) -> bool:
@@ -65,6 +64,7 @@ class Profiles:
     def __init__(self) -> None:
         self._documents: dict[str, SourceDocument] = {}
         self._resolved: dict[str, _Layer] = {}
+        self._cycles: dict[frozenset[str], Problem] = {}
 
     def add(self, document: SourceDocument) -> list[Problem]:
         """Register a Profile document; a second profile of the same name is a problem."""
@@ -108,14 +108,12 @@ class Profiles:
 
     def problems(self) -> list[Problem]:
         """Unknown names and cycles in every profile, used by a VM or not."""
-        found, cycles = [], set()
+        found = []
         for name in self._documents:
             try:
                 self._resolve(name, ())
             except ProfileError as error:
-                if not error.cycle or error.cycle not in cycles:
-                    found.append(error.problem)
-                cycles.add(error.cycle)
+                found.append(error.problem)
         return found
 
     def _resolve(self, name: str, chain: tuple[str, ...]) -> _Layer:
@@ -141,7 +139,9 @@ class Profiles:
             if name in chain:
                 cycle = chain[chain.index(name) :]
                 message = f"profile {name!r} includes itself: {' → '.join((*cycle, name))}"
-                raise ProfileError(document.problem(Finding(where, message)), frozenset(cycle))
+                problem = document.problem(Finding(where, message))
+                # Met from any of its profiles, a cycle is one problem, told where first met.
+                raise ProfileError(self._cycles.setdefault(frozenset(cycle), problem))
             layer = self._resolve(name, chain)
             merged = layer if merged is None else _merge(merged, layer, ("spec",))
         return merged
