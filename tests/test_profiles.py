@@ -163,22 +163,8 @@ def test_a_vm_with_profiles_compiles_as_if_it_said_everything_itself(tmp_path):
     (tmp_path / "whole").mkdir()
     write(tmp_path / "split", "base.yaml", BASE)
     write(tmp_path / "split", "vm.yaml", machine("web-01", "profiles: [base]\nvcpus: 2"))
-    whole = machine(
-        "web-01",
-        """
-        domainType: kvm
-        memory: 2GiB
-        vcpus: 2
-        cpu: {mode: host-model, topology: {sockets: 1, cores: 2, threads: 1}}
-        disks:
-          - {target: vda, file: /var/lib/libvirt/images/base.qcow2, cache: none}
-          - {target: vdb, file: /var/lib/libvirt/images/data.qcow2}
-        interfaces:
-          - {name: lan, network: default, model: virtio}
-          - {bridge: br0}
-        boot: [hd, network]
-        """,
-    )
+    # The same fields, written in the VM itself.
+    whole = BASE.replace("kind: Profile", "kind: VirtualMachine").replace("base", "web-01", 1)
     write(tmp_path / "whole", "vm.yaml", whole)
     (split,) = compile_paths([tmp_path / "split"]).resources
     (written_out,) = compile_paths([tmp_path / "whole"]).resources
