@@ -216,8 +216,11 @@ class Interface:
 VIRTIO_MODELS = ("virtio", "virtio-transitional", "virtio-non-transitional")
 
 
+MODEL_REASON = "virtio-net: paravirtual and fastest; e1000 only for guests without drivers"
+
+
 def model(interface: Spec) -> str:
-    # virtio-net: paravirtual and fastest; e1000 only for guests without drivers.
+    # MODEL_REASON
     return interface.get("model", "virtio")
 
 
