@@ -71,25 +71,39 @@ class ValidDocuments:
     def __iter__(self) -> Iterator[SourceDocument]:
         first_place: dict[tuple[str, ...], str] = {}
         profiles = Profiles()
-        # VMs whose profiles are in files still to come (profiles-*.yaml sorts late).
-        waiting: list[SourceDocument] = []
-        for path in spec_files(self.paths):
-            loaded, load_problems = load_file(path)
+        files = list(spec_files(self.paths))
+        # Files read ahead for their profiles (profiles-*.yaml sorts after most VMs).
+        read_ahead: dict[Path, tuple[list[SourceDocument], list[Problem]]] = {}
+        looked_ahead = False
+        for position, path in enumerate(files):
+            was_read_ahead = path in read_ahead
+            loaded, load_problems = read_ahead.pop(path, None) or load_file(path)
             self.problems.extend(load_problems)
             self.count += len(loaded)
             for document in loaded:
                 if is_profile(document):
-                    self.problems.extend(validate_document(document))
-                    self.problems.extend(profiles.add(document))
-                elif listed_profiles(document.data) and not profiles.knows_all(document):
-                    waiting.append(document)
-                else:
-                    yield from self._checked(document, profiles, first_place)
-        for document in waiting:
-            yield from self._checked(document, profiles, first_place)
+                    if not was_read_ahead:
+                        self._add_profile(document, profiles)
+                    continue
+                if (
+                    not looked_ahead
+                    and listed_profiles(document.data)
+                    and not profiles.knows_all(document)
+                ):
+                    looked_ahead = True  # once: every later file is looked at then
+                    for later in files[position + 1 :]:
+                        if _may_hold_a_profile(later):
+                            read_ahead[later] = load_file(later)
+                            for found in filter(is_profile, read_ahead[later][0]):
+                                self._add_profile(found, profiles)
+                yield from self._checked(document, profiles, first_place)
         self.problems.extend(profiles.problems())
         # A problem in a profile shows once, not once per VM that lists the profile.
         self.problems = list(dict.fromkeys(self.problems))
+
+    def _add_profile(self, document: SourceDocument, profiles: Profiles) -> None:
+        self.problems.extend(validate_document(document))
+        self.problems.extend(profiles.add(document))
 
     def _checked(
         self,
@@ -167,6 +181,14 @@ class ValidDocuments:
                     f"the MAC address {mac} derived for this NIC is already used by the VM "
                     f"{owner!r}: set mac to choose another",
                 )
+
+
+def _may_hold_a_profile(path: Path) -> bool:
+    """A cheap look before parsing: a file without the word cannot hold a Profile."""
+    try:
+        return b"Profile" in path.read_bytes()
+    except OSError:
+        return False  # load_file reports it when its turn comes
 
 
 def compile_paths(paths: Iterable[Path], scope: str = DEFAULT_SCOPE) -> CompileResult:
