@@ -107,6 +107,10 @@ def test_one_field(specs):
     assert "spec.disks[1]:" in result.output and "data.qcow2" in result.output
     unset = run(str(specs), "--field", "spec.disks[0].iotune")
     assert "not set" in unset.output
+    # A value inside a mapping the policy set as a whole has that mapping's reason.
+    timer = run(str(specs), "--field", "spec.clock.timers.hpet.present")
+    assert timer.output.startswith("spec.clock.timers.hpet.present: false")
+    assert "# policy: HPET emulation costs CPU" in timer.output
 
 
 def test_a_host_read_with_c_counts(specs):
@@ -141,6 +145,8 @@ def test_a_name_is_needed_among_several_vms(specs):
     assert "name one of: db-01, web-01" in result.stderr
     assert run(str(specs), "db-01").exit_code == 0
     assert "no VM named 'nope'" in CliRunner().invoke(main, ["explain", str(specs), "nope"]).stderr
+    typo = CliRunner().invoke(main, ["explain", str(specs), "web01"])
+    assert typo.stderr.endswith("; did you mean 'web-01'?\n")
 
 
 def test_a_broken_profile_is_reported_not_explained(specs):

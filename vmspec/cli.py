@@ -186,9 +186,13 @@ def explain(arguments: tuple[str, ...], field: str | None, uri: str | None) -> N
         )
     chosen = [d for d in machines if not names or d.data["metadata"]["name"] == names[0]]
     if len(chosen) != 1:
-        known = ", ".join(sorted(d.data["metadata"]["name"] for d in machines)) or "none"
-        wanted = f"no VM named {names[0]!r}" if names else f"{len(chosen)} VMs"
-        _fail([], f"{wanted} in {', '.join(map(str, paths))}: name one of: {known}", EXIT_USAGE)
+        known = sorted(d.data["metadata"]["name"] for d in machines)
+        wanted = f"{len(chosen)} VMs" if not names else f"no VM named {names[0]!r}"
+        close = difflib.get_close_matches(names[0], known, n=1) if names else []
+        hint = (
+            f"did you mean {close[0]!r}?" if close else f"name one of: {', '.join(known) or 'none'}"
+        )
+        _fail([], f"{wanted} in {', '.join(map(str, paths))}; {hint}", EXIT_USAGE)
     nested = _nested_kvm_host(uri) if uri is not None else False
     explanation = explain(chosen[0], nested_kvm_host=nested)
     if uri is not None:

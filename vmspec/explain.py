@@ -71,7 +71,15 @@ def field_lines(explanation: Explanation, path: FieldPath) -> list[str]:
         if found is None:
             return [f"{show_field(path)}: not set (libvirt's or QEMU's own default applies)"]
         value = found[0]
-    return _lines({show_field(path): value}, (), explanation.origins, prefix=path[:-1])
+    origins = explanation.origins
+    if path not in origins:
+        # Inside a mapping the policy set as a whole: that mapping's reason is this value's.
+        around = next(
+            (path[:end] for end in range(len(path), 0, -1) if path[:end] in origins), None
+        )
+        if around is not None:
+            origins = {**origins, path: origins[around]}
+    return _lines({show_field(path): value}, (), origins, prefix=path[:-1])
 
 
 def document_lines(explanation: Explanation) -> list[str]:
