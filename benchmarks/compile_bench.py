@@ -98,6 +98,7 @@ spec:
       cache: none
       io: native
       discard: unmap
+    - target: vdb  # its place: a merged list keeps the profile's order
     - target: vdc
       format: raw
     - target: sda
