@@ -81,7 +81,7 @@ class Profiles:
 
     def knows_all(self, document: SourceDocument) -> bool:
         """Whether every profile ``document`` needs, through other profiles too, is known
-        (if not, it waits for the files still to come)."""
+        (if not, the files still to come are read ahead for theirs)."""
         seen: set[str] = set()
         waiting = list(listed_profiles(document.data))
         while waiting:
