@@ -100,6 +100,28 @@ def test_the_whole_spec_is_shown_with_comments(specs):
     assert any(re.match(r"\s+offset: utc +# policy: everyone but Windows", line) for line in lines)
 
 
+def test_a_list_the_policy_adds_shows_its_reason_once(tmp_path):
+    display = "graphics: [{type: vnc}]\nmemballoon: {model: none}"
+    write(
+        tmp_path,
+        "vm.yaml",
+        machine("web-01", f"domainType: kvm\nmemory: 1GiB\nvcpus: 1\n{display}"),
+    )
+    lines = run(str(tmp_path)).output.splitlines()
+    inputs = next(index for index, line in enumerate(lines) if line.startswith("  inputs:"))
+    assert lines[inputs].endswith(
+        "# policy: an absolute-pointing USB tablet keeps the VNC/SPICE "
+        "pointer where the client's mouse is (a PS/2 mouse moves "
+        "relatively and drifts)"
+    )
+    assert [line.split() for line in lines[inputs + 1 : inputs + 3]] == [
+        ["-", "type:", "tablet"],
+        ["bus:", "usb"],
+    ]
+    # A balloon the spec turned off is the spec's, not the policy's.
+    assert not any("the balloon reports" in line for line in lines)
+
+
 def test_one_field(specs):
     result = run(str(specs), "web-01", "--field", "spec.disks[0].cache")
     assert result.output.split() == ["spec.disks[0].cache:", "writeback", "#", f"{specs}/vm.yaml:9"]

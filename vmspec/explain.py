@@ -141,11 +141,11 @@ def _lines(
     for key, value in mapping.items():
         here = (*path, key) if not prefix else (*prefix, *_last(key))
         if isinstance(value, dict) and value:
-            # A mapping the policy set as a whole (a clock timer) has its origin here.
+            # A mapping or list the policy set as a whole (a clock timer) has its origin here.
             lines.append(_commented(f"{indent}{key}:", origins.get(here)))
             lines.extend(_lines(value, here, origins, indent=indent + "  "))
         elif isinstance(value, list) and value and not _is_flow(value):
-            lines.append(f"{indent}{key}:")
+            lines.append(_commented(f"{indent}{key}:", origins.get(here)))
             for index, item in enumerate(value):
                 lines.extend(_item_lines(item, (*here, index), origins, indent))
         else:

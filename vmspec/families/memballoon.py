@@ -18,8 +18,11 @@ class Memballoon:
     model: str | None = attr("model")
 
 
-# The balloon reports guest memory use and lets the host reclaim it; libvirt adds it anyway.
-DEFAULT_MODEL = "virtio"
+BALLOON_REASON = (
+    "the balloon reports the guest's memory use and lets the host reclaim it; libvirt "
+    "adds it anyway"
+)
+DEFAULT_MODEL = "virtio"  # BALLOON_REASON
 
 SCHEMA = {
     "type": "object",

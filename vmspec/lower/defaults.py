@@ -14,8 +14,12 @@ from typing import Any
 from vmspec.families.clock import policy_clock_and_reasons
 from vmspec.families.cpu import cpu_mode_and_reason
 from vmspec.families.features import ACPI_REASON, APIC_REASON, acpi_and_apic
+from vmspec.families.input import TABLET_REASON
+from vmspec.families.input import inputs as policy_inputs
 from vmspec.families.interface import MODEL_REASON
 from vmspec.families.interface import model as interface_model
+from vmspec.families.memballoon import BALLOON_REASON
+from vmspec.families.memballoon import DEFAULT_MODEL as BALLOON_MODEL
 from vmspec.lower import policy
 from vmspec.lower.identity import MAC_REASON, UUID_REASON, domain_uuid, interface_macs
 from vmspec.problems import FieldPath
@@ -59,6 +63,10 @@ def _defaults(document: dict[str, Any], nested_kvm_host: bool) -> Iterator[Polic
         if key not in features and on:
             yield PolicyDefault(("spec", "features", key), on, reason)
     yield from _interfaces(spec, uuid)
+    if "inputs" not in spec and policy_inputs(spec):
+        yield PolicyDefault(("spec", "inputs"), policy_inputs(spec), TABLET_REASON)
+    if "model" not in spec.get("memballoon", {}):
+        yield PolicyDefault(("spec", "memballoon", "model"), BALLOON_MODEL, BALLOON_REASON)
 
 
 def _clock(spec: dict[str, Any]) -> Iterator[PolicyDefault]:
