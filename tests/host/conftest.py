@@ -263,7 +263,7 @@ def _lacks_host_paths(document) -> bool:
     from vmspec.lower import lower_virtual_machine
 
     paths = _family_paths(lower_virtual_machine(document))
-    return any(not Path(path).exists() for path, _ in paths)
+    return any(not Path(path).exists() for _, path in paths)
 
 
 @pytest.fixture

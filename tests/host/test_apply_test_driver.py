@@ -44,7 +44,17 @@ EXAMPLES_WITHOUT_SEEDS = sorted(
 )
 
 
+# The iSCSI pool the storage lab's LUN comes from: the SAN admin's, not in the specs (vmspec
+# defines no iSCSI pools), so it is on the host beforehand, as on a real one.
+ISCSI_LAB = """<pool type='iscsi'><name>iscsi-lab</name>
+  <source><host name='iscsi.example.net'/><device path='iqn.2024-01.net.example:lab'/></source>
+  <target><path>/dev/disk/by-path</path></target></pool>"""
+
+
 def test_every_example_applies_and_a_second_plan_has_no_changes(host):
+    pool = host.connection.storagePoolDefineXML(ISCSI_LAB)
+    pool.create()
+    pool.createXML("<volume><name>unit:0:0:1</name><capacity unit='G'>1</capacity></volume>")
     first, done = apply(host, *EXAMPLES_WITHOUT_SEEDS)
     assert set(actions(first).values()) == {Action.CREATE}
     assert "  web-01: started" in done and "  web-01: autostart on" in done

@@ -143,7 +143,9 @@ def test_watch_prints_samples_and_the_rates_between_them(host):
     headings = [line for line in result.stdout.splitlines() if line.startswith(SYSTEM_URI)]
     assert len(headings) == 2
     interval = re.search(r"rates over the last (\d+\.\d) s$", headings[1])
-    assert interval and 0.9 <= float(interval[1]) < 1.5
+    # At least the interval asked for; how much more depends on the machine's load (2.3 s
+    # seen on a busy one), so no upper bound: this is no timing test.
+    assert interval and float(interval[1]) >= 0.9
     assert "rates" not in headings[0]
     assert "% of one vCPU" in result.stdout
     [with_rates] = [line for line in result.stdout.splitlines() if line.startswith("  DISK")][1:]

@@ -51,6 +51,9 @@ def config_class(cls: type[T]) -> type[T]:
     (one ``exec``); the rest are shared functions driven by the class's field names.
     ``dataclasses.fields``, ``replace`` and ``is_dataclass`` work as for any dataclass.
     """
+    if cls.__doc__ is None:
+        # Otherwise dataclass writes one from inspect.signature(cls): ~0.3 ms a class.
+        cls.__doc__ = f"The config class of <{getattr(cls, 'TAG', cls.__name__)}>."
     made = dataclass(init=False, repr=False, eq=False, slots=True, kw_only=True, match_args=False)(
         cls
     )

@@ -405,7 +405,9 @@ def _hostdev(item: dict[str, Any]) -> Hostdev:
     return replace(
         hostdev,
         model=source.get("model", MDEV_MODEL),
-        display=source.get("display"),
+        # display: false is libvirt's default, which it writes itself (display='off'):
+        # left to it, the spec and its import compile to the same bytes.
+        display=source.get("display") or None,
         ramfb=source.get("ramfb"),
         # libvirt writes a UUID back in lower case
         source=HostdevSource(address=HostdevAddress(uuid=source["uuid"].lower())),

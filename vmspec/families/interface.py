@@ -179,7 +179,8 @@ DRIVER_FIELDS = {
 @config_class
 class Interface:
     TAG: ClassVar[str] = "interface"
-    IDENTITY: ClassVar[tuple[str, ...]] = ("mac/@address",)
+    # A virtio-net failover pair shares one MAC: its teaming role tells the two apart.
+    IDENTITY: ClassVar[tuple[str, ...]] = ("mac/@address", "teaming/@type")
     HOTPLUG: ClassVar[bool] = True
     type: str | None = attr("type")
     managed: bool | None = attr("managed")  # hostdev: libvirt detaches the function
@@ -743,10 +744,18 @@ def _sources(spec: Spec) -> Iterator[Finding]:
             problem = pci_address_problem(hostdev["address"])
             if problem:
                 yield Finding((*where, "hostdev", "address"), problem)
-            if "name" in interface.get("driver", {}):
+            driver = interface.get("driver", {})
+            if "name" in driver:
                 yield Finding(
                     (*where, "driver", "name"),
                     "a hostdev NIC's driver is VFIO's (hostdev.driver): qemu and vhost are virtio-net's backends",
+                )
+            elif driver:
+                # libvirt's schema gives a hostdev NIC's <driver> a name only: the function
+                # is the host's hardware, not QEMU's virtio-net.
+                yield Finding(
+                    (*where, "driver", next(iter(driver))),
+                    "a hostdev NIC is the host's hardware: virtio-net's driver options do not apply",
                 )
         if "vdpa" in interface and model(interface) != "virtio":
             # libvirt's qemu driver: vDPA devices are virtio-net in hardware.
@@ -1026,20 +1035,27 @@ def libvirt_fills_in(
 ) -> tuple[Interface, ...]:
     """A tap device libvirt named itself (vnet3, when the guest runs) is no difference,
     nor the virtualport ids it made up at define where the spec gives none."""
-    wanted_by_mac = {nic.mac.address.lower(): nic for nic in wanted if nic.mac and nic.mac.address}
+    wanted_by_mac = {_mac_and_role(nic): nic for nic in wanted if nic.mac and nic.mac.address}
     filled = []
     for nic in live:
         if _libvirts_own_target(nic.target):
             nic = dataclasses.replace(nic, target=None)
         if nic.alias is not None and not _users_alias(nic.alias):
             nic = dataclasses.replace(nic, alias=None)  # net0: a running guest's
-        mac = nic.mac.address.lower() if nic.mac and nic.mac.address else None
-        counterpart = wanted_by_mac.get(mac) if mac else None
+        counterpart = wanted_by_mac.get(_mac_and_role(nic)) if nic.mac else None
         virtualport = nic_options.without_generated_ids(
             nic.virtualport, counterpart.virtualport if counterpart else None
         )
         filled.append(dataclasses.replace(nic, virtualport=virtualport))
     return tuple(filled)
+
+
+def _mac_and_role(nic: Interface) -> tuple[str, str | None]:
+    """A NIC's MAC and its teaming role: the two NICs of a failover pair share the MAC."""
+    return (
+        (nic.mac.address or "").lower() if nic.mac else "",
+        nic.teaming.type if nic.teaming else None,
+    )
 
 
 def _users_alias(alias: DeviceAlias) -> bool:
