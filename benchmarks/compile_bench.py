@@ -45,7 +45,8 @@ FULL = {"sizes": [100, 1000, 10000], "repeat": 5, "virt_install_vms": 20}
 QUICK = {"sizes": [50, 500], "repeat": 1, "virt_install_vms": 3}
 IMAGES = "/var/lib/libvirt/images"
 
-SPEC = """\
+# The envelope of every typical VM.
+_HEADER = """\
 apiVersion: vmspec/v1
 kind: VirtualMachine
 metadata:
@@ -53,21 +54,9 @@ metadata:
   labels: {{role: {role}, tier: {tier}, team: platform}}
   description: "generated for the compile benchmark"
 spec:
-  domainType: kvm
-  machine: q35
-  memory: {memory}GiB
-  vcpus: {vcpus}
-  disks:
-    - target: vda
-      file: {images}/{name}-root.qcow2
-      cache: none
-      io: native
-      discard: unmap
-    - target: vdb
-      file: {images}/{name}-data.qcow2
-    - target: vdc
-      file: {images}/{name}-scratch.img
-      format: raw
+"""
+# The CD-ROM, the NICs and the display, the same in every typical VM.
+_SHARED = """\
     - target: sda
       bus: sata
       device: cdrom
@@ -83,9 +72,33 @@ spec:
 """
 
 
+SPEC = (
+    _HEADER
+    + """\
+  domainType: kvm
+  machine: q35
+  memory: {memory}GiB
+  vcpus: {vcpus}
+  disks:
+    - target: vda
+      file: {images}/{name}-root.qcow2
+      cache: none
+      io: native
+      discard: unmap
+    - target: vdb
+      file: {images}/{name}-data.qcow2
+    - target: vdc
+      file: {images}/{name}-scratch.img
+      format: raw
+"""
+    + _SHARED
+)
+
+
 # With --profiles: the same VMs, what they share said once in a profile they all list
 # (they compile to the same XML), so that merging is part of what is measured.
-PROFILE = """\
+PROFILE = (
+    """\
 apiVersion: vmspec/v1
 kind: Profile
 metadata:
@@ -101,27 +114,12 @@ spec:
     - target: vdb  # its place: a merged list keeps the profile's order
     - target: vdc
       format: raw
-    - target: sda
-      bus: sata
-      device: cdrom
-      file: {images}/debian-12.iso
-      readonly: true
-  interfaces:
-    - network: default
-    - bridge: br0
-      model: virtio
-  graphics:
-    - type: vnc
-      listen: 127.0.0.1
 """
-SPEC_WITH_PROFILE = """\
-apiVersion: vmspec/v1
-kind: VirtualMachine
-metadata:
-  name: {name}
-  labels: {{role: {role}, tier: {tier}, team: platform}}
-  description: "generated for the compile benchmark"
-spec:
+    + _SHARED
+)
+SPEC_WITH_PROFILE = (
+    _HEADER
+    + """\
   profiles: [typical]
   memory: {memory}GiB
   vcpus: {vcpus}
@@ -133,6 +131,7 @@ spec:
     - target: vdc
       file: {images}/{name}-scratch.img
 """
+)
 
 
 def typical_vm(index: int) -> dict[str, Any]:
