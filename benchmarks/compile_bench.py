@@ -12,7 +12,7 @@ Once: `virt-install --connect test:///default --print-xml` for --virt-install-vm
 call per VM as people make it; and `vmspec compile -o` of one spec, the fixed cost taken
 out of the growth figure. Peak memory: each process's max RSS, from GNU time.
 
-    .venv/bin/python benchmarks/compile_bench.py [--quick] [--sizes N ...] [--json FILE]
+    .venv/bin/python benchmarks/compile_bench.py [--quick] [--sizes N ...] [--profiles] [--json FILE]
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ FULL = {"sizes": [100, 1000, 10000], "repeat": 5, "virt_install_vms": 20}
 QUICK = {"sizes": [50, 500], "repeat": 1, "virt_install_vms": 3}
 IMAGES = "/var/lib/libvirt/images"
 
-SPEC = """\
+# The envelope of every typical VM.
+_HEADER = """\
 apiVersion: vmspec/v1
 kind: VirtualMachine
 metadata:
@@ -53,6 +54,27 @@ metadata:
   labels: {{role: {role}, tier: {tier}, team: platform}}
   description: "generated for the compile benchmark"
 spec:
+"""
+# The CD-ROM, the NICs and the display, the same in every typical VM.
+_SHARED = """\
+    - target: sda
+      bus: sata
+      device: cdrom
+      file: {images}/debian-12.iso
+      readonly: true
+  interfaces:
+    - network: default
+    - bridge: br0
+      model: virtio
+  graphics:
+    - type: vnc
+      listen: 127.0.0.1
+"""
+
+
+SPEC = (
+    _HEADER
+    + """\
   domainType: kvm
   machine: q35
   memory: {memory}GiB
@@ -68,19 +90,48 @@ spec:
     - target: vdc
       file: {images}/{name}-scratch.img
       format: raw
-    - target: sda
-      bus: sata
-      device: cdrom
-      file: {images}/debian-12.iso
-      readonly: true
-  interfaces:
-    - network: default
-    - bridge: br0
-      model: virtio
-  graphics:
-    - type: vnc
-      listen: 127.0.0.1
 """
+    + _SHARED
+)
+
+
+# With --profiles: the same VMs, what they share said once in a profile they all list
+# (they compile to the same XML), so that merging is part of what is measured.
+PROFILE = (
+    """\
+apiVersion: vmspec/v1
+kind: Profile
+metadata:
+  name: typical
+spec:
+  domainType: kvm
+  machine: q35
+  disks:
+    - target: vda
+      cache: none
+      io: native
+      discard: unmap
+    - target: vdb  # its place: a merged list keeps the profile's order
+    - target: vdc
+      format: raw
+"""
+    + _SHARED
+)
+SPEC_WITH_PROFILE = (
+    _HEADER
+    + """\
+  profiles: [typical]
+  memory: {memory}GiB
+  vcpus: {vcpus}
+  disks:
+    - target: vda
+      file: {images}/{name}-root.qcow2
+    - target: vdb
+      file: {images}/{name}-data.qcow2
+    - target: vdc
+      file: {images}/{name}-scratch.img
+"""
+)
 
 
 def typical_vm(index: int) -> dict[str, Any]:
@@ -113,16 +164,19 @@ def virt_install_command(vm: dict[str, Any], images: Path) -> list[str]:
     ]
 
 
-def write_specs(folder: Path, count: int) -> None:
+def write_specs(folder: Path, count: int, profiles: bool = False) -> None:
     folder.mkdir(parents=True)
+    if profiles:  # sorted last, as profiles-*.yaml is in a repo: the VMs wait for it
+        (folder / "profiles-typical.yaml").write_text(PROFILE.format(images=IMAGES))
     for index in range(1, count + 1):
         vm = typical_vm(index)
-        (folder / f"{vm['name']}.yaml").write_text(SPEC.format(images=IMAGES, **vm))
+        text = (SPEC_WITH_PROFILE if profiles else SPEC).format(images=IMAGES, **vm)
+        (folder / f"{vm['name']}.yaml").write_text(text)
 
 
-def measure_size(work: Path, count: int, repeat: int) -> dict[str, Any]:
+def measure_size(work: Path, count: int, repeat: int, profiles: bool) -> dict[str, Any]:
     specs, current = work / f"specs-{count}", work / f"current-{count}"
-    write_specs(specs, count)
+    write_specs(specs, count, profiles)
     run([VMSPEC, "compile", str(specs), "-o", str(current)])  # warms caches; OUT for "current"
     seconds: dict[str, list[float]] = {
         key: [] for key in ("compile_new", "compile_current", "floor_read", "floor_write")
@@ -154,10 +208,10 @@ def measure_size(work: Path, count: int, repeat: int) -> dict[str, Any]:
     }
 
 
-def measure_fixed_cost(work: Path, repeat: int) -> float:
+def measure_fixed_cost(work: Path, repeat: int, profiles: bool) -> float:
     """`vmspec compile -o` of one spec: start-up and the rest that does not grow with N."""
     specs = work / "specs-1"
-    write_specs(specs, 1)
+    write_specs(specs, 1, profiles)
     seconds = []
     for attempt in range(repeat + 1):
         fresh = work / f"new-1-{attempt}"
@@ -181,15 +235,17 @@ def measure_virt_install(work: Path, count: int) -> dict[str, Any]:
     return {"vms": count, "per_vm_s": median(seconds), "total_s": sum(seconds)}
 
 
-def run_benchmark(sizes: list[int], repeat: int, virt_install_vms: int) -> dict[str, Any]:
+def run_benchmark(
+    sizes: list[int], repeat: int, virt_install_vms: int, profiles: bool = False
+) -> dict[str, Any]:
     sizes = sorted(sizes)
     if len(sizes) < 2:
         raise ValueError("give at least two sizes: growth compares the two largest")
     with tempfile.TemporaryDirectory(prefix="vmspec-bench-") as directory:
         work = Path(directory)
         virt_install = measure_virt_install(work, virt_install_vms)
-        fixed = measure_fixed_cost(work, repeat)
-        rows = [measure_size(work, count, repeat) for count in sizes]
+        fixed = measure_fixed_cost(work, repeat, profiles)
+        rows = [measure_size(work, count, repeat, profiles) for count in sizes]
     return {"repeat": repeat, "fixed_cost_s": fixed, "virt_install": virt_install, "sizes": rows}
 
 
@@ -312,11 +368,15 @@ def main() -> None:
         type=int,
         help=f"VMs through virt-install ({FULL['virt_install_vms']})",
     )
+    parser.add_argument(
+        "--profiles", action="store_true", help="the specs share a profile (kind: Profile)"
+    )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     arguments = parser.parse_args()
     settings = QUICK if arguments.quick else FULL
     results = run_benchmark(
-        **{key: getattr(arguments, key) or default for key, default in settings.items()}
+        **{key: getattr(arguments, key) or default for key, default in settings.items()},
+        profiles=arguments.profiles,
     )
     print(report(results))
     if arguments.json:

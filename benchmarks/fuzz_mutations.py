@@ -483,8 +483,13 @@ def run_mutant(mutant: Mutant, folder: Path, connection: Any, report: Report) ->
     spec.write_bytes(mutant.text.encode("utf-8", "surrogatepass"))
     output = folder / "out"
     shutil.rmtree(output, ignore_errors=True)
-    validate = invoke(["validate", str(spec)])
-    compiled = invoke(["compile", str(spec), "-o", str(output)])
+    # The example VMs' profiles are in files of their own: a mutant is checked with them
+    # (all but the one it is a mutant of), as the repo's specs are.
+    profiles = [
+        str(path) for path in sorted(EXAMPLES.glob("profiles-*.yaml")) if path.name != mutant.file
+    ]
+    validate = invoke(["validate", str(spec), *profiles])
+    compiled = invoke(["compile", str(spec), *profiles, "-o", str(output)])
 
     def fail(what: str, detail: str) -> None:
         bug = _known_bug(report.known_bug, mutant.text)
@@ -515,7 +520,7 @@ def run_mutant(mutant: Mutant, folder: Path, connection: Any, report: Report) ->
         report.refused += 1
         for count in counts:
             count["refused"] += 1
-        _check_located(mutant, str(spec), compiled.stderr, report)
+        _check_located(mutant, [str(spec), *profiles], compiled.stderr, report)
         return
     report.accepted += 1
     for count in counts:
@@ -545,12 +550,14 @@ def _known_bug(known_bug: Callable[[Any], str | None] | None, text: str) -> str 
     return next(filter(None, (known_bug(document) for document in documents)), None)
 
 
-def _check_located(mutant: Mutant, spec: str, stderr: str, report: Report) -> None:
+def _check_located(mutant: Mutant, files: list[str], stderr: str, report: Report) -> None:
     for line in stderr.splitlines():
         if line.startswith("vmspec: "):
             continue  # the summary
-        match = _PROBLEM_LINE.match(line.removeprefix(f"{spec}:"))
-        if not line.startswith(f"{spec}:") or match is None:
+        # A value a profile wrote is located in the profile's file.
+        spec = next((file for file in files if line.startswith(f"{file}:")), None)
+        match = _PROBLEM_LINE.match(line.removeprefix(f"{spec}:")) if spec else None
+        if match is None:
             what = "stderr line that is not FILE:LINE:COL: problem"
         elif match["line"] == "0":
             what = "problem without a line"

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from vmspec.compile import VIRTUAL_MACHINE, CompiledResource, compile_paths
-from vmspec.load import load_paths
+from vmspec.compile import VIRTUAL_MACHINE, CompiledResource, ValidDocuments, compile_paths
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "specs" / "examples"
@@ -28,10 +27,11 @@ def compile_examples() -> list[CompiledResource]:
 # Every compiled example (VMs, pools, networks, volumes), and the VMs alone.
 EXAMPLE_RESOURCES = compile_examples()
 EXAMPLE_DOMAINS = [resource for resource in EXAMPLE_RESOURCES if resource.kind == VIRTUAL_MACHINE]
-# The spec data of each example VM, by name, for tests that lower it themselves.
+# The spec data of each example VM, by name (its profiles laid in), for tests that
+# lower it themselves.
 EXAMPLE_SPECS = {
     document.data["metadata"]["name"]: document.data
-    for document in load_paths([EXAMPLES])[0]
+    for document in ValidDocuments([EXAMPLES])
     if document.data["kind"] == VIRTUAL_MACHINE
 }
 

@@ -65,7 +65,7 @@ def test_validate_reports_problems_of_every_file(tmp_path):
 def test_validate_counts_valid_specs(cli):
     result = cli("validate", str(EXAMPLES))
     assert result.exit_code == 0
-    assert result.stdout.strip() == "39 specs valid"
+    assert result.stdout.strip() == "41 specs valid"
 
 
 def test_a_vm_name_used_twice_is_an_error(tmp_path, cli):

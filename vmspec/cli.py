@@ -168,6 +168,76 @@ _connect_option = click.option(
 )
 
 
+@main.command()
+@click.argument("arguments", nargs=-1, required=True, metavar="PATH... [NAME]")
+@click.option(
+    "--field",
+    metavar="PATH",
+    help="Only this field, as spec.disks[0].cache (a mapping or list: all of it).",
+)
+@_connect_option
+def explain(arguments: tuple[str, ...], field: str | None, uri: str | None) -> None:
+    """Show a VM's resolved spec (profiles laid in, the policy's defaults added), each
+    value with the FILE:LINE that wrote it or the policy rule that set it and why. With
+    -c, the host's facts count (a host that is itself a VM gets cpu mode none)."""
+    from vmspec.compile import VIRTUAL_MACHINE
+    from vmspec.explain import document_lines, explain, field_lines, parse_field
+
+    paths = tuple(Path(argument) for argument in arguments if Path(argument).exists())
+    names = [argument for argument in arguments if not Path(argument).exists()]
+    if not paths or len(names) > 1:
+        raise click.UsageError(f"give spec files or folders, then at most one VM name: {names}")
+    try:
+        path = parse_field(field) if field else None
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    documents = ValidDocuments(paths)
+    machines = [document for document in documents if document.data["kind"] == VIRTUAL_MACHINE]
+    if documents.problems:
+        files = len({problem.file for problem in documents.problems})
+        _fail(
+            documents.problems,
+            f"{_count(len(documents.problems), 'problem')} in {_count(files, 'file')}",
+        )
+    chosen = [d for d in machines if not names or d.data["metadata"]["name"] == names[0]]
+    if len(chosen) != 1:
+        known = sorted(d.data["metadata"]["name"] for d in machines)
+        wanted = f"{len(chosen)} VMs" if not names else f"no VM named {names[0]!r}"
+        close = difflib.get_close_matches(names[0], known, n=1) if names else []
+        hint = (
+            f"did you mean {close[0]!r}?" if close else f"name one of: {', '.join(known) or 'none'}"
+        )
+        _fail([], f"{wanted} in {', '.join(map(str, paths))}; {hint}", EXIT_USAGE)
+    nested = _nested_kvm_host(uri) if uri is not None else False
+    explanation = explain(chosen[0], nested_kvm_host=nested)
+    if uri is not None:
+        facts = "itself a VM (its CPU has the hypervisor flag)" if nested else "not a VM"
+        click.echo(f"# host {uri}: {facts}")
+    lines = field_lines(explanation, path) if path else document_lines(explanation)
+    click.echo("\n".join(lines))
+
+
+def _nested_kvm_host(uri: str) -> bool:
+    """Whether the host at ``uri`` is itself a VM (read from its capabilities)."""
+    try:
+        from vmspec.compare.facts import host_facts
+        from vmspec.host.connection import Host
+        from vmspec.host.errors import HostError
+    except ImportError:
+        _fail([], "explain -c needs libvirt-python: pip install 'vmspec[libvirt]'")
+    try:
+        host = Host(uri)
+        try:
+            capabilities = host.call(
+                "reading host capabilities", None, lambda c: c.getCapabilities()
+            )
+        finally:
+            host.close()
+    except HostError as error:
+        _fail([], str(error))
+    return host_facts(capabilities).nested
+
+
 _fleet_options = [
     click.option(
         "--inventory",

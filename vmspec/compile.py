@@ -14,6 +14,7 @@ from pathlib import Path
 
 from vmspec.emit import domain_xml, resource_xml
 from vmspec.load import SourceDocument
+from vmspec.load.profiles import ProfileError, Profiles, is_profile, listed_profiles
 from vmspec.load.yaml_loader import load_file, spec_files
 from vmspec.lower import lower_virtual_machine
 from vmspec.lower.identity import domain_uuid, interface_macs
@@ -69,16 +70,58 @@ class ValidDocuments:
 
     def __iter__(self) -> Iterator[SourceDocument]:
         first_place: dict[tuple[str, ...], str] = {}
-        for path in spec_files(self.paths):
-            loaded, load_problems = load_file(path)
+        profiles = Profiles()
+        files = list(spec_files(self.paths))
+        # Files read ahead for their profiles (profiles-*.yaml sorts after most VMs).
+        read_ahead: dict[Path, tuple[list[SourceDocument], list[Problem]]] = {}
+        looked_ahead = False
+        for position, path in enumerate(files):
+            was_read_ahead = path in read_ahead
+            loaded, load_problems = read_ahead.pop(path, None) or load_file(path)
             self.problems.extend(load_problems)
             self.count += len(loaded)
             for document in loaded:
-                found = validate_document(document)
-                if found:
-                    self.problems.extend(found)
-                elif self._unique(document, first_place):
-                    yield document
+                if is_profile(document):
+                    if not was_read_ahead:
+                        self._add_profile(document, profiles)
+                    continue
+                if (
+                    not looked_ahead
+                    and listed_profiles(document.data)
+                    and not profiles.knows_all(document)
+                ):
+                    looked_ahead = True  # once: every later file is looked at then
+                    for later in files[position + 1 :]:
+                        if _may_hold_a_profile(later):
+                            read_ahead[later] = load_file(later)
+                            for found in filter(is_profile, read_ahead[later][0]):
+                                self._add_profile(found, profiles)
+                yield from self._checked(document, profiles, first_place)
+        self.problems.extend(profiles.problems())
+        # A problem in a profile shows once, not once per VM that lists the profile.
+        self.problems = list(dict.fromkeys(self.problems))
+
+    def _add_profile(self, document: SourceDocument, profiles: Profiles) -> None:
+        self.problems.extend(validate_document(document))
+        self.problems.extend(profiles.add(document))
+
+    def _checked(
+        self,
+        document: SourceDocument,
+        profiles: Profiles,
+        first_place: dict[tuple[str, ...], str],
+    ) -> Iterator[SourceDocument]:
+        """``document`` with its profiles laid under it, if it is valid and unique."""
+        try:
+            document = profiles.apply(document)
+        except ProfileError as error:
+            self.problems.append(error.problem)
+            return
+        found = validate_document(document)
+        if found:
+            self.problems.extend(found)
+        elif self._unique(document, first_place):
+            yield document
 
     def _unique(self, document: SourceDocument, first_place: dict[tuple[str, ...], str]) -> bool:
         kind = document.data["kind"]
@@ -138,6 +181,14 @@ class ValidDocuments:
                     f"the MAC address {mac} derived for this NIC is already used by the VM "
                     f"{owner!r}: set mac to choose another",
                 )
+
+
+def _may_hold_a_profile(path: Path) -> bool:
+    """A cheap look before parsing: a file without the word cannot hold a Profile."""
+    try:
+        return b"Profile" in path.read_bytes()
+    except OSError:
+        return False  # load_file reports it when its turn comes
 
 
 def compile_paths(

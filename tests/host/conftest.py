@@ -276,9 +276,10 @@ def examples_runnable_here(system):
     for the machine the spec is written for) are left out. Those on storage pools or with cloud-init seeds are left out: they are
     tested with their pools; so are those of an arch this machine has no QEMU for (Arm,
     POWER), which libvirt would not define. Yields the documents; the folder goes afterwards."""
+    import copy
     import shutil
 
-    import yaml
+    from vmspec.compile import ValidDocuments
 
     folder = Path(f"/var/lib/libvirt/images/{TEST_PREFIX}examples")
     folder.mkdir(parents=True, exist_ok=True)
@@ -292,52 +293,57 @@ def examples_runnable_here(system):
             "spec": {"forward": "isolated", "ip": {"address": f"{run_subnet(7)}.1", "prefix": 24}},
         }
     ]
-    for spec in sorted((REPO / "specs" / "examples").glob("*.yaml")):
-        for document in yaml.safe_load_all(spec.read_text()):
-            vm = document["spec"] if document["kind"] == "VirtualMachine" else None
-            if vm is None or "cloudInit" in vm or any("volume" in d for d in vm.get("disks", [])):
-                continue
-            # Persistent memory backed by the spec's machine's devices (an nvdimm on
-            # /dev/dax0.0) cannot be left out: the guest's memory counts it.
-            if any(
-                "path" in device and not Path(device["path"]).exists()
-                for device in vm.get("memoryDevices", [])
-            ):
-                continue
-            if not _qemu_installed_for(vm.get("arch", "x86_64")):
-                continue  # libvirt refuses to define a guest of an arch it has no QEMU for
-            name = TEST_PREFIX + document["metadata"]["name"]
-            document["metadata"]["name"] = name
-            vm["state"] = "stopped"
-            for disk in vm.get("disks", []):
-                if "file" in disk or "block" in disk:
-                    disk.pop("block", None)
-                    disk["file"] = str(folder / f"{name}-{disk['target']}.img")
-                    Path(disk["file"]).touch()
-            for interface in vm.get("interfaces", []):
-                if "network" in interface or "bridge" in interface or "direct" in interface:
-                    interface.pop("bridge", None)
-                    interface.pop("direct", None)  # a macvtap on the host's NIC (eth1)
-                    interface["network"] = network
-            for share in vm.get("filesystems", []):
-                share["source"] = str(folder / f"{name}-{share['target']}")
-                Path(share["source"]).mkdir(exist_ok=True)
-            vm.pop("hostdevs", None)
-            # Block devices a blkiotune names are the spec's machine's, like its hostdevs.
-            vm.get("blkiotune", {}).pop("devices", None)
-            # Files QEMU reads at start (plan refuses a reference to nothing): the run's own.
-            for entry in vm.get("sysinfo", {}).get("fwcfg", []):
-                if "file" in entry:
-                    entry["file"] = str(folder / f"{name}-fwcfg-{Path(entry['file']).name}")
-                    Path(entry["file"]).touch()
-            for kind in vm.get("acpiTables", {}):
-                vm["acpiTables"][kind] = str(folder / f"{name}-{kind}.bin")
-                Path(vm["acpiTables"][kind]).touch()
-            tpm = vm.get("tpm", {})
-            if "device" in tpm and not Path(tpm["device"]).exists():
-                vm["tpm"] = {"model": tpm.get("model", "tpm-crb")}
-            if _lacks_host_paths(document):
-                continue
-            documents.append(document)
+    # Each VM with its profiles laid in (a copy: it is rewritten below, and profiles'
+    # values are shared between the VMs that list them).
+    examples = [
+        copy.deepcopy(document.data) for document in ValidDocuments([REPO / "specs" / "examples"])
+    ]
+    for document in examples:
+        vm = document["spec"] if document["kind"] == "VirtualMachine" else None
+        if vm is None or "cloudInit" in vm or any("volume" in d for d in vm.get("disks", [])):
+            continue
+        # Persistent memory backed by the spec's machine's devices (an nvdimm on
+        # /dev/dax0.0) cannot be left out: the guest's memory counts it.
+        if any(
+            "path" in device and not Path(device["path"]).exists()
+            for device in vm.get("memoryDevices", [])
+        ):
+            continue
+        if not _qemu_installed_for(vm.get("arch", "x86_64")):
+            continue  # libvirt refuses to define a guest of an arch it has no QEMU for
+        name = TEST_PREFIX + document["metadata"]["name"]
+        document["metadata"]["name"] = name
+        vm["state"] = "stopped"
+        for disk in vm.get("disks", []):
+            if "file" in disk or "block" in disk:
+                disk.pop("block", None)
+                disk["file"] = str(folder / f"{name}-{disk['target']}.img")
+                Path(disk["file"]).touch()
+        for interface in vm.get("interfaces", []):
+            if "network" in interface or "bridge" in interface or "direct" in interface:
+                interface.pop("bridge", None)
+                interface.pop("direct", None)  # a macvtap on the host's NIC (eth1)
+                interface["network"] = network
+        for share in vm.get("filesystems", []):
+            share["source"] = str(folder / f"{name}-{share['target']}")
+            Path(share["source"]).mkdir(exist_ok=True)
+        vm.pop("hostdevs", None)
+        # Block devices a blkiotune names are the spec's machine's, like its hostdevs.
+        vm.get("blkiotune", {}).pop("devices", None)
+        # Files QEMU reads at start (plan refuses a reference to nothing): the run's own.
+        for entry in vm.get("sysinfo", {}).get("fwcfg", []):
+            if "file" in entry:
+                entry["file"] = str(folder / f"{name}-fwcfg-{Path(entry['file']).name}")
+                Path(entry["file"]).touch()
+        for kind in vm.get("acpiTables", {}):
+            vm["acpiTables"][kind] = str(folder / f"{name}-{kind}.bin")
+            Path(vm["acpiTables"][kind]).touch()
+        tpm = vm.get("tpm", {})
+        if "device" in tpm and not Path(tpm["device"]).exists():
+            vm["tpm"] = {"model": tpm.get("model", "tpm-crb")}
+        if _lacks_host_paths(document):
+            continue
+        vm.pop("profiles", None)  # laid in already
+        documents.append(document)
     yield documents
     shutil.rmtree(folder, ignore_errors=True)

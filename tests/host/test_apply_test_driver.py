@@ -81,6 +81,19 @@ def test_a_changed_spec_updates_in_place_with_the_same_uuid(host, tmp_path):
     assert not plan(host, spec).has_changes
 
 
+def test_a_changed_profile_is_a_change_of_the_vms_that_list_it(host, tmp_path):
+    profile = "apiVersion: vmspec/v1\nkind: Profile\nmetadata:\n  name: small\nspec:\n"
+    write(tmp_path, "profiles-small", profile + "  memory: 64MiB\n")
+    spec = write(tmp_path, "a", guest_spec("a", "profiles: [small]\n", state="stopped"))
+    spec.write_text(spec.read_text().replace("  memory: 64MiB\n", ""))
+    apply(host, tmp_path)
+    assert not plan(host, tmp_path).has_changes
+    write(tmp_path, "profiles-small", profile + "  memory: 128MiB\n")
+    (resource_plan,) = plan(host, tmp_path).resources
+    assert resource_plan.action == Action.UPDATE
+    assert [c.path for c in resource_plan.changes] == ["memory", "currentMemory"]
+
+
 def test_an_unmanaged_domain_is_refused_and_left_as_it_was(host, tmp_path):
     # The test driver ships a domain named "test" that vmspec did not create.
     before = host.connection.lookupByName("test").XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)

@@ -54,23 +54,45 @@ class Clock:
 
 def policy_clock(spec: Spec) -> Clock:
     """Clock offset and timer policies, before the spec's own ``clock``."""
+    return policy_clock_and_reasons(spec)[0]
+
+
+def policy_clock_and_reasons(spec: Spec) -> tuple[Clock, dict[str, str]]:
+    """The policy's clock, and why it says each thing: by "offset" and by timer name."""
     windows = spec.get("osType", "linux") == "windows"
-    # Windows keeps the RTC in local time; everyone else expects UTC.
     offset = "localtime" if windows else "utc"
+    reasons = {
+        "offset": "Windows keeps the RTC in local time"
+        if windows
+        else "everyone but Windows expects the RTC in UTC"
+    }
     # In the order virt-install writes them, so that adopting the VMs people made with it
     # leaves their definitions as they were.
     timers = [
-        # Missed RTC ticks are caught up, which keeps Windows' and Linux' wall clock right after a pause.
-        Timer(name="rtc", tickpolicy="catchup"),
-        # A late PIT tick is delivered late rather than dropped, so guest time does not fall behind.
-        Timer(name="pit", tickpolicy="delay"),
-        # HPET emulation costs CPU and makes guests pick a worse clocksource than kvmclock.
-        Timer(name="hpet", present=False),
+        (
+            Timer(name="rtc", tickpolicy="catchup"),
+            "missed RTC ticks are caught up, which keeps Windows' and Linux' wall clock "
+            "right after a pause",
+        ),
+        (
+            Timer(name="pit", tickpolicy="delay"),
+            "a late PIT tick is delivered late rather than dropped, so guest time does not "
+            "fall behind",
+        ),
+        (
+            Timer(name="hpet", present=False),
+            "HPET emulation costs CPU and makes guests pick a worse clocksource than kvmclock",
+        ),
     ]
     if windows and spec["domainType"] == "kvm":
-        # Hyper-V's reference clock is Windows' cheapest stable time source (KVM only).
-        timers.append(Timer(name="hypervclock", present=True))
-    return Clock(offset=offset, timers=tuple(timers))
+        timers.append(
+            (
+                Timer(name="hypervclock", present=True),
+                "Hyper-V's reference clock is Windows' cheapest stable time source (KVM only)",
+            )
+        )
+    reasons.update((str(timer.name), reason) for timer, reason in timers)
+    return Clock(offset=offset, timers=tuple(timer for timer, _ in timers)), reasons
 
 
 # A domain without <clock> is stored by libvirt as <clock offset='utc'/>.

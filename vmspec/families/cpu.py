@@ -74,22 +74,36 @@ class Cpu:
 # --- policy: what vmspec writes where the spec says nothing, and why ----------------------
 
 
+# Why the policy picks the mode where the spec names none (vmspec explain shows them).
+CPU_MODE_NESTED_KVM = (
+    "the host is itself a VM: host-model and host-passthrough fail to start there "
+    "('failed to set MSR')"
+)
+CPU_MODE_KVM = (
+    "default for kvm: host-model gives the guest the host's features yet stays "
+    "migratable between alike hosts"
+)
+CPU_MODE_TCG = "TCG emulates its own default CPU; asking for the host's would be meaningless"
+
+
 def cpu_mode(spec: Spec, *, nested_kvm_host: bool = False) -> str | None:
     """The CPU mode to emit, or None for no mode (no ``<cpu>``, unless a topology or the
     families inside ``<cpu>`` need one)."""
+    return cpu_mode_and_reason(spec, nested_kvm_host=nested_kvm_host)[0]
+
+
+def cpu_mode_and_reason(spec: Spec, *, nested_kvm_host: bool = False) -> tuple[str | None, str]:
+    """The CPU mode and why: the policy's reason, or "" where the spec chose."""
     cpu = spec.get("cpu", {})
     if "mode" in cpu:
-        return None if cpu["mode"] == "none" else cpu["mode"]
+        return (None if cpu["mode"] == "none" else cpu["mode"]), ""
     if "model" in cpu:
-        return "custom"
+        return "custom", ""
     if spec["domainType"] == "kvm" and nested_kvm_host:
-        # Inside a VM, host-model and host-passthrough fail to start ("failed to set MSR").
-        return None
+        return None, CPU_MODE_NESTED_KVM
     if spec["domainType"] == "kvm":
-        # host-model gives the guest the host's features yet stays migratable between alike hosts.
-        return "host-model"
-    # TCG emulates its own default CPU; asking for the host's would be meaningless.
-    return None
+        return "host-model", CPU_MODE_KVM
+    return None, CPU_MODE_TCG
 
 
 def chose_no_cpu_for_nested_kvm(spec: Spec, *, nested_kvm_host: bool) -> bool:

@@ -127,8 +127,12 @@ class Features:
 # --- policy: what vmspec writes where the spec says nothing, and why ----------------------
 
 
+ACPI_REASON = "x86 guests get ACPI unless turned off: the host can shut them down gracefully"
+APIC_REASON = "x86 guests get an APIC unless turned off: SMP needs it"
+
+
 def acpi_and_apic(spec: Spec) -> tuple[bool, bool]:
-    """x86 guests get ACPI (graceful shutdown from the host) and APIC (SMP) unless turned off."""
+    """x86 guests get ACPI and APIC unless turned off (ACPI_REASON, APIC_REASON)."""
     features = spec.get("features", {})
     x86 = spec.get("arch", "x86_64") in X86_ARCHES
     return features.get("acpi", x86), features.get("apic", x86)

@@ -41,9 +41,11 @@ class Input:
 
 # --- policy ---------------------------------------------------------------------------------
 
-# An absolute-pointing USB tablet keeps the VNC/SPICE pointer where the client's mouse is
-# (a PS/2 mouse moves relatively and drifts).
-POLICY_TABLET = {"type": "tablet", "bus": "usb"}
+TABLET_REASON = (
+    "an absolute-pointing USB tablet keeps the VNC/SPICE pointer where the client's mouse "
+    "is (a PS/2 mouse moves relatively and drifts)"
+)
+POLICY_TABLET = {"type": "tablet", "bus": "usb"}  # TABLET_REASON
 DEFAULT_BUS = "usb"  # keyboard, mouse and tablet
 PASSED_THROUGH = ("passthrough", "evdev")  # the host's own devices
 

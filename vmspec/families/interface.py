@@ -221,8 +221,11 @@ class Interface:
 VIRTIO_MODELS = ("virtio", "virtio-transitional", "virtio-non-transitional")
 
 
+MODEL_REASON = "virtio-net: paravirtual and fastest; e1000 only for guests without drivers"
+
+
 def model(interface: Spec) -> str:
-    # virtio-net: paravirtual and fastest; e1000 only for guests without drivers.
+    # MODEL_REASON
     return interface.get("model", "virtio")
 
 
@@ -285,6 +288,13 @@ INTERFACE_SCHEMA = {
     "type": "object",
     "description": "one NIC: exactly one of the interface types, and what all of them take",
     "properties": {
+        # Spec-only: libvirt's <interface> has no name (its <alias> is a device id with a
+        # ua- prefix that hot-plug uses), so the name never reaches the XML.
+        "name": {
+            "$ref": "#/$defs/name",
+            "description": "the NIC's name in the spec only (never in the XML): profiles and the VM's own interfaces with the same name merge into one NIC",
+            "examples": ["lan"],
+        },
         "bridge": {
             "$ref": "#/$defs/interfaceName",
             "description": "a host bridge the NIC is plugged into (type='bridge')",
@@ -568,6 +578,18 @@ def _one_type(spec: Spec) -> Iterator[Finding]:
                 f"an interface has exactly one of {listed}, but sets {types[0]} and {types[1]}"
             )
             yield Finding((*where, types[1]), message)
+
+
+def _distinct_names(spec: Spec) -> Iterator[Finding]:
+    # A name says which NIC a profile's interface merges into: two would be ambiguous.
+    seen_names: dict[str, int] = {}
+    for index, interface in enumerate(spec.get("interfaces", [])):
+        if "name" not in interface:
+            continue
+        earlier = seen_names.setdefault(interface["name"], index)
+        if earlier != index:
+            message = f"the name {interface['name']!r} is already used by interfaces[{earlier}]"
+            yield Finding(("spec", "interfaces", index, "name"), message)
 
 
 def _unicast_distinct_macs(spec: Spec) -> Iterator[Finding]:
@@ -1097,6 +1119,7 @@ FAMILY = Family(
     lift=lift,
     checks=(
         _one_type,
+        _distinct_names,
         _unicast_distinct_macs,
         _multiqueue_where_libvirt_runs_it,
         _virtio_options_on_virtio,

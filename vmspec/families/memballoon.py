@@ -21,8 +21,11 @@ class Memballoon:
     address: Address | None = child()  # libvirt's to allocate (vmspec/config/allocation.py)
 
 
-# The balloon reports guest memory use and lets the host reclaim it; libvirt adds it anyway.
-DEFAULT_MODEL = "virtio"
+BALLOON_REASON = (
+    "the balloon reports the guest's memory use and lets the host reclaim it; libvirt "
+    "adds it anyway"
+)
+DEFAULT_MODEL = "virtio"  # BALLOON_REASON
 
 SCHEMA = {
     "type": "object",

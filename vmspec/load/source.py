@@ -10,6 +10,10 @@ import yaml
 from vmspec.problems import FieldPath, Finding, Problem
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
+# The attribute a node laid into a merged document carries: the file that wrote it
+# (nodes below it inherit it). A node of one file always names that file, so a
+# profile's nodes keep it while many VMs share them.
+SOURCE_FILE = "vmspec_source_file"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,39 +32,49 @@ class SourceDocument:
 
     def node_at(self, path: FieldPath) -> tuple[yaml.Node, yaml.Node | None, int]:
         """The deepest node on ``path``, the key node naming it (if any) and how deep it got."""
-        node, key_node, depth, _ = self._walk(path)
+        node, key_node, depth, _, _ = self._walk(path)
         return node, key_node, depth
 
     def locate(self, path: FieldPath, *, at_key: bool = False) -> tuple[int, int]:
-        """1-based line and column of the value at ``path`` (or of its key with ``at_key``).
+        """1-based line and column of the value at ``path`` (or of its key with ``at_key``)."""
+        _, line, column = self.where(path, at_key=at_key)
+        return line, column
+
+    def where(self, path: FieldPath, *, at_key: bool = False) -> tuple[str, int, int]:
+        """The file, 1-based line and column of the value at ``path`` (or of its key).
 
         A path that leads past the document's end (a missing field) is located at
         the nearest existing parent. A value that a mapping got from a merge key
         (``<<: *base``) is located at that merge key: that is where this mapping
-        took it, while the anchor may serve many.
+        took it, while the anchor may serve many. A value a profile wrote is located
+        in the profile's file (vmspec.load.profiles marks the nodes it lays in).
         """
-        node, key_node, depth, merge_key = self._walk(path)
+        node, key_node, depth, merge_key, file = self._walk(path)
         mark = node.start_mark
         if merge_key is not None:
             mark = merge_key.start_mark
         elif key_node is not None and depth == len(path) and at_key:
             mark = key_node.start_mark
-        return mark.line + 1, mark.column + 1
+        return file, mark.line + 1, mark.column + 1
 
-    def _walk(self, path: FieldPath) -> tuple[yaml.Node, yaml.Node | None, int, yaml.Node | None]:
+    def _walk(
+        self, path: FieldPath
+    ) -> tuple[yaml.Node, yaml.Node | None, int, yaml.Node | None, str]:
         node, key_node, depth, first_merge_key = self.root, None, 0, None
+        file = getattr(node, SOURCE_FILE, self.file)
         for part in path:
             found = _child(node, part)
             if found is None:
                 break
             key_node, node, merge_key = found
+            file = getattr(node, SOURCE_FILE, file)
             first_merge_key = first_merge_key or merge_key
             depth += 1
-        return node, key_node, depth, first_merge_key
+        return node, key_node, depth, first_merge_key, file
 
     def problem(self, finding: Finding, *, at_key: bool = False) -> Problem:
-        line, column = self.locate(finding.path, at_key=at_key)
-        return Problem(self.file, line, column, finding.path, finding.message)
+        file, line, column = self.where(finding.path, at_key=at_key)
+        return Problem(file, line, column, finding.path, finding.message)
 
 
 def _child(

@@ -24,6 +24,17 @@ POOL_UUID_NAMESPACE = uuid.uuid5(DOMAIN_UUID_NAMESPACE, "StoragePool")
 NETWORK_UUID_NAMESPACE = uuid.uuid5(DOMAIN_UUID_NAMESPACE, "Network")
 
 
+# Why a spec without uuid or mac gets these (vmspec explain shows them).
+UUID_REASON = (
+    "derived from the name (uuid5): two compiles of the same spec are byte-identical and "
+    "the VM keeps its identity for the life of the spec"
+)
+MAC_REASON = (
+    "derived from the VM's uuid and the NIC's place (QEMU's 52:54:00 prefix): stable for "
+    "the life of the spec, where libvirt would draw one at random"
+)
+
+
 def domain_uuid(name: str) -> str:
     return str(uuid.uuid5(DOMAIN_UUID_NAMESPACE, name))
 

@@ -28,7 +28,24 @@ def assembled_schema() -> dict[str, Any]:
             if field in properties:
                 raise ValueError(f"{field} is declared in {CORE_FILE} and by its family")
             properties[field] = copy.deepcopy(dict(schema))
+    core["$defs"]["profileSpec"] = profile_spec(properties)
     return core
+
+
+def profile_spec(machine_properties: dict[str, Any]) -> dict[str, Any]:
+    """A Profile's spec: the VirtualMachine spec's fields, each by reference (one
+    definition, so the two cannot drift), and none of them required. Fields nested in
+    a profile need not be complete either: vmspec.schema.validator ignores what a
+    profile leaves out, since the VM's own fields or another profile may say it."""
+    return {
+        "type": "object",
+        "description": "a part of a VirtualMachine spec, laid under the spec of every VM that lists this profile in spec.profiles",
+        "properties": {
+            field: {"$ref": f"#/$defs/machineSpec/properties/{field}"}
+            for field in machine_properties
+        },
+        "additionalProperties": False,
+    }
 
 
 def schema_text(schema: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ import yaml
 if TYPE_CHECKING:  # imported where needed: only specs that fail the fast check need jsonschema
     from jsonschema import Draft202012Validator, ValidationError
 
+from vmspec.load.profiles import PROFILE
 from vmspec.load.source import SourceDocument
 from vmspec.problems import Finding, Problem
 from vmspec.schema.semantic import semantic_findings
@@ -87,10 +88,13 @@ def validate_document(document: SourceDocument) -> list[Problem]:
         message = f"a spec document must be a mapping with apiVersion, kind, metadata and spec, not {found}"
         return [document.problem(Finding((), message))]
     if not _fast_validator().is_valid(data):
+        errors = list(_validator().iter_errors(data))
+        if data.get("kind") == PROFILE:
+            errors = [error for error in errors if not _left_to_the_vm(error)]
+            if not errors:
+                return []
         problems = [
-            problem
-            for error in _validator().iter_errors(data)
-            for problem in _problems_from_error(document, error)
+            problem for error in errors for problem in _problems_from_error(document, error)
         ]
         if not problems:
             # The two validators disagree (a bug in one of them): never let the spec through.
@@ -99,7 +103,18 @@ def validate_document(document: SourceDocument) -> list[Problem]:
                 for error in _fast_validator().iter_errors(data)
             ]
         return _unique(problems)
+    if data.get("kind") == PROFILE:
+        return []  # the semantic rules judge the VMs the profile is merged into
     return [document.problem(finding) for finding in semantic_findings(data)]
+
+
+def _left_to_the_vm(error: ValidationError) -> bool:
+    """A field a profile leaves out (nested ones too): the VMs that list it, or a later
+    profile, may say it. A disk's target is the exception: it is what disks merge by."""
+    path = tuple(error.absolute_path)
+    if error.validator != "required" or path[:1] != ("spec",):
+        return False
+    return not (path[1:2] == ("disks",) and "'target'" in error.message)
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:
