@@ -41,7 +41,14 @@ def family_field(path: str) -> bool:
 
 
 def undescribed() -> list[str]:
-    return sorted({path for path, node in fields(load_schema()) if not node.get("description")})
+    # A Profile's spec is the VM's fields by $ref: described (or not) where the VM's are.
+    return sorted(
+        {
+            path
+            for path, node in fields(load_schema())
+            if not node.get("description") and not path.startswith("Profile:spec.")
+        }
+    )
 
 
 def test_every_field_outside_the_family_modules_has_a_description():
