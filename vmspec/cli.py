@@ -307,6 +307,13 @@ def _host_options(command):
             is_flag=True,
             help="With --prune: also delete volumes no spec names, and pools holding them.",
         ),
+        click.option(
+            "--no-cache",
+            "cache",
+            flag_value=False,
+            default=True,
+            help="Compare every domain in full, without the plan cache (see README).",
+        ),
         *_fleet_options,
     ]
     for option in reversed(options):

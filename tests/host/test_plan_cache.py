@@ -9,9 +9,11 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from tests.host.conftest import TEST_PREFIX, guest_spec, write
 from tests.host.test_apply_test_driver import apply, plan
+from vmspec.cli import main
 from vmspec.compare.model import Action, LiveDomain, Plan
 from vmspec.host.connection import Host
 from vmspec.host.plan_cache import NO_CACHE_VARIABLE, cache_directory
@@ -133,3 +135,24 @@ def test_the_entry_of_a_domain_gone_from_the_host_is_dropped(host, tmp_path):
     host.connection.lookupByName(NAME).undefine()
     assert domain_plan(plan(host, specs)).action == Action.CREATE
     assert json.loads(file.read_bytes())["domains"] == {}
+
+
+def test_no_cache_on_the_command_line_neither_reads_nor_writes_it(
+    test_driver, tmp_path, cache_home
+):
+    """Through the CLI, in this process: test:///default keeps its domains while a
+    connection to it is open (the ``test_driver`` fixture's), so apply, then the plans,
+    see the same host."""
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    write(specs, "cached", guest_spec("cached", state="stopped"))
+    host = ("-c", "test:///default", str(specs))
+    runner = CliRunner()
+    try:
+        assert runner.invoke(main, ["apply", "--no-cache", *host]).exit_code == 0
+        assert runner.invoke(main, ["plan", "--no-cache", *host]).exit_code == 0
+        assert not any(cache_home.rglob("*")), "--no-cache wrote the cache"
+        assert runner.invoke(main, ["plan", *host]).exit_code == 0
+        assert any(cache_home.rglob("*.json")), "without --no-cache the plan keeps its cache"
+    finally:
+        runner.invoke(main, ["destroy", "--yes", *host])
