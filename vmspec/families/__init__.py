@@ -12,6 +12,7 @@ formatting order (tests/families checks that every device family has one).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 from vmspec.families import (
@@ -113,6 +114,7 @@ FAMILIES: tuple[Family, ...] = (
 )
 
 
+@functools.cache  # asked several times for every VM compiled
 def families_at(place: Place) -> tuple[Family, ...]:
     return tuple(family for family in FAMILIES if family.place is place)
 

@@ -5,6 +5,7 @@ They run only on data the schema accepted, so types and enums can be trusted.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable, Iterator
@@ -34,13 +35,7 @@ def semantic_findings(document: dict[str, Any]) -> list[Finding]:
     if findings:
         return findings  # the rules below trust that numbers are whole and text is XML-safe
     spec = document["spec"]
-    checks = {
-        "VirtualMachine": (*_CHECKS, *(check for family in FAMILIES for check in family.checks)),
-        "StoragePool": (_pool,),
-        "Network": (_network,),
-        INVENTORY: (inventory_checks,),
-    }
-    for check in checks[document["kind"]]:
+    for check in _checks_of_kind()[document["kind"]]:
         findings.extend(check(spec))
     if document["kind"] == "VirtualMachine":
         findings.extend(_foreign_metadata(document["metadata"]))
@@ -48,6 +43,16 @@ def semantic_findings(document: dict[str, Any]) -> list[Finding]:
         uuid = metadata.get("uuid", "").lower() or domain_uuid(metadata["name"])
         findings.extend(sysinfo.system_uuid_findings(document, uuid))
     return findings
+
+
+@functools.cache
+def _checks_of_kind() -> dict[str, tuple[Check, ...]]:
+    return {
+        "VirtualMachine": (*_CHECKS, *(check for family in FAMILIES for check in family.checks)),
+        "StoragePool": (_pool,),
+        "Network": (_network,),
+        INVENTORY: (inventory_checks,),
+    }
 
 
 # The user's own cloud-init data, passed to the guest as YAML and never into the XML:
