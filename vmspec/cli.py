@@ -149,8 +149,12 @@ def compile_command(
             click.echo(f"removed {output_dir / name}: no spec compiles to it any more", err=True)
         return
     if not result.resources:
-        # Valid documents that compile to nothing: an Inventory says where specs go.
-        click.echo("vmspec: nothing to compile (an Inventory compiles to no XML)", err=True)
+        # Valid documents that compile to nothing: an Inventory says where specs go, a
+        # Profile is merged into the VMs that list it.
+        click.echo(
+            "vmspec: nothing to compile (Inventory and Profile documents compile to no XML)",
+            err=True,
+        )
         return
     if len(result.resources) != 1:
         count = _count(len(result.resources), "resource")

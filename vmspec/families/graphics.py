@@ -604,6 +604,11 @@ def _displays(spec: Spec) -> Iterator[Finding]:
                 (*where, "passwordEnv"),
                 "give the password in passwordFile or passwordEnv, not both",
             )
+        if graphics.get("p2p") and "address" in graphics:
+            # libvirt's schema: a D-Bus display is on a bus (address) or peer-to-peer.
+            yield Finding(
+                (*where, "address"), "a peer-to-peer (p2p) D-Bus display has no bus address"
+            )
         yield from _listen(graphics, where)
         yield from _socket_folder(graphics, where)
         yield from _gl(graphics, where)
