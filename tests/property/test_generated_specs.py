@@ -390,9 +390,10 @@ def _plausible_disk_extras(disk: dict) -> None:
 
 def _plausible_floppy(disk: dict) -> None:
     """A floppy on fdc, and nothing else there (libvirt refuses either other way); a lun
-    of a block device on scsi."""
+    of a raw block device on scsi."""
     if disk.get("device") == "lun":
         disk["bus"] = "scsi"
+        disk["format"] = "raw"
         _keep_one_source(disk, ("block",), 0, {"block": "/dev/sdq"})
         for source in ("file", "volume", "network"):
             disk.pop(source, None)

@@ -332,6 +332,10 @@ def _lun(disk: Spec, bus: str, where: FieldPath) -> Iterator[Finding]:
     if bus not in ("scsi", "virtio"):
         # libvirt: "disk device='lun' is not supported for bus='sata'".
         yield Finding((*where, "bus"), f"a lun sits on bus scsi or virtio, not {bus}")
+    if disk_format(disk) != "raw":
+        # libvirt: "disk device 'lun' must use 'raw' format": the guest's SCSI commands
+        # go to the device itself.
+        yield Finding((*where, "format"), "a lun is the device itself: format raw")
 
 
 def _seclabels(disk: Spec, where: FieldPath) -> Iterator[Finding]:
