@@ -112,15 +112,26 @@ STREAM_SCHEMA: dict[str, Any] = {
     "properties": {
         "mixingEngine": {"type": "boolean", "description": "QEMU mixes and resamples"},
         "fixedSettings": {"type": "boolean", "description": "a fixed format: settings"},
-        "voices": _COUNT,
+        "voices": {
+            **_COUNT,
+            "description": "how many streams QEMU mixes at once (voices); default: QEMU's, 1",
+        },
         "bufferLength": {**_COUNT, "description": "in microseconds"},
         "settings": {
             "type": "object",
             "description": "with fixedSettings: the stream's format",
             "properties": {
-                "frequency": _COUNT,
-                "channels": {"type": "integer", "minimum": 1, "maximum": 64},
-                "format": {"enum": ["s8", "u8", "s16", "u16", "s32", "u32", "f32"]},
+                "frequency": {**_COUNT, "description": "the sample rate in Hz, such as 44100"},
+                "channels": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 64,
+                    "description": "how many channels (2: stereo)",
+                },
+                "format": {
+                    "enum": ["s8", "u8", "s16", "u16", "s32", "u32", "f32"],
+                    "description": "the sample format: signed or unsigned integers of 8, 16 or 32 bits, or 32-bit floats",
+                },
             },
             "additionalProperties": False,
         },

@@ -104,17 +104,24 @@ _TICKPOLICY = {
     "description": "what QEMU does with ticks the guest missed: delay (deliver them late), catchup (deliver them faster), merge (one for all), discard",
 }
 _UNSIGNED_INT = {"type": "integer", "minimum": 0, "maximum": 4294967295}
+_CATCHUP_DESCRIPTIONS = {
+    "threshold": "how far the guest may fall behind, in ticks, before QEMU catches up",
+    "slew": "how fast QEMU catches up, in ticks delivered beyond the normal rate",
+    "limit": "how far behind, in ticks, QEMU gives up catching up and drops the rest",
+}
 _TIMER = {
     "type": ["object", "null"],
     "properties": {
-        "present": {"type": "boolean"},
+        "present": {
+            "type": "boolean",
+            "description": "whether the guest has this timer (<timer present>); false hides it",
+        },
         "tickpolicy": _TICKPOLICY,
         "catchup": {
             "type": "object",
             "properties": {
-                "threshold": _UNSIGNED_INT,
-                "slew": _UNSIGNED_INT,
-                "limit": _UNSIGNED_INT,
+                key: {**_UNSIGNED_INT, "description": description}
+                for key, description in _CATCHUP_DESCRIPTIONS.items()
             },
             "additionalProperties": False,
             "minProperties": 1,
@@ -183,6 +190,7 @@ SCHEMA = {
             "type": "object",
             "properties": {name: _TIMER for name in _TIMER_NAMES},
             "additionalProperties": False,
+            "description": "the guest's timers by name, each laid over the policy's (rtc catchup, pit delay, no hpet); null drops one",
         },
     },
     "additionalProperties": False,

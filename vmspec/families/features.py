@@ -162,13 +162,22 @@ SCHEMA = {
     "type": "object",
     "description": "hypervisor features, as in libvirt's <features>; ACPI and APIC are on for x86 unless turned off",
     "properties": {
-        "acpi": {"type": "boolean"},
-        "apic": {"type": "boolean"},
+        "acpi": {
+            "type": "boolean",
+            "description": "ACPI (<acpi/>), which the guest needs for a clean shutdown on request and power management; default: on for x86",
+        },
+        "apic": {
+            "type": "boolean",
+            "description": "the APIC, the interrupt controller of x86 SMP guests (<apic/>); default: on for x86",
+        },
         "apicEoi": {
             "type": "boolean",
             "description": "the APIC's paravirtual end-of-interrupt on (true) or off (false); needs the APIC",
         },
-        "pae": {"type": "boolean"},
+        "pae": {
+            "type": "boolean",
+            "description": "Physical Address Extension (<pae/>), which 32-bit x86 guests need for more than 4 GiB; default: off",
+        },
         "hyperv": hyperv.SCHEMA,
         "kvm": {
             "type": "object",

@@ -205,11 +205,13 @@ _COMPRESSION = {"enum": ["auto", "never", "always"]}
 _CHANNEL_MODE = {"enum": ["secure", "insecure"]}
 
 
-def _setting(name: str, value_schema: dict[str, Any], description: str) -> dict[str, Any]:
+def _setting(
+    name: str, value_schema: dict[str, Any], description: str, value_description: str
+) -> dict[str, Any]:
     return {
         "type": "object",
         "description": f"SPICE only: {description}",
-        "properties": {name: value_schema},
+        "properties": {name: {**value_schema, "description": value_description}},
         "required": [name],
         "additionalProperties": False,
     }
@@ -237,7 +239,12 @@ ITEM_SCHEMA: dict[str, Any] = {
             "maxLength": 64,
             "description": "listen on the address of this libvirt network (resolved when the guest starts)",
         },
-        "port": {"type": "integer", "minimum": 5900, "maximum": 65535},
+        "port": {
+            "type": "integer",
+            "minimum": 5900,
+            "maximum": 65535,
+            "description": "vnc, spice: the TCP port the display listens on (VNC display port - 5900); default: libvirt picks a free one at each start (autoport)",
+        },
         "tlsPort": {
             "type": "integer",
             "minimum": 5900,
@@ -257,7 +264,10 @@ ITEM_SCHEMA: dict[str, Any] = {
             "maxLength": 16,
             "description": "the keyboard layout QEMU translates for (en-us, de, fr-ch); better left to the client",
         },
-        "sharePolicy": {"enum": ["allow-exclusive", "force-shared", "ignore"]},
+        "sharePolicy": {
+            "enum": ["allow-exclusive", "force-shared", "ignore"],
+            "description": "vnc: how clients share the display: a client may ask for it alone (allow-exclusive), all share it (force-shared), or QEMU heeds no request (ignore); default: QEMU's, allow-exclusive",
+        },
         "powerControl": {
             "type": "boolean",
             "description": "vnc: let the client shut down, reboot or reset the guest",
@@ -276,18 +286,50 @@ ITEM_SCHEMA: dict[str, Any] = {
             "compression",
             {"enum": ["auto_glz", "auto_lz", "quic", "glz", "lz", "off"]},
             "how screen images are compressed; off suits a client on the same LAN",
+            "the image compression (<image compression>): glz and lz are dictionary methods, quic suits photos, auto_* picks per image; default: QEMU's, auto_glz",
         ),
-        "jpeg": _setting("compression", _COMPRESSION, "JPEG compression of images on a WAN"),
-        "zlib": _setting("compression", _COMPRESSION, "zlib compression of images on a WAN"),
-        "playback": _setting("compression", {"type": "boolean"}, "compressed sound"),
+        "jpeg": _setting(
+            "compression",
+            _COMPRESSION,
+            "JPEG compression of images on a WAN",
+            "when images are JPEG-compressed (<jpeg compression>): auto (on a slow link), never or always",
+        ),
+        "zlib": _setting(
+            "compression",
+            _COMPRESSION,
+            "zlib compression of images on a WAN",
+            "when images are zlib-compressed (<zlib compression>): auto (on a slow link), never or always",
+        ),
+        "playback": _setting(
+            "compression",
+            {"type": "boolean"},
+            "compressed sound",
+            "true: the guest's sound is sent compressed (CELT/Opus) (<playback compression='on'>)",
+        ),
         "streaming": _setting(
-            "mode", {"enum": ["filter", "all", "off"]}, "which screen areas are sent as video"
+            "mode",
+            {"enum": ["filter", "all", "off"]},
+            "which screen areas are sent as video",
+            "which areas that change quickly are sent as a video stream: those SPICE detects as video (filter), all, or none (off)",
         ),
         "mouse": _setting(
-            "mode", {"enum": ["server", "client"]}, "whose pointer the guest follows"
+            "mode",
+            {"enum": ["server", "client"]},
+            "whose pointer the guest follows",
+            "client: the guest's pointer follows the client's (needs the agent or a tablet); server: the guest moves its own pointer, grabbed by the client; default: QEMU's, client where it can",
         ),
-        "clipboard": _setting("copypaste", {"type": "boolean"}, "copy and paste with the client"),
-        "fileTransfer": _setting("enable", {"type": "boolean"}, "files dropped from the client"),
+        "clipboard": _setting(
+            "copypaste",
+            {"type": "boolean"},
+            "copy and paste with the client",
+            "false: no copy and paste between the guest and the client (through the SPICE agent); default: true",
+        ),
+        "fileTransfer": _setting(
+            "enable",
+            {"type": "boolean"},
+            "files dropped from the client",
+            "false: the client may not drop files into the guest (through the SPICE agent); default: true",
+        ),
         "gl": {
             "type": "object",
             "description": "OpenGL on the host's GPU (a virtio video with accel3d uses it)",

@@ -80,12 +80,34 @@ _BIOS_DATE = {
 }
 
 
+# What each SMBIOS entry is, as dmidecode names it.
+_ENTRIES = {
+    "vendor": "the vendor",
+    "version": "the version",
+    "release": "the BIOS's major and minor release, such as 1.2",
+    "manufacturer": "the manufacturer",
+    "product": "the product name",
+    "serial": "the serial number",
+    "uuid": "the UUID, which must be the domain's own uuid where given",
+    "sku": "the SKU number",
+    "family": "the product family",
+    "asset": "the asset tag",
+    "location": "the location in the chassis",
+}
+
+
 def _table_schema(names: tuple[str, ...], what: str) -> dict[str, Any]:
     return {
         "type": "object",
         "description": what,
         "properties": {
-            name: _BIOS_DATE if name == "date" else {"type": "string", "minLength": 1}
+            name: _BIOS_DATE
+            if name == "date"
+            else {
+                "type": "string",
+                "minLength": 1,
+                "description": f"{_ENTRIES[name]} the guest reads in this SMBIOS table",
+            }
             for name in names
         },
         "additionalProperties": False,
@@ -105,6 +127,7 @@ SYSINFO_SCHEMA = {
             "type": "array",
             "items": _table_schema(_BASE_BOARD, "one base board (SMBIOS type 2)"),
             "minItems": 1,
+            "description": "SMBIOS base board information (libvirt's <baseBoard>), one entry per board",
         },
         "oemStrings": {
             "type": "array",
@@ -123,7 +146,10 @@ SYSINFO_SCHEMA = {
                         "pattern": "^opt/[^ ]+$",
                         "description": "opt/ and a name (QEMU reserves the rest)",
                     },
-                    "value": {"type": "string"},
+                    "value": {
+                        "type": "string",
+                        "description": "the entry's content, as text; or file",
+                    },
                     "file": {"$ref": "#/$defs/absolutePath"},
                 },
                 "required": ["name"],

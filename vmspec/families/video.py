@@ -97,8 +97,18 @@ DEVICE_SCHEMA: dict[str, Any] = {
             "type": "object",
             "description": "qxl and virtio: the resolution the guest starts with",
             "properties": {
-                "x": {"type": "integer", "minimum": 320, "maximum": 16384},
-                "y": {"type": "integer", "minimum": 200, "maximum": 16384},
+                "x": {
+                    "type": "integer",
+                    "minimum": 320,
+                    "maximum": 16384,
+                    "description": "the width in pixels",
+                },
+                "y": {
+                    "type": "integer",
+                    "minimum": 200,
+                    "maximum": 16384,
+                    "description": "the height in pixels",
+                },
             },
             "required": ["x", "y"],
             "additionalProperties": False,
