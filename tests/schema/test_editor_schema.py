@@ -23,53 +23,6 @@ import pytest
 from tests.conftest import REPO, vmspec
 from vmspec.schema import load_schema
 from vmspec.schema.reference import fields
-from vmspec.schema.titles import add_titles, field_title
-
-
-def test_every_field_of_every_kind_has_a_description():
-    # A family's fields are in its module's schema, the rest in core.schema.json.
-    assert [path for path, node in fields(load_schema()) if not node.get("description")] == []
-
-
-def test_every_field_of_every_kind_has_a_title():
-    assert [path for path, node in fields(load_schema()) if not node.get("title")] == []
-
-
-@pytest.mark.parametrize(
-    ("name", "title"),
-    [
-        ("maxMemory", "Max memory"),
-        ("tlsPort", "TLS port"),
-        ("vcpus", "vCPUs"),
-        ("secretUuid", "Secret UUID"),
-        ("iothreadpins", "I/O thread pins"),
-        ("readIopsSecMax", "Read IOPS max"),
-        ("readBytesSec", "Read bytes per second"),
-        ("evmcs", "eVMCS"),
-    ],
-)
-def test_a_title_is_the_fields_name_in_words(name, title):
-    assert field_title(name) == title
-
-
-def test_a_hand_written_title_wins_over_the_generated_one():
-    timer = {"type": "object"}
-    schema = {
-        "properties": {
-            "pit": timer,
-            "rtc": timer,
-            "tlsPort": {"type": "integer", "title": "Port for TLS"},
-            "memory": {"$ref": "#/$defs/size"},
-        },
-        "$defs": {"size": {"title": "size", "type": "string"}},
-    }
-    add_titles(schema)
-    assert schema["properties"]["tlsPort"]["title"] == "Port for TLS"
-    # The definition's title names the type; the field referring to it gets its own.
-    assert schema["properties"]["memory"]["title"] == "Memory"
-    assert schema["$defs"]["size"]["title"] == "size"
-    # One dict given to two fields still gets each field's title.
-    assert [schema["properties"][name]["title"] for name in ("pit", "rtc")] == ["PIT", "RTC"]
 
 
 def test_every_kind_has_its_own_metadata_and_spec():

@@ -109,6 +109,7 @@ _CATCHUP_DESCRIPTIONS = {
     "slew": "how fast QEMU catches up, in ticks delivered beyond the normal rate",
     "limit": "how far behind, in ticks, QEMU gives up catching up and drops the rest",
 }
+_CATCHUP_EXAMPLES = {"threshold": [123], "slew": [120], "limit": [10000]}
 _TIMER = {
     "type": ["object", "null"],
     "properties": {
@@ -120,7 +121,11 @@ _TIMER = {
         "catchup": {
             "type": "object",
             "properties": {
-                key: {**_UNSIGNED_INT, "description": description}
+                key: {
+                    **_UNSIGNED_INT,
+                    "description": description,
+                    "examples": _CATCHUP_EXAMPLES[key],
+                }
                 for key, description in _CATCHUP_DESCRIPTIONS.items()
             },
             "additionalProperties": False,
@@ -136,6 +141,7 @@ _TIMER = {
             "minimum": 1,
             "maximum": 18446744073709551615,
             "description": "tsc only: the TSC's frequency in Hz (a guest that migrates between hosts of different TSCs keeps this one)",
+            "examples": [2400000000, 3000000000],
         },
         "mode": {
             "enum": ["auto", "native", "emulate", "paravirt", "smpsafe"],

@@ -210,6 +210,7 @@ SCHEMA = {
         "smmTseg": {
             "$ref": "#/$defs/size",
             "description": "the RAM set aside for SMM, in whole MiB (large guests need more than QEMU's 16MiB); needs smm: true",
+            "examples": ["48MiB"],
         },
         "ioapic": {
             "enum": ["kvm", "qemu"],
@@ -219,6 +220,7 @@ SCHEMA = {
         "tcgTbCache": {
             "$ref": "#/$defs/size",
             "description": "the size of TCG's translation block cache (domainType qemu), such as 128MiB; QEMU's default is 1GiB, which a small host may not spare",
+            "examples": ["128MiB"],
         },
     },
     "additionalProperties": False,

@@ -250,6 +250,7 @@ ITEM_SCHEMA: dict[str, Any] = {
             "minimum": 5900,
             "maximum": 65535,
             "description": "spice: the TLS port (qemu.conf's spice_tls must be on)",
+            "examples": [5901],
         },
         "websocket": {
             "type": "integer",
@@ -263,6 +264,7 @@ ITEM_SCHEMA: dict[str, Any] = {
             "pattern": "^[a-z]{2}(-[a-z]+)*$",
             "maxLength": 16,
             "description": "the keyboard layout QEMU translates for (en-us, de, fr-ch); better left to the client",
+            "examples": ["en-us", "de", "fr-ch"],
         },
         "sharePolicy": {
             "enum": ["allow-exclusive", "force-shared", "ignore"],
@@ -338,6 +340,7 @@ ITEM_SCHEMA: dict[str, Any] = {
                 "rendernode": {
                     "$ref": "#/$defs/absolutePath",
                     "description": "spice, egl-headless, dbus: the host's render device, such as /dev/dri/renderD128",
+                    "examples": ["/dev/dri/renderD128"],
                 },
             },
             "additionalProperties": False,
@@ -347,14 +350,20 @@ ITEM_SCHEMA: dict[str, Any] = {
             "pattern": "^[A-Za-z0-9.:_-]*:[0-9]+(\\.[0-9]+)?$",
             "maxLength": 64,
             "description": "sdl: the X display, such as :0",
+            "examples": [":0", ":1.0"],
         },
-        "xauth": {"$ref": "#/$defs/absolutePath", "description": "sdl: the X authority file"},
+        "xauth": {
+            "$ref": "#/$defs/absolutePath",
+            "description": "sdl: the X authority file",
+            "examples": ["/home/user/.Xauthority"],
+        },
         "fullscreen": {"type": "boolean", "description": "sdl"},
         "address": {
             "type": "string",
             "pattern": "^[a-z]+:[^\\s]+$",
             "maxLength": 1024,
             "description": "dbus: the bus address, such as unix:path=/run/bus.sock; default: a bus libvirt starts",
+            "examples": ["unix:path=/run/bus.sock"],
         },
         "p2p": {"type": "boolean", "description": "dbus: peer-to-peer, without a bus"},
         "audio": {
@@ -362,16 +371,19 @@ ITEM_SCHEMA: dict[str, Any] = {
             "minimum": 1,
             "maximum": 255,
             "description": "vnc, dbus: the id of the audio backend the display carries",
+            "examples": [1],
         },
         "passwordFile": {
             "$ref": "#/$defs/absolutePath",
             "description": "a file holding the display password (read by plan/apply, never compiled into XML)",
+            "examples": ["/etc/vmspec/secrets/web-01-vnc"],
         },
         "passwordEnv": {
             "type": "string",
             "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
             "maxLength": 128,
             "description": "an environment variable holding the display password",
+            "examples": ["VNC_PASSWORD"],
         },
     },
     "additionalProperties": False,

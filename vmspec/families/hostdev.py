@@ -119,6 +119,7 @@ ACPI_INDEX = {
     "minimum": 1,
     "maximum": 16383,
     "description": "the PCI device's index in the ACPI tables: a Linux guest names the NIC eno<index> whatever slot it sits in; unique in the VM",
+    "examples": [1, 2],
 }
 
 USER_ALIAS = f"^{USER_ALIAS_PREFIX}[A-Za-z0-9_-]+$"
@@ -130,6 +131,7 @@ TRANSIENT_TEAMING = {
             "type": "string",
             "pattern": USER_ALIAS,
             "description": "an alias (ua- and letters, digits, '_' or '-'): the persistent virtio NIC's this device teams with (<teaming type='transient' persistent=>)",
+            "examples": ["ua-net0"],
         }
     },
     "required": ["persistent"],
@@ -367,6 +369,7 @@ SCHEMA = {
                         "type": "string",
                         "pattern": "^/",
                         "description": "an absolute path on the host: a file the guest gets as the device's ROM instead of its own, such as a patched GPU firmware",
+                        "examples": ["/usr/share/vgabios/gpu-patched.rom"],
                     },
                 },
                 "additionalProperties": False,

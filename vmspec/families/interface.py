@@ -260,6 +260,7 @@ _PORT = {
     "minimum": 1,
     "maximum": 65535,
     "description": "the UDP or TCP port of that address",
+    "examples": [5558, 5559],
 }
 
 
@@ -340,6 +341,7 @@ INTERFACE_SCHEMA = {
                 "downscript": {
                     "$ref": "#/$defs/absolutePath",
                     "description": "run when the tap device goes away",
+                    "examples": ["/etc/qemu-ifdown"],
                 },
                 "ips": nic_options.HOST_IPS,
                 "routes": nic_options.HOST_ROUTES,

@@ -218,14 +218,15 @@ _KIB = {"type": "integer", "minimum": 1, "maximum": 2**32 - 1}
 
 def _rate(directions: str, with_floor: bool) -> dict[str, Any]:
     properties = {
-        "average": {**_KIB, "description": "KiB/s on average"},
-        "peak": {**_KIB, "description": "KiB/s at most, for burst KiB"},
-        "burst": {**_KIB, "description": "KiB sent at peak rate"},
+        "average": {**_KIB, "description": "KiB/s on average", "examples": [1000]},
+        "peak": {**_KIB, "description": "KiB/s at most, for burst KiB", "examples": [4000]},
+        "burst": {**_KIB, "description": "KiB sent at peak rate", "examples": [1024]},
     }
     if with_floor:
         properties["floor"] = {
             **_KIB,
             "description": "KiB/s the NIC is guaranteed (type network only; the network needs an inbound limit)",
+            "examples": [500],
         }
     return {
         "type": "object",
@@ -321,16 +322,19 @@ PROPERTIES: dict[str, Any] = {
             "managerid": {
                 **_BYTE,
                 "description": "802.1Qbg: the VSI manager ID; needed there",
+                "examples": [12],
             },
             "typeid": {
                 "type": "integer",
                 "minimum": 0,
                 "maximum": 2**24 - 1,
                 "description": "802.1Qbg: the VSI type ID of the port's profile; needed there",
+                "examples": [1193047],
             },
             "typeidversion": {
                 **_BYTE,
                 "description": "802.1Qbg: the version of that VSI type; needed there",
+                "examples": [2],
             },
             "instanceid": {"$ref": "#/$defs/uuid"},
         },
@@ -363,7 +367,11 @@ PROPERTIES: dict[str, Any] = {
         "properties": {
             "enabled": {"type": "boolean", "description": "false: no ROM at all"},
             "bar": {"type": "boolean", "description": "the ROM is visible in the guest"},
-            "file": {"$ref": "#/$defs/absolutePath"},
+            "file": {
+                "$ref": "#/$defs/absolutePath",
+                "description": "a file on the host the guest gets as the NIC's ROM instead of QEMU's own",
+                "examples": ["/usr/share/ipxe/1af41000.rom"],
+            },
         },
         "additionalProperties": False,
     },
@@ -372,7 +380,11 @@ PROPERTIES: dict[str, Any] = {
         "description": "the host devices QEMU opens instead of /dev/net/tun and /dev/vhost-net",
         "properties": {
             "tap": {"$ref": "#/$defs/absolutePath"},
-            "vhost": {"$ref": "#/$defs/absolutePath"},
+            "vhost": {
+                "$ref": "#/$defs/absolutePath",
+                "description": "the vhost-net device QEMU opens instead of /dev/vhost-net",
+                "examples": ["/dev/vhost-net"],
+            },
         },
         "additionalProperties": False,
     },
@@ -461,6 +473,7 @@ HOST_ROUTES = {
                 "minimum": 1,
                 "maximum": 2**32 - 1,
                 "description": "the route's metric (lower wins); default: the kernel's",
+                "examples": [100],
             },
         },
         "required": ["address", "prefix", "gateway"],

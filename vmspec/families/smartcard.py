@@ -99,6 +99,7 @@ SCHEMA = {
             "database": {
                 "$ref": "#/$defs/absolutePath",
                 "description": "host-certificates: the NSS database's folder; default: /etc/pki/nssdb",
+                "examples": ["/etc/pki/nssdb"],
             },
             "source": {
                 "type": "object",

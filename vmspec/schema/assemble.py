@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from vmspec.families import FAMILIES
+from vmspec.schema.examples import add_derived_examples
 from vmspec.schema.titles import add_titles
 
 CORE_FILE = "core.schema.json"
@@ -31,6 +32,7 @@ def assembled_schema() -> dict[str, Any]:
             properties[field] = copy.deepcopy(dict(schema))
     core["$defs"]["profileSpec"] = profile_spec(properties)
     add_titles(core)
+    add_derived_examples(core)
     return core
 
 

@@ -40,7 +40,21 @@ def _iotune_property(key: str) -> dict[str, Any]:
             "description": "disks of one VM with the same group share one set of limits (QEMU's throttle group)",
         }
     minimum = 1 if key.endswith("MaxLength") else 0
-    return {**_LIMIT, "minimum": minimum, "description": _iotune_description(key)}
+    return {
+        **_LIMIT,
+        "minimum": minimum,
+        "description": _iotune_description(key),
+        "examples": [_iotune_example(key)],
+    }
+
+
+def _iotune_example(key: str) -> int:
+    if key == "sizeIopsSec":
+        return 4096
+    if key.endswith("MaxLength"):
+        return 60
+    value = 104857600 if "Bytes" in key else 2000  # 100 MiB/s, 2000 requests/s
+    return value * 3 if key.endswith("Max") else value
 
 
 IOTUNE = {
@@ -66,18 +80,21 @@ SECRET_SOURCE_PROPERTIES = {
     "secretFile": {
         "$ref": "#/$defs/absolutePath",
         "description": "a file holding the secret's value: apply defines a libvirt secret with it (uuid derived from the VM's uuid and the disk's target); never compiled into XML, never printed",
+        "examples": ["/etc/vmspec/secrets/ceph-libvirt.key"],
     },
     "secretEnv": {
         "type": "string",
         "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
         "maxLength": 128,
         "description": "an environment variable holding the secret's value, as secretFile",
+        "examples": ["DB_DISK_PASSPHRASE"],
     },
     "secretUsage": {
         "type": "string",
         "pattern": "^[^\\r\\n]+$",
         "maxLength": 256,
         "description": "a libvirt secret that exists already, by its usage name (virsh secret-list)",
+        "examples": ["ceph-client-libvirt"],
     },
     "secretUuid": {
         "$ref": "#/$defs/uuid",
@@ -124,13 +141,18 @@ VOLUME = {
             "$ref": "#/$defs/name",
             "description": "the libvirt storage pool that holds the volume (a StoragePool of this repo or one the host has)",
         },
-        "name": {**_VOLUME_NAME, "description": "a volume name without '/' on one line"},
+        "name": {
+            **_VOLUME_NAME,
+            "description": "a volume name without '/' on one line",
+            "examples": ["web-01.qcow2", "db-data"],
+        },
         "create": {
             "type": "object",
             "properties": {
                 "capacity": {
                     "$ref": "#/$defs/size",
                     "description": "the new volume's size as the guest sees it",
+                    "examples": ["20GiB", "100GiB"],
                 },
                 "format": {
                     "enum": IMAGE_FORMATS,
@@ -139,6 +161,7 @@ VOLUME = {
                 "backingStore": {
                     **_VOLUME_NAME,
                     "description": "the name of a volume in the same pool, on one line",
+                    "examples": ["debian-12-base.qcow2"],
                 },
             },
             "additionalProperties": False,
@@ -177,6 +200,7 @@ NETWORK = {
             "type": "string",
             "pattern": "^iqn\\.[0-9]{4}-[0-9]{2}\\.[A-Za-z0-9.:-]{1,200}$",
             "description": "iscsi only: the initiator name (IQN) QEMU logs in with, as the target's ACL expects; default: QEMU's own",
+            "examples": ["iqn.2024-01.net.example:web-01"],
         },
         "tls": {
             "type": "boolean",
@@ -231,6 +255,7 @@ SECLABEL = {
             "type": "string",
             "pattern": "^[!-~]{1,1024}$",
             "description": "the label to give the image (selinux: user:role:type:level; dac: +UID:+GID)",
+            "examples": ["system_u:object_r:svirt_image_t:s0:c10,c20", "+107:+107"],
         },
     },
     "additionalProperties": False,
@@ -251,8 +276,16 @@ BACKING_CHAIN_DEPTH = 16
 
 def backing_store_schema(depth: int) -> dict[str, Any]:
     properties: dict[str, Any] = {
-        "file": {"$ref": "#/$defs/absolutePath"},
-        "block": {"$ref": "#/$defs/absolutePath"},
+        "file": {
+            "$ref": "#/$defs/absolutePath",
+            "description": "the backing image is this file",
+            "examples": ["/var/lib/libvirt/images/debian-12-base.qcow2"],
+        },
+        "block": {
+            "$ref": "#/$defs/absolutePath",
+            "description": "the backing image is this block device",
+            "examples": ["/dev/vg_vms/base"],
+        },
         "format": {
             "enum": READ_FORMATS,
             "description": "the backing image's format (<format type>); default: qcow2 for a file ending in .qcow2, raw otherwise (libvirt never probes it)",
@@ -311,6 +344,7 @@ DISK = {
                 "socket": {
                     "$ref": "#/$defs/absolutePath",
                     "description": "the socket of a qemu-pr-helper that runs already",
+                    "examples": ["/run/qemu-pr-helper.sock"],
                 },
             },
             "additionalProperties": False,
@@ -322,8 +356,16 @@ DISK = {
             "type": "boolean",
             "description": "a lun only: the guest may send any SCSI command (CAP_SYS_RAWIO); default: false",
         },
-        "file": {"$ref": "#/$defs/absolutePath"},
-        "block": {"$ref": "#/$defs/absolutePath"},
+        "file": {
+            "$ref": "#/$defs/absolutePath",
+            "description": "the image is this file on the host (<disk type='file'>)",
+            "examples": ["/var/lib/libvirt/images/web-01.qcow2"],
+        },
+        "block": {
+            "$ref": "#/$defs/absolutePath",
+            "description": "the image is this block device of the host (<disk type='block'>)",
+            "examples": ["/dev/vg_vms/web-01", "/dev/disk/by-id/wwn-0x5000c50015ea71ac"],
+        },
         "volume": VOLUME,
         "network": NETWORK,
         "format": {
