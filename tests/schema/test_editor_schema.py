@@ -197,6 +197,29 @@ def test_hover_shows_a_fields_description(server, tmp_path):
 
 
 @needs_server
+def test_hover_shows_a_fields_title_and_examples(server, tmp_path):
+    text = server.modeline + document("VirtualMachine", KINDS["VirtualMachine"][0])
+    uri = (tmp_path / "hover-title.yaml").as_uri()
+    server.open(uri, text)
+    hover = server.at("textDocument/hover", uri, text.splitlines().index("  vcpus: 1"), 4)
+    shown = hover["contents"]["value"]
+    assert shown.startswith("#### vCPUs\n") and "```yaml\n4\n```" in shown, shown
+
+
+@needs_server
+def test_completion_of_a_value_offers_the_fields_examples(server, tmp_path):
+    text = server.modeline + document(
+        "VirtualMachine", KINDS["VirtualMachine"][0] + "  machine: \n"
+    )
+    uri = (tmp_path / "complete-value.yaml").as_uri()
+    server.open(uri, text)
+    line = text.count("\n") - 1
+    result = server.at("textDocument/completion", uri, line, len("  machine: "))
+    labels = [item["label"] for item in (result["items"] if isinstance(result, dict) else result)]
+    assert "q35" in labels, labels
+
+
+@needs_server
 def test_the_ways_docs_editors_md_names_the_schema_work(tmp_path):
     """A modeline with a path relative to the spec, and VS Code's yaml.schemas setting
     (docs/editors.md's JSON block as it is) with a workspace."""
