@@ -140,6 +140,7 @@ VOLUME = {
         "pool": {
             "$ref": "#/$defs/name",
             "description": "the libvirt storage pool that holds the volume (a StoragePool of this repo or one the host has)",
+            "examples": ["default", "images"],
         },
         "name": {
             **_VOLUME_NAME,
