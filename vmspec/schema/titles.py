@@ -10,9 +10,9 @@ from typing import Any
 
 # Acronyms a field name spells in lower case.
 _ACRONYMS = (
-    "acpi api apic avic cpu dhcp dtb gic hpet id io ip mac mtu numa pae pci pit pmu"
+    "acpi api apic avic cpu dhcp dtb gic hpet id ip mac mtu numa pae pci pit pmu"
     " ram rng rom rtc smbios smm spice tcg tls tpm tsc uri usb uuid vm vnc wwn wwpn"
-    " iommu ecn gso ufo csum ats sku oem p2p scsi lun vram jpeg zlib vlan ipi eoi"
+    " iommu ecn gso ufo ats sku oem p2p scsi lun vram jpeg bar vlan ipi eoi"
     " htm hpt cfpc sbbc ibs ccf hv aw tseg rss rx tx tb cid udp dsp slic bios"
     " nvram ioapic tlb pv"
 )
@@ -79,6 +79,20 @@ WORDS = {
     "iotlb": "IOTLB",
     "osinfo": "OS info",
     "os": "OS",
+    "io": "I/O",
+    "csum": "checksum",
+    "mcast": "multicast",
+    "dev": "device",
+    "dir": "directory",
+    "mdev": "mediated device",
+    "readonly": "read-only",
+    "catchup": "catch-up",
+    "stimer": "synthetic timers",
+    "stimerdirect": "direct synthetic timers",
+    "xauth": "X authority file",
+    "timezone": "time zone",
+    "parallels": "parallel ports",
+    "serials": "serial ports",
     "vhostuser": "vhost-user",
     "vdpa": "vDPA",
     "vapic": "vAPIC",
