@@ -104,10 +104,11 @@ _TICKPOLICY = {
     "description": "what QEMU does with ticks the guest missed: delay (deliver them late), catchup (deliver them faster), merge (one for all), discard",
 }
 _UNSIGNED_INT = {"type": "integer", "minimum": 0, "maximum": 4294967295}
+# formatdomain lists the three catchup attributes with no meaning beyond "a positive
+# integer"; the examples are its own.
 _CATCHUP_DESCRIPTIONS = {
-    "threshold": "how far the guest may fall behind, in ticks, before QEMU catches up",
-    "slew": "how fast QEMU catches up, in ticks delivered beyond the normal rate",
-    "limit": "how far behind, in ticks, QEMU gives up catching up and drops the rest",
+    key: f"libvirt's <catchup {key}>, given to the hypervisor as it is (formatdomain documents no unit for it)"
+    for key in ("threshold", "slew", "limit")
 }
 _CATCHUP_EXAMPLES = {"threshold": [123], "slew": [120], "limit": [10000]}
 _TIMER = {
