@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import click
 
@@ -34,9 +35,13 @@ class _Group(click.Group):
     """click exits 2 on usage errors; here that code means "changes pending" (plan), so
     usage errors exit 1 like every other error."""
 
-    def main(self, *args, standalone_mode: bool = True, **kwargs):
+    # The command line as given: a remembered plan (vmspec/host/plan_memo.py) is found by it.
+    arguments: ClassVar[list[str]] = []
+
+    def main(self, args=None, *rest, standalone_mode: bool = True, **kwargs):
+        _Group.arguments = list(args) if args is not None else sys.argv[1:]
         try:
-            result = super().main(*args, standalone_mode=False, **kwargs)
+            result = super().main(args, *rest, standalone_mode=False, **kwargs)
         except click.ClickException as error:
             error.show()
             sys.exit(EXIT_USAGE)
@@ -350,19 +355,85 @@ def plan(
     if inventory_path is not None:
         _plan_fleet_command(paths, uri, scope, targets, flags, inventory_path, reach, output)
         return  # (it exits with the plan's code)
-    host, host_plan, _ = _make_plan(paths, uri, scope, targets, flags)
-    host.close()
+    from vmspec.host import plan_memo
+
+    memo = _PlanMemo(_Group.arguments, uri) if plan_memo.wanted(_Group.arguments) else None
+    with memo.reads if memo else contextlib.nullcontext():
+        host, host_plan, _ = _make_plan(
+            paths, uri, scope, targets, flags, before=memo.before if memo else None
+        )
     if output == "json":
-        click.echo(json.dumps(host_plan.to_json(), indent=2))
+        printed = json.dumps(host_plan.to_json(), indent=2) + "\n"
     elif output == "markdown":
         from vmspec.host.report_markdown import plan_markdown
 
-        click.echo(plan_markdown(host_plan), nl=False)
+        printed = plan_markdown(host_plan)
     else:
-        _echo_plan(plan_lines(host_plan))
+        printed = _styled_plan(plan_lines(host_plan)) + "\n"
+    click.echo(printed, nl=False)
+    if memo:
+        memo.after(host, host_plan, printed)
+    host.close()
     if host_plan.refused:
         sys.exit(EXIT_PROBLEMS)
     sys.exit(EXIT_CHANGES if host_plan.has_changes else 0)
+
+
+class _PlanMemo:
+    """Remembers a single-host plan that finds nothing to change, so that the same
+    command asked again replays it (vmspec/host/plan_memo.py says when that is safe)."""
+
+    def __init__(self, arguments: list[str], uri: str | None) -> None:
+        from vmspec.host import plan_memo
+
+        self.arguments, self.uri = arguments, uri
+        self.reads = plan_memo.LocalReads()
+        self.state: str | None = None
+        self.pools: set[str] = set()
+
+    def before(self, host, documents, options) -> None:
+        """The host as the plan is about to read it."""
+        import libvirt
+
+        from vmspec.host.plan_memo import host_state
+        from vmspec.host.session import pools_the_specs_use
+
+        if not options.cache:
+            return
+        machines = [d.data for d in documents if d.data["kind"] == "VirtualMachine"]
+        self.pools = pools_the_specs_use(machines)
+        try:
+            if options.prune:  # a prune plan reads the volumes of the scope's own pools too
+                self.pools |= {pool.name() for pool in host.connection.listAllStoragePools(0)}
+            self.state = host_state(host.connection, self.pools)
+        except libvirt.libvirtError:
+            self.state = None  # the plan itself reads the host and says what is wrong
+
+    def after(self, host, host_plan, printed: str) -> None:
+        """Remember the plan if it changes nothing, the host is as it was before the
+        plan read it, and nothing it depends on is outside what the memo checks."""
+        import libvirt
+
+        from vmspec.compare.model import Kind
+        from vmspec.host import plan_memo
+        from vmspec.host.references import assigns_host_devices
+
+        if self.state is None or host_plan.has_changes or host_plan.refused:
+            return
+        if any(
+            plan.kind == Kind.DOMAIN and plan.desired and assigns_host_devices(plan.desired.domain)
+            for plan in host_plan.resources
+        ):
+            return  # it read the host's devices: not part of the memo's host state
+        try:
+            if plan_memo.host_state(host.connection, self.pools) != self.state:
+                return  # the host changed while the plan read it
+        except libvirt.libvirtError:
+            return
+        # What click.echo wrote: colors only to a terminal, and never with NO_COLOR.
+        if os.environ.get("NO_COLOR") or not sys.stdout.isatty():
+            printed = click.unstyle(printed)
+        plan_memo.save(self.arguments, self.uri, self.reads, self.state, self.pools, printed)
 
 
 @main.command()
@@ -604,9 +675,11 @@ def _make_plan(
     flags: dict[str, bool],
     *,
     destroy: bool = False,
+    before=None,
 ):
     """Specs → validated documents, then the host's facts and domains → a plan (or, with
-    ``destroy``, the plan that removes them)."""
+    ``destroy``, the plan that removes them). ``before(host, documents, options)`` is
+    called once the host is open, before the plan reads it."""
     from vmspec.fleet.inventory import INVENTORY
 
     scope = _resolve_scope(scope_option, paths)
@@ -640,6 +713,8 @@ def _make_plan(
     make = plan_destroy if destroy else plan_documents
     try:
         host = Host(uri)
+        if before is not None:
+            before(host, valid, options)
         return host, make(host, valid, options), options
     except TargetError as error:
         _fail([], str(error))
@@ -704,11 +779,15 @@ _PLAN_STYLES = {
 
 def _echo_plan(lines: list[str]) -> None:
     """Plan lines, colored where click lets colors through (a terminal, no NO_COLOR)."""
+    click.echo(_styled_plan(lines))
+
+
+def _styled_plan(lines: list[str]) -> str:
     styled = []
     for line in lines:
         style = next((s for start, s in _PLAN_STYLES.items() if line.startswith(start)), None)
         styled.append(click.style(line, **style) if style else line)
-    click.echo("\n".join(styled))
+    return "\n".join(styled)
 
 
 # Fewer files than this compile in well under a second (benchmarks/): no bar to flash by.
