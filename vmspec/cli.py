@@ -357,7 +357,7 @@ def plan(
         return  # (it exits with the plan's code)
     from vmspec.host import plan_memo
 
-    memo = _PlanMemo(_Group.arguments, uri) if plan_memo.wanted(_Group.arguments) else None
+    memo = _PlanMemo(_Group.arguments) if plan_memo.wanted(_Group.arguments) else None
     with memo.reads if memo else contextlib.nullcontext():
         host, host_plan, _ = _make_plan(
             paths, uri, scope, targets, flags, before=memo.before if memo else None
@@ -372,7 +372,7 @@ def plan(
         printed = _styled_plan(plan_lines(host_plan)) + "\n"
     click.echo(printed, nl=False)
     if memo:
-        memo.after(host, host_plan, printed)
+        memo.after(host_plan.resources, host_plan.has_changes or bool(host_plan.refused), printed)
     host.close()
     if host_plan.refused:
         sys.exit(EXIT_PROBLEMS)
@@ -380,60 +380,92 @@ def plan(
 
 
 class _PlanMemo:
-    """Remembers a single-host plan that finds nothing to change, so that the same
-    command asked again replays it (vmspec/host/plan_memo.py says when that is safe)."""
+    """Remembers a plan (of one host, or of an inventory's hosts) that finds nothing to
+    change, so that the same command asked again replays it (vmspec/host/plan_memo.py
+    says when that is safe)."""
 
-    def __init__(self, arguments: list[str], uri: str | None) -> None:
+    def __init__(self, arguments: list[str]) -> None:
         from vmspec.host import plan_memo
 
-        self.arguments, self.uri = arguments, uri
+        self.arguments = arguments
         self.reads = plan_memo.LocalReads()
-        self.state: str | None = None
+        self.uris: list[str | None] = []
+        self.states: list[str] | None = None
         self.pools: set[str] = set()
 
     def before(self, host, documents, options) -> None:
-        """The host as the plan is about to read it."""
+        """One host as the plan is about to read it."""
+        from vmspec.host.plan_memo import host_state
+
+        self._before(
+            options, documents, [host.uri], lambda: [host_state(host.connection, self.pools)], host
+        )
+
+    def before_fleet(self, uris: list[str], documents, options) -> None:
+        """An inventory's hosts as the plan is about to read them."""
+        from vmspec.host.plan_memo import host_states
+
+        self._before(options, documents, uris, lambda: host_states(uris, self.pools), None)
+
+    def _before(self, options, documents, uris, read_states, host) -> None:
         import libvirt
 
-        from vmspec.host.plan_memo import host_state
+        from vmspec.host.errors import HostError
         from vmspec.host.session import pools_the_specs_use
 
         if not options.cache:
             return
         machines = [d.data for d in documents if d.data["kind"] == "VirtualMachine"]
-        self.pools = pools_the_specs_use(machines)
+        self.uris, self.pools = uris, pools_the_specs_use(machines)
+        self._read_states = read_states
         try:
             if options.prune:  # a prune plan reads the volumes of the scope's own pools too
-                self.pools |= {pool.name() for pool in host.connection.listAllStoragePools(0)}
-            self.state = host_state(host.connection, self.pools)
-        except libvirt.libvirtError:
-            self.state = None  # the plan itself reads the host and says what is wrong
+                self.pools |= _all_pool_names(uris, host)
+            self.states = read_states()
+        except (libvirt.libvirtError, HostError):
+            self.states = None  # the plan itself reads the hosts and says what is wrong
 
-    def after(self, host, host_plan, printed: str) -> None:
-        """Remember the plan if it changes nothing, the host is as it was before the
-        plan read it, and nothing it depends on is outside what the memo checks."""
+    def after(self, resources, changed: bool, printed: str) -> None:
+        """Remember the plan if it changes nothing, the hosts are as they were before the
+        plan read them, and nothing it depends on is outside what the memo checks."""
         import libvirt
 
         from vmspec.compare.model import Kind
         from vmspec.host import plan_memo
+        from vmspec.host.errors import HostError
         from vmspec.host.references import assigns_host_devices
 
-        if self.state is None or host_plan.has_changes or host_plan.refused:
+        if self.states is None or changed:
             return
         if any(
             plan.kind == Kind.DOMAIN and plan.desired and assigns_host_devices(plan.desired.domain)
-            for plan in host_plan.resources
+            for plan in resources
         ):
             return  # it read the host's devices: not part of the memo's host state
         try:
-            if plan_memo.host_state(host.connection, self.pools) != self.state:
-                return  # the host changed while the plan read it
-        except libvirt.libvirtError:
+            if self._read_states() != self.states:
+                return  # a host changed while the plan read it
+        except (libvirt.libvirtError, HostError):
             return
         # What click.echo wrote: colors only to a terminal, and never with NO_COLOR.
         if os.environ.get("NO_COLOR") or not sys.stdout.isatty():
             printed = click.unstyle(printed)
-        plan_memo.save(self.arguments, self.uri, self.reads, self.state, self.pools, printed)
+        hosts = list(zip(self.uris, self.states, strict=True))
+        plan_memo.save(self.arguments, hosts, self.reads, self.pools, printed)
+
+
+def _all_pool_names(uris, host) -> set[str]:
+    from vmspec.host.connection import Host
+
+    names: set[str] = set()
+    for uri in uris:
+        connection = host or Host(uri)
+        try:
+            names |= {pool.name() for pool in connection.connection.listAllStoragePools(0)}
+        finally:
+            if host is None:
+                connection.close()
+    return names
 
 
 @main.command()
@@ -1134,8 +1166,9 @@ def _fleet_inputs(paths, uri, scope_option, inventory_path):
     return inventory, valid, scope
 
 
-def _make_fleet_plan(paths, uri, scope_option, targets, flags, inventory_path, reach):
-    """The specs, the inventory and every host's plan; exits on problems in any of them."""
+def _make_fleet_plan(paths, uri, scope_option, targets, flags, inventory_path, reach, memo=None):
+    """The specs, the inventory and every host's plan; exits on problems in any of them.
+    ``memo``: a _PlanMemo that reads the hosts before the plan does."""
     if targets:
         raise click.UsageError("--target is for one host; use --limit with --inventory")
     from vmspec.compare.model import Options
@@ -1143,6 +1176,9 @@ def _make_fleet_plan(paths, uri, scope_option, targets, flags, inventory_path, r
 
     inventory, valid, scope = _fleet_inputs(paths, uri, scope_option, inventory_path)
     options = Options(**flags, scope=scope)
+    if memo is not None:
+        uris = [host.uri for host in inventory.limited(reach.limit).hosts]
+        memo.before_fleet(uris, valid, options)
     fleet, placement_problems = plan_fleet(
         inventory,
         valid,
@@ -1160,18 +1196,27 @@ def _make_fleet_plan(paths, uri, scope_option, targets, flags, inventory_path, r
 
 
 def _plan_fleet_command(paths, uri, scope, targets, flags, inventory_path, reach, output) -> None:
+    from vmspec.host import plan_memo
     from vmspec.host.report import fleet_lines
 
-    fleet, _ = _make_fleet_plan(paths, uri, scope, targets, flags, inventory_path, reach)
+    memo = _PlanMemo(_Group.arguments) if plan_memo.wanted(_Group.arguments) else None
+    with memo.reads if memo else contextlib.nullcontext():
+        fleet, _ = _make_fleet_plan(
+            paths, uri, scope, targets, flags, inventory_path, reach, memo=memo
+        )
     fleet.close()
     if output == "json":
-        click.echo(json.dumps(fleet.to_json(), indent=2))
+        printed = json.dumps(fleet.to_json(), indent=2) + "\n"
     elif output == "markdown":
         from vmspec.host.report_markdown import fleet_markdown
 
-        click.echo(fleet_markdown(fleet), nl=False)
+        printed = fleet_markdown(fleet)
     else:
-        _echo_plan(fleet_lines(fleet))
+        printed = _styled_plan(fleet_lines(fleet)) + "\n"
+    click.echo(printed, nl=False)
+    if memo:
+        resources = [r for h in fleet.hosts if h.plan for r in h.plan.resources]
+        memo.after(resources, fleet.has_changes or fleet.failed, printed)
     if fleet.failed:
         sys.exit(EXIT_PROBLEMS)
     sys.exit(EXIT_CHANGES if fleet.has_changes else 0)

@@ -19,7 +19,6 @@ from tests.host.conftest import SYSTEM_URI, TEST_PREFIX, TEST_SCOPE, guest_spec,
 from vmspec.host.connection import Host
 from vmspec.host.plan_memo import NO_CACHE_VARIABLE
 
-PLAN = [sys.executable, "-X", "importtime", "-m", "vmspec", "plan", "-c", SYSTEM_URI]
 IMAGES = Path("/var/lib/libvirt/images")  # qemu's user can read it, unlike a 0700 tmp_path
 
 
@@ -39,10 +38,15 @@ def environment(**extra: str) -> dict[str, str]:
 
 
 def run_plan(specs: Path, *options: str, env: dict[str, str] | None = None):
-    """`vmspec plan` in a fresh process, and whether it replayed a memo: a replay
-    answers before the CLI is imported (``-X importtime`` lists what was)."""
+    """`vmspec plan -c qemu:///system` in a fresh process, and whether it replayed a memo."""
+    return planned(["-c", SYSTEM_URI, *options, str(specs)], env)
+
+
+def planned(arguments: list[str], env: dict[str, str] | None = None):
+    """`vmspec plan ARGUMENTS` in a fresh process, and whether it replayed a memo: a
+    replay answers before the CLI is imported (``-X importtime`` lists what was)."""
     process = subprocess.run(
-        [*PLAN, *options, str(specs)],
+        [sys.executable, "-X", "importtime", "-m", "vmspec", "plan", *arguments],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -53,9 +57,10 @@ def run_plan(specs: Path, *options: str, env: dict[str, str] | None = None):
     return process, "vmspec.cli" not in imported
 
 
-def apply(specs: Path) -> None:
+def apply(specs: Path, *hosts: str) -> None:
+    """`vmspec apply` on qemu:///system, or on the hosts ``hosts`` names (--inventory)."""
     process = subprocess.run(
-        [sys.executable, "-m", "vmspec", "apply", "-c", SYSTEM_URI, str(specs)],
+        [sys.executable, "-m", "vmspec", "apply", *(hosts or ("-c", SYSTEM_URI)), str(specs)],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -206,7 +211,7 @@ def test_a_host_that_changes_while_the_plan_reads_it_is_not_remembered(
     documents = list(ValidDocuments([specs]))
     options = Options(scope=Scope(TEST_SCOPE, "the test"))
     for race in (False, True):
-        memo = _PlanMemo(arguments, SYSTEM_URI)
+        memo = _PlanMemo(arguments)
         host = Host(SYSTEM_URI)
         try:
             with memo.reads:
@@ -216,10 +221,37 @@ def test_a_host_that_changes_while_the_plan_reads_it_is_not_remembered(
             if race:
                 domain = system.lookupByName(f"{TEST_PREFIX}memo-race")
                 system.defineXML(domain.XMLDesc(0).replace("</name>", "</name><title>t</title>", 1))
-            memo.after(host, host_plan, "printed\n")
+            memo.after(host_plan.resources, False, "printed\n")
         finally:
             host.close()
         remembered = list(cache_home.rglob("memo/*.json"))
         assert bool(remembered) is not race
         for file in remembered:
             file.unlink()
+
+
+def test_an_inventory_plan_is_replayed_and_any_host_changing_runs_it_again(
+    system, peer, peer_uri, tmp_path
+):
+    """The system daemon and a peer daemon (an unprivileged user's libvirtd): both are
+    read again, at once, before a replay; a change on either runs the full plan."""
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(
+        "apiVersion: vmspec/v1\nkind: Inventory\nmetadata: {name: lab}\nspec:\n  hosts:\n"
+        f"    - {{name: system, uri: {json.dumps(SYSTEM_URI)}}}\n"
+        f"    - {{name: peer, uri: {json.dumps(peer_uri)}}}\n"
+    )
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    for name, host in (("memo-s", "system"), ("memo-p", "peer")):
+        write(specs, name, guest_spec(name, f"placement: {{host: {host}}}\n", state="stopped"))
+    fleet = ("--inventory", str(inventory))
+    apply(specs, *fleet)
+    plans = [planned([*fleet, str(specs)]) for _ in range(3)]
+    assert [(p.returncode, replayed) for p, replayed in plans] == [(0, False), (0, True), (0, True)]
+    assert plans[1][0].stdout == plans[0][0].stdout
+    domain = peer.lookupByName(f"{TEST_PREFIX}memo-p")
+    peer.defineXML(domain.XMLDesc(0).replace("</name>", "</name><title>by hand</title>", 1))
+    changed, replayed = planned([*fleet, str(specs)])
+    assert (changed.returncode, replayed) == (2, False)
+    assert "title" in changed.stdout

@@ -26,9 +26,13 @@ The inputs, and how each is checked again:
   the specs use. The full plan takes it before and after it reads the host, and
   remembers nothing if the two differ (something changed while it read).
 
-Only a plan of one host is remembered (not an inventory's), only with the plan cache
-on (``--no-cache``, ``VMSPEC_NO_CACHE=1``), and not when a VM assigns host devices
-(reading them all is the cost this avoids). Files live next to the plan cache.
+A plan of one host or of an inventory's hosts is remembered (their states are read at
+once, so a replay of N hosts costs about what the slowest one costs), only with the plan
+cache on (``--no-cache``, ``VMSPEC_NO_CACHE=1`` turn both off), and not when a VM
+assigns host devices (reading them all is the cost this avoids). An inventory's
+placement reads the hosts' free memory, which is not an input: it decides only where a
+VM defined nowhere goes, which is a plan with changes, never remembered. Files live
+next to the plan cache.
 
 This module imports only the standard library: it runs before the CLI is imported.
 """
@@ -52,6 +56,7 @@ NO_CACHE_VARIABLE = "VMSPEC_NO_CACHE"
 # the same plan. Everything else in the environment is an input.
 SHELL_VARIABLES = frozenset({"PWD", "OLDPWD", "SHLVL", "_", "LINES", "COLUMNS"})
 MISSING = "missing"
+PARALLEL_HOSTS = 8  # hosts of an inventory read at once by a replay
 
 
 def cache_root() -> Path:
@@ -93,7 +98,6 @@ def wanted(arguments: list[str]) -> bool:
         bool(arguments)
         and arguments[0] == "plan"
         and "--no-cache" not in arguments
-        and not any(a == "--inventory" or a.startswith("--inventory=") for a in arguments)
         and not os.environ.get(NO_CACHE_VARIABLE)
     )
 
@@ -246,6 +250,8 @@ def host_state(connection: Any, pools_with_volumes: Iterable[str]) -> str:
         digest.update(repr(parts).encode())
 
     add(connection.getURI(), connection.getCapabilities())
+    # Every domain's name, transient ones too: where a VM of an inventory is placed.
+    add(sorted(d.name() for d in connection.listAllDomains(0)))
     persistent = libvirt.VIR_CONNECT_LIST_DOMAINS_PERSISTENT
     # Which run and which autostart: one listing each, not a call per domain.
     active, autostart = (
@@ -284,14 +290,35 @@ def host_state(connection: Any, pools_with_volumes: Iterable[str]) -> str:
     return digest.hexdigest()
 
 
+def host_states(uris: list[str | None], pools_with_volumes: Iterable[str]) -> list[str]:
+    """``host_state`` of each host, read at once (the hosts of an inventory): libvirt
+    calls release the GIL, so N hosts cost about what the slowest one costs."""
+    from vmspec.host.connection import Host
+
+    pools = sorted(set(pools_with_volumes))
+
+    def state(uri: str | None) -> str:
+        host = Host(uri)
+        try:
+            return host_state(host.connection, pools)
+        finally:
+            host.close()
+
+    if len(uris) == 1:
+        return [state(uris[0])]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(len(uris), PARALLEL_HOSTS)) as pool:
+        return list(pool.map(state, uris))
+
+
 # ---------------------------------------------------------------------------- memos
 
 
 def save(
     arguments: list[str],
-    uri: str | None,
+    hosts: list[tuple[str | None, str]],
     reads: LocalReads,
-    state: str,
     pools_with_volumes: Iterable[str],
     printed: str,
 ) -> None:
@@ -301,9 +328,8 @@ def save(
     content = {
         "format": FORMAT,
         "arguments": arguments,
-        "uri": uri,
+        "hosts": hosts,  # [URI, host_state] of each host the plan read
         "facts": reads.facts(),
-        "host": state,
         "pools": sorted(set(pools_with_volumes)),
         "printed": printed,
     }
@@ -333,14 +359,9 @@ def replay(arguments: list[str]) -> bool:
             return False
         if not facts_hold(content["facts"]):
             return False
-        from vmspec.host.connection import Host  # libvirt: only once the files match
-
-        host = Host(content["uri"])
-        try:
-            state = host_state(host.connection, content["pools"])
-        finally:
-            host.close()
-        if state != content["host"]:
+        uris = [uri for uri, _ in content["hosts"]]
+        # libvirt is imported only once the files match.
+        if host_states(uris, content["pools"]) != [state for _, state in content["hosts"]]:
             return False
         printed = content["printed"]
     except Exception:  # whatever went wrong, the full plan says it properly
