@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import click
 
@@ -34,9 +35,13 @@ class _Group(click.Group):
     """click exits 2 on usage errors; here that code means "changes pending" (plan), so
     usage errors exit 1 like every other error."""
 
-    def main(self, *args, standalone_mode: bool = True, **kwargs):
+    # The command line as given: a remembered plan (vmspec/host/plan_memo.py) is found by it.
+    arguments: ClassVar[list[str]] = []
+
+    def main(self, args=None, *rest, standalone_mode: bool = True, **kwargs):
+        _Group.arguments = list(args) if args is not None else sys.argv[1:]
         try:
-            result = super().main(*args, standalone_mode=False, **kwargs)
+            result = super().main(args, *rest, standalone_mode=False, **kwargs)
         except click.ClickException as error:
             error.show()
             sys.exit(EXIT_USAGE)
@@ -350,19 +355,117 @@ def plan(
     if inventory_path is not None:
         _plan_fleet_command(paths, uri, scope, targets, flags, inventory_path, reach, output)
         return  # (it exits with the plan's code)
-    host, host_plan, _ = _make_plan(paths, uri, scope, targets, flags)
-    host.close()
+    from vmspec.host import plan_memo
+
+    memo = _PlanMemo(_Group.arguments) if plan_memo.wanted(_Group.arguments) else None
+    with memo.reads if memo else contextlib.nullcontext():
+        host, host_plan, _ = _make_plan(
+            paths, uri, scope, targets, flags, before=memo.before if memo else None
+        )
     if output == "json":
-        click.echo(json.dumps(host_plan.to_json(), indent=2))
+        printed = json.dumps(host_plan.to_json(), indent=2) + "\n"
     elif output == "markdown":
         from vmspec.host.report_markdown import plan_markdown
 
-        click.echo(plan_markdown(host_plan), nl=False)
+        printed = plan_markdown(host_plan)
     else:
-        _echo_plan(plan_lines(host_plan))
+        printed = _styled_plan(plan_lines(host_plan)) + "\n"
+    click.echo(printed, nl=False)
+    if memo:
+        memo.after(host_plan.resources, host_plan.has_changes or bool(host_plan.refused), printed)
+    host.close()
     if host_plan.refused:
         sys.exit(EXIT_PROBLEMS)
     sys.exit(EXIT_CHANGES if host_plan.has_changes else 0)
+
+
+class _PlanMemo:
+    """Remembers a plan (of one host, or of an inventory's hosts) that finds nothing to
+    change, so that the same command asked again replays it (vmspec/host/plan_memo.py
+    says when that is safe)."""
+
+    def __init__(self, arguments: list[str]) -> None:
+        from vmspec.host import plan_memo
+
+        self.arguments = arguments
+        self.reads = plan_memo.LocalReads()
+        self.uris: list[str | None] = []
+        self.states: list[str] | None = None
+        self.pools: set[str] = set()
+
+    def before(self, host, documents, options) -> None:
+        """One host as the plan is about to read it."""
+        from vmspec.host.plan_memo import host_state
+
+        self._before(
+            options, documents, [host.uri], lambda: [host_state(host.connection, self.pools)], host
+        )
+
+    def before_fleet(self, uris: list[str], documents, options) -> None:
+        """An inventory's hosts as the plan is about to read them."""
+        from vmspec.host.plan_memo import host_states
+
+        self._before(options, documents, uris, lambda: host_states(uris, self.pools), None)
+
+    def _before(self, options, documents, uris, read_states, host) -> None:
+        import libvirt
+
+        from vmspec.host.errors import HostError
+        from vmspec.host.session import pools_the_specs_use
+
+        if not options.cache:
+            return
+        machines = [d.data for d in documents if d.data["kind"] == "VirtualMachine"]
+        self.uris, self.pools = uris, pools_the_specs_use(machines)
+        self._read_states = read_states
+        try:
+            if options.prune:  # a prune plan reads the volumes of the scope's own pools too
+                self.pools |= _all_pool_names(uris, host)
+            self.states = read_states()
+        except (libvirt.libvirtError, HostError):
+            self.states = None  # the plan itself reads the hosts and says what is wrong
+
+    def after(self, resources, changed: bool, printed: str) -> None:
+        """Remember the plan if it changes nothing, the hosts are as they were before the
+        plan read them, and nothing it depends on is outside what the memo checks."""
+        import libvirt
+
+        from vmspec.compare.model import Kind
+        from vmspec.host import plan_memo
+        from vmspec.host.errors import HostError
+        from vmspec.host.references import assigns_host_devices
+
+        if self.states is None or changed:
+            return
+        if any(
+            plan.kind == Kind.DOMAIN and plan.desired and assigns_host_devices(plan.desired.domain)
+            for plan in resources
+        ):
+            return  # it read the host's devices: not part of the memo's host state
+        try:
+            if self._read_states() != self.states:
+                return  # a host changed while the plan read it
+        except (libvirt.libvirtError, HostError):
+            return
+        # What click.echo wrote: colors only to a terminal, and never with NO_COLOR.
+        if os.environ.get("NO_COLOR") or not sys.stdout.isatty():
+            printed = click.unstyle(printed)
+        hosts = list(zip(self.uris, self.states, strict=True))
+        plan_memo.save(self.arguments, hosts, self.reads, self.pools, printed)
+
+
+def _all_pool_names(uris, host) -> set[str]:
+    from vmspec.host.connection import Host
+
+    names: set[str] = set()
+    for uri in uris:
+        connection = host or Host(uri)
+        try:
+            names |= {pool.name() for pool in connection.connection.listAllStoragePools(0)}
+        finally:
+            if host is None:
+                connection.close()
+    return names
 
 
 @main.command()
@@ -604,9 +707,11 @@ def _make_plan(
     flags: dict[str, bool],
     *,
     destroy: bool = False,
+    before=None,
 ):
     """Specs → validated documents, then the host's facts and domains → a plan (or, with
-    ``destroy``, the plan that removes them)."""
+    ``destroy``, the plan that removes them). ``before(host, documents, options)`` is
+    called once the host is open, before the plan reads it."""
     from vmspec.fleet.inventory import INVENTORY
 
     scope = _resolve_scope(scope_option, paths)
@@ -640,6 +745,8 @@ def _make_plan(
     make = plan_destroy if destroy else plan_documents
     try:
         host = Host(uri)
+        if before is not None:
+            before(host, valid, options)
         return host, make(host, valid, options), options
     except TargetError as error:
         _fail([], str(error))
@@ -704,11 +811,15 @@ _PLAN_STYLES = {
 
 def _echo_plan(lines: list[str]) -> None:
     """Plan lines, colored where click lets colors through (a terminal, no NO_COLOR)."""
+    click.echo(_styled_plan(lines))
+
+
+def _styled_plan(lines: list[str]) -> str:
     styled = []
     for line in lines:
         style = next((s for start, s in _PLAN_STYLES.items() if line.startswith(start)), None)
         styled.append(click.style(line, **style) if style else line)
-    click.echo("\n".join(styled))
+    return "\n".join(styled)
 
 
 # Fewer files than this compile in well under a second (benchmarks/): no bar to flash by.
@@ -1055,8 +1166,9 @@ def _fleet_inputs(paths, uri, scope_option, inventory_path):
     return inventory, valid, scope
 
 
-def _make_fleet_plan(paths, uri, scope_option, targets, flags, inventory_path, reach):
-    """The specs, the inventory and every host's plan; exits on problems in any of them."""
+def _make_fleet_plan(paths, uri, scope_option, targets, flags, inventory_path, reach, memo=None):
+    """The specs, the inventory and every host's plan; exits on problems in any of them.
+    ``memo``: a _PlanMemo that reads the hosts before the plan does."""
     if targets:
         raise click.UsageError("--target is for one host; use --limit with --inventory")
     from vmspec.compare.model import Options
@@ -1064,6 +1176,9 @@ def _make_fleet_plan(paths, uri, scope_option, targets, flags, inventory_path, r
 
     inventory, valid, scope = _fleet_inputs(paths, uri, scope_option, inventory_path)
     options = Options(**flags, scope=scope)
+    if memo is not None:
+        uris = [host.uri for host in inventory.limited(reach.limit).hosts]
+        memo.before_fleet(uris, valid, options)
     fleet, placement_problems = plan_fleet(
         inventory,
         valid,
@@ -1081,18 +1196,27 @@ def _make_fleet_plan(paths, uri, scope_option, targets, flags, inventory_path, r
 
 
 def _plan_fleet_command(paths, uri, scope, targets, flags, inventory_path, reach, output) -> None:
+    from vmspec.host import plan_memo
     from vmspec.host.report import fleet_lines
 
-    fleet, _ = _make_fleet_plan(paths, uri, scope, targets, flags, inventory_path, reach)
+    memo = _PlanMemo(_Group.arguments) if plan_memo.wanted(_Group.arguments) else None
+    with memo.reads if memo else contextlib.nullcontext():
+        fleet, _ = _make_fleet_plan(
+            paths, uri, scope, targets, flags, inventory_path, reach, memo=memo
+        )
     fleet.close()
     if output == "json":
-        click.echo(json.dumps(fleet.to_json(), indent=2))
+        printed = json.dumps(fleet.to_json(), indent=2) + "\n"
     elif output == "markdown":
         from vmspec.host.report_markdown import fleet_markdown
 
-        click.echo(fleet_markdown(fleet), nl=False)
+        printed = fleet_markdown(fleet)
     else:
-        _echo_plan(fleet_lines(fleet))
+        printed = _styled_plan(fleet_lines(fleet)) + "\n"
+    click.echo(printed, nl=False)
+    if memo:
+        resources = [r for h in fleet.hosts if h.plan for r in h.plan.resources]
+        memo.after(resources, fleet.has_changes or fleet.failed, printed)
     if fleet.failed:
         sys.exit(EXIT_PROBLEMS)
     sys.exit(EXIT_CHANGES if fleet.has_changes else 0)
