@@ -40,8 +40,8 @@ SERVER = (
     or shutil.which("yaml-language-server")
 )
 NO_SERVER = (
-    "yaml-language-server is not installed: scripts/install puts it in .tools/ (it needs npm),"
-    " or name one in $VMSPEC_YAML_LANGUAGE_SERVER"
+    "yaml-language-server is not installed: scripts/install puts it in .tools/ where npm"
+    " and Node.js 20.11 or newer are, or name one in $VMSPEC_YAML_LANGUAGE_SERVER"
 )
 needs_server = pytest.mark.skipif(SERVER is None, reason=NO_SERVER)
 
