@@ -161,16 +161,38 @@ def test_apply_prints_its_lines_above_the_bar_on_one_terminal(six_vms):
     ], shown
 
 
-def test_an_inventory_apply_shows_a_bar_over_its_hosts_resources(six_vms, tmp_path):
+# A host of libvirt's test driver of its own: each connection to a node file has its own
+# state, so two hosts of one file apply side by side without seeing each other.
+NODE = "<node><domain type='test'><name>test</name><memory>8388608</memory><vcpu>2</vcpu>"
+NODE += "<os><type arch='x86_64'>hvm</type></os></domain></node>"
+
+
+def test_an_inventory_apply_shows_one_bar_over_every_hosts_resources(tmp_path):
+    pytest.importorskip("libvirt", reason="apply needs libvirt-python")
+    node = write_spec(tmp_path, NODE, "node.xml")
+    hosts = ", ".join(f'{{name: {name}, uri: "test://{node}"}}' for name in "ab")
     inventory = write_spec(
         tmp_path,
         "apiVersion: vmspec/v1\nkind: Inventory\nmetadata: {name: lab}\n"
-        'spec:\n  hosts: [{name: a, uri: "test:///default"}]\n',
+        f"spec:\n  hosts: [{hosts}]\n",
         "hosts.yaml",
     )
-    shown, piped = run("apply", "--inventory", str(inventory), str(six_vms), terminal="stderr")
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    for number in range(6):
+        placed = MINIMAL_SPEC.replace("name: tiny", f"name: vm{number}")
+        placed += f"  placement: {{host: {'a' if number < 3 else 'b'}}}\n"
+        write_spec(specs, placed, f"vm{number}.yaml")
+    shown, piped = run("apply", "--inventory", str(inventory), str(specs), terminal="stderr")
     assert screen(shown) == ["applying  [####################################]  100%"], shown
-    assert piped.splitlines()[-8:] == ["a (test:///default):", *CREATED, "Done."]
+    assert "16%" in shown and "83%" in shown  # one bar for both hosts' six VMs
+    assert piped.splitlines()[-9:] == [
+        f"a (test://{node}):",
+        *CREATED[:3],
+        f"b (test://{node}):",
+        *CREATED[3:],
+        "Done.",
+    ]
 
 
 @pytest.mark.parametrize("where", ["stdout", "stderr"])
