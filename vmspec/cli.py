@@ -13,6 +13,7 @@ import difflib
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import ClassVar
 
@@ -484,12 +485,16 @@ def _all_pool_names(uris, host) -> set[str]:
     help="With --inventory: move VMs whose placement names another host (cold: with "
     "--restart when running).",
 )
+@click.option(
+    "-q", "--quiet", is_flag=True, help="No progress bars (the plan and each step still print)."
+)
 def apply(
     paths: tuple[Path, ...],
     uri: str | None,
     shutdown_timeout: float,
     scope: str | None,
     targets: tuple[str, ...],
+    quiet: bool,
     **flags: bool,
 ) -> None:
     """Converge the host to the specs and print what was done. Exit 0, or 1 on any failure."""
@@ -499,17 +504,28 @@ def apply(
     inventory_path, reach = _pop_fleet_options(flags, allow_move=allow_move)
     if inventory_path is not None:
         _apply_fleet_command(
-            paths, uri, scope, targets, flags, inventory_path, reach, allow_move, shutdown_timeout
+            paths,
+            uri,
+            scope,
+            targets,
+            flags,
+            inventory_path,
+            reach,
+            allow_move,
+            shutdown_timeout,
+            quiet,
         )
         return
     host, host_plan, options = _make_plan(paths, uri, scope, targets, flags)
-    _carry_out(host, host_plan, options, shutdown_timeout, plan_lines(host_plan))
+    _carry_out(host, host_plan, options, shutdown_timeout, plan_lines(host_plan), quiet=quiet)
 
 
-def _carry_out(host, host_plan, options, shutdown_timeout: float, shown: list[str]) -> None:
+def _carry_out(
+    host, host_plan, options, shutdown_timeout: float, shown: list[str], *, quiet: bool = False
+) -> None:
     """Print the plan, apply it, report what was refused, blocked or failed, and exit."""
     from vmspec.compare.model import Action  # plan's model: not loaded for compile
-    from vmspec.host.apply import apply_plan
+    from vmspec.host.apply import apply_plan, resources_to_apply
 
     try:
         if not host_plan.has_changes and not host_plan.refused:
@@ -517,9 +533,10 @@ def _carry_out(host, host_plan, options, shutdown_timeout: float, shown: list[st
             return
         _echo_plan(shown[:-1])
         click.echo("Applying:")
-        failures = apply_plan(
-            host, host_plan, options, click.echo, shutdown_timeout=shutdown_timeout
-        )
+        with _resource_progress(len(resources_to_apply(host_plan)), quiet) as bar:
+            failures = apply_plan(
+                host, host_plan, options, bar.echo, shutdown_timeout=shutdown_timeout, done=bar
+            )
     finally:
         host.close()
     for refused in host_plan.refused:
@@ -1223,9 +1240,9 @@ def _plan_fleet_command(paths, uri, scope, targets, flags, inventory_path, reach
 
 
 def _apply_fleet_command(
-    paths, uri, scope, targets, flags, inventory_path, reach, allow_move, shutdown_timeout
+    paths, uri, scope, targets, flags, inventory_path, reach, allow_move, shutdown_timeout, quiet
 ) -> None:
-    from vmspec.host.fleet_apply import apply_fleet
+    from vmspec.host.fleet_apply import apply_fleet, no_progress
     from vmspec.host.report import fleet_lines
 
     fleet, options = _make_fleet_plan(paths, uri, scope, targets, flags, inventory_path, reach)
@@ -1239,7 +1256,8 @@ def _apply_fleet_command(
             allow_move=allow_move,
             parallel=reach.parallel,
             shutdown_timeout=shutdown_timeout,
-            progress=_copy_progress,
+            progress=no_progress if quiet else _copy_progress,
+            resource_progress=lambda total: _resource_progress(total, quiet),
         )
     finally:
         fleet.close()
@@ -1266,6 +1284,61 @@ def _copy_progress(label: str, total: int):
             shown = min(sent, total)
 
         yield advance
+
+
+# Fewer resources than this are applied in moments, or their own lines say enough: no bar.
+_PROGRESS_FROM_RESOURCES = 5
+
+
+class _ResourceBar:
+    """What apply reports through while a bar on stderr counts its resources: called with
+    each resource done (from any thread: fleet hosts apply at once), and ``echo`` prints a
+    line above the bar, which is drawn again below it, rather than across it."""
+
+    def __init__(self, bar=None) -> None:
+        self.bar = bar
+        self.drawn = ""  # the bar as click last drew it: "\r" and the whole line
+        self.lock = threading.Lock()
+
+    def __call__(self, _resource_plan) -> None:
+        if self.bar is not None:
+            with self.lock:
+                self.bar.update(1)
+
+    def echo(self, line: str) -> None:
+        if not self.drawn:
+            click.echo(line)
+            return
+        with self.lock:
+            sys.stderr.write("\r\x1b[K")  # the bar's line, cleared
+            sys.stderr.flush()
+            click.echo(line)
+            sys.stderr.write(self.drawn)
+            sys.stderr.flush()
+
+    # The file click draws on: stderr, seen on its way.
+    def write(self, text: str) -> int:
+        self.drawn = text if text.startswith("\r") and "\n" not in text else ""
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def _resource_progress(total: int, quiet: bool):
+    """A bar over the ``total`` resources apply takes up, on a terminal (stderr), for
+    enough of them and never with --quiet; otherwise apply's lines print as they are."""
+    if quiet or total < _PROGRESS_FROM_RESOURCES or not sys.stderr.isatty():
+        yield _ResourceBar()
+        return
+    counter = _ResourceBar()
+    with click.progressbar(length=total, label="applying", file=counter) as bar:
+        counter.bar = bar
+        yield counter
 
 
 def _destroy_fleet_command(

@@ -2,9 +2,9 @@
 (the YAML support of VS Code, Neovim, Helix, Emacs...) validates, completes and explains
 every kind with it.
 
-The yaml-language-server tests talk to the real server over LSP; they run where it is
-installed (``npm install -g yaml-language-server``, or its path in
-$VMSPEC_YAML_LANGUAGE_SERVER) and are skipped elsewhere.
+The yaml-language-server tests talk to the real server over LSP: the one named by
+$VMSPEC_YAML_LANGUAGE_SERVER, else the pinned one scripts/install puts in .tools/ (CI's),
+else one on PATH; they are skipped where there is none.
 """
 
 from __future__ import annotations
@@ -32,8 +32,18 @@ def test_every_kind_has_its_own_metadata_and_spec():
 
 # --- yaml-language-server --------------------------------------------------------------
 
-SERVER = os.environ.get("VMSPEC_YAML_LANGUAGE_SERVER") or shutil.which("yaml-language-server")
-needs_server = pytest.mark.skipif(SERVER is None, reason="yaml-language-server is not installed")
+PINNED_SERVER = REPO / ".tools/yaml-language-server/node_modules/.bin/yaml-language-server"
+# The pinned one before PATH's: docs/editors.md names the version these tests checked.
+SERVER = (
+    os.environ.get("VMSPEC_YAML_LANGUAGE_SERVER")
+    or (str(PINNED_SERVER) if PINNED_SERVER.exists() else None)
+    or shutil.which("yaml-language-server")
+)
+NO_SERVER = (
+    "yaml-language-server is not installed: scripts/install puts it in .tools/ where npm"
+    " and Node.js 20.11 or newer are, or name one in $VMSPEC_YAML_LANGUAGE_SERVER"
+)
+needs_server = pytest.mark.skipif(SERVER is None, reason=NO_SERVER)
 
 # Each kind: a valid spec, a field completion offers under spec:, one it must not offer
 # (another kind's), and a typo.
@@ -141,7 +151,7 @@ class LanguageServer:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     if SERVER is None:
-        pytest.skip("yaml-language-server is not installed")
+        pytest.skip(NO_SERVER)
     schema = tmp_path_factory.mktemp("schema") / "vmspec.schema.json"
     result = vmspec("schema")
     assert result.returncode == 0
@@ -194,6 +204,16 @@ def test_hover_shows_a_fields_description(server, tmp_path):
     memory_line = text.splitlines().index("  memory: 1GiB")
     hover = server.at("textDocument/hover", uri, memory_line, 4)
     assert "a size with its unit" in json.dumps(hover)
+
+
+def test_the_pinned_server_lock_names_no_registry():
+    """Each machine fetches through its own npm configuration (tools/yaml-language-server/
+    .npmrc keeps npm from writing `resolved` addresses when the lock is regenerated)."""
+    lock = json.loads((REPO / "tools/yaml-language-server/package-lock.json").read_text())
+    packages = lock["packages"]
+    assert packages["node_modules/yaml-language-server"]["version"] == "2.0.0"
+    assert [name for name, package in packages.items() if "resolved" in package] == []
+    assert all(package.get("integrity") for name, package in packages.items() if name)
 
 
 @needs_server
