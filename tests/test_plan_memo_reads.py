@@ -8,7 +8,7 @@ import json
 import os
 from pathlib import Path
 
-from vmspec.host.plan_memo import LocalReads, facts_hold
+from vmspec.host.plan_memo import KEPT_MEMOS, LocalReads, facts_hold, memo_path, save
 
 
 def test_files_folders_and_looked_at_paths_are_inputs(tmp_path):
@@ -61,3 +61,26 @@ def test_writes_are_not_inputs_and_recording_ends_cleanly(tmp_path):
     assert reads.facts() == []
     os.path.exists(tmp_path / "after")  # no recording: nothing is kept
     assert reads.facts() == []
+
+
+def test_only_the_newest_memos_are_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    for index in range(KEPT_MEMOS + 5):
+        save([f"plan-{index}"], [], LocalReads(), [], "No changes.\n")
+    memos = list((tmp_path / "vmspec" / "memo").glob("*.json"))
+    assert len(memos) == KEPT_MEMOS
+    newest = memo_path([f"plan-{KEPT_MEMOS + 4}"])
+    assert newest in memos and newest.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_secret_looking_variable_is_in_the_key_by_its_state_only(monkeypatch):
+    monkeypatch.setenv("VMSPEC_VNC_PASSWORD", "abc")
+    first = memo_path(["plan"])
+    monkeypatch.setenv("VMSPEC_VNC_PASSWORD", "xyz")  # another value, the same state
+    assert memo_path(["plan"]) == first
+    monkeypatch.setenv("VMSPEC_VNC_PASSWORD", "")
+    assert memo_path(["plan"]) != first
+    monkeypatch.setenv("VMSPEC_VNC_USER", "abc")  # not a secret: its value counts
+    second = memo_path(["plan"])
+    monkeypatch.setenv("VMSPEC_VNC_USER", "xyz")
+    assert memo_path(["plan"]) != second

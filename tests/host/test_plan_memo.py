@@ -6,6 +6,7 @@ exactly what a plan without any cache says."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -255,3 +256,35 @@ def test_an_inventory_plan_is_replayed_and_any_host_changing_runs_it_again(
     changed, replayed = planned([*fleet, str(specs)])
     assert (changed.returncode, replayed) == (2, False)
     assert "title" in changed.stdout
+
+
+def test_a_password_file_is_an_input_by_what_the_plan_can_tell_not_by_its_value(
+    system, tmp_path, cache_home
+):
+    """The memo keeps whether a display password is there, empty, or longer than VNC
+    takes; never a digest of it (a digest of a short password gives it away to whoever
+    copies the cache)."""
+    password = IMAGES / f"{TEST_PREFIX}memo-vnc-password"
+    password.write_text("Vn9!x#2q\n")
+    try:
+        specs = tmp_path / "specs"
+        specs.mkdir()
+        graphics = f"graphics: [{{type: vnc, listen: 127.0.0.1, passwordFile: {password}}}]\n"
+        write(specs, "memo-vnc", guest_spec("memo-vnc", graphics, state="stopped"))
+        apply(specs)
+        assert run_plan(specs)[0].returncode == 0
+        [memo] = cache_home.rglob("memo/*.json")
+        assert memo.stat().st_mode & 0o777 == 0o600
+        content = memo.read_text()
+        assert ["secret", str(password), "short"] in json.loads(content)["facts"]
+        for value in (b"Vn9!x#2q\n", b"Vn9!x#2q"):
+            assert hashlib.sha256(value).hexdigest() not in content
+        password.write_text("Other#12\n")  # another password: the same plan
+        again, replayed = run_plan(specs)
+        assert (again.returncode, replayed) == (0, True)
+        password.write_text("")  # none: the plan refuses, as without the memo
+        refused, replayed = run_plan(specs)
+        assert (refused.returncode, replayed) == (1, False)
+        assert refused.stdout == run_plan(specs, "--no-cache")[0].stdout
+    finally:
+        password.unlink(missing_ok=True)

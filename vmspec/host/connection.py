@@ -15,12 +15,12 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import libvirt
 
 from vmspec.host.errors import HostError, libvirt_message
+from vmspec.host.plan_memo import read_secret_file
 
 T = TypeVar("T")
 
@@ -63,7 +63,7 @@ def _password() -> str | None:
     path = os.environ.get(PASSWORD_FILE_VARIABLE)
     if path:
         try:
-            return Path(path).read_text(encoding="utf-8").rstrip("\n")
+            return read_secret_file(path).rstrip("\n")
         except OSError as error:
             raise HostError("reading the password file", f"{path}: {error.strerror}") from None
     return None

@@ -43,6 +43,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import stat
 import sys
 from collections.abc import Iterable, Iterator
@@ -57,6 +58,10 @@ NO_CACHE_VARIABLE = "VMSPEC_NO_CACHE"
 SHELL_VARIABLES = frozenset({"PWD", "OLDPWD", "SHLVL", "_", "LINES", "COLUMNS"})
 MISSING = "missing"
 PARALLEL_HOSTS = 8  # hosts of an inventory read at once by a replay
+# A variable named like this holds a secret: the memo's key takes its secret_state only.
+SECRET_NAME = re.compile(r"PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN", re.IGNORECASE)
+SECRET_LENGTH_THAT_MATTERS = 8  # VNC uses the first 8 characters (vmspec/host/secrets.py)
+KEPT_MEMOS = 64  # the newest; each command line and environment has its own
 
 
 def cache_root() -> Path:
@@ -84,7 +89,9 @@ def code_version() -> str:
 def memo_path(arguments: list[str]) -> Path:
     """Where the memo of this exact command, run here and now, lives."""
     environment = sorted(
-        (name, value) for name, value in os.environ.items() if name not in SHELL_VARIABLES
+        (name, secret_state(value) if SECRET_NAME.search(name) else value)
+        for name, value in os.environ.items()
+        if name not in SHELL_VARIABLES
     )
     key = json.dumps(
         [FORMAT, code_version(), arguments, os.getcwd(), environment, sys.stdout.isatty()]
@@ -103,6 +110,29 @@ def wanted(arguments: list[str]) -> bool:
 
 
 # ---------------------------------------------------------------------------- files
+
+
+def secret_state(value: str | None) -> str:
+    """What a plan can tell of a secret (vmspec/host/secrets.py): whether it is there, is
+    empty, and whether it is longer than VNC takes. A memo keeps this, never a digest of
+    the value: a digest of a short password is as good as the password to anyone who
+    copies the cache (a CI cache of ~/.cache)."""
+    if value is None:
+        return MISSING
+    value = value.rstrip("\n")
+    if not value:
+        return "empty"
+    return "long" if len(value) > SECRET_LENGTH_THAT_MATTERS else "short"
+
+
+def _secret_file_state(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as file:
+            return secret_state(file.read())
+    except UnicodeDecodeError:
+        return "not UTF-8"
+    except OSError:
+        return MISSING
 
 
 def _digest_file(path: str) -> str:
@@ -129,7 +159,12 @@ def _kind(path: str) -> str:
     return "folder" if stat.S_ISDIR(mode) else "file" if stat.S_ISREG(mode) else "other"
 
 
-FACT_CHECKS = {"file": _digest_file, "listing": _listing, "kind": _kind}
+FACT_CHECKS = {
+    "file": _digest_file,
+    "secret": _secret_file_state,
+    "listing": _listing,
+    "kind": _kind,
+}
 
 
 class LocalReads:
@@ -148,6 +183,7 @@ class LocalReads:
 
     def __init__(self) -> None:
         self.opened: set[str] = set()
+        self.secrets: set[str] = set()  # opened, but kept as secret_state, not digested
         self.listed: set[str] = set()
         self.looked_at: dict[str, str] = {}
         # Not inputs of a plan: the Python that runs it and vmspec's own code (imports
@@ -226,11 +262,24 @@ class LocalReads:
         listed folders are taken here, the kinds as the plan saw them."""
         return sorted(
             [
-                *(["file", path, _digest_file(path)] for path in self.opened),
+                *(["file", path, _digest_file(path)] for path in self.opened - self.secrets),
+                *(["secret", path, _secret_file_state(path)] for path in self.secrets),
                 *(["listing", path, _listing(path)] for path in self.listed),
                 *(["kind", path, kind] for path, kind in self.looked_at.items()),
             ]
         )
+
+
+def read_secret_file(path: str) -> str:
+    """A secret file's text (a display password, a disk's passphrase, libvirt's login).
+    While a plan is recorded, its memo keeps only the secret's ``secret_state``."""
+    recording = LocalReads._recording
+    if recording is not None:
+        name = recording._name(path)
+        if name is not None:
+            recording.secrets.add(name)
+    with open(path, encoding="utf-8") as file:
+        return file.read()
 
 
 def facts_hold(facts: Iterable[list[str]]) -> bool:
@@ -336,12 +385,25 @@ def save(
     path = memo_path(arguments)
     temporary = path.with_name(f".{path.name}.{os.getpid()}")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(json.dumps(content))
+        # The user's alone: a memo names the files and hosts a plan read.
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(json.dumps(content))
         os.replace(temporary, path)
+        _forget_old_memos(path.parent)
     except OSError:
         with contextlib.suppress(OSError):
             temporary.unlink()
+
+
+def _forget_old_memos(folder: Path) -> None:
+    """Keep the KEPT_MEMOS newest: a CI job's environment (a job id) makes a memo of its
+    own each time, and none of them must pile up."""
+    memos = sorted(folder.glob("*.json"), key=lambda memo: memo.stat().st_mtime_ns, reverse=True)
+    for old in memos[KEPT_MEMOS:]:
+        with contextlib.suppress(OSError):
+            old.unlink()
 
 
 def replay(arguments: list[str]) -> bool:

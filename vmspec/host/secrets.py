@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from pathlib import Path
 from typing import Any
 
 from lxml import etree
@@ -21,9 +20,11 @@ from vmspec.compare.model import PasswordSource
 from vmspec.config.domain import Domain
 from vmspec.families.disk.secrets import ManagedSecret, secret_uuid
 from vmspec.host.errors import HostError
+from vmspec.host.plan_memo import SECRET_LENGTH_THAT_MATTERS, read_secret_file
 
-# The VNC protocol uses the first 8 characters: a longer password would look stronger than it is.
-VNC_PASSWORD_LIMIT = 8
+# The VNC protocol uses the first 8 characters: a longer password would look stronger than
+# it is. (A plan's memo keeps whether a password is longer: the same number.)
+VNC_PASSWORD_LIMIT = SECRET_LENGTH_THAT_MATTERS
 
 
 def _read(file: str | None, env: str | None, where: str, operation: str, vm: str) -> str:
@@ -34,7 +35,7 @@ def _read(file: str | None, env: str | None, where: str, operation: str, vm: str
             raise HostError(operation, f"the environment variable {env} is not set", vm)
     else:
         try:
-            value = Path(file).read_text(encoding="utf-8").rstrip("\n")
+            value = read_secret_file(file).rstrip("\n")
         except (OSError, UnicodeDecodeError) as error:
             reason = getattr(error, "strerror", None) or "not UTF-8 text"
             raise HostError(operation, f"{file}: {reason}", vm) from None
