@@ -322,7 +322,8 @@ def _host_options(command):
             "cache",
             flag_value=False,
             default=True,
-            help="Compare every domain in full, without the plan cache (see README).",
+            help="Plan in full: use neither the plan cache nor a remembered plan (README, "
+            "Performance).",
         ),
         *_fleet_options,
     ]
