@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import ON_OFF, attr, child, config_class
 from vmspec.families import virtio_options
-from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 from vmspec.families.virtio_options import VirtioDriver
 from vmspec.problems import Finding
 
@@ -46,7 +46,12 @@ TABLET_REASON = (
     "is (a PS/2 mouse moves relatively and drifts)"
 )
 POLICY_TABLET = {"type": "tablet", "bus": "usb"}  # TABLET_REASON
-DEFAULT_BUS = "usb"  # keyboard, mouse and tablet
+DEFAULT_BUS = "usb"  # keyboard, mouse and tablet: BUS_REASON
+BUS_REASON = (
+    "USB, which every guest has drivers for and which a tablet needs to point absolutely "
+    "(libvirt would put a keyboard or mouse on PS/2 on x86)"
+)
+PASSTHROUGH_BUS_REASON = "a host input device is passed through to the guest over virtio-input"
 PASSED_THROUGH = ("passthrough", "evdev")  # the host's own devices
 
 SCHEMA: dict[str, Any] = {
@@ -120,6 +125,23 @@ def inputs(spec: Spec) -> list[dict[str, Any]]:
     return [POLICY_TABLET] if spec.get("graphics") else []
 
 
+def bus_and_reason(device: dict[str, Any]) -> tuple[str | None, str]:
+    """The bus lowering writes, and why where the spec names none."""
+    if device["type"] == "evdev":
+        # on no bus: QEMU reads the host device and feeds the guest's own
+        return None, ""
+    if device["type"] == "passthrough":
+        return "virtio", PASSTHROUGH_BUS_REASON
+    return device.get("bus", DEFAULT_BUS), BUS_REASON
+
+
+def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    for index, device in enumerate(spec.get("inputs", [])):
+        bus, reason = bus_and_reason(device)
+        if bus is not None and "bus" not in device:
+            yield PolicyDefault(("spec", "inputs", index, "bus"), bus, reason)
+
+
 def lower(spec: Spec, identity: Identity) -> tuple[Input, ...]:
     return tuple(_lower_one(device) for device in inputs(spec))
 
@@ -136,15 +158,9 @@ def _lower_one(device: dict[str, Any]) -> Input:
             grab_toggle=device.get("grabToggle"),
             repeat=device.get("repeat"),
         )
-    if kind == "evdev":
-        bus = None  # on no bus: QEMU reads the host device and feeds the guest's own
-    elif kind == "passthrough":
-        bus = "virtio"
-    else:
-        bus = device.get("bus", DEFAULT_BUS)
     return Input(
         type=kind,
-        bus=bus,
+        bus=bus_and_reason(device)[0],
         model=device.get("model"),
         driver=virtio_options.lower(device.get("driver")),
         source=source,
@@ -233,6 +249,7 @@ FAMILY = Family(
     lower=lower,
     lift=lift,
     checks=(_devices,),
+    policy_defaults=policy_defaults,
     libvirt_fills_in=as_libvirt_stores_it,
     host_paths=_host_devices,
 )

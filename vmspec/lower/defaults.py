@@ -11,8 +11,10 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
+from vmspec.families import FAMILIES
 from vmspec.families.clock import policy_clock_and_reasons
 from vmspec.families.cpu import cpu_mode_and_reason
+from vmspec.families.family import Identity, PolicyDefault
 from vmspec.families.features import ACPI_REASON, APIC_REASON, acpi_and_apic
 from vmspec.families.input import TABLET_REASON
 from vmspec.families.input import inputs as policy_inputs
@@ -22,14 +24,8 @@ from vmspec.families.memballoon import BALLOON_REASON
 from vmspec.families.memballoon import DEFAULT_MODEL as BALLOON_MODEL
 from vmspec.lower import policy
 from vmspec.lower.identity import MAC_REASON, UUID_REASON, domain_uuid, interface_macs
-from vmspec.problems import FieldPath
 
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class PolicyDefault:
-    path: FieldPath
-    value: Any
-    reason: str
+__all__ = ["PolicyDefault", "policy_defaults"]
 
 
 def policy_defaults(
@@ -67,6 +63,9 @@ def _defaults(document: dict[str, Any], nested_kvm_host: bool) -> Iterator[Polic
         yield PolicyDefault(("spec", "inputs"), policy_inputs(spec), TABLET_REASON)
     if "model" not in spec.get("memballoon", {}):
         yield PolicyDefault(("spec", "memballoon", "model"), BALLOON_MODEL, BALLOON_REASON)
+    identity = Identity(metadata["name"], uuid, nested_kvm_host)
+    for family in FAMILIES:
+        yield from family.policy_defaults(spec, identity)
 
 
 def _clock(spec: dict[str, Any]) -> Iterator[PolicyDefault]:
