@@ -464,7 +464,13 @@ def libvirt_fills_in(live: Features | None, wanted: Features | None) -> Features
 
 
 def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
-    if "hyperv" not in spec.get("features", {}):
+    features = spec.get("features", {})
+    for key, on, reason in zip(
+        ("acpi", "apic"), acpi_and_apic(spec), (ACPI_REASON, APIC_REASON), strict=True
+    ):
+        if key not in features and on:
+            yield PolicyDefault(("spec", "features", key), on, reason)
+    if "hyperv" not in features:
         enlightenments = hyperv.lift(hyperv_policy(spec))
         if enlightenments:
             yield PolicyDefault(("spec", "features", "hyperv"), enlightenments, HYPERV_REASON)

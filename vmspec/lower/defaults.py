@@ -11,11 +11,10 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
+from vmspec.arches import ARCH_REASON, DEFAULT_ARCH
 from vmspec.families import FAMILIES
 from vmspec.families.clock import policy_clock_and_reasons
-from vmspec.families.cpu import cpu_mode_and_reason
 from vmspec.families.family import Identity, PolicyDefault
-from vmspec.families.features import ACPI_REASON, APIC_REASON, acpi_and_apic
 from vmspec.families.input import TABLET_REASON
 from vmspec.families.input import inputs as policy_inputs
 from vmspec.families.interface import MODEL_REASON
@@ -40,9 +39,11 @@ def _defaults(document: dict[str, Any], nested_kvm_host: bool) -> Iterator[Polic
     uuid = metadata.get("uuid", "").lower() or domain_uuid(metadata["name"])
     if "uuid" not in metadata:
         yield PolicyDefault(("metadata", "uuid"), uuid, UUID_REASON)
-    mode, reason = cpu_mode_and_reason(spec, nested_kvm_host=nested_kvm_host)
-    if reason:
-        yield PolicyDefault(("spec", "cpu", "mode"), mode or "none", reason)
+    if "arch" not in spec:
+        yield PolicyDefault(("spec", "arch"), DEFAULT_ARCH, ARCH_REASON)
+    identity = Identity(metadata["name"], uuid, nested_kvm_host)
+    for family in FAMILIES:
+        yield from family.policy_defaults(spec, identity)
     yield from _clock(spec)
     if "boot" not in spec and policy.boot_devices(spec):
         yield PolicyDefault(("spec", "boot"), policy.boot_devices(spec), policy.BOOT_REASON)
@@ -52,20 +53,11 @@ def _defaults(document: dict[str, Any], nested_kvm_host: bool) -> Iterator[Polic
     ):
         if key not in actions:
             yield PolicyDefault(("spec", "lifecycle", key), value, policy.LIFECYCLE_REASON)
-    features = spec.get("features", {})
-    for key, on, reason in zip(
-        ("acpi", "apic"), acpi_and_apic(spec), (ACPI_REASON, APIC_REASON), strict=True
-    ):
-        if key not in features and on:
-            yield PolicyDefault(("spec", "features", key), on, reason)
     yield from _interfaces(spec, uuid)
     if "inputs" not in spec and policy_inputs(spec):
         yield PolicyDefault(("spec", "inputs"), policy_inputs(spec), TABLET_REASON)
     if "model" not in spec.get("memballoon", {}):
         yield PolicyDefault(("spec", "memballoon", "model"), BALLOON_MODEL, BALLOON_REASON)
-    identity = Identity(metadata["name"], uuid, nested_kvm_host)
-    for family in FAMILIES:
-        yield from family.policy_defaults(spec, identity)
 
 
 def _clock(spec: dict[str, Any]) -> Iterator[PolicyDefault]:
