@@ -51,7 +51,6 @@ BUS_REASON = (
     "USB, which every guest has drivers for and which a tablet needs to point absolutely "
     "(libvirt would put a keyboard or mouse on PS/2 on x86)"
 )
-PASSTHROUGH_BUS_REASON = "a host input device is passed through to the guest over virtio-input"
 PASSED_THROUGH = ("passthrough", "evdev")  # the host's own devices
 
 SCHEMA: dict[str, Any] = {
@@ -125,21 +124,18 @@ def inputs(spec: Spec) -> list[dict[str, Any]]:
     return [POLICY_TABLET] if spec.get("graphics") else []
 
 
-def bus_and_reason(device: dict[str, Any]) -> tuple[str | None, str]:
-    """The bus lowering writes, and why where the spec names none."""
+def bus(device: dict[str, Any]) -> str | None:
     if device["type"] == "evdev":
-        # on no bus: QEMU reads the host device and feeds the guest's own
-        return None, ""
+        return None  # on no bus: QEMU reads the host device and feeds the guest's own
     if device["type"] == "passthrough":
-        return "virtio", PASSTHROUGH_BUS_REASON
-    return device.get("bus", DEFAULT_BUS), BUS_REASON
+        return "virtio"  # the only bus of virtio-input-host, which the spec cannot change
+    return device.get("bus", DEFAULT_BUS)
 
 
 def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
     for index, device in enumerate(spec.get("inputs", [])):
-        bus, reason = bus_and_reason(device)
-        if bus is not None and "bus" not in device:
-            yield PolicyDefault(("spec", "inputs", index, "bus"), bus, reason)
+        if device["type"] not in PASSED_THROUGH and "bus" not in device:
+            yield PolicyDefault(("spec", "inputs", index, "bus"), DEFAULT_BUS, BUS_REASON)
 
 
 def lower(spec: Spec, identity: Identity) -> tuple[Input, ...]:
@@ -160,7 +156,7 @@ def _lower_one(device: dict[str, Any]) -> Input:
         )
     return Input(
         type=kind,
-        bus=bus_and_reason(device)[0],
+        bus=bus(device),
         model=device.get("model"),
         driver=virtio_options.lower(device.get("driver")),
         source=source,
