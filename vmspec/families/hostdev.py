@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from vmspec.config.allocation import USER_ALIAS_PREFIX, Address, DeviceAlias
 from vmspec.config.xmlmap import ON_OFF, attr, child, config_class, flag
-from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 from vmspec.problems import Finding
 from vmspec.yaml_text import HexInt
 
@@ -170,11 +170,14 @@ class Hostdev:
 
 # --- policy ---------------------------------------------------------------------------------
 
-# managed='yes' on PCI: libvirt unbinds the function from its host driver and binds it to
-# vfio-pci before the guest starts, and gives it back after; without it the guest fails
-# to start until someone runs virsh nodedev-detach by hand. USB and mediated devices are
-# not unbound from any driver, so there it means nothing, and libvirt writes 'no'.
 MANAGED_BY_DEFAULT = {"pci": True, "usb": False, "mdev": False, "scsi": False, "scsiHost": False}
+MANAGED_REASON = {
+    True: "libvirt unbinds the PCI function from its host driver and binds it to vfio-pci "
+    "before the guest starts, and gives it back after; without it the guest fails to start "
+    "until someone runs virsh nodedev-detach by hand",
+    False: "USB, mediated and SCSI devices are bound to no host driver to detach them from: "
+    "it means nothing there, and libvirt writes no",
+}
 # Only VFIO assigns mediated devices on x86 (vfio-ccw and vfio-ap are s390x's).
 MDEV_MODEL = "vfio-pci"
 # ...s390x's own: channel I/O devices (vfio-ccw) and crypto adapters (vfio-ap).
@@ -350,6 +353,14 @@ SCHEMA = {
 
 
 # --- lowering -------------------------------------------------------------------------------
+
+
+def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    for index, item in enumerate(spec.get("hostdevs", [])):
+        if "managed" not in item:
+            managed = MANAGED_BY_DEFAULT[next(name for name in SOURCES if name in item)]
+            path = ("spec", "hostdevs", index, "managed")
+            yield PolicyDefault(path, managed, MANAGED_REASON[managed])
 
 
 def lower(spec: Spec, identity: Identity) -> tuple[Hostdev, ...]:
@@ -845,4 +856,5 @@ FAMILY = Family(
     ),
     libvirt_fills_in=libvirt_fills_in,
     host_paths=_host_paths,
+    policy_defaults=policy_defaults,
 )

@@ -22,10 +22,11 @@ from typing import ClassVar
 from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import ON_OFF, YES_NO, attr, child, children, config_class
 from vmspec.families import nic_options
-from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 from vmspec.families.hostdev import (
     ACPI_INDEX,
     MANAGED_BY_DEFAULT,
+    MANAGED_REASON,
     TRANSIENT_TEAMING,
     USER_ALIAS,
     AcpiIndex,
@@ -222,6 +223,25 @@ VIRTIO_MODELS = ("virtio", "virtio-transitional", "virtio-non-transitional")
 
 
 MODEL_REASON = "virtio-net: paravirtual and fastest; e1000 only for guests without drivers"
+
+
+DIRECT_MODE = "bridge"
+DIRECT_MODE_REASON = (
+    "macvtap in bridge mode lets guests on one host talk to each other; vepa (libvirt's "
+    "default) would not"
+)
+
+
+def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    """The source's defaults (the MAC and model: vmspec/lower/defaults.py)."""
+    for index, interface in enumerate(spec.get("interfaces", [])):
+        where = ("spec", "interfaces", index)
+        direct, hostdev = interface.get("direct"), interface.get("hostdev")
+        if direct is not None and "mode" not in direct:
+            yield PolicyDefault((*where, "direct", "mode"), DIRECT_MODE, DIRECT_MODE_REASON)
+        if hostdev is not None and "managed" not in hostdev:
+            managed = MANAGED_BY_DEFAULT["pci"]
+            yield PolicyDefault((*where, "hostdev", "managed"), managed, MANAGED_REASON[managed])
 
 
 def model(interface: Spec) -> str:
@@ -843,9 +863,7 @@ def _source(kind: str, interface: Spec) -> InterfaceSource | None:
             port=value["port"],
             local=SocketEnd(address=local["address"], port=local["port"]) if local else None,
         )
-    # direct: macvtap in bridge mode lets guests on one host talk to each other; vepa
-    # (libvirt's default) would not.
-    return InterfaceSource(dev=value["dev"], mode=value.get("mode", "bridge"))
+    return InterfaceSource(dev=value["dev"], mode=value.get("mode", DIRECT_MODE))
 
 
 def _ethernet(base: Interface, ethernet: Spec) -> Interface:
@@ -873,8 +891,7 @@ def _hostdev(base: Interface, hostdev: Spec) -> Interface:
         )
     return dataclasses.replace(
         base,
-        # as for a PCI hostdev: without it, the guest fails to start until someone runs
-        # virsh nodedev-detach by hand (hostdev.MANAGED_BY_DEFAULT).
+        # as for a PCI hostdev (MANAGED_REASON)
         managed=hostdev.get("managed", MANAGED_BY_DEFAULT["pci"])
         or None,  # libvirt writes yes only
         source=InterfaceSource(
@@ -1131,4 +1148,5 @@ FAMILY = Family(
     cannot_say=cannot_say,
     host_paths=_host_paths,
     libvirt_fills_in=libvirt_fills_in,
+    policy_defaults=policy_defaults,
 )
