@@ -12,7 +12,8 @@ from tests.test_profiles import BASE, machine, profile, write
 from vmspec.cli import main
 from vmspec.compile import ValidDocuments, compile_paths
 from vmspec.explain import explain, parse_field
-from vmspec.families.controller import PCI_ROOT_REASON, USB_REASON
+from vmspec.families.clock import VARIABLE_REASON
+from vmspec.families.controller import INDEX_REASON, PCI_ROOT_REASON, USB_REASON
 from vmspec.families.cpu import CPU_MODE_KVM, CPU_MODE_NESTED_KVM, CPU_MODE_TCG
 from vmspec.families.disk.policy import (
     BUS_REASON,
@@ -21,8 +22,10 @@ from vmspec.families.disk.policy import (
     QCOW2_REASON,
     RAW_REASON,
 )
+from vmspec.families.hostdev import MANAGED_REASON, MDEV_MODEL_REASON
 from vmspec.families.hyperv import HYPERV_REASON
 from vmspec.families.input import BUS_REASON as INPUT_BUS_REASON
+from vmspec.families.iothreads import COUNT_REASON
 from vmspec.families.numatune import MODE_REASON as NUMA_MODE_REASON
 from vmspec.families.numatune import PLACEMENT_REASON as NUMA_PLACEMENT_REASON
 
@@ -389,3 +392,38 @@ def test_numad_s_memory_placement_follows_the_vcpus(tmp_path):
 def test_a_numa_guest_without_numatune_has_no_numatune_default(tmp_path):
     origins = _explained(tmp_path, NUMA).origins
     assert not any(path[:2] == ("spec", "numatune") for path in origins)
+
+
+@pytest.mark.parametrize(
+    ("spec", "path", "value", "reason"),
+    [
+        (
+            "controllers: [{type: scsi, model: virtio-scsi}, {type: scsi, model: virtio-scsi}]",
+            ("spec", "controllers", 1, "index"),
+            1,
+            INDEX_REASON,
+        ),
+        (
+            "hostdevs: [{mdev: {uuid: c2177883-f1bb-47f0-914d-32a22e3a8804}}]",
+            ("spec", "hostdevs", 0, "mdev", "model"),
+            "vfio-pci",
+            MDEV_MODEL_REASON,
+        ),
+        (
+            "hostdevs: [{pci: {address: '0000:03:00.0'}}]",
+            ("spec", "hostdevs", 0, "managed"),
+            True,
+            MANAGED_REASON[True],
+        ),
+        ("iothreadids: [{id: 4}, {id: 7}]", ("spec", "iothreads"), 2, COUNT_REASON),
+        (
+            "clock: {offset: variable}",
+            ("spec", "clock", "basis"),
+            "utc",
+            VARIABLE_REASON,
+        ),
+    ],
+)
+def test_defaults_no_example_writes_are_explained_too(tmp_path, spec, path, value, reason):
+    explanation = _explained(tmp_path, f"domainType: kvm\nmemory: 1GiB\nvcpus: 1\n{spec}")
+    assert _default(explanation, path) == (value, f"policy: {reason}")

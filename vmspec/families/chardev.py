@@ -385,7 +385,7 @@ def host_defaults(
 def host_problems(item: Spec, where: FieldPath, what: str) -> Iterator[Finding]:
     """The keys ``item``'s type does not take, and the ones it needs; ``what`` names the
     device (``serial console``, ``channel``) in the messages."""
-    kind = item.get("type", "pty")
+    kind = item.get("type", DEFAULT_TYPE)
     for key in REQUIRED.get(kind, ()):
         if key not in item:
             yield Finding(where, f"a {kind} {what} needs a {key}")

@@ -137,6 +137,10 @@ MODELS: dict[str, tuple[str, ...]] = {
 
 
 PCI_ROOT_REASON = "the root libvirt gives the machine, written out: q35's is PCI Express"
+INDEX_REASON = (
+    "libvirt numbers the controllers of a type from 0 (a USB companion shares its "
+    "master's); vmspec writes the same"
+)
 USB_REASON = (
     "USB redirection needs a USB controller: the one libvirt's qemu driver adds by itself "
     "for this machine and arch, written out so that its test driver, which adds none, "
@@ -185,7 +189,11 @@ def usb_controller(spec: Spec) -> dict[str, Any] | None:
 
 def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
     controllers = spec.get("controllers", [])
+    lowered = lower(spec, identity)
     for index, controller in enumerate(controllers):
+        if "index" not in controller:
+            path = ("spec", "controllers", index, "index")
+            yield PolicyDefault(path, lowered[index].index, INDEX_REASON)
         if controller["type"] == "pci" and "model" not in controller:
             model = pci_root_model(spec.get("machine"))
             yield PolicyDefault(("spec", "controllers", index, "model"), model, PCI_ROOT_REASON)
@@ -302,8 +310,7 @@ def lower(spec: Spec, identity: Identity) -> tuple[Controller, ...]:
     lowered: list[Controller] = []
     for controller in chosen:
         kind = controller["type"]
-        # libvirt numbers the controllers of a type from 0; vmspec writes the same.
-        position = default_index(kind, "startport" in controller, lowered)
+        position = default_index(kind, "startport" in controller, lowered)  # INDEX_REASON
         startport = controller.get("startport")
         model = controller.get("model")
         if kind == "pci":

@@ -178,8 +178,8 @@ MANAGED_REASON = {
     False: "USB, mediated and SCSI devices are bound to no host driver to detach them from: "
     "it means nothing there, and libvirt writes no",
 }
-# Only VFIO assigns mediated devices on x86 (vfio-ccw and vfio-ap are s390x's).
 MDEV_MODEL = "vfio-pci"
+MDEV_MODEL_REASON = "only VFIO assigns mediated devices on x86 (vfio-ccw and vfio-ap are s390x's)"
 # ...s390x's own: channel I/O devices (vfio-ccw) and crypto adapters (vfio-ap).
 S390X_MDEV_MODELS = ("vfio-ccw", "vfio-ap")
 
@@ -357,10 +357,14 @@ SCHEMA = {
 
 def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
     for index, item in enumerate(spec.get("hostdevs", [])):
+        kind = next(name for name in SOURCES if name in item)
         if "managed" not in item:
-            managed = MANAGED_BY_DEFAULT[next(name for name in SOURCES if name in item)]
+            managed = MANAGED_BY_DEFAULT[kind]
             path = ("spec", "hostdevs", index, "managed")
             yield PolicyDefault(path, managed, MANAGED_REASON[managed])
+        if kind == "mdev" and "model" not in item[kind]:
+            path = ("spec", "hostdevs", index, kind, "model")
+            yield PolicyDefault(path, MDEV_MODEL, MDEV_MODEL_REASON)
 
 
 def lower(spec: Spec, identity: Identity) -> tuple[Hostdev, ...]:
