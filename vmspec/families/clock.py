@@ -115,8 +115,21 @@ def variable_defaults(spec: Spec) -> dict[str, Any]:
 
 
 def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    clock = spec.get("clock", {})
+    policy, reasons = policy_clock_and_reasons(spec)
+    if "offset" not in clock:
+        yield PolicyDefault(("spec", "clock", "offset"), policy.offset, reasons["offset"])
     for word, value in variable_defaults(spec).items():
         yield PolicyDefault(("spec", "clock", word), value, VARIABLE_REASON)
+    said = clock.get("timers", {})
+    for timer in policy.timers:
+        if timer.name not in said:
+            value = {
+                field.name: getattr(timer, field.name)
+                for field in dataclasses.fields(timer)
+                if field.name != "name" and getattr(timer, field.name) is not None
+            }
+            yield PolicyDefault(("spec", "clock", "timers", timer.name), value, reasons[timer.name])
 
 
 _TICKPOLICY = {

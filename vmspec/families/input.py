@@ -133,6 +133,8 @@ def bus(device: dict[str, Any]) -> str | None:
 
 
 def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    if "inputs" not in spec and inputs(spec):
+        yield PolicyDefault(("spec", "inputs"), inputs(spec), TABLET_REASON)
     for index, device in enumerate(spec.get("inputs", [])):
         if device["type"] not in PASSED_THROUGH and "bus" not in device:
             yield PolicyDefault(("spec", "inputs", index, "bus"), DEFAULT_BUS, BUS_REASON)

@@ -233,9 +233,16 @@ DIRECT_MODE_REASON = (
 
 
 def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
-    """The source's defaults (the MAC and model: vmspec/lower/defaults.py)."""
-    for index, interface in enumerate(spec.get("interfaces", [])):
+    from vmspec.lower.identity import MAC_REASON, interface_macs  # as in lower, below
+
+    interfaces = spec.get("interfaces", [])
+    macs = interface_macs(identity.uuid, [interface.get("mac") for interface in interfaces])
+    for index, (interface, mac) in enumerate(zip(interfaces, macs, strict=True)):
         where = ("spec", "interfaces", index)
+        if "mac" not in interface:
+            yield PolicyDefault((*where, "mac"), mac, MAC_REASON)
+        if "model" not in interface:
+            yield PolicyDefault((*where, "model"), model(interface), MODEL_REASON)
         direct, hostdev = interface.get("direct"), interface.get("hostdev")
         if direct is not None and "mode" not in direct:
             yield PolicyDefault((*where, "direct", "mode"), DIRECT_MODE, DIRECT_MODE_REASON)
