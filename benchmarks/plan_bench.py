@@ -4,9 +4,13 @@ Defines --count managed domains (vmspec-bench-NN: stopped TCG guests without dis
 with `vmspec apply`, then, interleaved, the median of --runs runs of each of:
 
 - `vmspec plan -c URI DIR` and the floor, plan_floor.py (open, list the persistent
-  domains, XMLDesc(INACTIVE) of each, close), both as subprocesses, as a user runs them;
+  domains, XMLDesc(INACTIVE) of each, close), both as subprocesses, as a user runs them.
+  The plan asked again with nothing changed is replayed from its memo
+  (vmspec/host/plan_memo.py); so the same plan is also timed with one spec file edited
+  before each run (a comment added: the memo misses, the full plan runs, and the plan
+  cache still knows every domain), which is what a plan costs after a commit;
 - the same two in this process: no interpreter start-up and no imports, the plan being
-  ValidDocuments + Host + plan_documents, what `vmspec plan` calls; then the plan
+  ValidDocuments + Host + plan_documents, what `vmspec plan` calls on a memo miss; then the plan
   alone (the specs read and validated already), and the plan with its cache off
   (vmspec/host/plan_cache.py; the first plan after apply fills the cache, in a
   folder of this run's).
@@ -174,13 +178,16 @@ def run_benchmark(count: int, runs: int, uri: str = URI, top: int = 15) -> dict[
             apply = run([VMSPEC, "apply", "-c", uri, str(specs)])
             plan = [VMSPEC, "plan", "-c", uri, str(specs)]
             assert b"No changes" in run(plan).stdout, "a plan right after apply has changes"
-            times: dict[str, list[float]] = {key: [] for key in ("plan", "floor")}
+            times: dict[str, list[float]] = {key: [] for key in ("plan", "plan_edited", "floor")}
+            edited = specs / f"{PREFIX}00.yaml"
             in_process: dict[str, list[float]] = {
                 key: [] for key in ("plan", "plan_no_cache", "plan_read_specs", "floor")
             }
             documents = list(ValidDocuments([specs]))
-            for _ in range(runs):
+            for index in range(runs):
                 times["plan"].append(run(plan).seconds)
+                edited.write_text(f"# edit {index}\n{SPEC.format(name=edited.stem)}")
+                times["plan_edited"].append(run(plan).seconds)
                 times["floor"].append(run([PYTHON, FLOOR, uri]).seconds)
                 in_process["plan"].append(timed(plan_in_process, uri, specs))
                 in_process["plan_no_cache"].append(timed(plan_in_process, uri, specs, False))
@@ -235,6 +242,7 @@ def report(results: dict[str, Any]) -> str:
     outer, inner = results["subprocess"], results["in_process"]
     rows = [
         ("as subprocesses", outer["plan"], outer["floor"]),
+        ("as subprocesses, one spec edited (full plan)", outer["plan_edited"], outer["floor"]),
         ("in-process", inner["plan"], inner["floor"]),
         ("in-process, specs read already", inner["plan_read_specs"], inner["floor"]),
         ("in-process, plan cache off", inner["plan_no_cache"], inner["floor"]),

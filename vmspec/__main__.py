@@ -1,3 +1,3 @@
-from vmspec.cli import main
+from vmspec.entry import main
 
 main()

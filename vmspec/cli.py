@@ -13,7 +13,9 @@ import difflib
 import json
 import os
 import sys
+import threading
 from pathlib import Path
+from typing import ClassVar
 
 import click
 
@@ -34,9 +36,13 @@ class _Group(click.Group):
     """click exits 2 on usage errors; here that code means "changes pending" (plan), so
     usage errors exit 1 like every other error."""
 
-    def main(self, *args, standalone_mode: bool = True, **kwargs):
+    # The command line as given: a remembered plan (vmspec/host/plan_memo.py) is found by it.
+    arguments: ClassVar[list[str]] = []
+
+    def main(self, args=None, *rest, standalone_mode: bool = True, **kwargs):
+        _Group.arguments = list(args) if args is not None else sys.argv[1:]
         try:
-            result = super().main(*args, standalone_mode=False, **kwargs)
+            result = super().main(args, *rest, standalone_mode=False, **kwargs)
         except click.ClickException as error:
             error.show()
             sys.exit(EXIT_USAGE)
@@ -350,19 +356,117 @@ def plan(
     if inventory_path is not None:
         _plan_fleet_command(paths, uri, scope, targets, flags, inventory_path, reach, output)
         return  # (it exits with the plan's code)
-    host, host_plan, _ = _make_plan(paths, uri, scope, targets, flags)
-    host.close()
+    from vmspec.host import plan_memo
+
+    memo = _PlanMemo(_Group.arguments) if plan_memo.wanted(_Group.arguments) else None
+    with memo.reads if memo else contextlib.nullcontext():
+        host, host_plan, _ = _make_plan(
+            paths, uri, scope, targets, flags, before=memo.before if memo else None
+        )
     if output == "json":
-        click.echo(json.dumps(host_plan.to_json(), indent=2))
+        printed = json.dumps(host_plan.to_json(), indent=2) + "\n"
     elif output == "markdown":
         from vmspec.host.report_markdown import plan_markdown
 
-        click.echo(plan_markdown(host_plan), nl=False)
+        printed = plan_markdown(host_plan)
     else:
-        _echo_plan(plan_lines(host_plan))
+        printed = _styled_plan(plan_lines(host_plan)) + "\n"
+    click.echo(printed, nl=False)
+    if memo:
+        memo.after(host_plan.resources, host_plan.has_changes or bool(host_plan.refused), printed)
+    host.close()
     if host_plan.refused:
         sys.exit(EXIT_PROBLEMS)
     sys.exit(EXIT_CHANGES if host_plan.has_changes else 0)
+
+
+class _PlanMemo:
+    """Remembers a plan (of one host, or of an inventory's hosts) that finds nothing to
+    change, so that the same command asked again replays it (vmspec/host/plan_memo.py
+    says when that is safe)."""
+
+    def __init__(self, arguments: list[str]) -> None:
+        from vmspec.host import plan_memo
+
+        self.arguments = arguments
+        self.reads = plan_memo.LocalReads()
+        self.uris: list[str | None] = []
+        self.states: list[str] | None = None
+        self.pools: set[str] = set()
+
+    def before(self, host, documents, options) -> None:
+        """One host as the plan is about to read it."""
+        from vmspec.host.plan_memo import host_state
+
+        self._before(
+            options, documents, [host.uri], lambda: [host_state(host.connection, self.pools)], host
+        )
+
+    def before_fleet(self, uris: list[str], documents, options) -> None:
+        """An inventory's hosts as the plan is about to read them."""
+        from vmspec.host.plan_memo import host_states
+
+        self._before(options, documents, uris, lambda: host_states(uris, self.pools), None)
+
+    def _before(self, options, documents, uris, read_states, host) -> None:
+        import libvirt
+
+        from vmspec.host.errors import HostError
+        from vmspec.host.session import pools_the_specs_use
+
+        if not options.cache:
+            return
+        machines = [d.data for d in documents if d.data["kind"] == "VirtualMachine"]
+        self.uris, self.pools = uris, pools_the_specs_use(machines)
+        self._read_states = read_states
+        try:
+            if options.prune:  # a prune plan reads the volumes of the scope's own pools too
+                self.pools |= _all_pool_names(uris, host)
+            self.states = read_states()
+        except (libvirt.libvirtError, HostError):
+            self.states = None  # the plan itself reads the hosts and says what is wrong
+
+    def after(self, resources, changed: bool, printed: str) -> None:
+        """Remember the plan if it changes nothing, the hosts are as they were before the
+        plan read them, and nothing it depends on is outside what the memo checks."""
+        import libvirt
+
+        from vmspec.compare.model import Kind
+        from vmspec.host import plan_memo
+        from vmspec.host.errors import HostError
+        from vmspec.host.references import assigns_host_devices
+
+        if self.states is None or changed:
+            return
+        if any(
+            plan.kind == Kind.DOMAIN and plan.desired and assigns_host_devices(plan.desired.domain)
+            for plan in resources
+        ):
+            return  # it read the host's devices: not part of the memo's host state
+        try:
+            if self._read_states() != self.states:
+                return  # a host changed while the plan read it
+        except (libvirt.libvirtError, HostError):
+            return
+        # What click.echo wrote: colors only to a terminal, and never with NO_COLOR.
+        if os.environ.get("NO_COLOR") or not sys.stdout.isatty():
+            printed = click.unstyle(printed)
+        hosts = list(zip(self.uris, self.states, strict=True))
+        plan_memo.save(self.arguments, hosts, self.reads, self.pools, printed)
+
+
+def _all_pool_names(uris, host) -> set[str]:
+    from vmspec.host.connection import Host
+
+    names: set[str] = set()
+    for uri in uris:
+        connection = host or Host(uri)
+        try:
+            names |= {pool.name() for pool in connection.connection.listAllStoragePools(0)}
+        finally:
+            if host is None:
+                connection.close()
+    return names
 
 
 @main.command()
@@ -381,12 +485,16 @@ def plan(
     help="With --inventory: move VMs whose placement names another host (cold: with "
     "--restart when running).",
 )
+@click.option(
+    "-q", "--quiet", is_flag=True, help="No progress bars (the plan and each step still print)."
+)
 def apply(
     paths: tuple[Path, ...],
     uri: str | None,
     shutdown_timeout: float,
     scope: str | None,
     targets: tuple[str, ...],
+    quiet: bool,
     **flags: bool,
 ) -> None:
     """Converge the host to the specs and print what was done. Exit 0, or 1 on any failure."""
@@ -396,17 +504,28 @@ def apply(
     inventory_path, reach = _pop_fleet_options(flags, allow_move=allow_move)
     if inventory_path is not None:
         _apply_fleet_command(
-            paths, uri, scope, targets, flags, inventory_path, reach, allow_move, shutdown_timeout
+            paths,
+            uri,
+            scope,
+            targets,
+            flags,
+            inventory_path,
+            reach,
+            allow_move,
+            shutdown_timeout,
+            quiet,
         )
         return
     host, host_plan, options = _make_plan(paths, uri, scope, targets, flags)
-    _carry_out(host, host_plan, options, shutdown_timeout, plan_lines(host_plan))
+    _carry_out(host, host_plan, options, shutdown_timeout, plan_lines(host_plan), quiet=quiet)
 
 
-def _carry_out(host, host_plan, options, shutdown_timeout: float, shown: list[str]) -> None:
+def _carry_out(
+    host, host_plan, options, shutdown_timeout: float, shown: list[str], *, quiet: bool = False
+) -> None:
     """Print the plan, apply it, report what was refused, blocked or failed, and exit."""
     from vmspec.compare.model import Action  # plan's model: not loaded for compile
-    from vmspec.host.apply import apply_plan
+    from vmspec.host.apply import apply_plan, resources_to_apply
 
     try:
         if not host_plan.has_changes and not host_plan.refused:
@@ -414,9 +533,10 @@ def _carry_out(host, host_plan, options, shutdown_timeout: float, shown: list[st
             return
         _echo_plan(shown[:-1])
         click.echo("Applying:")
-        failures = apply_plan(
-            host, host_plan, options, click.echo, shutdown_timeout=shutdown_timeout
-        )
+        with _resource_progress(len(resources_to_apply(host_plan)), quiet) as bar:
+            failures = apply_plan(
+                host, host_plan, options, bar.echo, shutdown_timeout=shutdown_timeout, done=bar
+            )
     finally:
         host.close()
     for refused in host_plan.refused:
@@ -604,9 +724,11 @@ def _make_plan(
     flags: dict[str, bool],
     *,
     destroy: bool = False,
+    before=None,
 ):
     """Specs → validated documents, then the host's facts and domains → a plan (or, with
-    ``destroy``, the plan that removes them)."""
+    ``destroy``, the plan that removes them). ``before(host, documents, options)`` is
+    called once the host is open, before the plan reads it."""
     from vmspec.fleet.inventory import INVENTORY
 
     scope = _resolve_scope(scope_option, paths)
@@ -640,6 +762,8 @@ def _make_plan(
     make = plan_destroy if destroy else plan_documents
     try:
         host = Host(uri)
+        if before is not None:
+            before(host, valid, options)
         return host, make(host, valid, options), options
     except TargetError as error:
         _fail([], str(error))
@@ -704,11 +828,15 @@ _PLAN_STYLES = {
 
 def _echo_plan(lines: list[str]) -> None:
     """Plan lines, colored where click lets colors through (a terminal, no NO_COLOR)."""
+    click.echo(_styled_plan(lines))
+
+
+def _styled_plan(lines: list[str]) -> str:
     styled = []
     for line in lines:
         style = next((s for start, s in _PLAN_STYLES.items() if line.startswith(start)), None)
         styled.append(click.style(line, **style) if style else line)
-    click.echo("\n".join(styled))
+    return "\n".join(styled)
 
 
 # Fewer files than this compile in well under a second (benchmarks/): no bar to flash by.
@@ -1055,8 +1183,9 @@ def _fleet_inputs(paths, uri, scope_option, inventory_path):
     return inventory, valid, scope
 
 
-def _make_fleet_plan(paths, uri, scope_option, targets, flags, inventory_path, reach):
-    """The specs, the inventory and every host's plan; exits on problems in any of them."""
+def _make_fleet_plan(paths, uri, scope_option, targets, flags, inventory_path, reach, memo=None):
+    """The specs, the inventory and every host's plan; exits on problems in any of them.
+    ``memo``: a _PlanMemo that reads the hosts before the plan does."""
     if targets:
         raise click.UsageError("--target is for one host; use --limit with --inventory")
     from vmspec.compare.model import Options
@@ -1064,6 +1193,9 @@ def _make_fleet_plan(paths, uri, scope_option, targets, flags, inventory_path, r
 
     inventory, valid, scope = _fleet_inputs(paths, uri, scope_option, inventory_path)
     options = Options(**flags, scope=scope)
+    if memo is not None:
+        uris = [host.uri for host in inventory.limited(reach.limit).hosts]
+        memo.before_fleet(uris, valid, options)
     fleet, placement_problems = plan_fleet(
         inventory,
         valid,
@@ -1081,27 +1213,36 @@ def _make_fleet_plan(paths, uri, scope_option, targets, flags, inventory_path, r
 
 
 def _plan_fleet_command(paths, uri, scope, targets, flags, inventory_path, reach, output) -> None:
+    from vmspec.host import plan_memo
     from vmspec.host.report import fleet_lines
 
-    fleet, _ = _make_fleet_plan(paths, uri, scope, targets, flags, inventory_path, reach)
+    memo = _PlanMemo(_Group.arguments) if plan_memo.wanted(_Group.arguments) else None
+    with memo.reads if memo else contextlib.nullcontext():
+        fleet, _ = _make_fleet_plan(
+            paths, uri, scope, targets, flags, inventory_path, reach, memo=memo
+        )
     fleet.close()
     if output == "json":
-        click.echo(json.dumps(fleet.to_json(), indent=2))
+        printed = json.dumps(fleet.to_json(), indent=2) + "\n"
     elif output == "markdown":
         from vmspec.host.report_markdown import fleet_markdown
 
-        click.echo(fleet_markdown(fleet), nl=False)
+        printed = fleet_markdown(fleet)
     else:
-        _echo_plan(fleet_lines(fleet))
+        printed = _styled_plan(fleet_lines(fleet)) + "\n"
+    click.echo(printed, nl=False)
+    if memo:
+        resources = [r for h in fleet.hosts if h.plan for r in h.plan.resources]
+        memo.after(resources, fleet.has_changes or fleet.failed, printed)
     if fleet.failed:
         sys.exit(EXIT_PROBLEMS)
     sys.exit(EXIT_CHANGES if fleet.has_changes else 0)
 
 
 def _apply_fleet_command(
-    paths, uri, scope, targets, flags, inventory_path, reach, allow_move, shutdown_timeout
+    paths, uri, scope, targets, flags, inventory_path, reach, allow_move, shutdown_timeout, quiet
 ) -> None:
-    from vmspec.host.fleet_apply import apply_fleet
+    from vmspec.host.fleet_apply import apply_fleet, no_progress
     from vmspec.host.report import fleet_lines
 
     fleet, options = _make_fleet_plan(paths, uri, scope, targets, flags, inventory_path, reach)
@@ -1115,7 +1256,8 @@ def _apply_fleet_command(
             allow_move=allow_move,
             parallel=reach.parallel,
             shutdown_timeout=shutdown_timeout,
-            progress=_copy_progress,
+            progress=no_progress if quiet else _copy_progress,
+            resource_progress=lambda total: _resource_progress(total, quiet),
         )
     finally:
         fleet.close()
@@ -1142,6 +1284,61 @@ def _copy_progress(label: str, total: int):
             shown = min(sent, total)
 
         yield advance
+
+
+# Fewer resources than this are applied in moments, or their own lines say enough: no bar.
+_PROGRESS_FROM_RESOURCES = 5
+
+
+class _ResourceBar:
+    """What apply reports through while a bar on stderr counts its resources: called with
+    each resource done (from any thread: fleet hosts apply at once), and ``echo`` prints a
+    line above the bar, which is drawn again below it, rather than across it."""
+
+    def __init__(self, bar=None) -> None:
+        self.bar = bar
+        self.drawn = ""  # the bar as click last drew it: "\r" and the whole line
+        self.lock = threading.Lock()
+
+    def __call__(self, _resource_plan) -> None:
+        if self.bar is not None:
+            with self.lock:
+                self.bar.update(1)
+
+    def echo(self, line: str) -> None:
+        if not self.drawn:
+            click.echo(line)
+            return
+        with self.lock:
+            sys.stderr.write("\r\x1b[K")  # the bar's line, cleared
+            sys.stderr.flush()
+            click.echo(line)
+            sys.stderr.write(self.drawn)
+            sys.stderr.flush()
+
+    # The file click draws on: stderr, seen on its way.
+    def write(self, text: str) -> int:
+        self.drawn = text if text.startswith("\r") and "\n" not in text else ""
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def _resource_progress(total: int, quiet: bool):
+    """A bar over the ``total`` resources apply takes up, on a terminal (stderr), for
+    enough of them and never with --quiet; otherwise apply's lines print as they are."""
+    if quiet or total < _PROGRESS_FROM_RESOURCES or not sys.stderr.isatty():
+        yield _ResourceBar()
+        return
+    counter = _ResourceBar()
+    with click.progressbar(length=total, label="applying", file=counter) as bar:
+        counter.bar = bar
+        yield counter
 
 
 def _destroy_fleet_command(

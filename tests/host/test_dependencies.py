@@ -11,7 +11,7 @@ import pytest
 from tests.host.conftest import TEST_PREFIX, guest_spec, write
 from tests.host.test_scopes import apply_in, by_key, network_spec, plan_in
 from vmspec.compare.model import Action, Options
-from vmspec.host.apply import apply_plan
+from vmspec.host.apply import apply_plan, resources_to_apply
 from vmspec.host.graph import TargetError
 from vmspec.host.report import plan_lines
 
@@ -75,10 +75,16 @@ def test_a_backing_volume_known_only_after_apply_is_checked_then_and_blocks_the_
     )
     assert "(known after apply)" in "\n".join(plan_lines(the_plan))
     done: list[str] = []
-    failures = apply_plan(host, the_plan, Options(), done.append)
+    taken_up = [plan.key for plan in resources_to_apply(the_plan)]
+    counted: list[str] = []
+    failures = apply_plan(
+        host, the_plan, Options(), done.append, done=lambda plan: counted.append(plan.key)
+    )
     # The pool is made; the backing volume is not in it, so the volume fails and the VM
     # that needs it is never defined: nothing is half-applied.
     assert [error.operation for error in failures] == ["checking the volume", "applying"]
+    # A progress bar counts the failed volume and the blocked VM too: it ends full.
+    assert counted == taken_up and len(counted) == 3
     assert "backing volume 'base.qcow2' is not in the pool" in str(failures[0])
     assert f"blocked: it needs the volume {POOL}/vm.qcow2, which failed" in str(failures[1])
     assert host.connection.storagePoolLookupByName(POOL).isActive()

@@ -94,6 +94,26 @@ def test_a_domain_the_spec_can_say_is_lossless():
     assert lifted.document["spec"]["disks"] == [{"target": "vda", "file": "/a.qcow2"}]
 
 
+def test_a_user_alias_the_spec_cannot_name_is_reported_not_lost():
+    """A disk's ``ua-`` alias (virsh attach-device with one, for hot-unplug by name):
+    apply keeps it on the host, but the spec has no word for it, so import says so. A
+    NIC's is the spec's (teaming names it): imported, not reported."""
+    lifted = lift_xml(
+        domain(
+            "<disk type='file' device='disk'><source file='/a.qcow2'/>"
+            "<target dev='vda' bus='virtio'/><alias name='ua-data'/></disk>"
+            "<interface type='user'><mac address='52:54:00:12:34:56'/><model type='virtio'/>"
+            "<alias name='ua-lan'/></interface>"
+        ),
+        "aliases.xml",
+    )
+    assert [d for d in lifted.dropped if "alias" in d] == [
+        "devices/disk[vda]/alias/@name: ua-data (a user alias: apply keeps it on the host, "
+        "the spec has no word for it)"
+    ]
+    assert lifted.document["spec"]["interfaces"][0]["alias"] == "ua-lan"
+
+
 # --- sizes, uuid and MACs --------------------------------------------------------------------
 
 

@@ -68,22 +68,27 @@ SCHEMA = {
                     "weight": {
                         **_WEIGHT,
                         "description": "the guest's weight on this device (needs its I/O scheduler to be bfq)",
+                        "examples": [500],
                     },
                     "readIopsSec": {
                         **_IOPS,
                         "description": "the most read operations a second on this device",
+                        "examples": [2000],
                     },
                     "writeIopsSec": {
                         **_IOPS,
                         "description": "the most write operations a second on this device",
+                        "examples": [1000],
                     },
                     "readBytesSec": {
                         **_BYTES,
                         "description": "the most bytes read a second from this device",
+                        "examples": [104857600],
                     },
                     "writeBytesSec": {
                         **_BYTES,
                         "description": "the most bytes written a second to this device",
+                        "examples": [52428800],
                     },
                 },
                 "required": ["path"],

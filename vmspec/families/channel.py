@@ -44,7 +44,12 @@ CHANNEL_SCHEMA = {
             "description": "instead of name: the guest's TCP connections to this address and port of QEMU's user network (10.0.2.0/24) reach the host side",
             "properties": {
                 "address": {"$ref": "#/$defs/ipv4"},
-                "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                "port": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 65535,
+                    "description": "the TCP port of that address the guest connects to",
+                },
             },
             "required": ["address", "port"],
             "additionalProperties": False,

@@ -318,10 +318,19 @@ SOURCE_PROPERTIES: dict[str, Any] = {
     "host": {
         **_HOST,
         "description": "tcp: the address to listen on or connect to; udp: where to send (default: localhost)",
+        "examples": ["127.0.0.1", "serial.example.net"],
     },
-    "port": {**_PORT, "description": "tcp, udp: the service (port number) with host"},
-    "bindHost": {**_HOST, "description": "udp: the local address to receive on"},
-    "bindPort": {**_PORT, "description": "udp: the local port to receive on"},
+    "port": {
+        **_PORT,
+        "description": "tcp, udp: the service (port number) with host",
+        "examples": [4555, 2445],
+    },
+    "bindHost": {
+        **_HOST,
+        "description": "udp: the local address to receive on",
+        "examples": ["0.0.0.0", "127.0.0.1"],
+    },
+    "bindPort": {**_PORT, "description": "udp: the local port to receive on", "examples": [4556]},
     "protocol": {
         "enum": ["raw", "telnet", "telnets", "tls"],
         "description": "tcp: what runs over the connection; default raw",
@@ -334,11 +343,13 @@ SOURCE_PROPERTIES: dict[str, Any] = {
         "type": "integer",
         "minimum": 1,
         "description": "unix, tcp in connect mode: seconds before connecting again after the other end went away",
+        "examples": [10],
     },
     "channel": {
         "type": "string",
         "pattern": "^[A-Za-z0-9_.-]+$",
         "description": "spiceport: the SPICE port's name, such as org.qemu.console.serial.0",
+        "examples": ["org.qemu.console.serial.0"],
     },
     "clipboard": {
         "type": "boolean",
@@ -352,7 +363,11 @@ SOURCE_PROPERTIES: dict[str, Any] = {
         "type": "object",
         "description": "a copy of what the guest writes, in a file on the host",
         "properties": {
-            "file": {"$ref": "#/$defs/absolutePath"},
+            "file": {
+                "$ref": "#/$defs/absolutePath",
+                "description": "the host's file the copy goes to",
+                "examples": ["/var/log/libvirt/qemu/web-01-serial0.log"],
+            },
             "append": {"type": "boolean", "description": "append instead of truncating at start"},
         },
         "required": ["file"],

@@ -137,17 +137,30 @@ _TICKPOLICY = {
     "description": "what QEMU does with ticks the guest missed: delay (deliver them late), catchup (deliver them faster), merge (one for all), discard",
 }
 _UNSIGNED_INT = {"type": "integer", "minimum": 0, "maximum": 4294967295}
+# formatdomain lists the three catchup attributes with no meaning beyond "a positive
+# integer"; the examples are its own.
+_CATCHUP_DESCRIPTIONS = {
+    key: f"libvirt's <catchup {key}>, given to the hypervisor as it is (formatdomain documents no unit for it)"
+    for key in ("threshold", "slew", "limit")
+}
+_CATCHUP_EXAMPLES = {"threshold": [123], "slew": [120], "limit": [10000]}
 _TIMER = {
     "type": ["object", "null"],
     "properties": {
-        "present": {"type": "boolean"},
+        "present": {
+            "type": "boolean",
+            "description": "whether the guest has this timer (<timer present>); false hides it",
+        },
         "tickpolicy": _TICKPOLICY,
         "catchup": {
             "type": "object",
             "properties": {
-                "threshold": _UNSIGNED_INT,
-                "slew": _UNSIGNED_INT,
-                "limit": _UNSIGNED_INT,
+                key: {
+                    **_UNSIGNED_INT,
+                    "description": description,
+                    "examples": _CATCHUP_EXAMPLES[key],
+                }
+                for key, description in _CATCHUP_DESCRIPTIONS.items()
             },
             "additionalProperties": False,
             "minProperties": 1,
@@ -162,6 +175,7 @@ _TIMER = {
             "minimum": 1,
             "maximum": 18446744073709551615,
             "description": "tsc only: the TSC's frequency in Hz (a guest that migrates between hosts of different TSCs keeps this one)",
+            "examples": [2400000000, 3000000000],
         },
         "mode": {
             "enum": ["auto", "native", "emulate", "paravirt", "smpsafe"],
@@ -216,6 +230,7 @@ SCHEMA = {
             "type": "object",
             "properties": {name: _TIMER for name in _TIMER_NAMES},
             "additionalProperties": False,
+            "description": "the guest's timers by name, each laid over the policy's (rtc catchup, pit delay, no hpet); null drops one",
         },
     },
     "additionalProperties": False,

@@ -220,6 +220,7 @@ SCHEMA = {
                 "minimum": 0,
                 "maximum": 255,
                 "description": "default: its place among the controllers of its type",
+                "examples": [0, 1],
             },
             "ports": {
                 "type": "integer",

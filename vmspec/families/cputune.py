@@ -113,6 +113,7 @@ _CPUSET = {
     "pattern": PATTERN,
     "maxLength": 1024,
     "description": "host CPUs, as libvirt writes lists: 2, 2-3, 0-7,^4",
+    "examples": ["2", "2-3", "0-7,^4"],
 }
 
 # Real-time schedulers take a priority (1 to 99 on Linux); batch and idle none.
@@ -128,6 +129,7 @@ _SCHEDULER = {
             "minimum": 1,
             "maximum": 99,
             "description": "the real-time priority (fifo, rr)",
+            "examples": [1, 50],
         },
     },
     "required": ["scheduler"],
@@ -166,6 +168,7 @@ def _scheduled(what: str, key: str) -> dict[str, Any]:
                     "pattern": PATTERN,
                     "maxLength": 1024,
                     "description": f"the {what}, as libvirt writes lists: 0-1",
+                    "examples": ["0-1", "2"],
                 },
                 **_SCHEDULER["properties"],
             },
@@ -215,6 +218,7 @@ SCHEMA = {
                         "type": "integer",
                         "minimum": 1,
                         "description": "the I/O thread's id (iothreads, iothreadids)",
+                        "examples": [1, 2],
                     },
                     "cpuset": _CPUSET,
                 },

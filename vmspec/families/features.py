@@ -162,13 +162,22 @@ SCHEMA = {
     "type": "object",
     "description": "hypervisor features, as in libvirt's <features>; ACPI and APIC are on for x86 unless turned off",
     "properties": {
-        "acpi": {"type": "boolean"},
-        "apic": {"type": "boolean"},
+        "acpi": {
+            "type": "boolean",
+            "description": "ACPI (<acpi/>), which the guest needs for a clean shutdown on request and power management; default: on for x86",
+        },
+        "apic": {
+            "type": "boolean",
+            "description": "the APIC, the interrupt controller of x86 SMP guests (<apic/>); default: on for x86",
+        },
         "apicEoi": {
             "type": "boolean",
             "description": "the APIC's paravirtual end-of-interrupt on (true) or off (false); needs the APIC",
         },
-        "pae": {"type": "boolean"},
+        "pae": {
+            "type": "boolean",
+            "description": "Physical Address Extension (<pae/>), which 32-bit x86 guests need for more than 4 GiB; default: off",
+        },
         "hyperv": hyperv.SCHEMA,
         "kvm": {
             "type": "object",
@@ -201,6 +210,7 @@ SCHEMA = {
         "smmTseg": {
             "$ref": "#/$defs/size",
             "description": "the RAM set aside for SMM, in whole MiB (large guests need more than QEMU's 16MiB); needs smm: true",
+            "examples": ["48MiB"],
         },
         "ioapic": {
             "enum": ["kvm", "qemu"],
@@ -210,6 +220,7 @@ SCHEMA = {
         "tcgTbCache": {
             "$ref": "#/$defs/size",
             "description": "the size of TCG's translation block cache (domainType qemu), such as 128MiB; QEMU's default is 1GiB, which a small host may not spare",
+            "examples": ["128MiB"],
         },
     },
     "additionalProperties": False,

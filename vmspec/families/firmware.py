@@ -132,7 +132,11 @@ NVRAM_SCHEMA = {
     "type": "object",
     "description": f"the UEFI variable store of a hand-named pflash loader; absent: libvirt makes {LIBVIRT_NVRAM_DIR}/NAME_VARS.fd",
     "properties": {
-        "path": {"$ref": "#/$defs/absolutePath", "description": "the guest's own store"},
+        "path": {
+            "$ref": "#/$defs/absolutePath",
+            "description": "the guest's own store",
+            "examples": ["/var/lib/libvirt/qemu/nvram/web-01_VARS.fd"],
+        },
         "template": {
             "$ref": "#/$defs/absolutePath",
             "description": "the image a new store is copied from (the firmware's empty variables)",

@@ -205,11 +205,13 @@ _COMPRESSION = {"enum": ["auto", "never", "always"]}
 _CHANNEL_MODE = {"enum": ["secure", "insecure"]}
 
 
-def _setting(name: str, value_schema: dict[str, Any], description: str) -> dict[str, Any]:
+def _setting(
+    name: str, value_schema: dict[str, Any], description: str, value_description: str
+) -> dict[str, Any]:
     return {
         "type": "object",
         "description": f"SPICE only: {description}",
-        "properties": {name: value_schema},
+        "properties": {name: {**value_schema, "description": value_description}},
         "required": [name],
         "additionalProperties": False,
     }
@@ -237,12 +239,18 @@ ITEM_SCHEMA: dict[str, Any] = {
             "maxLength": 64,
             "description": "listen on the address of this libvirt network (resolved when the guest starts)",
         },
-        "port": {"type": "integer", "minimum": 5900, "maximum": 65535},
+        "port": {
+            "type": "integer",
+            "minimum": 5900,
+            "maximum": 65535,
+            "description": "vnc, spice: the TCP port the display listens on (VNC display port - 5900); default: libvirt picks a free one at each start (autoport)",
+        },
         "tlsPort": {
             "type": "integer",
             "minimum": 5900,
             "maximum": 65535,
             "description": "spice: the TLS port (qemu.conf's spice_tls must be on)",
+            "examples": [5901],
         },
         "websocket": {
             "type": "integer",
@@ -256,8 +264,12 @@ ITEM_SCHEMA: dict[str, Any] = {
             "pattern": "^[a-z]{2}(-[a-z]+)*$",
             "maxLength": 16,
             "description": "the keyboard layout QEMU translates for (en-us, de, fr-ch); better left to the client",
+            "examples": ["en-us", "de", "fr-ch"],
         },
-        "sharePolicy": {"enum": ["allow-exclusive", "force-shared", "ignore"]},
+        "sharePolicy": {
+            "enum": ["allow-exclusive", "force-shared", "ignore"],
+            "description": "vnc: how clients share the display: a client may ask for it alone (allow-exclusive), all share it (force-shared), or QEMU heeds no request (ignore); default: QEMU's, allow-exclusive",
+        },
         "powerControl": {
             "type": "boolean",
             "description": "vnc: let the client shut down, reboot or reset the guest",
@@ -276,18 +288,50 @@ ITEM_SCHEMA: dict[str, Any] = {
             "compression",
             {"enum": ["auto_glz", "auto_lz", "quic", "glz", "lz", "off"]},
             "how screen images are compressed; off suits a client on the same LAN",
+            "the image compression (<image compression>): glz and lz are dictionary methods, quic suits photos, auto_* picks per image; default: QEMU's, auto_glz",
         ),
-        "jpeg": _setting("compression", _COMPRESSION, "JPEG compression of images on a WAN"),
-        "zlib": _setting("compression", _COMPRESSION, "zlib compression of images on a WAN"),
-        "playback": _setting("compression", {"type": "boolean"}, "compressed sound"),
+        "jpeg": _setting(
+            "compression",
+            _COMPRESSION,
+            "JPEG compression of images on a WAN",
+            "when images are JPEG-compressed (<jpeg compression>): auto (on a slow link), never or always",
+        ),
+        "zlib": _setting(
+            "compression",
+            _COMPRESSION,
+            "zlib compression of images on a WAN",
+            "when images are zlib-compressed (<zlib compression>): auto (on a slow link), never or always",
+        ),
+        "playback": _setting(
+            "compression",
+            {"type": "boolean"},
+            "compressed sound",
+            "true: the guest's sound is sent compressed (CELT/Opus) (<playback compression='on'>)",
+        ),
         "streaming": _setting(
-            "mode", {"enum": ["filter", "all", "off"]}, "which screen areas are sent as video"
+            "mode",
+            {"enum": ["filter", "all", "off"]},
+            "which screen areas are sent as video",
+            "which areas that change quickly are sent as a video stream: those SPICE detects as video (filter), all, or none (off)",
         ),
         "mouse": _setting(
-            "mode", {"enum": ["server", "client"]}, "whose pointer the guest follows"
+            "mode",
+            {"enum": ["server", "client"]},
+            "whose pointer the guest follows",
+            "client: the guest's pointer follows the client's (needs the agent or a tablet); server: the guest moves its own pointer, grabbed by the client; default: QEMU's, client where it can",
         ),
-        "clipboard": _setting("copypaste", {"type": "boolean"}, "copy and paste with the client"),
-        "fileTransfer": _setting("enable", {"type": "boolean"}, "files dropped from the client"),
+        "clipboard": _setting(
+            "copypaste",
+            {"type": "boolean"},
+            "copy and paste with the client",
+            "false: no copy and paste between the guest and the client (through the SPICE agent); default: true",
+        ),
+        "fileTransfer": _setting(
+            "enable",
+            {"type": "boolean"},
+            "files dropped from the client",
+            "false: the client may not drop files into the guest (through the SPICE agent); default: true",
+        ),
         "gl": {
             "type": "object",
             "description": "OpenGL on the host's GPU (a virtio video with accel3d uses it)",
@@ -296,6 +340,7 @@ ITEM_SCHEMA: dict[str, Any] = {
                 "rendernode": {
                     "$ref": "#/$defs/absolutePath",
                     "description": "spice, egl-headless, dbus: the host's render device, such as /dev/dri/renderD128",
+                    "examples": ["/dev/dri/renderD128"],
                 },
             },
             "additionalProperties": False,
@@ -305,14 +350,20 @@ ITEM_SCHEMA: dict[str, Any] = {
             "pattern": "^[A-Za-z0-9.:_-]*:[0-9]+(\\.[0-9]+)?$",
             "maxLength": 64,
             "description": "sdl: the X display, such as :0",
+            "examples": [":0", ":1.0"],
         },
-        "xauth": {"$ref": "#/$defs/absolutePath", "description": "sdl: the X authority file"},
+        "xauth": {
+            "$ref": "#/$defs/absolutePath",
+            "description": "sdl: the X authority file",
+            "examples": ["/home/user/.Xauthority"],
+        },
         "fullscreen": {"type": "boolean", "description": "sdl"},
         "address": {
             "type": "string",
             "pattern": "^[a-z]+:[^\\s]+$",
             "maxLength": 1024,
             "description": "dbus: the bus address, such as unix:path=/run/bus.sock; default: a bus libvirt starts",
+            "examples": ["unix:path=/run/bus.sock"],
         },
         "p2p": {"type": "boolean", "description": "dbus: peer-to-peer, without a bus"},
         "audio": {
@@ -320,16 +371,19 @@ ITEM_SCHEMA: dict[str, Any] = {
             "minimum": 1,
             "maximum": 255,
             "description": "vnc, dbus: the id of the audio backend the display carries",
+            "examples": [1],
         },
         "passwordFile": {
             "$ref": "#/$defs/absolutePath",
             "description": "a file holding the display password (read by plan/apply, never compiled into XML)",
+            "examples": ["/etc/vmspec/secrets/web-01-vnc"],
         },
         "passwordEnv": {
             "type": "string",
             "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
             "maxLength": 128,
             "description": "an environment variable holding the display password",
+            "examples": ["VNC_PASSWORD"],
         },
     },
     "additionalProperties": False,

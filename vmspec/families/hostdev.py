@@ -119,13 +119,21 @@ ACPI_INDEX = {
     "minimum": 1,
     "maximum": 16383,
     "description": "the PCI device's index in the ACPI tables: a Linux guest names the NIC eno<index> whatever slot it sits in; unique in the VM",
+    "examples": [1, 2],
 }
 
 USER_ALIAS = f"^{USER_ALIAS_PREFIX}[A-Za-z0-9_-]+$"
 TRANSIENT_TEAMING = {
     "type": "object",
     "description": "virtio-net failover: this device carries the guest's traffic while it can, and the persistent virtio NIC (its alias) while the guest migrates; give both the same MAC",
-    "properties": {"persistent": {"type": "string", "pattern": USER_ALIAS}},
+    "properties": {
+        "persistent": {
+            "type": "string",
+            "pattern": USER_ALIAS,
+            "description": "an alias (ua- and letters, digits, '_' or '-'): the persistent virtio NIC's this device teams with (<teaming type='transient' persistent=>)",
+            "examples": ["ua-net0"],
+        }
+    },
     "required": ["persistent"],
     "additionalProperties": False,
 }
@@ -205,6 +213,22 @@ _PCI_SLOTS = 32  # device numbers 00-1f
 # takes a bus or device number of three digits at most.
 _USB_ID = {"type": "integer", "minimum": 1, "maximum": 0xFFFF}
 _USB_ADDRESS = {"type": "integer", "minimum": 0, "maximum": 999}
+_USB_VENDOR = {
+    **_USB_ID,
+    "description": "the device's USB vendor ID, as a number (lsusb's 1234 of 1234:beef is 0x1234); with product",
+}
+_USB_PRODUCT = {
+    **_USB_ID,
+    "description": "the device's USB product ID, as a number (lsusb's beef of 1234:beef is 0xbeef); with vendor",
+}
+_USB_BUS = {
+    **_USB_ADDRESS,
+    "description": "the host's USB bus number the device is on (lsusb's Bus); with device",
+}
+_USB_DEVICE = {
+    **_USB_ADDRESS,
+    "description": "the device's number on that bus (lsusb's Device), which changes when it is plugged again; with bus",
+}
 
 SCHEMA = {
     "type": "array",
@@ -232,10 +256,10 @@ SCHEMA = {
                 "type": "object",
                 "description": "a USB device of the host's: by vendor and product (lsusb's ID 1234:beef), by bus and device number, or both",
                 "properties": {
-                    "vendor": _USB_ID,
-                    "product": _USB_ID,
-                    "bus": _USB_ADDRESS,
-                    "device": _USB_ADDRESS,
+                    "vendor": _USB_VENDOR,
+                    "product": _USB_PRODUCT,
+                    "bus": _USB_BUS,
+                    "device": _USB_DEVICE,
                     "startupPolicy": {
                         "enum": ["mandatory", "requisite", "optional"],
                         "description": "when the device is missing: the guest does not start (mandatory, the default), or starts without it (optional; requisite: but not when it migrates in)",
@@ -277,10 +301,28 @@ SCHEMA = {
                         "pattern": "^scsi_host[0-9]+$",
                         "description": "the host bus adapter: scsi_hostN for lsscsi's host N",
                     },
-                    "bus": {"type": "integer", "minimum": 0, "maximum": 99},
-                    "target": {"type": "integer", "minimum": 0, "maximum": 2**32 - 1},
-                    "unit": {"type": "integer", "minimum": 0, "maximum": 2**64 - 1},
-                    "readonly": {"type": "boolean"},
+                    "bus": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": 99,
+                        "description": "the LUN's bus (channel) on the adapter, lsscsi's BUS",
+                    },
+                    "target": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": 2**32 - 1,
+                        "description": "the LUN's target on that bus, lsscsi's TARGET",
+                    },
+                    "unit": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": 2**64 - 1,
+                        "description": "the LUN's number on that target, lsscsi's UNIT",
+                    },
+                    "readonly": {
+                        "type": "boolean",
+                        "description": "the guest may only read the LUN (<readonly/>); default: false",
+                    },
                     "shareable": {
                         "type": "boolean",
                         "description": "other guests may use the LUN at the same time",
@@ -298,7 +340,10 @@ SCHEMA = {
                         "pattern": "^naa\\.[0-9a-fA-F]{16}$",
                         "description": "the target's world wide port name, such as naa.5123456789abcde0",
                     },
-                    "model": {"enum": list(VHOST_SCSI_MODELS)},
+                    "model": {
+                        "enum": list(VHOST_SCSI_MODELS),
+                        "description": "the guest's virtio device: transitional also works with legacy virtio drivers, non-transitional only with virtio 1.0; default: virtio (QEMU picks)",
+                    },
                 },
                 "required": ["wwpn"],
                 "additionalProperties": False,
@@ -318,9 +363,17 @@ SCHEMA = {
                 "type": "object",
                 "description": "the PCI device's option ROM",
                 "properties": {
-                    "enabled": {"type": "boolean"},
+                    "enabled": {
+                        "type": "boolean",
+                        "description": "false: the guest gets no option ROM for the device at all (<rom enabled='no'/>)",
+                    },
                     "bar": {"type": "boolean", "description": "the ROM is visible in the guest"},
-                    "file": {"type": "string", "pattern": "^/"},
+                    "file": {
+                        "type": "string",
+                        "pattern": "^/",
+                        "description": "an absolute path on the host: a file the guest gets as the device's ROM instead of its own, such as a patched GPU firmware",
+                        "examples": ["/usr/share/vgabios/gpu-patched.rom"],
+                    },
                 },
                 "additionalProperties": False,
             },

@@ -21,7 +21,7 @@ from typing import ClassVar
 
 from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import ON_OFF, YES_NO, attr, child, children, config_class
-from vmspec.families import nic_options
+from vmspec.families import nic_options, virtio_options
 from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 from vmspec.families.hostdev import (
     ACPI_INDEX,
@@ -282,7 +282,13 @@ NAMED_TARGET_TYPES = ("bridge", "network", "direct")
 # QEMU's socket netdevs: one guest listens (server) and others connect (client); or they
 # all join a multicast group (mcast); or two exchange UDP datagrams (udp).
 SOCKET_TYPES = ("server", "client", "mcast", "udp")
-_PORT = {"type": "integer", "minimum": 1, "maximum": 65535}
+_PORT = {
+    "type": "integer",
+    "minimum": 1,
+    "maximum": 65535,
+    "description": "the UDP or TCP port of that address",
+    "examples": [5558, 5559],
+}
 
 
 def _socket(description: str, *, address_required: bool = True, local: bool = False) -> Spec:
@@ -335,7 +341,10 @@ INTERFACE_SCHEMA = {
             "description": "macvtap on a host NIC (type='direct'); in bridge mode unless said",
             "properties": {
                 "dev": {"$ref": "#/$defs/interfaceName"},
-                "mode": {"enum": ["bridge", "vepa", "private", "passthrough"]},
+                "mode": {
+                    "enum": ["bridge", "vepa", "private", "passthrough"],
+                    "description": "the macvtap mode: guests on the device reach each other (bridge), only through the external switch (vepa), not at all (private), or the guest has the device alone (passthrough); default: bridge",
+                },
             },
             "additionalProperties": False,
             "required": ["dev"],
@@ -359,6 +368,7 @@ INTERFACE_SCHEMA = {
                 "downscript": {
                     "$ref": "#/$defs/absolutePath",
                     "description": "run when the tap device goes away",
+                    "examples": ["/etc/qemu-ifdown"],
                 },
                 "ips": nic_options.HOST_IPS,
                 "routes": nic_options.HOST_ROUTES,
@@ -445,7 +455,8 @@ INTERFACE_SCHEMA = {
                     "description": "virtio-net failover: this virtio NIC (give it an alias) carries the traffic while the guest migrates",
                 },
                 TRANSIENT_TEAMING,
-            ]
+            ],
+            "description": "virtio-net failover (<teaming>): persistent, the virtio NIC that carries the traffic while the guest migrates, or {persistent: ALIAS}, the transient device (a VF) that carries it otherwise",
         },
         "target": {
             "$ref": "#/$defs/interfaceName",
@@ -468,8 +479,14 @@ INTERFACE_SCHEMA = {
                     "enum": ["iothread", "timer"],
                     "description": "how the qemu backend sends packets (leave it out)",
                 },
-                "ioeventfd": {"type": "boolean"},
-                "eventIdx": {"type": "boolean"},
+                "ioeventfd": {
+                    "type": "boolean",
+                    "description": "the qemu backend handles the guest's notifications in its I/O thread (ioeventfd='on') rather than the vCPU's; default: QEMU's, on",
+                },
+                "eventIdx": {
+                    "type": "boolean",
+                    "description": "the virtio event index feature (event_idx), fewer interrupts and exits; default: QEMU's, on",
+                },
                 "queues": {
                     "type": "integer",
                     "minimum": 1,
@@ -479,11 +496,11 @@ INTERFACE_SCHEMA = {
                 "rxQueueSize": {"enum": [256, 512, 1024], "description": "virtqueue entries"},
                 "txQueueSize": {"enum": [256, 512, 1024], "description": "virtqueue entries"},
                 "rss": {"type": "boolean", "description": "receive-side scaling in QEMU"},
-                "rssHashReport": {"type": "boolean"},
-                "iommu": {"type": "boolean"},
-                "ats": {"type": "boolean"},
-                "packed": {"type": "boolean", "description": "packed virtqueues"},
-                "pagePerVq": {"type": "boolean"},
+                "rssHashReport": {
+                    "type": "boolean",
+                    "description": "QEMU gives the guest the hash it computed for each packet (rss_hash_report='on'); with rss",
+                },
+                **virtio_options.OPTIONS,
                 **nic_options.DRIVER_PROPERTIES,
             },
             "additionalProperties": False,

@@ -47,7 +47,10 @@ SCHEMA = {
     "type": "object",
     "description": "an IOMMU for the guest (its nested guests or user-space drivers): intel (q35), smmuv3 (Arm's virt) or virtio",
     "properties": {
-        "model": {"enum": ["intel", "smmuv3", "virtio"]},
+        "model": {
+            "enum": ["intel", "smmuv3", "virtio"],
+            "description": "the emulated IOMMU: Intel VT-d (x86 q35), Arm SMMUv3 (aarch64 virt) or virtio-iommu",
+        },
         "cachingMode": {
             "type": "boolean",
             "description": "intel: caching mode, which a device assigned to a nested guest (VFIO) needs",

@@ -109,6 +109,7 @@ SCHEMA = {
             "pagesize": {
                 **_SIZE,
                 "description": "back it with huge pages of this size (dimm, virtio-mem; needs them reserved on the host)",
+                "examples": ["2MiB", "1GiB"],
             },
             "path": {
                 "$ref": "#/$defs/absolutePath",
@@ -117,6 +118,7 @@ SCHEMA = {
             "alignsize": {
                 **_SIZE,
                 "description": "the alignment QEMU maps the file with (nvdimm on a DAX device: its own alignment)",
+                "examples": ["2MiB"],
             },
             "pmem": {
                 "type": "boolean",

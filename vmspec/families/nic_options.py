@@ -207,21 +207,26 @@ GENERATED_IDS = {
     None: ("instanceid", "interfaceid"),
 }
 
-_PROFILE_ID = {"type": "string", "pattern": "^[a-zA-Z0-9\\-_]{1,39}$"}
+_PROFILE_ID = {
+    "type": "string",
+    "pattern": "^[a-zA-Z0-9\\-_]{1,39}$",
+    "description": "a port profile's name of 1 to 39 letters, digits, '-' and '_' (openvswitch: the port's profile; 802.1Qbh: the profile the switch applies)",
+}
 _BYTE = {"type": "integer", "minimum": 0, "maximum": 255}
 _KIB = {"type": "integer", "minimum": 1, "maximum": 2**32 - 1}
 
 
 def _rate(directions: str, with_floor: bool) -> dict[str, Any]:
     properties = {
-        "average": {**_KIB, "description": "KiB/s on average"},
-        "peak": {**_KIB, "description": "KiB/s at most, for burst KiB"},
-        "burst": {**_KIB, "description": "KiB sent at peak rate"},
+        "average": {**_KIB, "description": "KiB/s on average", "examples": [1000]},
+        "peak": {**_KIB, "description": "KiB/s at most, for burst KiB", "examples": [4000]},
+        "burst": {**_KIB, "description": "KiB sent at peak rate", "examples": [1024]},
     }
     if with_floor:
         properties["floor"] = {
             **_KIB,
             "description": "KiB/s the NIC is guaranteed (type network only; the network needs an inbound limit)",
+            "examples": [500],
         }
     return {
         "type": "object",
@@ -231,11 +236,29 @@ def _rate(directions: str, with_floor: bool) -> dict[str, Any]:
     }
 
 
+# What each of virtio-net's offloads is (libvirt's <host> and <guest> attributes).
+_OFFLOADS = {
+    "csum": "checksum offload",
+    "gso": "generic segmentation offload",
+    "tso4": "TCP segmentation offload for IPv4",
+    "tso6": "TCP segmentation offload for IPv6",
+    "ecn": "TCP segmentation with explicit congestion notification",
+    "ufo": "UDP fragmentation offload",
+    "mrgRxbuf": "mergeable receive buffers",
+}
+
+
 def _booleans(names: Any, description: str) -> dict[str, Any]:
     return {
         "type": "object",
         "description": description,
-        "properties": {name: {"type": "boolean"} for name in names},
+        "properties": {
+            name: {
+                "type": "boolean",
+                "description": f"{_OFFLOADS[name]}; false turns it off, default: QEMU's, on",
+            }
+            for name in names
+        },
         "additionalProperties": False,
     }
 
@@ -268,8 +291,16 @@ PROPERTIES: dict[str, Any] = {
                 "type": "object",
                 "description": "the trunk's native VLAN: one of the tags, and whether its frames are tagged",
                 "properties": {
-                    "tag": {"type": "integer", "minimum": 0, "maximum": 4095},
-                    "mode": {"enum": ["tagged", "untagged"]},
+                    "tag": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": 4095,
+                        "description": "the native VLAN's id, one of tags",
+                    },
+                    "mode": {
+                        "enum": ["tagged", "untagged"],
+                        "description": "whether the native VLAN's frames carry their tag on the trunk (tagged) or not (untagged)",
+                    },
                 },
                 "required": ["tag", "mode"],
                 "additionalProperties": False,
@@ -282,12 +313,29 @@ PROPERTIES: dict[str, Any] = {
         "type": "object",
         "description": "the switch port's profile; the type may be left to the network's",
         "properties": {
-            "type": {"enum": list(VIRTUALPORT_TYPES)},
+            "type": {
+                "enum": list(VIRTUALPORT_TYPES),
+                "description": "the switch the port belongs to: Open vSwitch, MidoNet, or an 802.1Qbg (VEPA) or 802.1Qbh (VN-Tag) physical switch; default: the network's",
+            },
             "interfaceid": {"$ref": "#/$defs/uuid"},
             "profileid": _PROFILE_ID,
-            "managerid": _BYTE,
-            "typeid": {"type": "integer", "minimum": 0, "maximum": 2**24 - 1},
-            "typeidversion": _BYTE,
+            "managerid": {
+                **_BYTE,
+                "description": "802.1Qbg: the VSI manager ID; needed there",
+                "examples": [12],
+            },
+            "typeid": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 2**24 - 1,
+                "description": "802.1Qbg: the VSI type ID of the port's profile; needed there",
+                "examples": [1193047],
+            },
+            "typeidversion": {
+                **_BYTE,
+                "description": "802.1Qbg: the version of that VSI type; needed there",
+                "examples": [2],
+            },
             "instanceid": {"$ref": "#/$defs/uuid"},
         },
         "additionalProperties": False,
@@ -319,7 +367,11 @@ PROPERTIES: dict[str, Any] = {
         "properties": {
             "enabled": {"type": "boolean", "description": "false: no ROM at all"},
             "bar": {"type": "boolean", "description": "the ROM is visible in the guest"},
-            "file": {"$ref": "#/$defs/absolutePath"},
+            "file": {
+                "$ref": "#/$defs/absolutePath",
+                "description": "a file on the host the guest gets as the NIC's ROM instead of QEMU's own",
+                "examples": ["/usr/share/ipxe/1af41000.rom"],
+            },
         },
         "additionalProperties": False,
     },
@@ -328,7 +380,11 @@ PROPERTIES: dict[str, Any] = {
         "description": "the host devices QEMU opens instead of /dev/net/tun and /dev/vhost-net",
         "properties": {
             "tap": {"$ref": "#/$defs/absolutePath"},
-            "vhost": {"$ref": "#/$defs/absolutePath"},
+            "vhost": {
+                "$ref": "#/$defs/absolutePath",
+                "description": "the vhost-net device QEMU opens instead of /dev/vhost-net",
+                "examples": ["/dev/vhost-net"],
+            },
         },
         "additionalProperties": False,
     },
@@ -365,7 +421,12 @@ _IP = {
     "type": "object",
     "properties": {
         "address": {"type": "string", "description": "an IPv4 or IPv6 address"},
-        "prefix": {"type": "integer", "minimum": 0, "maximum": 128},
+        "prefix": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 128,
+            "description": "the length of the address's network prefix in bits (24 for a /24)",
+        },
     },
     "required": ["address"],
     "additionalProperties": False,
@@ -393,10 +454,27 @@ HOST_ROUTES = {
     "items": {
         "type": "object",
         "properties": {
-            "address": {"type": "string"},
-            "prefix": {"type": "integer", "minimum": 0, "maximum": 128},
-            "gateway": {"type": "string"},
-            "metric": {"type": "integer", "minimum": 1, "maximum": 2**32 - 1},
+            "address": {
+                "type": "string",
+                "description": "the destination network's address, IPv4 or IPv6",
+            },
+            "prefix": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 128,
+                "description": "the length of the destination's network prefix in bits",
+            },
+            "gateway": {
+                "type": "string",
+                "description": "the address the host routes the destination through, such as the guest's across the tap",
+            },
+            "metric": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 2**32 - 1,
+                "description": "the route's metric (lower wins); default: the kernel's",
+                "examples": [100],
+            },
         },
         "required": ["address", "prefix", "gateway"],
         "additionalProperties": False,

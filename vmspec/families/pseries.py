@@ -66,6 +66,7 @@ SCHEMA_PROPERTIES: dict[str, Any] = {
             "maxPageSize": {
                 "$ref": "#/$defs/size",
                 "description": "the largest page the guest may use, such as 64KiB or 16MiB",
+                "examples": ["64KiB", "16MiB"],
             },
         },
         "additionalProperties": False,

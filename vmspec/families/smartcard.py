@@ -85,7 +85,10 @@ SCHEMA = {
     "items": {
         "type": "object",
         "properties": {
-            "mode": {"enum": ["host", "host-certificates", "passthrough"]},
+            "mode": {
+                "enum": ["host", "host-certificates", "passthrough"],
+                "description": "where the card comes from: the host's reader (host), three certificates of an NSS database (host-certificates), or a chardev (passthrough)",
+            },
             "certificates": {
                 "type": "array",
                 "minItems": 3,
@@ -96,6 +99,7 @@ SCHEMA = {
             "database": {
                 "$ref": "#/$defs/absolutePath",
                 "description": "host-certificates: the NSS database's folder; default: /etc/pki/nssdb",
+                "examples": ["/etc/pki/nssdb"],
             },
             "source": {
                 "type": "object",
@@ -104,7 +108,12 @@ SCHEMA = {
                     key: chardev.SOURCE_PROPERTIES[key]
                     for key in ("host", "port", "mode", "protocol", "tls")
                 }
-                | {"type": {"enum": list(PASSTHROUGH_TYPES)}},
+                | {
+                    "type": {
+                        "enum": list(PASSTHROUGH_TYPES),
+                        "description": "the chardev's type: spicevmc (the SPICE client's reader) or tcp (a remote reader, with host and port)",
+                    }
+                },
                 "required": ["type"],
                 "additionalProperties": False,
             },

@@ -56,6 +56,7 @@ SCHEMA = {
                 "minimum": 1,
                 "maximum": 255,
                 "description": "the id of the audio backend its sound goes to; default: the first",
+                "examples": [1],
             },
         },
         "required": ["model"],

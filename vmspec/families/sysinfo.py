@@ -77,6 +77,26 @@ _BIOS_DATE = {
     "type": "string",
     "pattern": r"^(0?[1-9]|1[0-2])/(0?[1-9]|[12][0-9]|3[01])/([0-9]{2}|(19|[2-9][0-9])[0-9]{2})$",
     "description": "the BIOS release date as mm/dd/yyyy, such as 06/30/2021",
+    "examples": ["06/30/2021"],
+}
+
+
+# What each SMBIOS entry is, as dmidecode names it, and a value it may have.
+_ENTRIES = {
+    "vendor": ("the vendor", "Example BIOS Inc."),
+    "version": ("the version", "1.4.2"),
+    "release": ("the BIOS's major and minor release, such as 1.2", "1.2"),
+    "manufacturer": ("the manufacturer", "Example Corp"),
+    "product": ("the product name", "web tier"),
+    "serial": ("the serial number", "W-0001"),
+    "uuid": (
+        "the UUID, which must be the domain's own uuid where given",
+        "c7a5fdbd-edaf-9455-926a-d65c16db1809",
+    ),
+    "sku": ("the SKU number", "SKU-1234"),
+    "family": ("the product family", "Virtual Servers"),
+    "asset": ("the asset tag", "A-0001"),
+    "location": ("the location in the chassis", "slot 1"),
 }
 
 
@@ -85,7 +105,14 @@ def _table_schema(names: tuple[str, ...], what: str) -> dict[str, Any]:
         "type": "object",
         "description": what,
         "properties": {
-            name: _BIOS_DATE if name == "date" else {"type": "string", "minLength": 1}
+            name: _BIOS_DATE
+            if name == "date"
+            else {
+                "type": "string",
+                "minLength": 1,
+                "description": f"{_ENTRIES[name][0]} the guest reads in this SMBIOS table",
+                "examples": [_ENTRIES[name][1]],
+            }
             for name in names
         },
         "additionalProperties": False,
@@ -105,6 +132,7 @@ SYSINFO_SCHEMA = {
             "type": "array",
             "items": _table_schema(_BASE_BOARD, "one base board (SMBIOS type 2)"),
             "minItems": 1,
+            "description": "SMBIOS base board information (libvirt's <baseBoard>), one entry per board",
         },
         "oemStrings": {
             "type": "array",
@@ -123,8 +151,15 @@ SYSINFO_SCHEMA = {
                         "pattern": "^opt/[^ ]+$",
                         "description": "opt/ and a name (QEMU reserves the rest)",
                     },
-                    "value": {"type": "string"},
-                    "file": {"$ref": "#/$defs/absolutePath"},
+                    "value": {
+                        "type": "string",
+                        "description": "the entry's content, as text; or file",
+                    },
+                    "file": {
+                        "$ref": "#/$defs/absolutePath",
+                        "description": "a host file whose content is the entry's; or value",
+                        "examples": ["/etc/vmspec/fwcfg/web-01-config.json"],
+                    },
                 },
                 "required": ["name"],
                 "additionalProperties": False,

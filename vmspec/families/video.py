@@ -88,7 +88,11 @@ DEVICE_SCHEMA: dict[str, Any] = {
         "heads": {"type": "integer", "minimum": 1, "maximum": 16, "description": "screens"},
         "ram": {**_KIB, "description": "qxl: its RAM bar in KiB; default 65536"},
         "vram": {**_KIB, "description": "video memory in KiB"},
-        "vram64": {**_KIB, "description": "qxl: its 64-bit video memory bar in KiB"},
+        "vram64": {
+            **_KIB,
+            "description": "qxl: its 64-bit video memory bar in KiB",
+            "examples": [65536],
+        },
         "vgamem": {**_KIB, "description": "qxl: the VGA framebuffer in KiB; default 16384"},
         "accel3d": {
             "type": "boolean",
@@ -99,8 +103,18 @@ DEVICE_SCHEMA: dict[str, Any] = {
             "type": "object",
             "description": "qxl and virtio: the resolution the guest starts with",
             "properties": {
-                "x": {"type": "integer", "minimum": 320, "maximum": 16384},
-                "y": {"type": "integer", "minimum": 200, "maximum": 16384},
+                "x": {
+                    "type": "integer",
+                    "minimum": 320,
+                    "maximum": 16384,
+                    "description": "the width in pixels",
+                },
+                "y": {
+                    "type": "integer",
+                    "minimum": 200,
+                    "maximum": 16384,
+                    "description": "the height in pixels",
+                },
             },
             "required": ["x", "y"],
             "additionalProperties": False,

@@ -22,11 +22,30 @@ class VirtioDriver:
 
 # spec key → config field
 FIELDS = {"iommu": "iommu", "ats": "ats", "packed": "packed", "pagePerVq": "page_per_vq"}
+# Each option's schema; a NIC's driver (interface.py) takes the same four.
+OPTIONS: dict[str, Any] = {
+    "iommu": {
+        "type": "boolean",
+        "description": "the device's DMA goes through the guest's IOMMU (iommu='on'), which needs an <iommu> device; default: off",
+    },
+    "ats": {
+        "type": "boolean",
+        "description": "PCIe Address Translation Services (ats='on'): the device caches the IOMMU's translations; with iommu",
+    },
+    "packed": {
+        "type": "boolean",
+        "description": "the packed virtqueue layout of virtio 1.1 (packed='on'), fewer memory accesses per request; default: the split layout",
+    },
+    "pagePerVq": {
+        "type": "boolean",
+        "description": "each virtqueue's notification area on a page of its own (page_per_vq='on'), which a vDPA or vhost-user backend may need; default: off",
+    },
+}
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "virtio only: iommu (DMA through the guest's IOMMU, which needs an <iommu> device), ats (PCIe address translation), packed (the packed virtqueue layout), pagePerVq",
-    "properties": {key: {"type": "boolean"} for key in FIELDS},
+    "properties": OPTIONS,
     "additionalProperties": False,
 }
 

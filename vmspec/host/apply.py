@@ -42,11 +42,23 @@ from vmspec.host.secrets import (
 from vmspec.host.volumes import apply_volume
 
 Report = Callable[[str], None]
+# Called with each resource apply took up once it is through with it (applied, failed or
+# blocked): what a progress bar counts.
+ResourceDone = Callable[[ResourcePlan], None]
 SHUTDOWN_TIMEOUT_SECONDS = 120.0
 NESTED_START_HINT = (
     "this host is itself a VM, where host-model and host-passthrough CPUs fail to start: "
     "leave spec.cpu out or set cpu: {mode: none}"
 )
+
+
+def resources_to_apply(plan: Plan) -> list[ResourcePlan]:
+    """The resources apply takes up, in order: those with changes it may make."""
+    return [
+        resource_plan
+        for resource_plan in plan.resources
+        if resource_plan.action not in NOT_CONVERGING and resource_plan.has_changes
+    ]
 
 
 def apply_plan(
@@ -56,45 +68,63 @@ def apply_plan(
     report: Report,
     *,
     shutdown_timeout: float = SHUTDOWN_TIMEOUT_SECONDS,
+    done: ResourceDone = lambda _resource_plan: None,
 ) -> list[HostError]:
     """Apply every resource's plan in the plan's order (pools and networks, volumes,
     domains; deletions in reverse). A failure stops that resource and blocks every
     resource that needs it; refused and blocked ones are never touched. Returns the
     failures, blocked resources included."""
     failures: list[HostError] = []
-    failed: dict[str, str] = {}  # plan key → "failed" or "blocked"
-    for resource_plan in plan.resources:
-        if resource_plan.action in NOT_CONVERGING or not resource_plan.has_changes:
-            continue
-        cause = next((need for need in resource_plan.needs if need in failed), None)
-        if cause is not None:
-            error = HostError(
-                "applying",
-                f"blocked: it needs the {key_noun(cause)}, which {failed[cause]}",
-                f"{resource_plan.kind} {resource_plan.name}"
-                if resource_plan.kind != Kind.DOMAIN
-                else resource_plan.name,
-            )
-            failures.append(error)
-            failed[resource_plan.key] = "is blocked"
-            report(f"! {error}")
-            continue
-        try:
-            if resource_plan.kind == Kind.DOMAIN:
-                if resource_plan.known_after_apply and resource_plan.recheck is not None:
-                    resource_plan.recheck(host)
-                DomainApplier(
-                    host, resource_plan, options, report, shutdown_timeout, plan.facts.nested
-                ).run()
-            elif resource_plan.kind == Kind.VOLUME:
-                report(f"  volume {resource_plan.name}: {apply_volume(host, resource_plan)}")
-            else:
-                _apply_pool_or_network(host, resource_plan, report)
-        except HostError as error:
-            failures.append(error)
-            failed[resource_plan.key] = "failed"
-            report(f"! {error}")
+    failed: dict[str, str] = {}
+    for resource_plan in resources_to_apply(plan):
+        failure = _apply_resource(
+            host, plan, resource_plan, options, report, failed, shutdown_timeout
+        )
+        if failure is not None:
+            failures.append(failure)
+        done(resource_plan)
     return failures
+
+
+def _apply_resource(
+    host: Host,
+    plan: Plan,
+    resource_plan: ResourcePlan,
+    options: Options,
+    report: Report,
+    failed: dict[str, str],
+    shutdown_timeout: float,
+) -> HostError | None:
+    """One resource applied; or the error it failed or was blocked with, which ``failed``
+    (plan key → "failed" or "is blocked") then holds for the resources that need it."""
+    cause = next((need for need in resource_plan.needs if need in failed), None)
+    if cause is not None:
+        error = HostError(
+            "applying",
+            f"blocked: it needs the {key_noun(cause)}, which {failed[cause]}",
+            f"{resource_plan.kind} {resource_plan.name}"
+            if resource_plan.kind != Kind.DOMAIN
+            else resource_plan.name,
+        )
+        failed[resource_plan.key] = "is blocked"
+        report(f"! {error}")
+        return error
+    try:
+        if resource_plan.kind == Kind.DOMAIN:
+            if resource_plan.known_after_apply and resource_plan.recheck is not None:
+                resource_plan.recheck(host)
+            DomainApplier(
+                host, resource_plan, options, report, shutdown_timeout, plan.facts.nested
+            ).run()
+        elif resource_plan.kind == Kind.VOLUME:
+            report(f"  volume {resource_plan.name}: {apply_volume(host, resource_plan)}")
+        else:
+            _apply_pool_or_network(host, resource_plan, report)
+    except HostError as error:
+        failed[resource_plan.key] = "failed"
+        report(f"! {error}")
+        return error
+    return None
 
 
 def _apply_pool_or_network(host: Host, plan: ResourcePlan, report: Report) -> None:

@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager, contextmanager
 import libvirt
 
 from vmspec.compare.model import Action, Options, ResourcePlan
-from vmspec.host.apply import DomainApplier, apply_plan
+from vmspec.host.apply import DomainApplier, ResourceDone, apply_plan, resources_to_apply
 from vmspec.host.connection import Host
 from vmspec.host.errors import HostError
 from vmspec.host.fleet import FleetPlan, HostPlan, MovePlan, VolumeToMove
@@ -29,11 +29,19 @@ Report = Callable[[str], None]
 # What shows a long copy's progress: (what is copied, bytes to send) → a context whose
 # value takes the bytes sent so far. The CLI's draws a bar on a terminal only.
 CopyProgress = Callable[[str, int], AbstractContextManager[Callable[[int], None]]]
+# What shows the hosts' progress: how many resources they apply → a context whose value
+# is called with each one done, from the hosts' threads at once.
+ResourceProgress = Callable[[int], AbstractContextManager[ResourceDone]]
 
 
 @contextmanager
 def no_progress(_label: str, _total: int) -> Iterator[Callable[[int], None]]:
     yield lambda _sent: None
+
+
+@contextmanager
+def no_resource_progress(_total: int) -> Iterator[ResourceDone]:
+    yield lambda _resource_plan: None
 
 
 def apply_fleet(
@@ -45,10 +53,14 @@ def apply_fleet(
     parallel: int,
     shutdown_timeout: float,
     progress: CopyProgress = no_progress,
+    resource_progress: ResourceProgress = no_resource_progress,
 ) -> int:
     """Applies every host's plan, then the moves; returns how many things did not converge."""
-    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        outcomes = list(pool.map(lambda h: _apply_host(h, options, shutdown_timeout), fleet.hosts))
+    total = sum(len(resources_to_apply(h.plan)) for h in fleet.hosts if h.plan is not None)
+    with resource_progress(total) as done, ThreadPoolExecutor(max(1, parallel)) as pool:
+        outcomes = list(
+            pool.map(lambda h: _apply_host(h, options, shutdown_timeout, done), fleet.hosts)
+        )
     failures = 0
     for host_plan, (lines, failed) in zip(fleet.hosts, outcomes, strict=True):
         report(f"{host_plan.host.name} ({host_plan.host.uri}):")
@@ -86,7 +98,7 @@ def _refusal(move: MovePlan, options: Options, allow_move: bool) -> str | None:
 
 
 def _apply_host(
-    host_plan: HostPlan, options: Options, shutdown_timeout: float
+    host_plan: HostPlan, options: Options, shutdown_timeout: float, done: ResourceDone
 ) -> tuple[list[str], int]:
     if host_plan.plan is None:
         return [f"! not applied: {host_plan.error}"], 1
@@ -95,7 +107,12 @@ def _apply_host(
     if not plan.has_changes and not plan.refused:
         return ["no changes"], 0
     failures = apply_plan(
-        host_plan.connection, plan, options, lines.append, shutdown_timeout=shutdown_timeout
+        host_plan.connection,
+        plan,
+        options,
+        lines.append,
+        shutdown_timeout=shutdown_timeout,
+        done=done,
     )
     for refused in plan.refused:
         verb = "refused" if refused.action == Action.REFUSE else "blocked"

@@ -21,21 +21,18 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import vmspec
 from vmspec.compare.facts import HostFacts
 from vmspec.compare.model import Desired, LiveDomain, Options
+from vmspec.host.plan_memo import NO_CACHE_VARIABLE, cache_root, code_version
 
 FORMAT = 1
-NO_CACHE_VARIABLE = "VMSPEC_NO_CACHE"
 
 
 def cache_directory() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
-    return Path(base) / "vmspec" / "plan"
+    return cache_root() / "plan"
 
 
 def spec_digest(data: dict[str, Any]) -> str:
@@ -48,21 +45,6 @@ def spec_digest(data: dict[str, Any]) -> str:
 
 def xml_digest(xml: str | None) -> str:
     return hashlib.sha256(xml.encode()).hexdigest() if xml is not None else ""
-
-
-@cache
-def code_version() -> str:
-    """vmspec's version and the size and time of each of its files: an edited checkout
-    lowers and compares differently, and must not reuse what the old code found."""
-    digest = hashlib.sha256(vmspec.__version__.encode())
-    root = Path(vmspec.__file__).parent
-    for folder, subfolders, files in os.walk(root):
-        subfolders[:] = sorted(name for name in subfolders if name != "__pycache__")
-        for name in sorted(files):
-            if name.endswith((".py", ".json")):
-                status = os.stat(os.path.join(folder, name))
-                digest.update(f"{folder}/{name}:{status.st_size}:{status.st_mtime_ns};".encode())
-    return digest.hexdigest()
 
 
 class PlanCache:

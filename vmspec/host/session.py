@@ -109,11 +109,7 @@ def plan_documents(
         (vm["metadata"]["name"], volume) for vm in machines for _, volume in wanted_volumes(vm)
     ]
     seeds = [_seed(vm) for vm in machines if "cloudInit" in vm["spec"]]
-    used_pools = (
-        {volume.pool for _, volume in wanted}
-        | {seed.pool for seed in seeds}
-        | {pool for vm in machines for pool in _disk_pools(vm)}
-    )
+    used_pools = pools_the_specs_use(machines)
     owned_pools = [
         name for name, live in live_pools.items() if options.prune and owned_by(live, scope.name)
     ]
@@ -170,6 +166,20 @@ def plan_documents(
     if options.targets:
         ordered = with_dependencies(ordered, options.targets)
     return Plan(uri, facts, ordered, scope)
+
+
+def pools_the_specs_use(machines: list[dict[str, Any]]) -> set[str]:
+    """The pools whose volumes a plan of these VM specs reads: where their volumes and
+    seeds go, and where their disks are."""
+    return {
+        pool
+        for vm in machines
+        for pool in (
+            *(volume.pool for _, volume in wanted_volumes(vm)),
+            *((_seed(vm).pool,) if "cloudInit" in vm["spec"] else ()),
+            *_disk_pools(vm),
+        )
+    }
 
 
 def _disk_pools(vm: dict[str, Any]) -> set[str]:

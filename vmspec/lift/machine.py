@@ -16,7 +16,9 @@ from typing import Any
 from vmspec.compare.diff import changes_between
 from vmspec.compare.facts import HostFacts
 from vmspec.compare.normalize import normalize_live, without_allocations
-from vmspec.config.domain import Domain
+from vmspec.config.allocation import allocated, is_users_alias
+from vmspec.config.domain import Devices, Domain
+from vmspec.config.matching import config_identity, device_fields, devices_in
 from vmspec.config.metadata import Metadata
 from vmspec.families import FAMILIES, console, holder, own_value, smartcard
 from vmspec.families.family import Identity
@@ -168,10 +170,12 @@ def _families(domain: Domain, spec: dict[str, Any]) -> list[str]:
         # Addresses and libvirt's aliases are libvirt's: import writes none. virt-install
         # writes a console alone; libvirt makes it a serial port with that console; and
         # it adds the CCID controller of a smartcard reader.
+        lost = user_aliases_the_spec_cannot_name(domain.devices)
         devices = without_allocations(domain.devices)
         devices = smartcard.without_its_controller(console.as_serial_pair(devices))
         domain = dataclasses.replace(domain, devices=devices)
-    lost: list[str] = []
+    else:
+        lost = []
     for family in FAMILIES:
         if holder(domain, family.place) is None:
             continue
@@ -181,6 +185,27 @@ def _families(domain: Domain, spec: dict[str, Any]) -> list[str]:
         if lifted is not None:
             spec[family.spec_field] = lifted
     return lost
+
+
+def user_aliases_the_spec_cannot_name(devices: Devices) -> list[str]:
+    """The user aliases (``ua-...``) of devices whose spec has no word for one (only a
+    NIC's has: teaming names it). apply keeps them on the host (vmspec/host/preserve.py),
+    but the spec does not say them, so import reports each instead of losing it."""
+    found = []
+    for field in device_fields():
+        for device in devices_in(devices, field):
+            cls = type(device)
+            if (
+                allocated(cls)
+                and is_users_alias(device.alias)
+                and not getattr(cls, "SPEC_NAMES_ALIAS", False)
+            ):
+                found.append(
+                    f"devices/{cls.TAG}[{config_identity(device)}]/alias/@name: "
+                    f"{device.alias.name} (a user alias: apply keeps it on the host, "
+                    "the spec has no word for it)"
+                )
+    return found
 
 
 def _osinfo(metadata: Metadata | None) -> str | None:

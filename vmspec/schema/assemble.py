@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from vmspec.families import FAMILIES
+from vmspec.schema.examples import add_derived_examples
+from vmspec.schema.titles import add_titles
 
 CORE_FILE = "core.schema.json"
 ASSEMBLED_FILE = "vmspec.schema.json"
@@ -29,6 +31,8 @@ def assembled_schema() -> dict[str, Any]:
                 raise ValueError(f"{field} is declared in {CORE_FILE} and by its family")
             properties[field] = copy.deepcopy(dict(schema))
     core["$defs"]["profileSpec"] = profile_spec(properties)
+    add_titles(core)
+    add_derived_examples(core)
     return core
 
 

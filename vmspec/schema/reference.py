@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from vmspec.schema import load_schema
+from vmspec.schema.titles import field_title
 
 Schema = dict[str, Any]
 
@@ -135,6 +136,10 @@ class Reference:
     def row(self, name: str, node: Schema, required: bool) -> str:
         resolved = self.resolve(node)
         description = resolved.get("description", "")
+        # A title is shown where it says more than the field's name, which is its row's.
+        title = resolved.get("title", "")
+        if title and title != field_title(name):
+            description = f"{title}: {description}" if description else title
         facts = [fact for fact in (_constraints(resolved), _scalar_examples(resolved)) if fact]
         text = "; ".join(part for part in (_prose(description.rstrip(".")), *facts) if part)
         cells = [

@@ -40,7 +40,21 @@ def _iotune_property(key: str) -> dict[str, Any]:
             "description": "disks of one VM with the same group share one set of limits (QEMU's throttle group)",
         }
     minimum = 1 if key.endswith("MaxLength") else 0
-    return {**_LIMIT, "minimum": minimum, "description": _iotune_description(key)}
+    return {
+        **_LIMIT,
+        "minimum": minimum,
+        "description": _iotune_description(key),
+        "examples": [_iotune_example(key)],
+    }
+
+
+def _iotune_example(key: str) -> int:
+    if key == "sizeIopsSec":
+        return 4096
+    if key.endswith("MaxLength"):
+        return 60
+    value = 104857600 if "Bytes" in key else 2000  # 100 MiB/s, 2000 requests/s
+    return value * 3 if key.endswith("Max") else value
 
 
 IOTUNE = {
@@ -66,18 +80,21 @@ SECRET_SOURCE_PROPERTIES = {
     "secretFile": {
         "$ref": "#/$defs/absolutePath",
         "description": "a file holding the secret's value: apply defines a libvirt secret with it (uuid derived from the VM's uuid and the disk's target); never compiled into XML, never printed",
+        "examples": ["/etc/vmspec/secrets/ceph-libvirt.key"],
     },
     "secretEnv": {
         "type": "string",
         "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
         "maxLength": 128,
         "description": "an environment variable holding the secret's value, as secretFile",
+        "examples": ["DB_DISK_PASSPHRASE"],
     },
     "secretUsage": {
         "type": "string",
         "pattern": "^[^\\r\\n]+$",
         "maxLength": 256,
         "description": "a libvirt secret that exists already, by its usage name (virsh secret-list)",
+        "examples": ["ceph-client-libvirt"],
     },
     "secretUuid": {
         "$ref": "#/$defs/uuid",
@@ -120,24 +137,42 @@ ENCRYPTION = {
 VOLUME = {
     "type": "object",
     "properties": {
-        "pool": {"$ref": "#/$defs/name"},
-        "name": {**_VOLUME_NAME, "description": "a volume name without '/' on one line"},
+        "pool": {
+            "$ref": "#/$defs/name",
+            "description": "the libvirt storage pool that holds the volume (a StoragePool of this repo or one the host has)",
+            "examples": ["default", "images"],
+        },
+        "name": {
+            **_VOLUME_NAME,
+            "description": "a volume name without '/' on one line",
+            "examples": ["web-01.qcow2", "db-data"],
+        },
         "create": {
             "type": "object",
             "properties": {
-                "capacity": {"$ref": "#/$defs/size"},
-                "format": {"enum": IMAGE_FORMATS},
+                "capacity": {
+                    "$ref": "#/$defs/size",
+                    "description": "the new volume's size as the guest sees it",
+                    "examples": ["20GiB", "100GiB"],
+                },
+                "format": {
+                    "enum": IMAGE_FORMATS,
+                    "description": "the new volume's image format; default: the disk's format (qcow2 for a name ending in .qcow2, raw otherwise)",
+                },
                 "backingStore": {
                     **_VOLUME_NAME,
                     "description": "the name of a volume in the same pool, on one line",
+                    "examples": ["debian-12-base.qcow2"],
                 },
             },
             "additionalProperties": False,
             "required": ["capacity"],
+            "description": "apply creates the volume in the pool when it does not exist yet (virsh vol-create), and never changes or deletes one that exists",
         },
     },
     "additionalProperties": False,
     "required": ["pool", "name"],
+    "description": "the image is a volume of a libvirt storage pool (<source pool= volume=>), by the pool's name and the volume's",
 }
 VOLUME["properties"]["mode"] = {
     "enum": ["host", "direct"],
@@ -147,7 +182,10 @@ VOLUME["properties"]["mode"] = {
 NETWORK = {
     "type": "object",
     "properties": {
-        "protocol": {"enum": NETWORK_PROTOCOLS},
+        "protocol": {
+            "enum": NETWORK_PROTOCOLS,
+            "description": "how QEMU reaches the image over the network: Ceph RBD, NBD, iSCSI, HTTP(S), GlusterFS or Sheepdog (libvirt's <source protocol>)",
+        },
         "name": {
             "type": "string",
             "minLength": 1,
@@ -163,6 +201,7 @@ NETWORK = {
             "type": "string",
             "pattern": "^iqn\\.[0-9]{4}-[0-9]{2}\\.[A-Za-z0-9.:-]{1,200}$",
             "description": "iscsi only: the initiator name (IQN) QEMU logs in with, as the target's ACL expects; default: QEMU's own",
+            "examples": ["iqn.2024-01.net.example:web-01"],
         },
         "tls": {
             "type": "boolean",
@@ -181,7 +220,12 @@ NETWORK = {
                         "maxLength": 253,
                         "description": "a DNS name or an IP address",
                     },
-                    "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                    "port": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 65535,
+                        "description": "the server's TCP port; default: the protocol's own (6789 rbd, 10809 nbd, 3260 iscsi, 80 http, 443 https, 24007 gluster)",
+                    },
                     "socket": {
                         "$ref": "#/$defs/absolutePath",
                         "description": "nbd and gluster: a unix socket of the server on this host, instead of name and port",
@@ -189,16 +233,21 @@ NETWORK = {
                 },
                 "additionalProperties": False,
             },
+            "description": "the servers to reach the image on (<host> elements), a DNS name or address with a port, or a unix socket; several only for rbd and gluster",
         },
     },
     "additionalProperties": False,
     "required": ["protocol", "hosts"],
+    "description": "the image is on a network server QEMU talks to itself (<disk type='network'>), without the host mounting it",
 }
 
 SECLABEL = {
     "type": "object",
     "properties": {
-        "model": {"enum": ["selinux", "apparmor", "dac"]},
+        "model": {
+            "enum": ["selinux", "apparmor", "dac"],
+            "description": "the security driver this label is for (<seclabel model>): selinux, apparmor, or dac (the file's owner)",
+        },
         "relabel": {
             "const": False,
             "description": "false: leave the image's label as it is (an image shared over NFS)",
@@ -207,6 +256,7 @@ SECLABEL = {
             "type": "string",
             "pattern": "^[!-~]{1,1024}$",
             "description": "the label to give the image (selinux: user:role:type:level; dac: +UID:+GID)",
+            "examples": ["system_u:object_r:svirt_image_t:s0:c10,c20", "+107:+107"],
         },
     },
     "additionalProperties": False,
@@ -227,16 +277,32 @@ BACKING_CHAIN_DEPTH = 16
 
 def backing_store_schema(depth: int) -> dict[str, Any]:
     properties: dict[str, Any] = {
-        "file": {"$ref": "#/$defs/absolutePath"},
-        "block": {"$ref": "#/$defs/absolutePath"},
-        "format": {"enum": READ_FORMATS},
+        "file": {
+            "$ref": "#/$defs/absolutePath",
+            "description": "the backing image is this file",
+            "examples": ["/var/lib/libvirt/images/debian-12-base.qcow2"],
+        },
+        "block": {
+            "$ref": "#/$defs/absolutePath",
+            "description": "the backing image is this block device",
+            "examples": ["/dev/vg_vms/base"],
+        },
+        "format": {
+            "enum": READ_FORMATS,
+            "description": "the backing image's format (<format type>); default: qcow2 for a file ending in .qcow2, raw otherwise (libvirt never probes it)",
+        },
         # The disk's own word, by reference: written out at each level, it made the
         # committed schema half as large again.
         "seclabels": {"$ref": "#/$defs/machineSpec/properties/disks/items/properties/seclabels"},
     }
     if depth > 1:
         properties["backingStore"] = backing_store_schema(depth - 1)
-    return {"type": "object", "properties": properties, "additionalProperties": False}
+    return {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+        "description": "the image below this one, a file or block device, and the one below that, ...; {}: none",
+    }
 
 
 DISK = {
@@ -279,6 +345,7 @@ DISK = {
                 "socket": {
                     "$ref": "#/$defs/absolutePath",
                     "description": "the socket of a qemu-pr-helper that runs already",
+                    "examples": ["/run/qemu-pr-helper.sock"],
                 },
             },
             "additionalProperties": False,
@@ -290,13 +357,30 @@ DISK = {
             "type": "boolean",
             "description": "a lun only: the guest may send any SCSI command (CAP_SYS_RAWIO); default: false",
         },
-        "file": {"$ref": "#/$defs/absolutePath"},
-        "block": {"$ref": "#/$defs/absolutePath"},
+        "file": {
+            "$ref": "#/$defs/absolutePath",
+            "description": "the image is this file on the host (<disk type='file'>)",
+            "examples": ["/var/lib/libvirt/images/web-01.qcow2"],
+        },
+        "block": {
+            "$ref": "#/$defs/absolutePath",
+            "description": "the image is this block device of the host (<disk type='block'>)",
+            "examples": ["/dev/vg_vms/web-01", "/dev/disk/by-id/wwn-0x5000c50015ea71ac"],
+        },
         "volume": VOLUME,
         "network": NETWORK,
-        "format": {"enum": READ_FORMATS},
-        "cache": {"enum": ["none", "writethrough", "writeback", "directsync", "unsafe"]},
-        "io": {"enum": ["native", "threads", "io_uring"]},
+        "format": {
+            "enum": READ_FORMATS,
+            "description": "the image's format (<driver type>): vmdk, vdi and vpc are images of other hypervisors QEMU reads; default: qcow2 for a file or volume ending in .qcow2, raw otherwise (libvirt never probes it)",
+        },
+        "cache": {
+            "enum": ["none", "writethrough", "writeback", "directsync", "unsafe"],
+            "description": "the host's page cache for the image (<driver cache>): none bypasses it (O_DIRECT, needed for live migration of local images), writethrough and directsync write through, writeback and unsafe cache writes (unsafe ignores the guest's flushes); default: QEMU's, writeback",
+        },
+        "io": {
+            "enum": ["native", "threads", "io_uring"],
+            "description": "how QEMU submits the I/O (<driver io>): Linux AIO (native, with cache none or directsync), a thread pool (threads) or io_uring; default: QEMU's, threads",
+        },
         "errorPolicy": {
             "enum": ["stop", "report", "ignore", "enospace"],
             "description": "what a write error does: pause the guest (stop, QEMU's default; enospace: only when the host's storage is full), or report it to the guest, or ignore it",
@@ -313,7 +397,10 @@ DISK = {
             "type": "boolean",
             "description": "copy what the guest reads from a backing image into the top image",
         },
-        "discard": {"enum": ["unmap", "ignore"]},
+        "discard": {
+            "enum": ["unmap", "ignore"],
+            "description": "what the guest's discard (TRIM) requests do (<driver discard>): free the space in the image (unmap) or nothing (ignore); default: ignore",
+        },
         "detectZeroes": {
             "enum": ["off", "on", "unmap"],
             "description": "QEMU notices writes of zeroes and writes them as such (unmap: frees the space too, with discard: unmap)",
@@ -340,7 +427,10 @@ DISK = {
             "maximum": 65534,
             "description": "ide, sata and scsi: what the guest reads as the disk's RPM; 1 says solid state",
         },
-        "readonly": {"type": "boolean"},
+        "readonly": {
+            "type": "boolean",
+            "description": "the guest may only read the disk (<readonly/>); a cdrom always is; default: false",
+        },
         "seclabels": SECLABELS,
         "shareable": {
             "type": "boolean",
@@ -351,7 +441,12 @@ DISK = {
                 {"const": True},
                 {
                     "type": "object",
-                    "properties": {"shareBacking": {"type": "boolean"}},
+                    "properties": {
+                        "shareBacking": {
+                            "type": "boolean",
+                            "description": "true: the overlay is put on top of a backing image other guests may share at the same time (<transient shareBacking='yes'/>)",
+                        }
+                    },
                     "additionalProperties": False,
                     "required": ["shareBacking"],
                 },
