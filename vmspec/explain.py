@@ -160,11 +160,11 @@ def _item_lines(
     item: Any, path: FieldPath, origins: dict[FieldPath, str], indent: str
 ) -> list[str]:
     if isinstance(item, dict) and item:
-        lines = _lines(item, path, origins, indent=indent + "    ")
-        lines[0] = f"{indent}  - {lines[0][len(indent) + 4 :]}"
         if path in origins:
             # An item the policy added as a whole (a controller): its reason, on its first line.
-            lines[0] = _commented(lines[0].split("  # ")[0].rstrip(), origins[path])
+            origins = {**origins, (*path, next(iter(item))): origins[path]}
+        lines = _lines(item, path, origins, indent=indent + "    ")
+        lines[0] = f"{indent}  - {lines[0][len(indent) + 4 :]}"
         return lines
     return [_commented(f"{indent}  - {_flow(item)}", origins.get(path))]
 
