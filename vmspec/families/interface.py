@@ -243,6 +243,7 @@ def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
             yield PolicyDefault((*where, "mac"), mac, MAC_REASON)
         if "model" not in interface:
             yield PolicyDefault((*where, "model"), model(interface), MODEL_REASON)
+        yield from nic_options.option_defaults(interface, where)
         direct, hostdev = interface.get("direct"), interface.get("hostdev")
         if direct is not None and "mode" not in direct:
             yield PolicyDefault((*where, "direct", "mode"), DIRECT_MODE, DIRECT_MODE_REASON)

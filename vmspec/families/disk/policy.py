@@ -23,6 +23,7 @@ _UNPROBED = "libvirt never probes image formats (a guest could fake a header), s
 QCOW2_REASON = f"{_UNPROBED}: qcow2, as the image's name ends in .qcow2"
 RAW_REASON = f"{_UNPROBED}: raw, as the image's name does not end in .qcow2"
 CDROM_READONLY_REASON = "a cdrom is read-only whatever the spec says; libvirt would add it itself"
+CREATE_FORMAT_REASON = "a volume vmspec creates has the format the disk reads it in"
 
 
 def format_and_reason(name: str) -> tuple[str, str]:
@@ -51,6 +52,11 @@ def backing_format(backing: Spec) -> str:
     return backing.get("format") or format_and_reason(backing.get("file", ""))[0]
 
 
+def created_format(disk: Spec) -> str:
+    """The format of the volume ``volume.create`` makes (CREATE_FORMAT_REASON)."""
+    return disk["volume"]["create"].get("format") or disk_format(disk)
+
+
 def is_readonly(disk: Spec) -> bool:
     # CDROM_READONLY_REASON
     return disk.get("readonly", False) or disk.get("device") == "cdrom"
@@ -68,6 +74,10 @@ def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
         if "readonly" not in disk and is_readonly(disk):
             yield PolicyDefault((*where, "readonly"), True, CDROM_READONLY_REASON)
         yield from _backing_formats(disk.get("backingStore"), (*where, "backingStore"))
+        create = disk.get("volume", {}).get("create")
+        if create is not None and "format" not in create:
+            path = (*where, "volume", "create", "format")
+            yield PolicyDefault(path, created_format(disk), CREATE_FORMAT_REASON)
 
 
 def _backing_formats(backing: Spec | None, where: FieldPath) -> Iterator[PolicyDefault]:
