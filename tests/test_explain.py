@@ -12,7 +12,22 @@ from tests.test_profiles import BASE, machine, profile, write
 from vmspec.cli import main
 from vmspec.compile import ValidDocuments, compile_paths
 from vmspec.explain import explain, parse_field
+from vmspec.families.clock import VARIABLE_REASON
+from vmspec.families.controller import INDEX_REASON, PCI_ROOT_REASON, USB_REASON
 from vmspec.families.cpu import CPU_MODE_KVM, CPU_MODE_NESTED_KVM, CPU_MODE_TCG
+from vmspec.families.disk.policy import (
+    BUS_REASON,
+    CDROM_READONLY_REASON,
+    FLOPPY_BUS_REASON,
+    QCOW2_REASON,
+    RAW_REASON,
+)
+from vmspec.families.hostdev import MANAGED_REASON, MDEV_MODEL_REASON
+from vmspec.families.hyperv import HYPERV_REASON
+from vmspec.families.input import BUS_REASON as INPUT_BUS_REASON
+from vmspec.families.iothreads import COUNT_REASON
+from vmspec.families.numatune import MODE_REASON as NUMA_MODE_REASON
+from vmspec.families.numatune import PLACEMENT_REASON as NUMA_PLACEMENT_REASON
 
 VM = machine(
     "web-01",
@@ -186,3 +201,229 @@ def test_profiles_of_profiles_are_explained_to_the_one_that_wrote_the_value(tmp_
     assert origins[("spec", "vcpus")] == f"{tmp_path / 'a.yaml'}:7"
     assert origins[("spec", "memory")] == f"{tmp_path / 'b.yaml'}:7"
     assert origins[("spec", "cpu", "mode")] == f"policy: {CPU_MODE_KVM}"
+
+
+def _explained(tmp_path, spec: str, *, nested_kvm_host: bool = False):
+    write(tmp_path, "vm.yaml", machine("web-01", spec))
+    return the_vm(tmp_path, nested_kvm_host=nested_kvm_host)
+
+
+def _default(explanation, path: tuple) -> tuple:
+    value = explanation.data
+    for part in path:
+        value = value[part]
+    return value, explanation.origins[path]
+
+
+DISKS = """
+domainType: kvm
+memory: 1GiB
+vcpus: 1
+disks:
+  - {target: vda, file: /images/root.qcow2}
+  - {target: vdb, file: /images/data.img, bus: scsi}
+  - {target: fda, device: floppy, file: /images/boot.img}
+  - {target: sda, device: cdrom, bus: sata, volume: {pool: isos, name: debian.iso}}
+  - target: vdc
+    file: /images/overlay.qcow2
+    backingStore: {file: /images/base.qcow2, backingStore: {file: /images/raw-base}}
+"""
+
+
+def test_a_disk_bus_the_spec_leaves_out_is_virtio_and_a_floppy_s_is_fdc(tmp_path):
+    explanation = _explained(tmp_path, DISKS)
+    assert _default(explanation, ("spec", "disks", 0, "bus")) == ("virtio", f"policy: {BUS_REASON}")
+    assert _default(explanation, ("spec", "disks", 2, "bus")) == (
+        "fdc",
+        f"policy: {FLOPPY_BUS_REASON}",
+    )
+    # A bus the spec names is the spec's.
+    assert explanation.origins[("spec", "disks", 1, "bus")] == f"{tmp_path / 'vm.yaml'}:11"
+
+
+def test_a_disk_format_follows_its_image_name_down_the_backing_chain(tmp_path):
+    explanation = _explained(tmp_path, DISKS)
+    disks = ("spec", "disks")
+    assert _default(explanation, (*disks, 0, "format")) == ("qcow2", f"policy: {QCOW2_REASON}")
+    assert _default(explanation, (*disks, 1, "format")) == ("raw", f"policy: {RAW_REASON}")
+    # A volume's name says it as a file's does.
+    assert _default(explanation, (*disks, 3, "format")) == ("raw", f"policy: {RAW_REASON}")
+    chain = (*disks, 4, "backingStore")
+    assert _default(explanation, (*chain, "format")) == ("qcow2", f"policy: {QCOW2_REASON}")
+    assert _default(explanation, (*chain, "backingStore", "format")) == (
+        "raw",
+        f"policy: {RAW_REASON}",
+    )
+
+
+def test_a_cdrom_is_explained_read_only_and_a_disk_a_disk(tmp_path):
+    explanation = _explained(tmp_path, DISKS)
+    assert _default(explanation, ("spec", "disks", 3, "readonly")) == (
+        True,
+        f"policy: {CDROM_READONLY_REASON}",
+    )
+    assert ("spec", "disks", 0, "readonly") not in explanation.origins
+    assert _default(explanation, ("spec", "disks", 0, "device"))[0] == "disk"
+
+
+@pytest.mark.parametrize(("machine_type", "model"), [("q35", "qemu-xhci"), ("pc", "piix3-uhci")])
+def test_the_usb_controller_usb_redirection_needs_follows_the_machine(
+    tmp_path, machine_type, model
+):
+    explanation = _explained(
+        tmp_path,
+        f"domainType: kvm\nmachine: {machine_type}\nmemory: 1GiB\nvcpus: 1\n"
+        "graphics: [{type: spice}]\nusbRedirection: 2",
+    )
+    controller, origin = _default(explanation, ("spec", "controllers", 0))
+    assert controller == {"type": "usb", "model": model}
+    assert origin == f"policy: {USB_REASON}"
+    (domain,) = compile_paths([tmp_path]).resources
+    assert f'<controller type="usb" index="0" model="{model}"/>'.encode() in domain.xml
+
+
+def test_a_usb_controller_the_policy_adds_shows_its_reason_on_its_item(tmp_path):
+    write(
+        tmp_path,
+        "vm.yaml",
+        machine(
+            "web-01",
+            "domainType: kvm\nmachine: q35\nmemory: 1GiB\nvcpus: 1\n"
+            "graphics: [{type: spice}]\nusbRedirection: 1\n"
+            "controllers: [{type: pci, pcihole64: 1GiB}]",
+        ),
+    )
+    lines = run(str(tmp_path), "--field", "spec.controllers").output.splitlines()
+    assert lines[0] == "spec.controllers:"
+    assert lines[1].split("#")[0].split() == ["-", "type:", "pci"]
+    model = next(line for line in lines if "model: pcie-root" in line)
+    assert model.endswith(f"# policy: {PCI_ROOT_REASON}")
+    usb = next(index for index, line in enumerate(lines) if "type: usb" in line)
+    assert lines[usb].endswith(f"# policy: {USB_REASON}")
+    assert lines[usb].split("#")[0].split() == ["-", "type:", "usb"]
+    assert lines[usb + 1].split() == ["model:", "qemu-xhci"]
+
+
+def test_an_input_s_bus_says_why_where_it_is_a_choice(tmp_path):
+    explanation = _explained(
+        tmp_path,
+        "domainType: kvm\nmemory: 1GiB\nvcpus: 1\n"
+        "inputs: [{type: keyboard}, {type: passthrough, source: /dev/input/event3}]",
+    )
+    assert _default(explanation, ("spec", "inputs", 0, "bus")) == (
+        "usb",
+        f"policy: {INPUT_BUS_REASON}",
+    )
+    # A passed-through device's bus is no choice: the spec has no word for it.
+    assert ("spec", "inputs", 1, "bus") not in explanation.origins
+
+
+@pytest.mark.parametrize(
+    ("os_type", "domain_type", "hyperv"),
+    [("windows", "kvm", True), ("windows", "qemu", False), ("linux", "kvm", False)],
+)
+def test_hyperv_enlightenments_are_explained_for_windows_on_kvm(
+    tmp_path, os_type, domain_type, hyperv
+):
+    explanation = _explained(
+        tmp_path, f"domainType: {domain_type}\nosType: {os_type}\nmemory: 4GiB\nvcpus: 2"
+    )
+    path = ("spec", "features", "hyperv")
+    if not hyperv:
+        assert path not in explanation.origins
+        return
+    enlightenments, origin = _default(explanation, path)
+    assert origin == f"policy: {HYPERV_REASON}"
+    assert enlightenments["relaxed"] is True and enlightenments["spinlocks"] == 8191
+    (domain,) = compile_paths([tmp_path]).resources
+    assert b'<spinlocks state="on" retries="8191"/>' in domain.xml
+
+
+def test_hyperv_on_a_host_read_with_c_is_the_policy_s(specs):
+    vm = VM.replace("memory: 4GiB", "memory: 4GiB\n  osType: windows")
+    write(specs, "vm.yaml", vm)
+    result = run(str(specs), "-c", "test:///default", "--field", "spec.features.hyperv")
+    lines = result.output.splitlines()
+    assert lines[0] == "# host test:///default: not a VM"
+    assert lines[1] == f"spec.features.hyperv:{' ' * 21}  # policy: {HYPERV_REASON}"
+    assert "  relaxed: true" in lines
+
+
+def test_a_hyperv_set_the_spec_writes_is_the_spec_s(specs):
+    vm = VM.replace("memory: 4GiB", "memory: 4GiB\n  osType: windows\n  features: {hyperv: {}}")
+    write(specs, "vm.yaml", vm)
+    assert the_vm(specs).origins[("spec", "features", "hyperv")].endswith("vm.yaml:9")
+
+
+NUMA = """
+domainType: kvm
+memory: 2GiB
+vcpus: 2
+numa:
+  - {cpus: "0", memory: 1GiB}
+  - {cpus: "1", memory: 1GiB}
+"""
+
+
+def test_numatune_s_mode_is_explained_strict_for_all_memory_and_each_cell(tmp_path):
+    explanation = _explained(
+        tmp_path,
+        NUMA + "numatune: {nodeset: '0-1', memnodes: [{cellid: 1, nodeset: '1'}]}",
+    )
+    assert _default(explanation, ("spec", "numatune", "mode")) == (
+        "strict",
+        f"policy: {NUMA_MODE_REASON}",
+    )
+    assert _default(explanation, ("spec", "numatune", "memnodes", 0, "mode"))[0] == "strict"
+    assert ("spec", "numatune", "placement") not in explanation.origins
+
+
+def test_numad_s_memory_placement_follows_the_vcpus(tmp_path):
+    explanation = _explained(tmp_path, NUMA + "cpuset: auto")
+    assert _default(explanation, ("spec", "numatune", "placement")) == (
+        "auto",
+        f"policy: {NUMA_PLACEMENT_REASON}",
+    )
+    assert _default(explanation, ("spec", "numatune", "mode"))[0] == "strict"
+    (domain,) = compile_paths([tmp_path]).resources
+    assert b'<memory mode="strict" placement="auto"/>' in domain.xml
+
+
+def test_a_numa_guest_without_numatune_has_no_numatune_default(tmp_path):
+    origins = _explained(tmp_path, NUMA).origins
+    assert not any(path[:2] == ("spec", "numatune") for path in origins)
+
+
+@pytest.mark.parametrize(
+    ("spec", "path", "value", "reason"),
+    [
+        (
+            "controllers: [{type: scsi, model: virtio-scsi}, {type: scsi, model: virtio-scsi}]",
+            ("spec", "controllers", 1, "index"),
+            1,
+            INDEX_REASON,
+        ),
+        (
+            "hostdevs: [{mdev: {uuid: c2177883-f1bb-47f0-914d-32a22e3a8804}}]",
+            ("spec", "hostdevs", 0, "mdev", "model"),
+            "vfio-pci",
+            MDEV_MODEL_REASON,
+        ),
+        (
+            "hostdevs: [{pci: {address: '0000:03:00.0'}}]",
+            ("spec", "hostdevs", 0, "managed"),
+            True,
+            MANAGED_REASON[True],
+        ),
+        ("iothreadids: [{id: 4}, {id: 7}]", ("spec", "iothreads"), 2, COUNT_REASON),
+        (
+            "clock: {offset: variable}",
+            ("spec", "clock", "basis"),
+            "utc",
+            VARIABLE_REASON,
+        ),
+    ],
+)
+def test_defaults_no_example_writes_are_explained_too(tmp_path, spec, path, value, reason):
+    explanation = _explained(tmp_path, f"domainType: kvm\nmemory: 1GiB\nvcpus: 1\n{spec}")
+    assert _default(explanation, path) == (value, f"policy: {reason}")

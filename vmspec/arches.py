@@ -3,6 +3,11 @@ what libvirt and QEMU pick by arch where a definition says nothing."""
 
 from __future__ import annotations
 
+DEFAULT_ARCH = "x86_64"
+ARCH_REASON = (
+    "x86_64, written out so that the spec means the same guest on any host (libvirt would "
+    "take the host's own arch)"
+)
 X86_ARCHES = ("x86_64", "i686")
 PPC64_ARCHES = ("ppc64", "ppc64le")
 S390_ARCHES = ("s390x",)

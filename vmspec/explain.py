@@ -101,13 +101,16 @@ def _origins_of(
 
 
 def _with_value(data: Any, path: FieldPath, value: Any) -> Any:
-    """``data`` with ``value`` at ``path``, copying only the containers on the way."""
+    """``data`` with ``value`` at ``path``, copying only the containers on the way; an
+    index one past a list's end (or 0 where there is no list) appends an item."""
     if not path:
         return value
     head, rest = path[0], path[1:]
-    if isinstance(data, list):
-        copied = list(data)
-        copied[head] = _with_value(copied[head], rest, value)  # type: ignore[index]
+    if isinstance(head, int):
+        copied = list(data or ())
+        if head == len(copied):
+            copied.append(None)
+        copied[head] = _with_value(copied[head], rest, value)
         return copied
     copied_mapping = dict(data) if isinstance(data, dict) else {}
     copied_mapping[head] = _with_value(copied_mapping.get(head), rest, value)
@@ -157,6 +160,9 @@ def _item_lines(
     item: Any, path: FieldPath, origins: dict[FieldPath, str], indent: str
 ) -> list[str]:
     if isinstance(item, dict) and item:
+        if path in origins:
+            # An item the policy added as a whole (a controller): its reason, on its first line.
+            origins = {**origins, (*path, next(iter(item))): origins[path]}
         lines = _lines(item, path, origins, indent=indent + "    ")
         lines[0] = f"{indent}  - {lines[0][len(indent) + 4 :]}"
         return lines

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from vmspec.config.xmlmap import attr, child, config_class
-from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 from vmspec.problems import Finding
 
 
@@ -230,8 +230,19 @@ SCHEMA: dict[str, Any] = {
 }
 
 
+ID_REASON = "its place among the audio backends, from 1, as libvirt numbers them"
+
+
 def backend_ids(spec: Spec) -> list[int]:
     return [audio.get("id", index) for index, audio in enumerate(spec.get("audio", []), start=1)]
+
+
+def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    for index, (audio, backend_id) in enumerate(
+        zip(spec.get("audio", []), backend_ids(spec), strict=True)
+    ):
+        if "id" not in audio:
+            yield PolicyDefault(("spec", "audio", index, "id"), backend_id, ID_REASON)
 
 
 def lower(spec: Spec, identity: Identity) -> tuple[Audio, ...]:
@@ -386,4 +397,5 @@ FAMILY = Family(
     lift=lift,
     checks=(_backends,),
     host_paths=_host_devices,
+    policy_defaults=policy_defaults,
 )

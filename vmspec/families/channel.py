@@ -12,8 +12,13 @@ from typing import Any
 
 from vmspec.families import chardev
 from vmspec.families.chardev import AnyChardev, ChardevTarget, SpicevmcChardev, UnixChardev
-from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 from vmspec.problems import Finding
+
+DEFAULT_TYPE = "unix"
+TYPE_REASON = (
+    "a unix socket, a virtio port's usual host side (libvirt picks its path where none is given)"
+)
 
 GUEST_AGENT_CHANNEL = "org.qemu.guest_agent.0"
 SPICE_AGENT_CHANNEL = "com.redhat.spice.0"
@@ -102,7 +107,7 @@ def _channel_problems(spec: Spec) -> Iterator[Finding]:
     }
     for index, channel in enumerate(spec.get("channels", [])):
         where = ("spec", "channels", index)
-        yield from chardev.host_problems({"type": "unix", **channel}, where, "channel")
+        yield from chardev.host_problems({"type": DEFAULT_TYPE, **channel}, where, "channel")
         virtio = "name" in channel
         what = "channel" if virtio else "guestfwd channel"
         yield from chardev.spice_problems(channel, where, what, spec, virtio_port=virtio)
@@ -110,7 +115,7 @@ def _channel_problems(spec: Spec) -> Iterator[Finding]:
             yield Finding(where, "a channel has a name (a virtio port) or guestfwd, one of them")
             continue
         if "guestfwd" in channel:
-            if channel.get("type", "unix") == "unix" and "path" not in channel:
+            if channel.get("type", DEFAULT_TYPE) == "unix" and "path" not in channel:
                 # libvirt picks a socket only for a virtio channel.
                 yield Finding(where, "a unix guestfwd channel needs a path")
             continue
@@ -120,13 +125,19 @@ def _channel_problems(spec: Spec) -> Iterator[Finding]:
         names.setdefault(name, f"channels[{index}]")
 
 
+def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    for index, channel in enumerate(spec.get("channels", [])):
+        where = ("spec", "channels", index)
+        yield from chardev.host_defaults(channel, where, (DEFAULT_TYPE, TYPE_REASON))
+
+
 def lower(spec: Spec, identity: Identity) -> tuple[AnyChardev, ...]:
     agents = (
         *((GUEST_AGENT,) if spec.get("guestAgent") else ()),
         *((SPICE_AGENT,) if spec.get("spiceAgent") else ()),
     )
     return agents + tuple(
-        chardev.lower_host({"type": "unix", **channel}, _target(channel))
+        chardev.lower_host({"type": DEFAULT_TYPE, **channel}, _target(channel))
         for channel in spec.get("channels", [])
     )
 
@@ -193,6 +204,7 @@ FAMILY = Family(
     lift=lift,
     cannot_say=cannot_say,
     checks=(_channel_problems,),
+    policy_defaults=policy_defaults,
     libvirt_fills_in=chardev.as_stored,
     libvirt_resolves_at_start=resolved_at_start,
 )

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import ON_OFF, YES_NO, attr, child, children, config_class, discriminator
-from vmspec.families.family import Spec
+from vmspec.families.family import PolicyDefault, Spec
 from vmspec.problems import FieldPath, Finding
 
 
@@ -375,15 +375,32 @@ SOURCE_PROPERTIES: dict[str, Any] = {
     },
 }
 
-DEFAULT_PROTOCOL = "raw"  # tcp: the bytes as they are, no telnet negotiation
-# unix and tcp bind unless told: the socket is then QEMU's own, there from the start.
+DEFAULT_PROTOCOL = "raw"
+PROTOCOL_REASON = "tcp: the bytes as they are, no telnet negotiation (libvirt's own default)"
 DEFAULT_MODE = "bind"
+MODE_REASON = "QEMU listens: the socket is then its own, there from the start"
+DEFAULT_TYPE = "pty"
+TYPE_REASON = "a pty, which libvirt allocates and virsh console attaches to"
+
+
+def host_defaults(
+    item: Spec, where: FieldPath, default: tuple[str, str] = (DEFAULT_TYPE, TYPE_REASON)
+) -> Iterator[PolicyDefault]:
+    """What ``lower_host`` writes where ``item`` (at ``where``) is silent; ``default``
+    is the type it takes then, with why (a channel's is unix)."""
+    if "type" not in item:
+        yield PolicyDefault((*where, "type"), *default)
+    kind = item.get("type", default[0])
+    if "mode" not in item and (kind == "tcp" or (kind == "unix" and "path" in item)):
+        yield PolicyDefault((*where, "mode"), DEFAULT_MODE, MODE_REASON)
+    if "protocol" not in item and kind == "tcp":
+        yield PolicyDefault((*where, "protocol"), DEFAULT_PROTOCOL, PROTOCOL_REASON)
 
 
 def host_problems(item: Spec, where: FieldPath, what: str) -> Iterator[Finding]:
     """The keys ``item``'s type does not take, and the ones it needs; ``what`` names the
     device (``serial console``, ``channel``) in the messages."""
-    kind = item.get("type", "pty")
+    kind = item.get("type", DEFAULT_TYPE)
     for key in REQUIRED.get(kind, ()):
         if key not in item:
             yield Finding(where, f"a {kind} {what} needs a {key}")
@@ -428,7 +445,7 @@ def spice_problems(
 
 def lower_host(item: Spec, target: ChardevTarget | None) -> Any:
     """The device of ``item``'s type, with ``target`` as its guest side."""
-    kind = item.get("type", "pty")
+    kind = item.get("type", DEFAULT_TYPE)
     log = item.get("log")
     common: dict[str, Any] = {
         "target": target,
@@ -436,7 +453,6 @@ def lower_host(item: Spec, target: ChardevTarget | None) -> Any:
     }
     source = _lower_source(kind, item)
     if kind == "tcp":
-        # raw is libvirt's default, which it writes out: so does vmspec.
         common["protocol"] = Protocol(type=item.get("protocol", DEFAULT_PROTOCOL))
     return _CLASSES[kind](**({"source": source} if source is not None else {}), **common)
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from vmspec.config.xmlmap import attr, child, children, config_class
-from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 from vmspec.problems import Finding
 
 
@@ -97,7 +97,40 @@ def policy_clock_and_reasons(spec: Spec) -> tuple[Clock, dict[str, str]]:
 
 # A domain without <clock> is stored by libvirt as <clock offset='utc'/>.
 LIBVIRT_CLOCK = Clock(offset="utc")
-LIBVIRT_BASIS = "utc"  # of a variable clock
+# What libvirt writes into a variable clock where none is given, by the spec's word.
+LIBVIRT_VARIABLE = {"adjustment": 0, "basis": "utc"}
+LIBVIRT_BASIS = LIBVIRT_VARIABLE["basis"]
+VARIABLE_REASON = (
+    "libvirt writes a variable clock's adjustment and basis where none is given: written "
+    "out so that a normalized definition compares equal"
+)
+
+
+def variable_defaults(spec: Spec) -> dict[str, Any]:
+    """A variable clock's adjustment and basis where its spec is silent."""
+    clock = spec.get("clock", {})
+    if clock.get("offset") != "variable":
+        return {}
+    return {word: value for word, value in LIBVIRT_VARIABLE.items() if word not in clock}
+
+
+def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    clock = spec.get("clock", {})
+    policy, reasons = policy_clock_and_reasons(spec)
+    if "offset" not in clock:
+        yield PolicyDefault(("spec", "clock", "offset"), policy.offset, reasons["offset"])
+    for word, value in variable_defaults(spec).items():
+        yield PolicyDefault(("spec", "clock", word), value, VARIABLE_REASON)
+    said = clock.get("timers", {})
+    for timer in policy.timers:
+        if timer.name not in said:
+            value = {
+                field.name: getattr(timer, field.name)
+                for field in dataclasses.fields(timer)
+                if field.name != "name" and getattr(timer, field.name) is not None
+            }
+            yield PolicyDefault(("spec", "clock", "timers", timer.name), value, reasons[timer.name])
+
 
 _TICKPOLICY = {
     "enum": ["delay", "catchup", "merge", "discard"],
@@ -223,13 +256,13 @@ def lower(spec: Spec, identity: Identity) -> Clock:
             continue
         timers[name] = _timer(name, setting)
     offset = override.get("offset", wanted.offset)
-    adjustment = override.get("adjustment")
     variable = offset == "variable"
+    filled = {**override, **variable_defaults(spec)}
+    adjustment = filled.get("adjustment")
     return Clock(
         offset=offset,
-        # libvirt writes a variable clock's adjustment and basis where none is given.
-        adjustment=str(adjustment if adjustment is not None else 0) if variable else adjustment,
-        basis=override.get("basis", LIBVIRT_BASIS) if variable else None,
+        adjustment=str(adjustment) if variable else adjustment,
+        basis=filled.get("basis") if variable else None,
         timezone=override.get("timezone"),
         start=override.get("start"),
         timers=tuple(timers.values()),
@@ -373,5 +406,6 @@ FAMILY = Family(
     lower=lower,
     lift=lift,
     checks=(_tickpolicy_where_taken, _timer_fields, _offset_fields),
+    policy_defaults=policy_defaults,
     libvirt_resolves_at_start=as_started,
 )

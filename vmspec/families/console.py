@@ -12,13 +12,13 @@ from typing import Any
 
 from vmspec.families import chardev
 from vmspec.families.chardev import AnyChardev, ChardevTarget, PtyChardev
-from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 from vmspec.problems import Finding
 
 # A console of the first serial port has target serial; these are consoles of their own.
 TARGETS = ("virtio", "sclp", "sclplm")
-# virtio: the paravirtual console (hvc0) every guest kernel has, on every arch.
 DEFAULT_TARGET = "virtio"
+TARGET_REASON = "the paravirtual console (hvc0) every guest kernel has, on every arch"
 _SERIAL_TARGET = "serial"
 _DEBUG_TARGET = "isa-debug"  # QEMU's debug console port 0x402, which firmware writes to
 
@@ -62,6 +62,14 @@ def _console_problems(spec: Spec) -> Iterator[Finding]:
 def mirror(first_serial: Any) -> Any:
     """The console of the first serial port: its host side, target serial port 0."""
     return dataclasses.replace(first_serial, target=ChardevTarget(type=_SERIAL_TARGET, port=0))
+
+
+def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    for index, console in enumerate(spec.get("consoles", [])):
+        where = ("spec", "consoles", index)
+        if "target" not in console:
+            yield PolicyDefault((*where, "target"), DEFAULT_TARGET, TARGET_REASON)
+        yield from chardev.host_defaults(console, where)
 
 
 def lower(spec: Spec, identity: Identity) -> tuple[AnyChardev, ...]:
@@ -137,6 +145,7 @@ FAMILY = Family(
     lift=lift,
     cannot_say=cannot_say,
     checks=(_console_problems,),
+    policy_defaults=policy_defaults,
     libvirt_fills_in=chardev.as_stored_in_order,
     libvirt_resolves_at_start=chardev.each_against_wanted,
 )

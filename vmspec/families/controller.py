@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from vmspec.arches import X86_ARCHES
 from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import ON_OFF, attr, child, config_class, text, text_child
-from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 from vmspec.problems import Finding
 from vmspec.units import format_kib, size_in_kib, with_size_in_kib
 
@@ -136,8 +136,20 @@ MODELS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
+PCI_ROOT_REASON = "the root libvirt gives the machine, written out: q35's is PCI Express"
+INDEX_REASON = (
+    "libvirt numbers the controllers of a type from 0 (a USB companion shares its "
+    "master's); vmspec writes the same"
+)
+USB_REASON = (
+    "USB redirection needs a USB controller: the one libvirt's qemu driver adds by itself "
+    "for this machine and arch, written out so that its test driver, which adds none, "
+    "takes the same XML"
+)
+
+
 def pci_root_model(machine: str | None) -> str:
-    """The root libvirt gives an x86 machine: q35's is PCI Express."""
+    """The root libvirt gives an x86 machine (PCI_ROOT_REASON)."""
     return "pcie-root" if machine and "q35" in machine else "pci-root"
 
 
@@ -167,13 +179,27 @@ def default_usb_model(machine: str | None, arch: str | None = "x86_64") -> str:
 
 
 def usb_controller(spec: Spec) -> dict[str, Any] | None:
-    """USB redirection needs a USB controller. libvirt's qemu driver adds its default one
-    by itself, but its test driver adds none and refuses the redirdevs ("USB is
-    disabled"): vmspec writes the qemu driver's default, so both take the same XML."""
+    """The USB controller USB redirection needs where the spec names none (USB_REASON:
+    libvirt's test driver refuses the redirdevs without one, "USB is disabled")."""
     named = any(controller["type"] == "usb" for controller in spec.get("controllers", []))
     if not spec.get("usbRedirection") or named:
         return None
     return {"type": "usb", "model": default_usb_model(spec.get("machine"), spec.get("arch"))}
+
+
+def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    controllers = spec.get("controllers", [])
+    lowered = lower(spec, identity)
+    for index, controller in enumerate(controllers):
+        if "index" not in controller:
+            path = ("spec", "controllers", index, "index")
+            yield PolicyDefault(path, lowered[index].index, INDEX_REASON)
+        if controller["type"] == "pci" and "model" not in controller:
+            model = pci_root_model(spec.get("machine"))
+            yield PolicyDefault(("spec", "controllers", index, "model"), model, PCI_ROOT_REASON)
+    usb = usb_controller(spec)
+    if usb is not None:
+        yield PolicyDefault(("spec", "controllers", len(controllers)), usb, USB_REASON)
 
 
 SCHEMA = {
@@ -285,8 +311,7 @@ def lower(spec: Spec, identity: Identity) -> tuple[Controller, ...]:
     lowered: list[Controller] = []
     for controller in chosen:
         kind = controller["type"]
-        # libvirt numbers the controllers of a type from 0; vmspec writes the same.
-        position = default_index(kind, "startport" in controller, lowered)
+        position = default_index(kind, "startport" in controller, lowered)  # INDEX_REASON
         startport = controller.get("startport")
         model = controller.get("model")
         if kind == "pci":
@@ -490,5 +515,6 @@ FAMILY = Family(
     lower=lower,
     lift=lift,
     checks=(_controllers,),
+    policy_defaults=policy_defaults,
     libvirt_fills_in=as_libvirt_stores_it,
 )

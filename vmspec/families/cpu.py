@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from vmspec.arches import PPC64_ARCHES, QEMU_DEFAULT_CPU_MODELS, X86_ARCHES
 from vmspec.config.xmlmap import ON_OFF, attr, child, children, config_class, text
-from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 from vmspec.families.numa import Numa
 from vmspec.problems import Finding
 
@@ -84,6 +84,7 @@ CPU_MODE_KVM = (
     "migratable between alike hosts"
 )
 CPU_MODE_TCG = "TCG emulates its own default CPU; asking for the host's would be meaningless"
+CPU_MODE_CUSTOM = "a model named without a mode is libvirt's custom mode: that model, as named"
 
 
 def cpu_mode(spec: Spec, *, nested_kvm_host: bool = False) -> str | None:
@@ -98,7 +99,7 @@ def cpu_mode_and_reason(spec: Spec, *, nested_kvm_host: bool = False) -> tuple[s
     if "mode" in cpu:
         return (None if cpu["mode"] == "none" else cpu["mode"]), ""
     if "model" in cpu:
-        return "custom", ""
+        return "custom", CPU_MODE_CUSTOM
     if spec["domainType"] == "kvm" and nested_kvm_host:
         return None, CPU_MODE_NESTED_KVM
     if spec["domainType"] == "kvm":
@@ -114,15 +115,33 @@ def chose_no_cpu_for_nested_kvm(spec: Spec, *, nested_kvm_host: bool) -> bool:
     )
 
 
-# fallback=forbid: fail to start rather than quietly run a different CPU model.
-DEFAULT_FALLBACK = "forbid"
-# match=exact: the guest sees the model as named, no more and no less (libvirt's default).
-DEFAULT_MATCH = "exact"
+# A custom model's settings where the spec names none, each with why.
+CUSTOM_DEFAULTS = {
+    "fallback": ("forbid", "fail to start rather than quietly run a different CPU model"),
+    "match": (
+        "exact",
+        "the guest sees the model as named, no more and no less (libvirt's default)",
+    ),
+    "check": (
+        "partial",
+        "a host without the named model's features refuses to start the guest, rather "
+        "than start it with the features quietly missing",
+    ),
+}
+DEFAULT_FALLBACK, DEFAULT_MATCH, DEFAULT_CHECK = (
+    CUSTOM_DEFAULTS[word][0] for word in ("fallback", "match", "check")
+)
 
 
-# check=partial: a host without the named model's features refuses to start the guest,
-# rather than start it with the features quietly missing.
-DEFAULT_CHECK = "partial"
+def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    cpu = spec.get("cpu", {})
+    mode, reason = cpu_mode_and_reason(spec, nested_kvm_host=identity.nested_kvm_host)
+    if "mode" not in cpu:
+        yield PolicyDefault(("spec", "cpu", "mode"), mode or "none", reason)
+    if mode == "custom":
+        for word, (value, why) in CUSTOM_DEFAULTS.items():
+            if word not in cpu:
+                yield PolicyDefault(("spec", "cpu", word), value, why)
 
 
 # On POWER, host-model with a model is the host's CPU in an older generation's
@@ -536,6 +555,7 @@ FAMILY = Family(
     lower=lower,
     lift=lift,
     checks=(_mode_and_model, _topology_adds_up),
+    policy_defaults=policy_defaults,
     cannot_say=cannot_say,
     libvirt_fills_in=as_libvirt_stores_it,
     libvirt_resolves_at_start=as_it_runs,

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from vmspec.config.memory import MemorySize
-from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 from vmspec.problems import Finding
 from vmspec.units import format_kib, libvirt_size_in_kib, size_in_kib
 
@@ -30,9 +30,24 @@ def memory_kib(spec: Spec) -> int | None:
         return None
 
 
+CURRENT_MEMORY_REASON = (
+    "all of memory from the start, as libvirt itself stores it: written out so that a "
+    "normalized definition compares equal"
+)
+
+
+def current_memory(spec: Spec) -> str:
+    return spec.get("currentMemory", spec["memory"])  # CURRENT_MEMORY_REASON where silent
+
+
+def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    if "currentMemory" not in spec:
+        path = ("spec", "currentMemory")
+        yield PolicyDefault(path, current_memory(spec), CURRENT_MEMORY_REASON)
+
+
 def lower(spec: Spec, identity: Identity) -> MemorySize:
-    # Silent: all of memory from the start.
-    return MemorySize(unit="KiB", value=size_in_kib(spec.get("currentMemory", spec["memory"])))
+    return MemorySize(unit="KiB", value=size_in_kib(current_memory(spec)))
 
 
 def lift(current: MemorySize | None, spec: Spec, identity: Identity) -> str | None:
@@ -87,5 +102,6 @@ FAMILY = Family(
     lower=lower,
     lift=lift,
     checks=(_below_memory_with_a_balloon,),
+    policy_defaults=policy_defaults,
     libvirt_resolves_at_start=balloon_at_this_moment,
 )

@@ -15,10 +15,20 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from vmspec.problems import Finding
+from vmspec.problems import FieldPath, Finding
 
 Spec = dict[str, Any]
 Check = Callable[[Spec], Iterator[Finding]]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyDefault:
+    """What lowering writes where the spec is silent, in the spec's words: the field's
+    path in the document (``spec.disks[0].bus``), its value and the rule's reason."""
+
+    path: FieldPath
+    value: Any
+    reason: str
 
 
 class Place(Enum):
@@ -45,6 +55,10 @@ def _no_paths(value: Any) -> tuple[tuple[str, str], ...]:
 
 def _says_everything(value: Any) -> tuple[str, ...]:
     return ()
+
+
+def _no_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    return iter(())
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +97,10 @@ class Family:
     the self-check's difference, for what lift leaves out on purpose."""
     checks: tuple[Check, ...] = ()
     """Rules across fields that the schema cannot state, each naming what to change."""
+    policy_defaults: Callable[[Spec, Identity], Iterable[PolicyDefault]] = _no_defaults
+    """The spec → what ``lower`` writes where the spec is silent, each with its reason
+    (``vmspec explain`` shows them). It must read the same functions ``lower`` does, so
+    that the two cannot disagree (tests/test_explain_complete.py holds them to it)."""
     libvirt_fills_in: Callable[[Any, Any], Any] = _as_is
     """The live value and the wanted one → the live value without what libvirt adds by
     itself (a default it writes out), so that it is no difference."""

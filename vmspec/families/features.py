@@ -15,8 +15,8 @@ from vmspec.arches import X86_ARCHES
 from vmspec.config.memory import MemorySize
 from vmspec.config.xmlmap import ON_OFF, attr, child, config_class, flag, text
 from vmspec.families import hyperv, pseries
-from vmspec.families.family import Family, Identity, Place, Spec
-from vmspec.families.hyperv import Hyperv, Switch, hyperv_policy
+from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
+from vmspec.families.hyperv import HYPERV_REASON, Hyperv, Switch, hyperv_policy
 from vmspec.problems import Finding
 from vmspec.units import format_kib, libvirt_size_in_kib, size_in_kib, with_size_in_kib
 
@@ -474,6 +474,19 @@ def libvirt_fills_in(live: Features | None, wanted: Features | None) -> Features
     )
 
 
+def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    features = spec.get("features", {})
+    for key, on, reason in zip(
+        ("acpi", "apic"), acpi_and_apic(spec), (ACPI_REASON, APIC_REASON), strict=True
+    ):
+        if key not in features and on:
+            yield PolicyDefault(("spec", "features", key), on, reason)
+    if "hyperv" not in features:
+        enlightenments = hyperv.lift(hyperv_policy(spec))
+        if enlightenments:
+            yield PolicyDefault(("spec", "features", "hyperv"), enlightenments, HYPERV_REASON)
+
+
 FAMILY = Family(
     spec_field="features",
     schema=SCHEMA,
@@ -481,6 +494,7 @@ FAMILY = Family(
     config_field="features",
     lower=lower,
     lift=lift,
+    policy_defaults=policy_defaults,
     checks=(
         _gic_on_arm_only,
         _eoi_needs_the_apic,

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import ON_OFF, attr, child, config_class, flag
-from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 from vmspec.families.memory_backing import shared_memory
 from vmspec.problems import Finding
 
@@ -70,8 +70,10 @@ class Filesystem:
     address: Address | None = child()  # libvirt's to allocate (vmspec/config/allocation.py)
 
 
-# libvirt's defaults for QEMU, written out so that a normalized definition compares equal.
-DEFAULT_TYPE = "mount"
+ACCESSMODE_REASON = (
+    "libvirt's default for QEMU, written out so that a normalized definition compares equal"
+)
+DEFAULT_TYPE = "mount"  # ACCESSMODE_REASON
 DEFAULT_ACCESSMODE = "passthrough"
 NINE_P_DRIVERS = ("path", "handle")
 # QEMU's vhost-user-fs: the tag fills the 36 bytes of virtio_fs_config.tag, or "tag is too long".
@@ -140,6 +142,13 @@ SCHEMA = {
         ],
     ],
 }
+
+
+def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    for index, share in enumerate(spec.get("filesystems", [])):
+        if "accessmode" not in share:
+            path = ("spec", "filesystems", index, "accessmode")
+            yield PolicyDefault(path, DEFAULT_ACCESSMODE, ACCESSMODE_REASON)
 
 
 def lower(spec: Spec, identity: Identity) -> tuple[Filesystem, ...]:
@@ -296,4 +305,5 @@ FAMILY = Family(
     libvirt_fills_in=as_libvirt_stores_it,
     libvirt_resolves_at_start=as_libvirt_starts_it,
     host_paths=_share_folders,
+    policy_defaults=policy_defaults,
 )

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from vmspec.config.allocation import USER_ALIAS_PREFIX, Address, DeviceAlias
 from vmspec.config.xmlmap import ON_OFF, attr, child, config_class, flag
-from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 from vmspec.problems import Finding
 from vmspec.yaml_text import HexInt
 
@@ -178,13 +178,16 @@ class Hostdev:
 
 # --- policy ---------------------------------------------------------------------------------
 
-# managed='yes' on PCI: libvirt unbinds the function from its host driver and binds it to
-# vfio-pci before the guest starts, and gives it back after; without it the guest fails
-# to start until someone runs virsh nodedev-detach by hand. USB and mediated devices are
-# not unbound from any driver, so there it means nothing, and libvirt writes 'no'.
 MANAGED_BY_DEFAULT = {"pci": True, "usb": False, "mdev": False, "scsi": False, "scsiHost": False}
-# Only VFIO assigns mediated devices on x86 (vfio-ccw and vfio-ap are s390x's).
+MANAGED_REASON = {
+    True: "libvirt unbinds the PCI function from its host driver and binds it to vfio-pci "
+    "before the guest starts, and gives it back after; without it the guest fails to start "
+    "until someone runs virsh nodedev-detach by hand",
+    False: "USB, mediated and SCSI devices are bound to no host driver to detach them from: "
+    "it means nothing there, and libvirt writes no",
+}
 MDEV_MODEL = "vfio-pci"
+MDEV_MODEL_REASON = "only VFIO assigns mediated devices on x86 (vfio-ccw and vfio-ap are s390x's)"
 # ...s390x's own: channel I/O devices (vfio-ccw) and crypto adapters (vfio-ap).
 S390X_MDEV_MODELS = ("vfio-ccw", "vfio-ap")
 
@@ -403,6 +406,18 @@ SCHEMA = {
 
 
 # --- lowering -------------------------------------------------------------------------------
+
+
+def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    for index, item in enumerate(spec.get("hostdevs", [])):
+        kind = next(name for name in SOURCES if name in item)
+        if "managed" not in item:
+            managed = MANAGED_BY_DEFAULT[kind]
+            path = ("spec", "hostdevs", index, "managed")
+            yield PolicyDefault(path, managed, MANAGED_REASON[managed])
+        if kind == "mdev" and "model" not in item[kind]:
+            path = ("spec", "hostdevs", index, kind, "model")
+            yield PolicyDefault(path, MDEV_MODEL, MDEV_MODEL_REASON)
 
 
 def lower(spec: Spec, identity: Identity) -> tuple[Hostdev, ...]:
@@ -898,4 +913,5 @@ FAMILY = Family(
     ),
     libvirt_fills_in=libvirt_fills_in,
     host_paths=_host_paths,
+    policy_defaults=policy_defaults,
 )

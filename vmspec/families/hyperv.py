@@ -62,9 +62,14 @@ class Hyperv:
 # --- policy --------------------------------------------------------------------------------
 
 
+HYPERV_REASON = (
+    "Windows on KVM: without the Hyper-V enlightenments Windows spins on locks and burns "
+    "host CPU while idle (TCG implements none, so a qemu guest gets none)"
+)
+
+
 def hyperv_policy(spec: Spec) -> Hyperv | None:
-    """Hyper-V enlightenments for Windows on KVM: without them Windows spins on locks and
-    burns host CPU while idle. TCG implements none of them, so it gets none."""
+    """Hyper-V enlightenments for Windows on KVM (HYPERV_REASON)."""
     if spec.get("osType", "linux") != "windows" or spec["domainType"] != "kvm":
         return None
     on = HypervFeature(state=True)

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import ON_OFF, attr, child, config_class
 from vmspec.families import virtio_options
-from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 from vmspec.families.virtio_options import VirtioDriver
 from vmspec.problems import Finding
 
@@ -46,7 +46,11 @@ TABLET_REASON = (
     "is (a PS/2 mouse moves relatively and drifts)"
 )
 POLICY_TABLET = {"type": "tablet", "bus": "usb"}  # TABLET_REASON
-DEFAULT_BUS = "usb"  # keyboard, mouse and tablet
+DEFAULT_BUS = "usb"  # keyboard, mouse and tablet: BUS_REASON
+BUS_REASON = (
+    "USB, which every guest has drivers for and which a tablet needs to point absolutely "
+    "(libvirt would put a keyboard or mouse on PS/2 on x86)"
+)
 PASSED_THROUGH = ("passthrough", "evdev")  # the host's own devices
 
 SCHEMA: dict[str, Any] = {
@@ -120,6 +124,22 @@ def inputs(spec: Spec) -> list[dict[str, Any]]:
     return [POLICY_TABLET] if spec.get("graphics") else []
 
 
+def bus(device: dict[str, Any]) -> str | None:
+    if device["type"] == "evdev":
+        return None  # on no bus: QEMU reads the host device and feeds the guest's own
+    if device["type"] == "passthrough":
+        return "virtio"  # the only bus of virtio-input-host, which the spec cannot change
+    return device.get("bus", DEFAULT_BUS)
+
+
+def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    if "inputs" not in spec and inputs(spec):
+        yield PolicyDefault(("spec", "inputs"), inputs(spec), TABLET_REASON)
+    for index, device in enumerate(spec.get("inputs", [])):
+        if device["type"] not in PASSED_THROUGH and "bus" not in device:
+            yield PolicyDefault(("spec", "inputs", index, "bus"), DEFAULT_BUS, BUS_REASON)
+
+
 def lower(spec: Spec, identity: Identity) -> tuple[Input, ...]:
     return tuple(_lower_one(device) for device in inputs(spec))
 
@@ -136,15 +156,9 @@ def _lower_one(device: dict[str, Any]) -> Input:
             grab_toggle=device.get("grabToggle"),
             repeat=device.get("repeat"),
         )
-    if kind == "evdev":
-        bus = None  # on no bus: QEMU reads the host device and feeds the guest's own
-    elif kind == "passthrough":
-        bus = "virtio"
-    else:
-        bus = device.get("bus", DEFAULT_BUS)
     return Input(
         type=kind,
-        bus=bus,
+        bus=bus(device),
         model=device.get("model"),
         driver=virtio_options.lower(device.get("driver")),
         source=source,
@@ -233,6 +247,7 @@ FAMILY = Family(
     lower=lower,
     lift=lift,
     checks=(_devices,),
+    policy_defaults=policy_defaults,
     libvirt_fills_in=as_libvirt_stores_it,
     host_paths=_host_devices,
 )

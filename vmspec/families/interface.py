@@ -22,10 +22,11 @@ from typing import ClassVar
 from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import ON_OFF, YES_NO, attr, child, children, config_class
 from vmspec.families import nic_options, virtio_options
-from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 from vmspec.families.hostdev import (
     ACPI_INDEX,
     MANAGED_BY_DEFAULT,
+    MANAGED_REASON,
     TRANSIENT_TEAMING,
     USER_ALIAS,
     AcpiIndex,
@@ -222,6 +223,33 @@ VIRTIO_MODELS = ("virtio", "virtio-transitional", "virtio-non-transitional")
 
 
 MODEL_REASON = "virtio-net: paravirtual and fastest; e1000 only for guests without drivers"
+
+
+DIRECT_MODE = "bridge"
+DIRECT_MODE_REASON = (
+    "macvtap in bridge mode lets guests on one host talk to each other; vepa (libvirt's "
+    "default) would not"
+)
+
+
+def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    from vmspec.lower.identity import MAC_REASON, interface_macs  # as in lower, below
+
+    interfaces = spec.get("interfaces", [])
+    macs = interface_macs(identity.uuid, [interface.get("mac") for interface in interfaces])
+    for index, (interface, mac) in enumerate(zip(interfaces, macs, strict=True)):
+        where = ("spec", "interfaces", index)
+        if "mac" not in interface:
+            yield PolicyDefault((*where, "mac"), mac, MAC_REASON)
+        if "model" not in interface:
+            yield PolicyDefault((*where, "model"), model(interface), MODEL_REASON)
+        yield from nic_options.option_defaults(interface, where)
+        direct, hostdev = interface.get("direct"), interface.get("hostdev")
+        if direct is not None and "mode" not in direct:
+            yield PolicyDefault((*where, "direct", "mode"), DIRECT_MODE, DIRECT_MODE_REASON)
+        if hostdev is not None and "managed" not in hostdev:
+            managed = MANAGED_BY_DEFAULT["pci"]
+            yield PolicyDefault((*where, "hostdev", "managed"), managed, MANAGED_REASON[managed])
 
 
 def model(interface: Spec) -> str:
@@ -860,9 +888,7 @@ def _source(kind: str, interface: Spec) -> InterfaceSource | None:
             port=value["port"],
             local=SocketEnd(address=local["address"], port=local["port"]) if local else None,
         )
-    # direct: macvtap in bridge mode lets guests on one host talk to each other; vepa
-    # (libvirt's default) would not.
-    return InterfaceSource(dev=value["dev"], mode=value.get("mode", "bridge"))
+    return InterfaceSource(dev=value["dev"], mode=value.get("mode", DIRECT_MODE))
 
 
 def _ethernet(base: Interface, ethernet: Spec) -> Interface:
@@ -890,8 +916,7 @@ def _hostdev(base: Interface, hostdev: Spec) -> Interface:
         )
     return dataclasses.replace(
         base,
-        # as for a PCI hostdev: without it, the guest fails to start until someone runs
-        # virsh nodedev-detach by hand (hostdev.MANAGED_BY_DEFAULT).
+        # as for a PCI hostdev (MANAGED_REASON)
         managed=hostdev.get("managed", MANAGED_BY_DEFAULT["pci"])
         or None,  # libvirt writes yes only
         source=InterfaceSource(
@@ -1148,4 +1173,5 @@ FAMILY = Family(
     cannot_say=cannot_say,
     host_paths=_host_paths,
     libvirt_fills_in=libvirt_fills_in,
+    policy_defaults=policy_defaults,
 )

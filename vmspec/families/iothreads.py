@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from vmspec.config.xmlmap import attr, children, config_class
-from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 from vmspec.problems import Finding
 
 # QEMU's thread pool sizes are ints; libvirt's RNG takes unsignedInt.
@@ -76,14 +76,25 @@ def ids(spec: Spec) -> list[int]:
     """The guest's I/O thread ids in libvirt's order: those iothreadids names, then
     libvirt's own numbers from 1 for the rest of the count."""
     named = [entry["id"] for entry in spec.get("iothreadids", ())]
-    count = spec.get("iothreads", len(named))
-    free = (number for number in range(1, count + len(named) + 1) if number not in named)
-    return named + [next(free) for _ in range(count - len(named))]
+    total = count(spec)
+    free = (number for number in range(1, total + len(named) + 1) if number not in named)
+    return named + [next(free) for _ in range(total - len(named))]
+
+
+COUNT_REASON = "as many as iothreadids names: libvirt counts them so"
+
+
+def count(spec: Spec) -> int:
+    return spec.get("iothreads", len(spec.get("iothreadids", ())))  # COUNT_REASON
+
+
+def count_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    if "iothreads" not in spec and count(spec):
+        yield PolicyDefault(("spec", "iothreads"), count(spec), COUNT_REASON)
 
 
 def lower_count(spec: Spec, identity: Identity) -> int | None:
-    count = spec.get("iothreads", len(spec.get("iothreadids", ())))
-    return count or None
+    return count(spec) or None
 
 
 def lift_count(count: int | None, spec: Spec, identity: Identity) -> int | None:
@@ -160,6 +171,7 @@ COUNT_FAMILY = Family(
     place=Place.DOMAIN,
     config_field="iothreads",
     lower=lower_count,
+    policy_defaults=count_defaults,
     lift=lift_count,
 )
 

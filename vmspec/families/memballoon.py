@@ -5,11 +5,12 @@ formatdomain: "Memory balloon device".
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import attr, child, config_class
-from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 
 
 @config_class
@@ -41,6 +42,11 @@ SCHEMA = {
 }
 
 
+def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    if "model" not in spec.get("memballoon", {}):
+        yield PolicyDefault(("spec", "memballoon", "model"), DEFAULT_MODEL, BALLOON_REASON)
+
+
 def lower(spec: Spec, identity: Identity) -> Memballoon:
     return Memballoon(model=spec.get("memballoon", {}).get("model", DEFAULT_MODEL))
 
@@ -58,4 +64,5 @@ FAMILY = Family(
     config_field="memballoon",
     lower=lower,
     lift=lift,
+    policy_defaults=policy_defaults,
 )

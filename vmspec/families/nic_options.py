@@ -15,7 +15,7 @@ from dataclasses import fields
 from typing import Any, ClassVar
 
 from vmspec.config.xmlmap import ON_OFF, attr, child, children, config_class, text_child
-from vmspec.families.family import Spec
+from vmspec.families.family import PolicyDefault, Spec
 from vmspec.families.hostdev import BootOrder, Rom, rom_findings
 from vmspec.problems import FieldPath, Finding
 
@@ -534,6 +534,20 @@ def lifted_routes(items: tuple[Route, ...]) -> list[Spec]:
     ]
 
 
+TRUNK_REASON = "libvirt makes several tags a trunk itself, and writes so"
+
+
+def is_trunk(vlan: Spec) -> bool:
+    return len(vlan["tags"]) > 1 or vlan.get("trunk", False)  # TRUNK_REASON
+
+
+def option_defaults(interface: Spec, where: FieldPath) -> Iterator[PolicyDefault]:
+    """What lowering writes where an interface's options are silent."""
+    vlan = interface.get("vlan")
+    if vlan is not None and "trunk" not in vlan and is_trunk(vlan):
+        yield PolicyDefault((*where, "vlan", "trunk"), True, TRUNK_REASON)
+
+
 def _vlan(vlan: Spec | None) -> Vlan | None:
     if vlan is None:
         return None
@@ -542,9 +556,7 @@ def _vlan(vlan: Spec | None) -> Vlan | None:
         VlanTag(id=tag, native_mode=native.get("mode") if tag == native.get("tag") else None)
         for tag in vlan["tags"]
     )
-    # libvirt makes several tags a trunk itself, and writes so.
-    trunk = len(tags) > 1 or vlan.get("trunk") or None
-    return Vlan(trunk=trunk, tags=tags)
+    return Vlan(trunk=is_trunk(vlan) or None, tags=tags)
 
 
 def _virtualport(virtualport: Spec | None) -> VirtualPort | None:

@@ -14,12 +14,18 @@ from typing import Any, ClassVar
 
 from vmspec.config.xmlmap import attr, child, children, config_class
 from vmspec.cpulist import PATTERN, as_written, host_list_problems
-from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 from vmspec.problems import Finding
 
-# libvirt's own default, written out so that the definition says what runs: strict
-# fails an allocation the nodes cannot hold rather than take far memory unnoticed.
 DEFAULT_MODE = "strict"
+MODE_REASON = (
+    "libvirt's own default, written out so that the definition says what runs: strict "
+    "fails an allocation the nodes cannot hold rather than take far memory unnoticed"
+)
+PLACEMENT_REASON = (
+    "libvirt's own rule, written out: numad places the memory where it places the vCPUs "
+    "(cpuset auto), unless a nodeset says where it goes"
+)
 MODES = ["strict", "interleave", "preferred", "restrictive"]
 
 
@@ -102,6 +108,29 @@ SCHEMA = {
 }
 
 
+def memory_placement(spec: Spec) -> str | None:
+    """auto where numad places the memory (PLACEMENT_REASON), None where a nodeset does."""
+    numatune = spec.get("numatune", {})
+    if "nodeset" not in numatune and (
+        numatune.get("placement") == "auto" or spec.get("cpuset") == "auto"
+    ):
+        return "auto"
+    return None
+
+
+def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    numatune = spec.get("numatune", {})
+    said_where = "nodeset" in numatune or memory_placement(spec) is not None
+    if "placement" not in numatune and memory_placement(spec) is not None:
+        yield PolicyDefault(("spec", "numatune", "placement"), "auto", PLACEMENT_REASON)
+    if "mode" not in numatune and said_where:
+        yield PolicyDefault(("spec", "numatune", "mode"), DEFAULT_MODE, MODE_REASON)
+    for index, memnode in enumerate(numatune.get("memnodes", ())):
+        if "mode" not in memnode:
+            path = ("spec", "numatune", "memnodes", index, "mode")
+            yield PolicyDefault(path, DEFAULT_MODE, MODE_REASON)
+
+
 def lower(spec: Spec, identity: Identity) -> Numatune | None:
     numatune = spec.get("numatune", {})
     memory = None
@@ -109,9 +138,7 @@ def lower(spec: Spec, identity: Identity) -> Numatune | None:
         memory = NumatuneMemory(
             mode=numatune.get("mode", DEFAULT_MODE), nodeset=numatune["nodeset"]
         )
-    elif numatune.get("placement") == "auto" or spec.get("cpuset") == "auto":
-        # libvirt's own rule, written out: numad places the memory where it places the
-        # vCPUs, unless a nodeset says where it goes.
+    elif memory_placement(spec) == "auto":
         memory = NumatuneMemory(mode=numatune.get("mode", DEFAULT_MODE), placement="auto")
     memnodes = tuple(
         Memnode(
@@ -256,5 +283,6 @@ FAMILY = Family(
     lift=lift,
     cannot_say=cannot_say,
     checks=(_nodesets, _memnodes_name_cells),
+    policy_defaults=policy_defaults,
     libvirt_fills_in=as_libvirt_stores_it,
 )

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from vmspec.arches import X86_ARCHES
 from vmspec.families import chardev
 from vmspec.families.chardev import AnyChardev, ChardevTarget
-from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 from vmspec.problems import Finding
 
 SCHEMA = {
@@ -39,6 +39,11 @@ def _parallel_problems(spec: Spec) -> Iterator[Finding]:
         yield Finding(("spec", "parallels"), f"a parallel port is x86's; {arch} has none")
 
 
+def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    for index, parallel in enumerate(spec.get("parallels", [])):
+        yield from chardev.host_defaults(parallel, ("spec", "parallels", index))
+
+
 def lower(spec: Spec, identity: Identity) -> tuple[AnyChardev, ...]:
     return tuple(
         chardev.lower_host(parallel, ChardevTarget(port=port))
@@ -59,6 +64,7 @@ FAMILY = Family(
     lower=lower,
     lift=lift,
     checks=(_parallel_problems,),
+    policy_defaults=policy_defaults,
     libvirt_fills_in=chardev.as_stored_in_order,
     libvirt_resolves_at_start=chardev.each_against_wanted,
 )

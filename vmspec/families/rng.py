@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import attr, child, config_class, text
-from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 
 
 @config_class
@@ -26,8 +27,8 @@ class Rng:
     address: Address | None = child()  # libvirt's to allocate (vmspec/config/allocation.py)
 
 
-# /dev/urandom never blocks the guest's boot waiting for host entropy.
 DEFAULT_BACKEND = "/dev/urandom"
+BACKEND_REASON = "/dev/urandom never blocks the guest's boot waiting for host entropy"
 
 SCHEMA = {
     "type": "object",
@@ -41,6 +42,11 @@ SCHEMA = {
     "additionalProperties": False,
     "examples": [{}, {"backend": "/dev/hwrng"}],
 }
+
+
+def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    if "rng" in spec and "backend" not in spec["rng"]:
+        yield PolicyDefault(("spec", "rng", "backend"), DEFAULT_BACKEND, BACKEND_REASON)
 
 
 def lower(spec: Spec, identity: Identity) -> tuple[Rng, ...]:
@@ -63,4 +69,5 @@ FAMILY = Family(
     config_field="rngs",
     lower=lower,
     lift=lift,
+    policy_defaults=policy_defaults,
 )

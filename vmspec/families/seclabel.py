@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from vmspec.config.xmlmap import attr, config_class, text_child
-from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 from vmspec.problems import Finding
 
 
@@ -34,10 +34,13 @@ class SecurityLabel:
 
 # --- policy and what libvirt 9.0 fills in on define (seen with virsh define + dumpxml) ------
 
-DEFAULT_TYPE = "dynamic"  # libvirt's own: a fresh label for each start
-# libvirt writes relabel='yes' into a dynamic label (the only value it takes) and
-# relabel='no' into a static one; vmspec writes them too, so the two compare equal.
+DEFAULT_TYPE = "dynamic"
+TYPE_REASON = "libvirt's own default: a fresh label for each start"
 LIBVIRT_RELABEL = {"dynamic": True, "static": False}
+RELABEL_REASON = (
+    "libvirt writes relabel yes into a dynamic label (the only value it takes) and no into "
+    "a static one; vmspec writes them too, so that the two compare equal"
+)
 
 _LABEL = {"type": "string", "pattern": "^\\S+$", "maxLength": 4096}
 
@@ -79,6 +82,17 @@ SCHEMA = {
         [{"model": "selinux", "baselabel": "system_u:system_r:svirt_custom_t:s0"}],
     ],
 }
+
+
+def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    for index, entry in enumerate(spec.get("seclabels", ())):
+        where = ("spec", "seclabels", index)
+        if "type" not in entry:
+            yield PolicyDefault((*where, "type"), DEFAULT_TYPE, TYPE_REASON)
+        # The spec has a word for a static label's relabel only (a dynamic one's is fixed).
+        if "relabel" not in entry and entry.get("type", DEFAULT_TYPE) == "static":
+            relabel = LIBVIRT_RELABEL["static"]
+            yield PolicyDefault((*where, "relabel"), relabel, RELABEL_REASON)
 
 
 def lower(spec: Spec, identity: Identity) -> tuple[SecurityLabel, ...]:
@@ -197,4 +211,5 @@ FAMILY = Family(
     checks=(_fields_of_the_type,),
     libvirt_fills_in=as_libvirt_stores_it,
     libvirt_resolves_at_start=as_libvirt_stores_it,
+    policy_defaults=policy_defaults,
 )

@@ -12,7 +12,7 @@ from typing import Any
 from vmspec.arches import default_serial_target_type
 from vmspec.families import chardev
 from vmspec.families.chardev import AnyChardev, ChardevTarget
-from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 from vmspec.problems import Finding
 
 # libvirt 9.0's serial target types: the UART the guest sees. isa-serial is x86's
@@ -76,6 +76,11 @@ def _serial_problems(spec: Spec) -> Iterator[Finding]:
             yield Finding(where, "a unix serial console needs a path")
 
 
+def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    for index, serial in enumerate(spec.get("serials", [])):
+        yield from chardev.host_defaults(serial, ("spec", "serials", index))
+
+
 def lower(spec: Spec, identity: Identity) -> tuple[AnyChardev, ...]:
     return tuple(
         chardev.lower_host(serial, ChardevTarget(type=serial.get("target"), port=port))
@@ -132,6 +137,7 @@ FAMILY = Family(
     lower=lower,
     lift=lift,
     checks=(_serial_problems,),
+    policy_defaults=policy_defaults,
     libvirt_fills_in=chardev.as_stored_in_order,
     libvirt_resolves_at_start=chardev.each_against_wanted,
     host_paths=_file_paths,

@@ -23,7 +23,7 @@ from vmspec.config.xmlmap import (
 )
 from vmspec.families import chardev
 from vmspec.families.chardev import ChardevTcp, Protocol
-from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 from vmspec.problems import Finding
 
 # One reader at most (QEMU 7.2 has no multiple smartcard support, libvirt says): its mode.
@@ -156,6 +156,13 @@ def _smartcard_problems(spec: Spec) -> Iterator[Finding]:
             yield Finding((*where, "source"), "a spicevmc smartcard needs a spice display")
 
 
+def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    for index, card in enumerate(spec.get("smartcards", [])):
+        if "source" in card:
+            where = ("spec", "smartcards", index, "source")
+            yield from chardev.host_defaults(card["source"], where)
+
+
 def lower(spec: Spec, identity: Identity) -> tuple[AnySmartcard, ...]:
     return tuple(_smartcard(card) for card in spec.get("smartcards", []))
 
@@ -239,5 +246,6 @@ FAMILY = Family(
     lift=lift,
     cannot_say=cannot_say,
     checks=(_smartcard_problems,),
+    policy_defaults=policy_defaults,
     libvirt_fills_in=as_libvirt_stores_it,
 )

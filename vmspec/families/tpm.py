@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from vmspec.arches import X86_ARCHES
 from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import attr, child, config_class, discriminator
-from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 from vmspec.problems import Finding
 
 
@@ -61,13 +61,18 @@ class Tpm:
 
 # --- policy: what vmspec writes where the spec says nothing, and why ----------------------
 
-# swtpm needs nothing of the host; a passed-through TPM is the host's own, one guest's alone.
 DEFAULT_BACKEND = "emulator"
-# CRB is TPM 2.0's modern interface, virt-install's pick wherever QEMU has it: x86 only.
+BACKEND_REASON = (
+    "swtpm needs nothing of the host; a passed-through TPM is the host's own, one guest's alone"
+)
 DEFAULT_MODEL_X86 = "tpm-crb"
-DEFAULT_MODEL_OTHER = "tpm-tis"  # aarch64: QEMU has only the TIS interface (tpm-tis-device)
-# Windows 11 refuses TPM 1.2, and CRB carries 2.0 only; 1.2 remains a choice for tis.
+MODEL_X86_REASON = "CRB is TPM 2.0's modern interface, virt-install's pick wherever QEMU has it"
+DEFAULT_MODEL_OTHER = "tpm-tis"
+MODEL_OTHER_REASON = "QEMU has only the TIS interface (tpm-tis-device) outside x86"
 DEFAULT_VERSION = "2.0"
+VERSION_REASON = (
+    "Windows 11 refuses TPM 1.2, and CRB carries 2.0 only; 1.2 remains a choice for tis"
+)
 
 # --- what libvirt 9.0 fills in on define (seen with `virsh define` + `dumpxml --inactive`) --
 
@@ -110,8 +115,26 @@ SCHEMA = {
 }
 
 
+def model_and_reason(spec: Spec) -> tuple[str, str]:
+    if spec.get("arch", "x86_64") in X86_ARCHES:
+        return DEFAULT_MODEL_X86, MODEL_X86_REASON
+    return DEFAULT_MODEL_OTHER, MODEL_OTHER_REASON
+
+
 def default_model(spec: Spec) -> str:
-    return DEFAULT_MODEL_X86 if spec.get("arch", "x86_64") in X86_ARCHES else DEFAULT_MODEL_OTHER
+    return model_and_reason(spec)[0]
+
+
+def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    tpm = spec.get("tpm")
+    if tpm is None:
+        return
+    if "model" not in tpm:
+        yield PolicyDefault(("spec", "tpm", "model"), *model_and_reason(spec))
+    if "backend" not in tpm:
+        yield PolicyDefault(("spec", "tpm", "backend"), DEFAULT_BACKEND, BACKEND_REASON)
+    if "version" not in tpm and tpm.get("backend", DEFAULT_BACKEND) == "emulator":
+        yield PolicyDefault(("spec", "tpm", "version"), DEFAULT_VERSION, VERSION_REASON)
 
 
 def lower(spec: Spec, identity: Identity) -> tuple[Tpm, ...]:
@@ -237,6 +260,7 @@ FAMILY = Family(
     lower=lower,
     lift=lift,
     checks=(_backend_fields, _crb_version),
+    policy_defaults=policy_defaults,
     libvirt_fills_in=as_libvirt_stores_it,
     host_paths=_passed_through,
 )

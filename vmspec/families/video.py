@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import attr, child, config_class
 from vmspec.families import virtio_options
-from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 from vmspec.families.virtio_options import VirtioDriver
 from vmspec.problems import Finding
 
@@ -57,9 +57,11 @@ class Video:
 
 # --- policy ---------------------------------------------------------------------------------
 
-# virtio-vga drives a plain VGA console too, and every current guest has its driver.
 DEFAULT_MODEL = "virtio"
-DEFAULT_HEADS = 1  # one screen: what libvirt writes for every model but none
+MODEL_REASON = "virtio-vga drives a plain VGA console too, and every current guest has its driver"
+CARD_REASON = f"a display needs a graphics card: {MODEL_REASON}"
+DEFAULT_HEADS = 1
+HEADS_REASON = "one screen: what libvirt writes for every model but none"
 
 # --- what libvirt 9.0 fills in on define (domain_conf.c, virDomainVideoDefaultRAM and
 # qemuDomainDeviceVideoDefPostParse): video memory in KiB, by model ------------------------
@@ -138,6 +140,26 @@ SCHEMA: dict[str, Any] = {
         {"model": "none"},
     ],
 }
+
+
+def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    video = spec.get("video")
+    if video is None:
+        if devices(spec):
+            card = {"model": DEFAULT_MODEL, "heads": DEFAULT_HEADS}
+            yield PolicyDefault(("spec", "video"), card, CARD_REASON)
+        return
+    for where, card in _cards_with_paths(video):
+        if "model" not in card:
+            yield PolicyDefault((*where, "model"), DEFAULT_MODEL, MODEL_REASON)
+        if "heads" not in card and card.get("model", DEFAULT_MODEL) != "none":
+            yield PolicyDefault((*where, "heads"), DEFAULT_HEADS, HEADS_REASON)
+
+
+def _cards_with_paths(video: Any) -> list[tuple[tuple[str | int, ...], dict[str, Any]]]:
+    if isinstance(video, list):
+        return [(("spec", "video", index), card) for index, card in enumerate(video)]
+    return [(("spec", "video"), video)]
 
 
 def devices(spec: Spec) -> list[dict[str, Any]]:
@@ -275,5 +297,6 @@ FAMILY = Family(
     lower=lower,
     lift=lift,
     checks=(_cards,),
+    policy_defaults=policy_defaults,
     libvirt_fills_in=as_libvirt_stores_it,
 )

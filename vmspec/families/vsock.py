@@ -5,11 +5,12 @@ host services reach the guest by (AF_VSOCK, its context id) without a network.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import YES_NO, attr, child, config_class
-from vmspec.families.family import Family, Identity, Place, Spec
+from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 
 
 @config_class
@@ -29,8 +30,10 @@ class Vsock:
     address: Address | None = child()  # libvirt's to allocate (vmspec/config/allocation.py)
 
 
-# virtio: the modern device; the transitional ones are for guests older than virtio 1.0.
 DEFAULT_MODEL = "virtio"
+MODEL_REASON = "the modern device; the transitional ones are for guests older than virtio 1.0"
+DEFAULT_CID = "auto"
+CID_REASON = "libvirt picks a CID no other guest on the host has"
 
 SCHEMA = {
     "type": "object",
@@ -54,11 +57,20 @@ SCHEMA = {
 }
 
 
+def policy_defaults(spec: Spec, identity: Identity) -> Iterator[PolicyDefault]:
+    vsock = spec.get("vsock")
+    if vsock is not None:
+        if "model" not in vsock:
+            yield PolicyDefault(("spec", "vsock", "model"), DEFAULT_MODEL, MODEL_REASON)
+        if "cid" not in vsock:
+            yield PolicyDefault(("spec", "vsock", "cid"), DEFAULT_CID, CID_REASON)
+
+
 def lower(spec: Spec, identity: Identity) -> Vsock | None:
     vsock = spec.get("vsock")
     if vsock is None:
         return None
-    cid = vsock.get("cid", "auto")
+    cid = vsock.get("cid", DEFAULT_CID)
     return Vsock(
         model=vsock.get("model", DEFAULT_MODEL),
         cid=VsockCid(auto=True) if cid == "auto" else VsockCid(auto=False, address=cid),
@@ -96,4 +108,5 @@ FAMILY = Family(
     lift=lift,
     libvirt_fills_in=as_libvirt_stores_it,
     libvirt_resolves_at_start=as_libvirt_stores_it,
+    policy_defaults=policy_defaults,
 )

@@ -1,35 +1,24 @@
 """What the policy writes where a VM's spec is silent, each with its reason, in the
 spec's own words: what ``vmspec explain`` shows beside the values the files wrote.
 
-The values come from the same functions lowering calls (so explain cannot drift from
-compile), and the reasons are those the rules carry next to their code.
+The domain's own (uuid, arch, boot, lifecycle) are here; every family declares its own
+(``Family.policy_defaults``). The values come from the same functions lowering calls
+(so explain cannot drift from compile), and the reasons are those the rules carry next
+to their code; tests/test_explain_complete.py finds any default left without one.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
-from vmspec.families.clock import policy_clock_and_reasons
-from vmspec.families.cpu import cpu_mode_and_reason
-from vmspec.families.features import ACPI_REASON, APIC_REASON, acpi_and_apic
-from vmspec.families.input import TABLET_REASON
-from vmspec.families.input import inputs as policy_inputs
-from vmspec.families.interface import MODEL_REASON
-from vmspec.families.interface import model as interface_model
-from vmspec.families.memballoon import BALLOON_REASON
-from vmspec.families.memballoon import DEFAULT_MODEL as BALLOON_MODEL
+from vmspec.arches import ARCH_REASON, DEFAULT_ARCH
+from vmspec.families import FAMILIES
+from vmspec.families.family import Identity, PolicyDefault
 from vmspec.lower import policy
-from vmspec.lower.identity import MAC_REASON, UUID_REASON, domain_uuid, interface_macs
-from vmspec.problems import FieldPath
+from vmspec.lower.identity import UUID_REASON, domain_uuid
 
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class PolicyDefault:
-    path: FieldPath
-    value: Any
-    reason: str
+__all__ = ["PolicyDefault", "policy_defaults"]
 
 
 def policy_defaults(
@@ -44,10 +33,11 @@ def _defaults(document: dict[str, Any], nested_kvm_host: bool) -> Iterator[Polic
     uuid = metadata.get("uuid", "").lower() or domain_uuid(metadata["name"])
     if "uuid" not in metadata:
         yield PolicyDefault(("metadata", "uuid"), uuid, UUID_REASON)
-    mode, reason = cpu_mode_and_reason(spec, nested_kvm_host=nested_kvm_host)
-    if reason:
-        yield PolicyDefault(("spec", "cpu", "mode"), mode or "none", reason)
-    yield from _clock(spec)
+    if "arch" not in spec:
+        yield PolicyDefault(("spec", "arch"), DEFAULT_ARCH, ARCH_REASON)
+    identity = Identity(metadata["name"], uuid, nested_kvm_host)
+    for family in FAMILIES:
+        yield from family.policy_defaults(spec, identity)
     if "boot" not in spec and policy.boot_devices(spec):
         yield PolicyDefault(("spec", "boot"), policy.boot_devices(spec), policy.BOOT_REASON)
     actions = spec.get("lifecycle", {})
@@ -56,42 +46,3 @@ def _defaults(document: dict[str, Any], nested_kvm_host: bool) -> Iterator[Polic
     ):
         if key not in actions:
             yield PolicyDefault(("spec", "lifecycle", key), value, policy.LIFECYCLE_REASON)
-    features = spec.get("features", {})
-    for key, on, reason in zip(
-        ("acpi", "apic"), acpi_and_apic(spec), (ACPI_REASON, APIC_REASON), strict=True
-    ):
-        if key not in features and on:
-            yield PolicyDefault(("spec", "features", key), on, reason)
-    yield from _interfaces(spec, uuid)
-    if "inputs" not in spec and policy_inputs(spec):
-        yield PolicyDefault(("spec", "inputs"), policy_inputs(spec), TABLET_REASON)
-    if "model" not in spec.get("memballoon", {}):
-        yield PolicyDefault(("spec", "memballoon", "model"), BALLOON_MODEL, BALLOON_REASON)
-
-
-def _clock(spec: dict[str, Any]) -> Iterator[PolicyDefault]:
-    clock = spec.get("clock", {})
-    policy_clock, reasons = policy_clock_and_reasons(spec)
-    if "offset" not in clock:
-        yield PolicyDefault(("spec", "clock", "offset"), policy_clock.offset, reasons["offset"])
-    said = clock.get("timers", {})
-    for timer in policy_clock.timers:
-        if timer.name not in said:
-            value = {
-                field.name: getattr(timer, field.name)
-                for field in dataclasses.fields(timer)
-                if field.name != "name" and getattr(timer, field.name) is not None
-            }
-            yield PolicyDefault(("spec", "clock", "timers", timer.name), value, reasons[timer.name])
-
-
-def _interfaces(spec: dict[str, Any], uuid: str) -> Iterator[PolicyDefault]:
-    interfaces = spec.get("interfaces", [])
-    macs = interface_macs(uuid, [interface.get("mac") for interface in interfaces])
-    for index, (interface, mac) in enumerate(zip(interfaces, macs, strict=True)):
-        if "mac" not in interface:
-            yield PolicyDefault(("spec", "interfaces", index, "mac"), mac, MAC_REASON)
-        if "model" not in interface:
-            yield PolicyDefault(
-                ("spec", "interfaces", index, "model"), interface_model(interface), MODEL_REASON
-            )

@@ -6,6 +6,7 @@ from typing import Any
 
 from lxml import etree
 
+from vmspec.arches import DEFAULT_ARCH
 from vmspec.config.boot import BootDevice, OperatingSystem, OsType
 from vmspec.config.domain import Domain, MemorySize, Vcpu
 from vmspec.config.metadata import Label, Libosinfo, Metadata, OsinfoOs, OwnershipMarker
@@ -94,7 +95,7 @@ def _libosinfo(spec: dict[str, Any]) -> Libosinfo | None:
 def _operating_system(spec: dict[str, Any], identity: Identity) -> OperatingSystem:
     kernel = spec.get("kernel", {})
     return OperatingSystem(
-        type=OsType(arch=spec.get("arch", "x86_64"), machine=spec.get("machine"), value="hvm"),
+        type=OsType(arch=spec.get("arch", DEFAULT_ARCH), machine=spec.get("machine"), value="hvm"),
         kernel=kernel.get("path"),
         initrd=kernel.get("initrd"),
         cmdline=kernel.get("cmdline"),

@@ -12,7 +12,7 @@ from vmspec.config.volume import (
     VolumeSize,
     VolumeTarget,
 )
-from vmspec.families.disk.policy import disk_format
+from vmspec.families.disk.policy import created_format
 from vmspec.units import size_in_kib
 
 
@@ -53,7 +53,7 @@ def wanted_volumes(document: dict[str, Any]) -> list[tuple[tuple[str | int, ...]
         if not volume or "create" not in volume:
             continue
         create = volume["create"]
-        volume_format = create.get("format") or disk_format(disk)
+        volume_format = created_format(disk)
         found.append(
             (
                 ("spec", "disks", index, "volume", "create"),

@@ -19,6 +19,7 @@ from vmspec.families.disk.checks import CHECKS
 from vmspec.families.disk.fill_ins import as_libvirt_started_it, as_libvirt_stores_it
 from vmspec.families.disk.lifting import lift
 from vmspec.families.disk.lowering import lower
+from vmspec.families.disk.policy import policy_defaults
 from vmspec.families.disk.schema import SCHEMA
 from vmspec.families.family import Family, Place
 
@@ -30,6 +31,7 @@ FAMILY = Family(
     lower=lower,
     lift=lift,
     checks=CHECKS,
+    policy_defaults=policy_defaults,
     libvirt_fills_in=as_libvirt_stores_it,
     libvirt_resolves_at_start=as_libvirt_started_it,
 )

@@ -10,6 +10,7 @@ from vmspec.families.disk import secrets
 from vmspec.families.disk.policy import (
     FLOPPY_BUS,
     backing_format,
+    created_format,
     default_bus,
     disk_format,
 )
@@ -249,8 +250,7 @@ def _volume_creation(spec: Spec) -> Iterator[Finding]:
                     f"{create['capacity']} is not a volume size libvirt can hold (1MiB up to 16EiB)"
                 )
                 yield Finding((*where, "capacity"), message)
-        # The volume's format, as lowering will choose it.
-        volume_format = create.get("format") or disk_format(disk)
+        volume_format = created_format(disk)
         if volume_format not in CREATABLE_FORMATS:
             message = f"vmspec creates raw or qcow2 volumes; this disk reads {volume_format}"
             yield Finding((*where, "format"), message)

@@ -23,10 +23,12 @@ from vmspec.families.disk.config import (
     SourceHost,
 )
 from vmspec.families.disk.policy import (
+    DEFAULT_DEVICE,
     DRIVER_NAME,
     backing_format,
     default_bus,
     disk_format,
+    is_readonly,
 )
 from vmspec.families.family import Identity, Spec
 
@@ -50,7 +52,7 @@ def lower(spec: Spec, identity: Identity) -> tuple[Disk, ...]:
 
 
 def _disk(disk: Spec, domain_uuid: str) -> Disk:
-    device = disk.get("device", "disk")
+    device = disk.get("device", DEFAULT_DEVICE)
     source_type, source = _source(disk)
     if source is not None and ("auth" in disk or "encryption" in disk):
         # In <source>, where formatdomain documents them today.
@@ -85,8 +87,7 @@ def _disk(disk: Spec, domain_uuid: str) -> Disk:
             rotation_rate=disk.get("rotationRate"),
         ),
         iotune=secrets.iotune(disk),
-        # A cdrom is read-only whatever the spec says; libvirt would add this itself.
-        readonly=disk.get("readonly", False) or device == "cdrom",
+        readonly=is_readonly(disk),
         shareable=disk.get("shareable", False),
         transient=_transient(disk.get("transient")),
         serial=disk.get("serial"),
