@@ -26,15 +26,15 @@ def domain_xml(domain: Domain, *, hash_of: Domain | None = None) -> bytes:
     domain with what libvirt allocated and the display passwords added; its marker
     still records the spec's own hash, which is what plan compares to tell drift."""
     root = to_element(domain)
-    marker = _marker_without_hash(root)
-    if marker is None:
-        return _serialize(root)
-    if hash_of is None:
+    if hash_of is None and _marker_without_a_hash(domain):
         # The XML is the covered XML with the hash added: serialized once, not twice.
         covered = _serialize(root)
         spliced = _with_hash(covered, hashlib.sha256(covered).hexdigest())
         if spliced is not None:
             return spliced
+    marker = _marker_without_hash(root)
+    if marker is None:
+        return _serialize(root)
     covered_root = root if hash_of is None else to_element(hash_of)
     _marker_without_hash(covered_root)
     digest = hashlib.sha256(_serialize(covered_root)).hexdigest()
@@ -57,6 +57,14 @@ def _with_hash(covered: bytes, digest: str) -> bytes | None:
     if covered[end - 1 : end] == b"/":
         end -= 1
     return b'%s hash="sha256:%s"%s' % (covered[:end], digest.encode(), covered[end:])
+
+
+def _marker_without_a_hash(domain: Domain) -> bool:
+    """Whether the domain has a marker and the marker no hash yet (as compile makes it):
+    then its XML, serialized, is the XML the hash covers. Told from the config object,
+    which is cheaper than finding the element."""
+    metadata = domain.metadata
+    return metadata is not None and metadata.vmspec is not None and metadata.vmspec.hash is None
 
 
 def _marker_without_hash(root: etree._Element) -> etree._Element | None:
