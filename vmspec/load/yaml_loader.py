@@ -264,6 +264,16 @@ class _Converter:
                 raise _LoadError(
                     key_node, f"duplicate key '{key}' (it is already set above)", (key,)
                 )
+            if (
+                value_node.__class__ is yaml.ScalarNode
+                and value_node.tag == _STR
+                and self.nodes < MAX_NODES_PER_DOCUMENT
+                and depth < MAX_NESTING
+            ):
+                # convert's first case without the call to it: most values are text.
+                self.nodes += 1
+                result[key] = value_node.value
+                continue
             try:
                 result[key] = self.convert(value_node, depth + 1)
             except _LoadError as error:
