@@ -5,8 +5,10 @@ interleaved, the median of --repeat runs of each of:
 
 - `vmspec compile DIR -o OUT`, as a user runs it: OUT empty (every file written), and
   OUT current (every file read and compared, none written);
-- the floor, compile_floor.py: PyYAML's C loader on the same specs, lxml parse + serialize
-  of the XML vmspec wrote; without writing, and writing the XML files (plain writes).
+- the floor, compile_floor.py: PyYAML's C loader on the same specs with their profiles
+  merged in, lxml parse + serialize of the XML vmspec wrote with the marker's hash
+  computed again; without writing, and writing the XML files (plain writes), which must
+  be vmspec's bytes.
 
 Once: `virt-install --connect test:///default --print-xml` for --virt-install-vms VMs, one
 call per VM as people make it; and `vmspec compile -o` of one spec, the fixed cost taken
@@ -195,6 +197,8 @@ def measure_size(work: Path, count: int, repeat: int, profiles: bool) -> dict[st
         result = run([PYTHON, FLOOR, str(specs), str(current), "-o", str(fresh)], memory=True)
         seconds["floor_write"].append(result.seconds)
         floor_rss.append(result.max_rss_bytes)
+        if attempt == 0:
+            _same_files(fresh, current)  # else the floor is not a floor for this output
         shutil.rmtree(fresh)
     output_bytes = sum(path.stat().st_size for path in current.glob("*.xml"))
     shutil.rmtree(specs)
@@ -206,6 +210,13 @@ def measure_size(work: Path, count: int, repeat: int, profiles: bool) -> dict[st
         "floor_max_rss_bytes": max(floor_rss),
         "output_bytes": output_bytes,
     }
+
+
+def _same_files(floor: Path, vmspec: Path) -> None:
+    names = sorted(path.name for path in vmspec.glob("*.xml"))
+    assert names == sorted(path.name for path in floor.glob("*.xml")), "the floor wrote other files"
+    for name in names:
+        assert (floor / name).read_bytes() == (vmspec / name).read_bytes(), f"{name} differs"
 
 
 def measure_fixed_cost(work: Path, repeat: int, profiles: bool) -> float:

@@ -93,6 +93,29 @@ def test_output_dir_gets_one_file_per_vm_and_no_temporary_files(tmp_path, cli):
     assert (out / "web-01.xml").read_bytes() == (GOLDEN / "web-01.xml").read_bytes()
 
 
+def test_output_file_that_links_outside_the_folder_is_refused(tmp_path, cli):
+    (tmp_path / "specs").mkdir()
+    write_spec(tmp_path / "specs", MINIMAL_SPEC)
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere.xml"
+    out.mkdir()
+    elsewhere.write_text("kept")
+    (out / "tiny.xml").symlink_to(elsewhere)
+    result = cli("compile", str(tmp_path / "specs"), "-o", str(out))
+    assert result.exit_code != 0
+    assert "refusing to write tiny.xml: it would land outside" in result.output
+    assert elsewhere.read_text() == "kept"
+
+
+def test_output_folder_reached_through_a_link_is_written(tmp_path, cli):
+    (tmp_path / "specs").mkdir()
+    write_spec(tmp_path / "specs", MINIMAL_SPEC)
+    (tmp_path / "real").mkdir()
+    (tmp_path / "out").symlink_to(tmp_path / "real")
+    result = cli("compile", str(tmp_path / "specs"), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "real" / "tiny.xml").read_bytes().startswith(b"<domain")
+
+
 def test_problems_in_any_spec_write_no_output_at_all(tmp_path, cli):
     write_spec(tmp_path, MINIMAL_SPEC, "good.yaml")
     write_spec(tmp_path, MINIMAL_SPEC.replace("tiny", "bad").replace("128MiB", "128"), "bad.yaml")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import gc
 import json
 import os
 import sys
@@ -135,13 +136,17 @@ def compile_command(
         raise click.UsageError("give either -o DIR or --check DIR, not both")
     if prune and output_dir is None:
         raise click.UsageError("--prune needs -o DIR")
+    # What the imports made (classes, the schema, the policy tables) lives as long as the
+    # process: frozen, no garbage collection walks it again while thousands of specs are
+    # read (1.6% of compiling 300 specs, in instructions).
+    gc.freeze()
     result = _compile_or_exit(paths, _resolve_scope(scope, paths).name, quiet=quiet)
     if check_dir is not None:
         sys.exit(_check_golden(result.resources, check_dir, quiet))
     if output_dir is not None:
+        output = _OutputDirectory(output_dir)
         written = sum(
-            _write_atomically(output_dir, resource.output_path, resource.xml)
-            for resource in result.resources
+            output.write(resource.output_path, resource.xml) for resource in result.resources
         )
         removed = (
             _prune_output(output_dir, {r.output_path for r in result.resources}) if prune else []
@@ -917,34 +922,61 @@ def _prune_output(directory: Path, expected: set[str]) -> list[str]:
     return removed
 
 
-def _write_atomically(directory: Path, name: str, content: bytes) -> bool:
-    """Write through a temporary file and a rename, so an interrupted compile never
-    leaves a half-written golden file behind. An unchanged file is left alone
-    (and keeps its modification time, which make and rsync rely on). Returns whether
-    the file was written."""
-    target = directory / name
-    if not target.resolve().is_relative_to(directory.resolve()):
-        raise click.UsageError(f"refusing to write {name}: it would land outside {directory}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        if target.read_bytes() == content:
-            return False
-    except OSError:
-        pass  # missing or unreadable: write it
-    import tempfile  # here: its imports (shutil, random, bz2, lzma) would cost every command
+class _OutputDirectory:
+    """A folder that compile -o (import -o) writes files into, one by one."""
 
-    handle, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return True
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        # Worked out once, not for each of a thousand files: resolving a path stats
+        # every one of its components.
+        self._resolved: Path | None = None
+        self._made: set[Path] = set()
+
+    def write(self, name: str, content: bytes) -> bool:
+        """Write through a temporary file and a rename, so an interrupted compile never
+        leaves a half-written golden file behind. An unchanged file is left alone
+        (and keeps its modification time, which make and rsync rely on). Returns
+        whether the file was written."""
+        target = self.path / name
+        if not self._lands_inside(name):
+            raise click.UsageError(f"refusing to write {name}: it would land outside {self.path}")
+        if target.parent not in self._made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(target.parent)
+        try:
+            if target.read_bytes() == content:
+                return False
+        except OSError:
+            pass  # missing or unreadable: write it
+        import tempfile  # here: its imports (shutil, random, bz2, lzma) would cost every command
+
+        handle, temporary = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+        )
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(content)
+            os.chmod(temporary, 0o644)
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return True
+
+    def _lands_inside(self, name: str) -> bool:
+        """Whether ``name``, symbolic links followed, is a file inside the folder."""
+        relative = Path(name)
+        if not relative.is_absolute() and ".." not in relative.parts:
+            here = self.path
+            for part in relative.parts:
+                here = here / part
+                if os.path.islink(here):
+                    break
+            else:
+                return True  # no link, no "..": the resolved folder's own file
+        if self._resolved is None:
+            self._resolved = self.path.resolve()
+        return (self.path / name).resolve().is_relative_to(self._resolved)
 
 
 def _count(number: int, noun: str) -> str:
@@ -1040,7 +1072,7 @@ def import_command(
             click.echo(f"vmspec: {item.name}: dropped {path}", err=True)
         text = dump_spec_yaml(item.document)
         if output_dir is not None:
-            _write_atomically(output_dir, f"{item.name}.yaml", text.encode())
+            _OutputDirectory(output_dir).write(f"{item.name}.yaml", text.encode())
         written.append(text)
     if output_dir is None and written:
         click.echo("---\n".join(written), nl=False)

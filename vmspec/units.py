@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -23,6 +24,8 @@ KIB_PER_UNIT = {
 _SIZE = re.compile(r"^(?P<number>[0-9]+(?:\.[0-9]+)?) ?(?P<unit>[KMGT]i(?:B)?)$")
 
 
+# The same few sizes come back: a VM's memory is read by several checks and by lowering.
+@functools.lru_cache(maxsize=256)
 def size_in_kib(text: str) -> int:
     """``"1.5GiB"`` → 1572864. Raises ValueError for malformed text or a fraction of a KiB."""
     match = _SIZE.match(text)

@@ -841,8 +841,13 @@ def lower(spec: Spec, identity: Identity) -> tuple[Interface, ...]:
 def _interface(interface: Spec, mac: str) -> Interface:
     kind = next(name for name in TYPES if name in interface)
     teaming = interface.get("teaming")
+    own = {"type": kind}
+    if kind not in ("ethernet", "hostdev"):
+        # Given to the one constructor call: dataclasses.replace would build it twice.
+        own["source"] = _source(kind, interface)
+        own["target"] = InterfaceTarget(dev=interface["target"]) if "target" in interface else None
     base = Interface(
-        type=kind,
+        **own,
         mac=MacAddress(address=mac),
         model=InterfaceModel(type=model(interface)),
         driver=_driver(interface.get("driver")),
@@ -857,8 +862,7 @@ def _interface(interface: Spec, mac: str) -> Interface:
         return _ethernet(base, interface["ethernet"])
     if kind == "hostdev":
         return _hostdev(base, interface["hostdev"])
-    target = InterfaceTarget(dev=interface["target"]) if "target" in interface else None
-    return dataclasses.replace(base, source=_source(kind, interface), target=target)
+    return base
 
 
 def _source(kind: str, interface: Spec) -> InterfaceSource | None:

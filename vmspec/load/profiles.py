@@ -293,8 +293,8 @@ def _mapping_node(
 
 def _mark(node: yaml.Node, file: str) -> None:
     # Only once: a node belongs to one file for good, whichever merge meets it first.
-    if not hasattr(node, SOURCE_FILE):
-        setattr(node, SOURCE_FILE, file)
+    # (Nodes are plain objects: their __dict__ holds the mark, set in one call.)
+    node.__dict__.setdefault(SOURCE_FILE, file)
 
 
 def _file(node: yaml.Node, default: str) -> str:

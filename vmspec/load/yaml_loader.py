@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -18,9 +18,30 @@ from vmspec.load.source import MERGE_TAG, SourceDocument
 from vmspec.problems import FieldPath, Problem
 
 try:  # libyaml is what makes loading fast; the pure-Python loader gives the same nodes.
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - libyaml is present wherever PyYAML is built normally
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+_MAX_RESOLVED = 4096
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """The safe loader, remembering the tags it resolves. libyaml parses in C but asks
+    Python for each scalar's tag, trying regular expressions in turn; the same keys and
+    values (target, disks, virtio, true) come back in every spec. The safe loader has
+    no path resolvers, so a tag depends only on what is asked."""
+
+    _resolved: ClassVar[dict[tuple[Any, ...], str]] = {}
+
+    def resolve(self, kind: type, value: str | None, implicit: tuple[bool, bool]) -> str:
+        asked = (kind, value, implicit)
+        tag = self._resolved.get(asked)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)
+            if len(self._resolved) < _MAX_RESOLVED:  # names and paths differ in each spec
+                self._resolved[asked] = tag
+        return tag
+
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -243,6 +264,16 @@ class _Converter:
                 raise _LoadError(
                     key_node, f"duplicate key '{key}' (it is already set above)", (key,)
                 )
+            if (
+                value_node.__class__ is yaml.ScalarNode
+                and value_node.tag == _STR
+                and self.nodes < MAX_NODES_PER_DOCUMENT
+                and depth < MAX_NESTING
+            ):
+                # convert's first case without the call to it: most values are text.
+                self.nodes += 1
+                result[key] = value_node.value
+                continue
             try:
                 result[key] = self.convert(value_node, depth + 1)
             except _LoadError as error:

@@ -7,6 +7,7 @@ for the life of the spec.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 
@@ -35,6 +36,8 @@ MAC_REASON = (
 )
 
 
+# Asked for by the semantic checks, the duplicate check and lowering, for each VM in turn.
+@functools.lru_cache(maxsize=64)
 def domain_uuid(name: str) -> str:
     return str(uuid.uuid5(DOMAIN_UUID_NAMESPACE, name))
 
