@@ -84,3 +84,17 @@ def test_a_secret_looking_variable_is_in_the_key_by_its_state_only(monkeypatch):
     second = memo_path(["plan"])
     monkeypatch.setenv("VMSPEC_VNC_USER", "xyz")
     assert memo_path(["plan"]) != second
+
+
+def test_a_folder_listed_by_descriptor_makes_the_plan_unremembered(tmp_path, monkeypatch):
+    """A listing by file descriptor names no folder the memo could list again."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    descriptor = os.open(tmp_path, os.O_RDONLY)
+    try:
+        with LocalReads() as reads:
+            list(os.scandir(descriptor))
+    finally:
+        os.close(descriptor)
+    assert reads.incomplete
+    save(["plan"], [], reads, [], "No changes.\n")
+    assert not (tmp_path / "cache").exists()

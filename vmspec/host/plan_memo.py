@@ -86,6 +86,17 @@ def code_version() -> str:
     return digest.hexdigest()
 
 
+def _installed_packages() -> list[object]:
+    """The Python and its package folders as they are: installing, upgrading or removing
+    a package (PyYAML, lxml, libvirt-python...) changes its folder's time."""
+    folders = []
+    for folder in sys.path:
+        if folder.endswith(("site-packages", "dist-packages")):
+            with contextlib.suppress(OSError):
+                folders.append([folder, os.stat(folder).st_mtime_ns])
+    return [sys.version, folders]
+
+
 def memo_path(arguments: list[str]) -> Path:
     """Where the memo of this exact command, run here and now, lives."""
     environment = sorted(
@@ -94,7 +105,15 @@ def memo_path(arguments: list[str]) -> Path:
         if name not in SHELL_VARIABLES
     )
     key = json.dumps(
-        [FORMAT, code_version(), arguments, os.getcwd(), environment, sys.stdout.isatty()]
+        [
+            FORMAT,
+            code_version(),
+            _installed_packages(),
+            arguments,
+            os.getcwd(),
+            environment,
+            sys.stdout.isatty(),
+        ]
     )
     return cache_root() / "memo" / f"{hashlib.sha256(key.encode()).hexdigest()[:40]}.json"
 
@@ -119,7 +138,6 @@ def secret_state(value: str | None) -> str:
     copies the cache (a CI cache of ~/.cache)."""
     if value is None:
         return MISSING
-    value = value.rstrip("\n")
     if not value:
         return "empty"
     return "long" if len(value) > SECRET_LENGTH_THAT_MATTERS else "short"
@@ -128,7 +146,7 @@ def secret_state(value: str | None) -> str:
 def _secret_file_state(path: str) -> str:
     try:
         with open(path, encoding="utf-8") as file:
-            return secret_state(file.read())
+            return secret_state(file.read().rstrip("\n"))  # as secrets.py reads a file
     except UnicodeDecodeError:
         return "not UTF-8"
     except OSError:
@@ -186,6 +204,9 @@ class LocalReads:
         self.secrets: set[str] = set()  # opened, but kept as secret_state, not digested
         self.listed: set[str] = set()
         self.looked_at: dict[str, str] = {}
+        # A path given as a file descriptor, or relative to one, names no file this
+        # recording can check again: the plan is then not remembered at all.
+        self.incomplete = False
         # Not inputs of a plan: the Python that runs it and vmspec's own code (imports
         # read them; code_version covers vmspec's), and vmspec's own cache.
         import vmspec
@@ -213,6 +234,8 @@ class LocalReads:
         LocalReads._recording = None
 
     def _recorded_stat(self, path: Any, *arguments: Any, **keywords: Any) -> os.stat_result:
+        if isinstance(path, int) or keywords.get("dir_fd") is not None:
+            self.incomplete = True
         try:
             status = self._stat(path, *arguments, **keywords)
         except OSError:
@@ -253,7 +276,10 @@ class LocalReads:
             if reads_only and name is not None:
                 recording.opened.add(name)
         elif event in ("os.scandir", "os.listdir"):
-            name = recording._name(arguments[0] if arguments[0] is not None else ".")
+            folder = arguments[0] if arguments[0] is not None else "."
+            if isinstance(folder, int):
+                recording.incomplete = True
+            name = recording._name(folder)
             if name is not None:
                 recording.listed.add(name)
 
@@ -374,6 +400,8 @@ def save(
     """Remember a full plan that found nothing to change. Written whole under another
     name, then renamed: a reader sees the old memo or the new one. A memo that cannot
     be written is only a slower next plan."""
+    if reads.incomplete:
+        return
     content = {
         "format": FORMAT,
         "arguments": arguments,
