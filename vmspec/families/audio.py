@@ -353,6 +353,13 @@ def _backends(spec: Spec) -> Iterator[Finding]:
             if kind == "oss" and dev is not None and not _OSS_DEVICE.fullmatch(dev):
                 # libvirt's schema (deviceName) takes letters, digits and _ . - \ : / only.
                 yield Finding((*where, direction, "dev"), f"{dev!r} is no OSS device file")
+            if stream.get("fixedSettings") and stream.get("mixingEngine") is False:
+                # libvirt: "fixed audio settings requires mixing engine" (QEMU mixes to
+                # the fixed format).
+                yield Finding(
+                    (*where, direction, "mixingEngine"),
+                    "fixedSettings needs the mixing engine: leave mixingEngine out or true",
+                )
             if "settings" in stream and not stream.get("fixedSettings"):
                 # libvirt writes settings only with fixedSettings yes, and drops them otherwise.
                 yield Finding((*where, direction, "settings"), "settings need fixedSettings: true")
