@@ -46,7 +46,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -459,9 +459,3 @@ def replay(arguments: list[str]) -> bool:
     sys.stdout.write(printed)
     sys.stdout.flush()
     return True
-
-
-@contextlib.contextmanager
-def recording() -> Iterator[LocalReads]:
-    with LocalReads() as reads:
-        yield reads
