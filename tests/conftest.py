@@ -5,12 +5,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
 from vmspec.compile import VIRTUAL_MACHINE, CompiledResource, ValidDocuments, compile_paths
+
+# The caches of every vmspec the tests run (the compile cache, the plan cache, the plan
+# memo) in a folder of this run, never the user's ~/.cache: what one test compiled is
+# found again by the next, as it would be for a user, but nothing outlives the run.
+# Tests about a cache itself point XDG_CACHE_HOME at their own folder.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="vmspec-test-cache-")
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "specs" / "examples"

@@ -90,14 +90,23 @@ def main(context: click.Context) -> None:
 _quiet_option = click.option(
     "-q", "--quiet", is_flag=True, help="No progress bar and no summary line; problems only."
 )
+_no_compile_cache_option = click.option(
+    "--no-cache",
+    "cache",
+    flag_value=False,
+    default=True,
+    help="Validate, lower and emit every document again, not only those that changed "
+    "(README, Performance).",
+)
 
 
 @main.command()
 @_paths_argument
 @_quiet_option
-def validate(paths: tuple[Path, ...], quiet: bool) -> None:
+@_no_compile_cache_option
+def validate(paths: tuple[Path, ...], quiet: bool, cache: bool) -> None:
     """Check spec files and directories; report every problem with file, line and field."""
-    result = _compile_or_exit(paths, quiet=quiet)
+    result = _compile_or_exit(paths, quiet=quiet, cache=cache)
     if not quiet:
         click.echo(f"{_count(result.documents, 'spec')} valid")
 
@@ -123,6 +132,7 @@ def validate(paths: tuple[Path, ...], quiet: bool) -> None:
 )
 @_scope_option
 @_quiet_option
+@_no_compile_cache_option
 def compile_command(
     paths: tuple[Path, ...],
     output_dir: Path | None,
@@ -130,6 +140,7 @@ def compile_command(
     prune: bool,
     scope: str | None,
     quiet: bool,
+    cache: bool,
 ) -> None:
     """Compile specs to libvirt XML: one resource to stdout, or one file each with -o."""
     if output_dir and check_dir:
@@ -140,7 +151,7 @@ def compile_command(
     # process: frozen, no garbage collection walks it again while thousands of specs are
     # read (1.6% of compiling 300 specs, in instructions).
     gc.freeze()
-    result = _compile_or_exit(paths, _resolve_scope(scope, paths).name, quiet=quiet)
+    result = _compile_or_exit(paths, _resolve_scope(scope, paths).name, quiet=quiet, cache=cache)
     if check_dir is not None:
         sys.exit(_check_golden(result.resources, check_dir, quiet))
     if output_dir is not None:
@@ -798,10 +809,18 @@ def schema() -> None:
 
 
 def _compile_or_exit(
-    paths: tuple[Path, ...], scope: str = DEFAULT_SCOPE, *, quiet: bool = False
+    paths: tuple[Path, ...], scope: str = DEFAULT_SCOPE, *, quiet: bool = False, cache: bool
 ) -> CompileResult:
-    with _file_progress(paths, "compiling", quiet) as progress:
-        result = compile_paths(paths, scope, progress)
+    """``cache``: use the compile cache (vmspec/compile_cache.py), if it can be opened."""
+    from vmspec.compile_cache import CompileCache
+
+    compile_cache = CompileCache.opened(scope) if cache else None
+    try:
+        with _file_progress(paths, "compiling", quiet) as progress:
+            result = compile_paths(paths, scope, progress, compile_cache)
+    finally:
+        if compile_cache is not None:
+            compile_cache.save()
     if not result.problems and not result.documents:
         _fail([], f"no spec documents found in {', '.join(map(str, paths))}", EXIT_USAGE)
     if result.problems:

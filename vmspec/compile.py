@@ -8,20 +8,47 @@ the output and not with the node trees of every spec read.
 
 from __future__ import annotations
 
+import functools
+import gc
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
-from vmspec.emit import domain_xml, resource_xml
 from vmspec.load import SourceDocument
 from vmspec.load.profiles import ProfileError, Profiles, is_profile, listed_profiles
 from vmspec.load.yaml_loader import load_file, spec_files
-from vmspec.lower import lower_virtual_machine
 from vmspec.lower.identity import domain_uuid, interface_macs
 from vmspec.lower.storage import WantedVolume, wanted_volumes
 from vmspec.problems import Finding, Problem
-from vmspec.schema import validate_document
 from vmspec.scope import DEFAULT_SCOPE
+
+if TYPE_CHECKING:
+    from vmspec.compile_cache import CompileCache
+
+
+@functools.cache
+def _compiler() -> SimpleNamespace:
+    """The schema, lowering and emitting, imported when a document first needs them: they
+    import the families, jsonschema and lxml (~90 ms), which a compile whose every
+    document is in the compile cache does without.
+
+    What these imports make (classes, the schema, the policy tables) lives as long as the
+    process: it is frozen, so that no garbage collection walks it again while thousands
+    of specs are compiled (a third of the time of 1,000 specs, where it was not)."""
+    from vmspec.emit import domain_xml, resource_xml
+    from vmspec.lower import lower_virtual_machine
+    from vmspec.schema import validate_document
+
+    gc.freeze()
+    return SimpleNamespace(
+        validate_document=validate_document,
+        lower_virtual_machine=lower_virtual_machine,
+        domain_xml=domain_xml,
+        resource_xml=resource_xml,
+    )
+
 
 VIRTUAL_MACHINE, STORAGE_POOL, NETWORK, VOLUME = (
     "VirtualMachine",
@@ -61,8 +88,10 @@ class ValidDocuments:
     command that reads specs (validate, compile, plan, apply, destroy) reads them here,
     so they all refuse the same specs."""
 
-    def __init__(self, paths: Iterable[Path]) -> None:
+    def __init__(self, paths: Iterable[Path], cache: CompileCache | None = None) -> None:
+        """``cache``: documents compiled before without a problem are not validated again."""
         self.paths = list(paths)
+        self.cache = cache
         self.problems: list[Problem] = []
         self.count = 0
         self._volume_creators: dict[tuple[str, str], str] = {}
@@ -102,7 +131,12 @@ class ValidDocuments:
         self.problems = list(dict.fromkeys(self.problems))
 
     def _add_profile(self, document: SourceDocument, profiles: Profiles) -> None:
-        self.problems.extend(validate_document(document))
+        cache = self.cache
+        if cache is None or cache.compiled(document.data) is None:
+            found = _compiler().validate_document(document)
+            self.problems.extend(found)
+            if cache is not None and not found:
+                cache.remember(document.data, b"")  # valid; a profile compiles to nothing
         self.problems.extend(profiles.add(document))
 
     def _checked(
@@ -117,7 +151,10 @@ class ValidDocuments:
         except ProfileError as error:
             self.problems.append(error.problem)
             return
-        found = validate_document(document)
+        if self.cache is not None and self.cache.compiled(document.data) is not None:
+            found = []  # it compiled before, without a finding: it is valid
+        else:
+            found = _compiler().validate_document(document)
         if found:
             self.problems.extend(found)
         elif self._unique(document, first_place):
@@ -195,10 +232,12 @@ def compile_paths(
     paths: Iterable[Path],
     scope: str = DEFAULT_SCOPE,
     progress: Callable[[str], None] | None = None,
+    cache: CompileCache | None = None,
 ) -> CompileResult:
     """``progress``, when given, is called with each valid document's file as its turn
-    comes (the CLI's progress bar)."""
-    documents = ValidDocuments(paths)
+    comes (the CLI's progress bar). ``cache``: where documents compiled before are
+    found and those compiled now are kept (vmspec/compile_cache.py); the caller saves it."""
+    documents = ValidDocuments(paths, cache)
     resources: list[CompiledResource] = []
     pool_paths: dict[str, str] = {}
     volumes: dict[tuple[str, str], tuple[SourceDocument, WantedVolume]] = {}
@@ -208,25 +247,21 @@ def compile_paths(
         data, kind = document.data, document.data["kind"]
         name = data["metadata"]["name"]
         if kind == VIRTUAL_MACHINE:
-            xml = domain_xml(lower_virtual_machine(data, scope=scope))
             volumes.update(
                 ((volume.pool, volume.name), (document, volume))
                 for _, volume in wanted_volumes(data)
             )
-        # Pools and networks are imported here, when a file holds one: their config
-        # classes (14 dataclasses) would add ~8 ms to every `vmspec compile ONE.yaml`.
         elif kind == STORAGE_POOL:
-            from vmspec.lower.pool import lower_storage_pool
+            from vmspec.lower.policy import pool_path
 
-            pool = lower_storage_pool(data, scope)
-            pool_paths[name] = pool.target.path
-            xml = resource_xml(pool)
-        elif kind == NETWORK:
-            from vmspec.lower.network import lower_network
-
-            xml = resource_xml(lower_network(data, scope))
-        else:
+            pool_paths[name] = pool_path(data["spec"])  # what lower_storage_pool's target says
+        elif kind != NETWORK:
             continue  # an Inventory says where specs go, not what libvirt defines
+        xml = cache.compiled(data) if cache is not None else None
+        if xml is None:
+            xml = _compiled(data, scope)
+            if cache is not None:
+                cache.remember(data, xml)
         resources.append(CompiledResource(kind, name, document.file, xml))
     for (pool, name), (document, volume) in sorted(volumes.items()):
         # A volume's XML names its backing volume's path, which only a declared pool knows.
@@ -234,6 +269,23 @@ def compile_paths(
             backing = (
                 f"{pool_paths[pool]}/{volume.backing_volume}" if volume.backing_volume else None
             )
-            xml = resource_xml(volume.config(backing))
+            xml = _compiler().resource_xml(volume.config(backing))
             resources.append(CompiledResource(VOLUME, f"{pool}/{name}", document.file, xml))
     return CompileResult(resources, documents.problems, documents.count)
+
+
+def _compiled(data: dict, scope: str) -> bytes:
+    """One valid document's XML: lowered to config objects, then emitted."""
+    compiler = _compiler()
+    kind = data["kind"]
+    if kind == VIRTUAL_MACHINE:
+        return compiler.domain_xml(compiler.lower_virtual_machine(data, scope=scope))
+    # Pools and networks are imported here, when a file holds one: their config
+    # classes (14 dataclasses) would add ~8 ms to every `vmspec compile ONE.yaml`.
+    if kind == STORAGE_POOL:
+        from vmspec.lower.pool import lower_storage_pool
+
+        return compiler.resource_xml(lower_storage_pool(data, scope))
+    from vmspec.lower.network import lower_network
+
+    return compiler.resource_xml(lower_network(data, scope))

@@ -47,12 +47,12 @@ import re
 import stat
 import sys
 from collections.abc import Iterable
-from functools import cache
 from pathlib import Path
 from typing import Any
 
+from vmspec.caches import NO_CACHE_VARIABLE, cache_root, code_version, installed_packages
+
 FORMAT = 1
-NO_CACHE_VARIABLE = "VMSPEC_NO_CACHE"
 # What a shell sets by itself as it goes: the same command in another shell is still
 # the same plan. Everything else in the environment is an input.
 SHELL_VARIABLES = frozenset({"PWD", "OLDPWD", "SHLVL", "_", "LINES", "COLUMNS"})
@@ -62,39 +62,6 @@ PARALLEL_HOSTS = 8  # hosts of an inventory read at once by a replay
 SECRET_NAME = re.compile(r"PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN", re.IGNORECASE)
 SECRET_LENGTH_THAT_MATTERS = 8  # VNC uses the first 8 characters (vmspec/host/secrets.py)
 KEPT_MEMOS = 64  # the newest; each command line and environment has its own
-
-
-def cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
-    return Path(base) / "vmspec"
-
-
-@cache
-def code_version() -> str:
-    """vmspec's version and the size and time of each of its files: an edited checkout
-    lowers and compares differently, and must not reuse what the old code found."""
-    import vmspec
-
-    digest = hashlib.sha256(vmspec.__version__.encode())
-    root = Path(vmspec.__file__).parent
-    for folder, subfolders, files in os.walk(root):
-        subfolders[:] = sorted(name for name in subfolders if name != "__pycache__")
-        for name in sorted(files):
-            if name.endswith((".py", ".json")):
-                status = os.stat(os.path.join(folder, name))
-                digest.update(f"{folder}/{name}:{status.st_size}:{status.st_mtime_ns};".encode())
-    return digest.hexdigest()
-
-
-def _installed_packages() -> list[object]:
-    """The Python and its package folders as they are: installing, upgrading or removing
-    a package (PyYAML, lxml, libvirt-python...) changes its folder's time."""
-    folders = []
-    for folder in sys.path:
-        if folder.endswith(("site-packages", "dist-packages")):
-            with contextlib.suppress(OSError):
-                folders.append([folder, os.stat(folder).st_mtime_ns])
-    return [sys.version, folders]
 
 
 def memo_path(arguments: list[str]) -> Path:
@@ -108,7 +75,7 @@ def memo_path(arguments: list[str]) -> Path:
         [
             FORMAT,
             code_version(),
-            _installed_packages(),
+            installed_packages(),
             arguments,
             os.getcwd(),
             environment,

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from vmspec.config.volume import (
-    StorageVolume,
-    VolumeBackingStore,
-    VolumeFormat,
-    VolumeSize,
-    VolumeTarget,
-)
-from vmspec.families.disk.policy import created_format
 from vmspec.units import size_in_kib
+
+if TYPE_CHECKING:
+    from vmspec.config.volume import StorageVolume
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +24,16 @@ class WantedVolume:
     def config(self, backing_path: str | None, *, thick: bool = False) -> StorageVolume:
         """The volume XML; the backing volume's path is the pool's to say (plan looks it up).
         ``thick``: allocate it all up front, for pools where thin means something else (LVM)."""
+        # Imported here: the config classes import lxml, which a compile whose VMs come
+        # from the compile cache never needs to read their volumes.
+        from vmspec.config.volume import (
+            StorageVolume,
+            VolumeBackingStore,
+            VolumeFormat,
+            VolumeSize,
+            VolumeTarget,
+        )
+
         backing = None
         if self.backing_volume is not None:
             # qcow2 keeps the backing chain itself; its format is stated, never probed.
@@ -52,6 +57,10 @@ def wanted_volumes(document: dict[str, Any]) -> list[tuple[tuple[str | int, ...]
         volume = disk.get("volume")
         if not volume or "create" not in volume:
             continue
+        # Imported here: it imports every family, which a VM without a volume to
+        # create, taken from the compile cache, never needs.
+        from vmspec.families.disk.policy import created_format
+
         create = volume["create"]
         volume_format = created_format(disk)
         found.append(
