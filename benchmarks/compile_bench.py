@@ -3,16 +3,20 @@
 For each N: N typical specs (4 disks, 2 NICs, VNC, labels) in a temporary folder, then,
 interleaved, the median of --repeat runs of each of:
 
-- `vmspec compile DIR -o OUT`, as a user runs it: OUT empty (every file written), and
-  OUT current (every file read and compared, none written);
+- `vmspec compile DIR -o OUT`, as a user runs it again, with the compile cache a first
+  run filled (its own cache folder): OUT empty (every file written), OUT current (every
+  file read and compared, none written), and OUT current after one spec was edited
+  (that one compiled, the others from the cache);
+- the same with `--no-cache`, every document validated, lowered and emitted (what a
+  first run, or a run after vmspec itself changed, does): OUT empty and OUT current;
 - the floor, compile_floor.py: PyYAML's C loader on the same specs with their profiles
   merged in, lxml parse + serialize of the XML vmspec wrote with the marker's hash
   computed again; without writing, and writing the XML files (plain writes), which must
   be vmspec's bytes.
 
 Once: `virt-install --connect test:///default --print-xml` for --virt-install-vms VMs, one
-call per VM as people make it; and `vmspec compile -o` of one spec, the fixed cost taken
-out of the growth figure. Peak memory: each process's max RSS, from GNU time.
+call per VM as people make it; and `vmspec compile -o --no-cache` of one spec, the fixed
+cost taken out of the growth figure. Peak memory: each process's max RSS, from GNU time.
 
     .venv/bin/python benchmarks/compile_bench.py [--quick] [--sizes N ...] [--profiles] [--json FILE]
 """
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -42,6 +47,17 @@ from measure import (
 )
 
 FLOOR = str(Path(__file__).with_name("compile_floor.py"))
+# What is timed for each N: vmspec with its compile cache (filled by a first run) and
+# without it (--no-cache: every document validated, lowered and emitted), and the floor.
+MEASURED = (
+    "compile_new",  # OUT empty, every document from the cache
+    "compile_current",  # OUT current, every document from the cache
+    "compile_one_edit",  # OUT current, one spec edited since the last run
+    "full_new",  # OUT empty, --no-cache
+    "full_current",  # OUT current, --no-cache
+    "floor_read",
+    "floor_write",
+)
 # run_benchmark's arguments for a full run, and for --quick (a smoke run).
 FULL = {"sizes": [100, 1000, 10000], "repeat": 5, "virt_install_vms": 20}
 QUICK = {"sizes": [50, 500], "repeat": 1, "virt_install_vms": 3}
@@ -179,20 +195,23 @@ def write_specs(folder: Path, count: int, profiles: bool = False) -> None:
 def measure_size(work: Path, count: int, repeat: int, profiles: bool) -> dict[str, Any]:
     specs, current = work / f"specs-{count}", work / f"current-{count}"
     write_specs(specs, count, profiles)
-    run([VMSPEC, "compile", str(specs), "-o", str(current)])  # warms caches; OUT for "current"
-    seconds: dict[str, list[float]] = {
-        key: [] for key in ("compile_new", "compile_current", "floor_read", "floor_write")
-    }
+    compile_into = [VMSPEC, "compile", str(specs), "-o"]
+    run([*compile_into, str(current)])  # fills the compile cache, and OUT for "current"
+    seconds: dict[str, list[float]] = {key: [] for key in MEASURED}
     compile_rss, floor_rss = [], []
     for attempt in range(repeat):
         fresh = work / f"new-{count}-{attempt}"
-        result = run([VMSPEC, "compile", str(specs), "-o", str(fresh)], memory=True)
-        seconds["compile_new"].append(result.seconds)
+        seconds["compile_new"].append(run([*compile_into, str(fresh)]).seconds)
+        shutil.rmtree(fresh)
+        seconds["compile_current"].append(run([*compile_into, str(current)]).seconds)
+        # A commit that edits one spec: that one is compiled, the others come from the cache.
+        _edit_one_spec(specs, count, attempt)
+        seconds["compile_one_edit"].append(run([*compile_into, str(current)]).seconds)
+        result = run([*compile_into, str(fresh), "--no-cache"], memory=True)
+        seconds["full_new"].append(result.seconds)
         compile_rss.append(result.max_rss_bytes)
         shutil.rmtree(fresh)
-        seconds["compile_current"].append(
-            run([VMSPEC, "compile", str(specs), "-o", str(current)]).seconds
-        )
+        seconds["full_current"].append(run([*compile_into, str(current), "--no-cache"]).seconds)
         seconds["floor_read"].append(run([PYTHON, FLOOR, str(specs), str(current)]).seconds)
         result = run([PYTHON, FLOOR, str(specs), str(current), "-o", str(fresh)], memory=True)
         seconds["floor_write"].append(result.seconds)
@@ -212,6 +231,16 @@ def measure_size(work: Path, count: int, repeat: int, profiles: bool) -> dict[st
     }
 
 
+def _edit_one_spec(specs: Path, count: int, attempt: int) -> None:
+    """Another VM each time, its memory one GiB more: its XML changes."""
+    vm = typical_vm(1 + attempt * 7919 % count)
+    path = specs / f"{vm['name']}.yaml"
+    text = path.read_text()
+    path.write_text(
+        text.replace(f"memory: {vm['memory']}GiB", f"memory: {vm['memory'] + attempt + 1}GiB")
+    )
+
+
 def _same_files(floor: Path, vmspec: Path) -> None:
     names = sorted(path.name for path in vmspec.glob("*.xml"))
     assert names == sorted(path.name for path in floor.glob("*.xml")), "the floor wrote other files"
@@ -220,15 +249,17 @@ def _same_files(floor: Path, vmspec: Path) -> None:
 
 
 def measure_fixed_cost(work: Path, repeat: int, profiles: bool) -> float:
-    """`vmspec compile -o` of one spec: start-up and the rest that does not grow with N."""
+    """`vmspec compile -o --no-cache` of one spec: start-up and the rest that does not
+    grow with N in a full compile."""
     specs = work / "specs-1"
     write_specs(specs, 1, profiles)
     seconds = []
     for attempt in range(repeat + 1):
         fresh = work / f"new-1-{attempt}"
-        seconds.append(run([VMSPEC, "compile", str(specs), "-o", str(fresh)]).seconds)
+        command = [VMSPEC, "compile", str(specs), "-o", str(fresh), "--no-cache"]
+        seconds.append(run(command).seconds)
         shutil.rmtree(fresh)
-    return median(seconds[1:])  # the first run warms the caches
+    return median(seconds[1:])  # the first run warms the OS's caches
 
 
 def measure_virt_install(work: Path, count: int) -> dict[str, Any]:
@@ -254,6 +285,9 @@ def run_benchmark(
         raise ValueError("give at least two sizes: growth compares the two largest")
     with tempfile.TemporaryDirectory(prefix="vmspec-bench-") as directory:
         work = Path(directory)
+        # A compile cache of this run's own, never the user's (vmspec/compile_cache.py).
+        os.environ["XDG_CACHE_HOME"] = str(work / "cache")
+        os.environ.pop("VMSPEC_NO_CACHE", None)
         virt_install = measure_virt_install(work, virt_install_vms)
         fixed = measure_fixed_cost(work, repeat, profiles)
         rows = [measure_size(work, count, repeat, profiles) for count in sizes]
@@ -261,18 +295,20 @@ def run_benchmark(
 
 
 def growth(results: dict[str, Any]) -> tuple[float, float]:
-    """Per-spec time of the largest N over the next largest: raw, and net of the fixed cost."""
+    """Per-spec time of the largest N over the next largest, in a full compile (every
+    document compiled): raw, and net of the fixed cost."""
     small, large = results["sizes"][-2], results["sizes"][-1]
     fixed = results["fixed_cost_s"]
 
     def per_spec(row: dict[str, Any], cost: float) -> float:
-        return (row["compile_new_s"] - cost) / row["specs"]
+        return (row["full_new_s"] - cost) / row["specs"]
 
     return per_spec(large, 0) / per_spec(small, 0), per_spec(large, fixed) / per_spec(small, fixed)
 
 
 def memory_growth(results: dict[str, Any]) -> float:
-    """Extra max RSS from the next largest N to the largest, per extra byte of XML held."""
+    """Extra max RSS from the next largest N to the largest, per extra byte of XML held
+    (a full compile: the config objects of every document are made)."""
     small, large = results["sizes"][-2], results["sizes"][-1]
     extra_rss = large["compile_max_rss_bytes"] - small["compile_max_rss_bytes"]
     return extra_rss / (large["output_bytes"] - small["output_bytes"])
@@ -281,25 +317,41 @@ def memory_growth(results: dict[str, Any]) -> float:
 def goals(results: dict[str, Any]) -> list[list[object]]:
     large = results["sizes"][-1]
     n = f"N = {large['specs']:,}"
-    ratios = (
-        large["compile_new_s"] / large["floor_write_s"],
-        large["compile_current_s"] / large["floor_read_s"],
+
+    def ratios(new: str, current: str) -> tuple[float, float]:
+        return (
+            large[f"{new}_s"] / large["floor_write_s"],
+            large[f"{current}_s"] / large["floor_read_s"],
+        )
+
+    cached = (
+        *ratios("compile_new", "compile_current"),
+        ratios("compile_new", "compile_one_edit")[1],
     )
-    speedup = results["virt_install"]["per_vm_s"] / (large["compile_new_s"] / large["specs"])
+    full = ratios("full_new", "full_current")
+    speedup = results["virt_install"]["per_vm_s"] / (large["full_new_s"] / large["specs"])
     raw, net = growth(results)
     per_byte = memory_growth(results)
     small = results["sizes"][-2]["specs"]
     return [
         goal_line(
-            f"compile within 3{TIMES} the floor ({n})",
-            f"{times(ratios[0])} (OUT empty, floor writing), {times(ratios[1])} (OUT current, floor not writing)",
-            max(ratios) <= 3,
+            f"compile within 3{TIMES} the floor ({n}), as a repository compiles it again",
+            f"{times(cached[0])} (OUT empty), {times(cached[1])} (OUT current), "
+            f"{times(cached[2])} (one spec edited, OUT current)",
+            max(cached) <= 3,
         ),
         goal_line(
-            f"≥ 300{TIMES} faster per VM than virt-install ({n})", times(speedup, 0), speedup >= 300
+            f"the same with every document compiled (--no-cache, or a first run) ({n})",
+            f"{times(full[0])} (OUT empty, floor writing), {times(full[1])} (OUT current, floor not writing)",
+            max(full) <= 3,
         ),
         goal_line(
-            f"linear: per-spec time {large['specs']:,} / {small:,} ≤ 1.2",
+            f"≥ 300{TIMES} faster per VM than virt-install, every document compiled ({n})",
+            times(speedup, 0),
+            speedup >= 300,
+        ),
+        goal_line(
+            f"linear: per-spec time {large['specs']:,} / {small:,} ≤ 1.2 (full compile)",
             f"{net:.2f} net of the fixed cost of one spec ({raw:.2f} raw)",
             net <= 1.2,
         ),
@@ -313,21 +365,32 @@ def goals(results: dict[str, Any]) -> list[list[object]]:
 
 def report(results: dict[str, Any]) -> str:
     per_vm_virt_install = results["virt_install"]["per_vm_s"]
-    throughput, memory = [], []
+    cached, full, memory = [], [], []
     for row in results["sizes"]:
         count = row["specs"]
-        throughput.append(
+        cached.append(
             [
                 f"{count:,}",
                 duration(row["compile_new_s"]),
-                f"{count / row['compile_new_s']:,.0f}",
-                duration(row["floor_write_s"]),
                 times(row["compile_new_s"] / row["floor_write_s"]),
                 duration(row["compile_current_s"]),
-                duration(row["floor_read_s"]),
                 times(row["compile_current_s"] / row["floor_read_s"]),
-                f"{row['compile_new_s'] / count * 1000:.2f} ms",
-                times(per_vm_virt_install / (row["compile_new_s"] / count), 0),
+                duration(row["compile_one_edit_s"]),
+                times(row["compile_one_edit_s"] / row["floor_read_s"]),
+                duration(row["floor_write_s"]),
+                duration(row["floor_read_s"]),
+            ]
+        )
+        full.append(
+            [
+                f"{count:,}",
+                duration(row["full_new_s"]),
+                f"{count / row['full_new_s']:,.0f}",
+                times(row["full_new_s"] / row["floor_write_s"]),
+                duration(row["full_current_s"]),
+                times(row["full_current_s"] / row["floor_read_s"]),
+                f"{row['full_new_s'] / count * 1000:.2f} ms",
+                times(per_vm_virt_install / (row["full_new_s"] / count), 0),
             ]
         )
         memory.append(
@@ -341,28 +404,42 @@ def report(results: dict[str, Any]) -> str:
     virt_install = results["virt_install"]
     return "\n\n".join(
         [
-            f"### Compile throughput (median of {results['repeat']} runs each)",
+            f"### Compile again, with the compile cache (median of {results['repeat']} runs each)",
             markdown_table(
                 [
                     "specs",
-                    "compile, OUT empty",
-                    "specs/s",
-                    "floor, writing",
+                    "OUT empty",
                     "ratio",
-                    "compile, OUT current",
+                    "OUT current",
+                    "ratio",
+                    "one spec edited",
+                    "ratio",
+                    "floor, writing",
                     "floor, not writing",
+                ],
+                cached,
+            ),
+            "### Every document compiled (--no-cache)",
+            markdown_table(
+                [
+                    "specs",
+                    "OUT empty",
+                    "specs/s",
+                    "ratio",
+                    "OUT current",
                     "ratio",
                     "per VM",
                     "vs virt-install",
                 ],
-                throughput,
+                full,
             ),
             f"virt-install --print-xml: {duration(per_vm_virt_install)} per VM "
-            f"(median of {virt_install['vms']} calls). `vmspec compile -o` of one spec: "
-            f"{duration(results['fixed_cost_s'])}, "
+            f"(median of {virt_install['vms']} calls). `vmspec compile -o --no-cache` of one "
+            f"spec: {duration(results['fixed_cost_s'])}, "
             f"{times(per_vm_virt_install / results['fixed_cost_s'], 1)} faster call for call. "
-            "Per VM: the whole CLI's time over N.",
-            "### Peak memory (max RSS of the process)",
+            "Per VM: the whole CLI's time over N. Ratios: to the floor writing (OUT empty) or "
+            "not writing (OUT current).",
+            "### Peak memory (max RSS of the process, full compile)",
             markdown_table(["specs", "vmspec compile", "floor, writing", "XML written"], memory),
             goal_table(goals(results)),
         ]
