@@ -73,9 +73,9 @@ def compiled(specs: Path, *options: str) -> tuple[dict[str, bytes], set[str]]:
     """What `vmspec compile SPECS -o OUT` wrote (a fresh OUT), and the modules it imported."""
     out = specs.parent / "out"
     shutil.rmtree(out, ignore_errors=True)
+    command = ["compile", str(specs), "-o", str(out), "-q", *options]
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "vmspec", "compile", str(specs)]
-        + ["-o", str(out), "-q", *options],
+        [sys.executable, "-X", "importtime", "-m", "vmspec", *command],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -198,7 +198,7 @@ def test_entries_of_another_vmspec_are_dropped(specs, monkeypatch):
     assert cache is not None and cache.compiled(data) is not None
     cache.save()
     # Another checkout or version of vmspec: its code digest differs.
-    monkeypatch.setattr(compile_cache, "code_version", lambda: "another vmspec")
+    monkeypatch.setattr(compile_cache, "code_content", lambda: "another vmspec")
     cache = CompileCache.opened(DEFAULT_SCOPE)
     assert cache is not None and cache.compiled(data) is None
     cache.save()
@@ -241,3 +241,43 @@ def _alpha_data(specs: Path) -> dict:
     from vmspec.compile import ValidDocuments
 
     return next(d.data for d in ValidDocuments([specs]) if d.data["metadata"]["name"] == "alpha")
+
+
+def test_the_same_vmspec_installed_afresh_keeps_its_entries_and_an_edited_one_does_not(tmp_path):
+    """A CI job installs the same release into a fresh folder each time (new file times):
+    the compile cache it restores must still count as its own."""
+    import os
+
+    def content_digest(folder: Path) -> str:
+        return subprocess.run(
+            [sys.executable, "-c", "from vmspec.caches import code_content; print(code_content())"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(folder)},
+            cwd=tmp_path,
+        ).stdout.strip()
+
+    installed = tmp_path / "install-1"
+    shutil.copytree(
+        REPO / "vmspec", installed / "vmspec", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    first = content_digest(installed)
+    assert (
+        first
+        and str(installed)
+        in subprocess.run(
+            [sys.executable, "-c", "import vmspec; print(vmspec.__file__)"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(installed)},
+            cwd=tmp_path,
+        ).stdout
+    )  # the copy is what ran
+    for path in (installed / "vmspec").rglob("*.py"):
+        os.utime(path, (1, 1))  # as if installed at another time
+    assert content_digest(installed) == first
+    emit = installed / "vmspec" / "emit.py"
+    emit.write_text(emit.read_text() + "\n# edited\n")
+    assert content_digest(installed) != first

@@ -4,7 +4,8 @@ of reading the YAML and writing the XML with nothing else done).
 
 Validating, lowering and emitting a document is a function of its data (the VM with
 its profiles laid in), the scope, and the code that runs: vmspec's own files and the
-installed packages (lxml writes the XML). Nothing else is read: no host, no file named
+installed packages (lxml writes the XML), each by content and version, so that a CI job
+that installs the same release afresh and restores the cache finds its entries. Nothing else is read: no host, no file named
 in the spec (a password is read by apply, never by compile). So the XML of a document
 that validated without a single finding is kept under a digest of exactly those
 inputs, and the same document compiles next time to those bytes without being
@@ -34,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from vmspec.caches import NO_CACHE_VARIABLE, cache_root, code_version, installed_packages
+from vmspec.caches import NO_CACHE_VARIABLE, cache_root, code_content, installed_distributions
 
 FORMAT = 1
 KEPT_ENTRIES = 20_000  # about 50 MB of XML: every spec of a large repository, and then some
@@ -138,7 +139,7 @@ class CompileCache:
 def _connect(path: Path) -> sqlite3.Connection:
     """The store, made if missing, emptied if another vmspec (or format) wrote it, and
     deleted and made again if it is not a database any more."""
-    context = repr([FORMAT, code_version(), installed_packages()])
+    context = repr([FORMAT, code_content(), installed_distributions()])
     for attempt in range(2):
         made = not path.exists()
         connection = sqlite3.connect(path, timeout=LOCK_TIMEOUT_SECONDS, isolation_level=None)
