@@ -5,6 +5,7 @@ files with its own cache folder; a damaged cache is damaged for real."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -246,38 +247,27 @@ def _alpha_data(specs: Path) -> dict:
 def test_the_same_vmspec_installed_afresh_keeps_its_entries_and_an_edited_one_does_not(tmp_path):
     """A CI job installs the same release into a fresh folder each time (new file times):
     the compile cache it restores must still count as its own."""
-    import os
-
-    def content_digest(folder: Path) -> str:
-        return subprocess.run(
-            [sys.executable, "-c", "from vmspec.caches import code_content; print(code_content())"],
-            capture_output=True,
-            text=True,
-            check=True,
-            env={**os.environ, "PYTHONPATH": str(folder)},
-            cwd=tmp_path,
-        ).stdout.strip()
-
-    installed = tmp_path / "install-1"
+    installed = tmp_path / "install"
     shutil.copytree(
         REPO / "vmspec", installed / "vmspec", ignore=shutil.ignore_patterns("__pycache__")
     )
-    first = content_digest(installed)
-    assert (
-        first
-        and str(installed)
-        in subprocess.run(
-            [sys.executable, "-c", "import vmspec; print(vmspec.__file__)"],
+
+    def printed_by_the_copy(code: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-c", code],
             capture_output=True,
             text=True,
             check=True,
             env={**os.environ, "PYTHONPATH": str(installed)},
             cwd=tmp_path,
-        ).stdout
-    )  # the copy is what ran
+        ).stdout.strip()
+
+    assert printed_by_the_copy("import vmspec; print(vmspec.__file__)").startswith(str(installed))
+    digest = "from vmspec.caches import code_content; print(code_content())"
+    first = printed_by_the_copy(digest)
     for path in (installed / "vmspec").rglob("*.py"):
         os.utime(path, (1, 1))  # as if installed at another time
-    assert content_digest(installed) == first
+    assert printed_by_the_copy(digest) == first
     emit = installed / "vmspec" / "emit.py"
     emit.write_text(emit.read_text() + "\n# edited\n")
-    assert content_digest(installed) != first
+    assert printed_by_the_copy(digest) != first

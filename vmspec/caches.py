@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import os
 import sys
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
@@ -22,6 +23,23 @@ def cache_root() -> Path:
     return Path(base) / "vmspec"
 
 
+def _code_files() -> Iterator[tuple[str, str]]:
+    """(path relative to the package, path) of each of vmspec's .py and .json files."""
+    import vmspec
+
+    root = os.path.dirname(vmspec.__file__)
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = sorted(name for name in subfolders if name != "__pycache__")
+        for name in sorted(files):
+            if name.endswith((".py", ".json")):
+                path = os.path.join(folder, name)
+                yield os.path.relpath(path, root), path
+
+
+def _package_folders() -> Iterator[str]:
+    return (folder for folder in sys.path if folder.endswith(("site-packages", "dist-packages")))
+
+
 @cache
 def code_version() -> str:
     """vmspec's version and the size and time of each of its files: an edited checkout
@@ -29,13 +47,9 @@ def code_version() -> str:
     import vmspec
 
     digest = hashlib.sha256(vmspec.__version__.encode())
-    root = Path(vmspec.__file__).parent
-    for folder, subfolders, files in os.walk(root):
-        subfolders[:] = sorted(name for name in subfolders if name != "__pycache__")
-        for name in sorted(files):
-            if name.endswith((".py", ".json")):
-                status = os.stat(os.path.join(folder, name))
-                digest.update(f"{folder}/{name}:{status.st_size}:{status.st_mtime_ns};".encode())
+    for name, path in _code_files():
+        status = os.stat(path)
+        digest.update(f"{name}:{status.st_size}:{status.st_mtime_ns};".encode())
     return digest.hexdigest()
 
 
@@ -43,10 +57,9 @@ def installed_packages() -> list[object]:
     """The Python and its package folders as they are: installing, upgrading or removing
     a package (PyYAML, lxml, libvirt-python...) changes its folder's time."""
     folders = []
-    for folder in sys.path:
-        if folder.endswith(("site-packages", "dist-packages")):
-            with contextlib.suppress(OSError):
-                folders.append([folder, os.stat(folder).st_mtime_ns])
+    for folder in _package_folders():
+        with contextlib.suppress(OSError):
+            folders.append([folder, os.stat(folder).st_mtime_ns])
     return [sys.version, folders]
 
 
@@ -58,16 +71,11 @@ def code_content() -> str:
     import vmspec
 
     digest = hashlib.sha256(vmspec.__version__.encode())
-    root = Path(vmspec.__file__).parent
-    for folder, subfolders, files in os.walk(root):
-        subfolders[:] = sorted(name for name in subfolders if name != "__pycache__")
-        for name in sorted(files):
-            if name.endswith((".py", ".json")):
-                path = os.path.join(folder, name)
-                with open(path, "rb") as file:
-                    content = file.read()
-                digest.update(f"{os.path.relpath(path, root)}:{len(content)};".encode())
-                digest.update(content)
+    for name, path in _code_files():
+        with open(path, "rb") as file:
+            content = file.read()
+        digest.update(f"{name}:{len(content)};".encode())
+        digest.update(content)
     return digest.hexdigest()
 
 
@@ -76,10 +84,9 @@ def installed_distributions() -> list[str]:
     folder's name, lxml-5.3.0.dist-info): what a fresh install of the same versions
     reproduces, unlike the folders' times."""
     names = [sys.version]
-    for folder in sys.path:
-        if folder.endswith(("site-packages", "dist-packages")):
-            with contextlib.suppress(OSError):
-                names += sorted(
-                    entry.name for entry in os.scandir(folder) if entry.name.endswith(".dist-info")
-                )
+    for folder in _package_folders():
+        with contextlib.suppress(OSError):
+            names += sorted(
+                entry.name for entry in os.scandir(folder) if entry.name.endswith(".dist-info")
+            )
     return names
