@@ -73,17 +73,25 @@ metadata:
   description: "generated for the compile benchmark"
 spec:
 """
-# The CD-ROM, the NICs and the display, the same in every typical VM.
-_SHARED = """\
+# The CD-ROM, the same in every typical VM.
+_CDROM = """\
     - target: sda
       bus: sata
       device: cdrom
       file: {images}/debian-12.iso
       readonly: true
+"""
+# The NICs: their MACs are set, because a thousand VMs' derived MACs (24 bits) start to
+# collide from a few thousand, which vmspec refuses (10,000 VMs would have 14 pairs).
+_NICS = """\
   interfaces:
     - network: default
+      mac: "{mac0}"
     - bridge: br0
       model: virtio
+      mac: "{mac1}"
+"""
+_DISPLAY = """\
   graphics:
     - type: vnc
       listen: 127.0.0.1
@@ -109,7 +117,9 @@ SPEC = (
       file: {images}/{name}-scratch.img
       format: raw
 """
-    + _SHARED
+    + _CDROM
+    + _NICS
+    + _DISPLAY
 )
 
 
@@ -133,7 +143,14 @@ spec:
     - target: vdc
       format: raw
 """
-    + _SHARED
+    + _CDROM
+    + """\
+  interfaces:
+    - network: default
+    - bridge: br0
+      model: virtio
+"""
+    + _DISPLAY
 )
 SPEC_WITH_PROFILE = (
     _HEADER
@@ -148,6 +165,9 @@ SPEC_WITH_PROFILE = (
       file: {images}/{name}-data.qcow2
     - target: vdc
       file: {images}/{name}-scratch.img
+  interfaces:  # merged into the profile's by position
+    - mac: "{mac0}"
+    - mac: "{mac1}"
 """
 )
 
@@ -159,6 +179,9 @@ def typical_vm(index: int) -> dict[str, Any]:
         "tier": ("frontend", "backend")[index % 2],
         "memory": 2 + index % 7,
         "vcpus": 1 + index % 4,
+        # QEMU's prefix, then the index: unique up to 16 million VMs.
+        "mac0": f"52:54:00:{index >> 16 & 255:02x}:{index >> 8 & 255:02x}:{index & 255:02x}",
+        "mac1": f"52:54:01:{index >> 16 & 255:02x}:{index >> 8 & 255:02x}:{index & 255:02x}",
     }
 
 
@@ -177,7 +200,8 @@ def virt_install_command(vm: dict[str, Any], images: Path) -> list[str]:
         *("--disk", f"path={images}/{name}-scratch.img,bus=virtio,target.dev=vdc,format=raw"),
         "--disk",
         f"path={images}/debian-12.iso,device=cdrom,bus=sata,target.dev=sda,readonly=on",
-        *("--network", "network=default", "--network", "bridge=br0,model=virtio"),
+        *("--network", f"network=default,mac={vm['mac0']}"),
+        *("--network", f"bridge=br0,model=virtio,mac={vm['mac1']}"),
         *("--graphics", "vnc,listen=127.0.0.1"),
     ]
 

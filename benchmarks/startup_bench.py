@@ -1,9 +1,10 @@
 """Start-up (goal 2 of the benchmarks issue): one spec through the CLI.
 
-- `vmspec compile ONE.yaml` (XML to stdout) as a subprocess, as a user runs it: the
-  median of --runs runs after one warm-up; `python -c pass` beside it, the interpreter's
-  own share;
-- `python -X importtime -m vmspec compile ONE.yaml`, --runs times: the modules that
+- `vmspec compile ONE.yaml --no-cache` (XML to stdout) as a subprocess, as a user runs it
+  the first time (the spec validated, lowered and emitted): the median of --runs runs
+  after one warm-up; `python -c pass` beside it, the interpreter's own share; and the
+  same spec compiled again, from the compile cache (its own cache folder);
+- `python -X importtime -m vmspec compile ONE.yaml --no-cache`, --runs times: the modules that
   vmspec's own modules import (each with everything it pulls in: cumulative time), and
   vmspec's own modules (their own time), medians over the runs.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import tempfile
 from collections import defaultdict
@@ -98,19 +100,25 @@ def import_costs(runs: list[dict[tuple[str, str], tuple[int, int]]]) -> dict[str
 
 def run_benchmark(runs: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="vmspec-bench-") as directory:
+        os.environ["XDG_CACHE_HOME"] = str(Path(directory) / "cache")  # not the user's
+        os.environ.pop("VMSPEC_NO_CACHE", None)
         spec = Path(directory) / "one.yaml"
         spec.write_text(SPEC.format(images=IMAGES, **typical_vm(1)))
         command = [VMSPEC, "compile", str(spec)]
-        run(command)  # warm-up: page cache and .pyc files
-        cli = [run(command) for _ in range(runs)]
+        run(command)  # warm-up: page cache and .pyc files; fills the compile cache
+        cli = [run([*command, "--no-cache"]) for _ in range(runs)]
+        cached = [run(command) for _ in range(runs)]
         interpreter = [run([PYTHON, "-c", "pass"]) for _ in range(runs)]
         importtime = [PYTHON, "-X", "importtime", "-m", "vmspec", "compile", str(spec)]
-        traces = [import_edges(run(importtime).stderr.decode()) for _ in range(runs)]
+        traces = [
+            import_edges(run([*importtime, "--no-cache"]).stderr.decode()) for _ in range(runs)
+        ]
     return {
         "runs": runs,
         "cli_median_s": median([item.seconds for item in cli]),
         "cli_min_s": min(item.seconds for item in cli),
         "cli_cpu_median_s": median([item.cpu_seconds for item in cli]),
+        "cached_median_s": median([item.seconds for item in cached]),
         "interpreter_median_s": median([item.seconds for item in interpreter]),
         "interpreter_cpu_median_s": median([item.cpu_seconds for item in interpreter]),
         "imports": import_costs(traces),
@@ -121,7 +129,9 @@ def goals(results: dict[str, Any]) -> list[list[object]]:
     seconds = results["cli_median_s"]
     return [
         goal_line(
-            "one spec through the CLI under 200 ms", duration(seconds), seconds < GOAL_SECONDS
+            "one spec through the CLI under 200 ms (compiled in full)",
+            duration(seconds),
+            seconds < GOAL_SECONDS,
         )
     ]
 
@@ -132,12 +142,16 @@ def report(results: dict[str, Any], top: int = 10) -> str:
         ["what", "median"],
         [
             [
-                f"`vmspec compile ONE.yaml` (min {duration(results['cli_min_s'])})",
+                f"`vmspec compile ONE.yaml --no-cache` (min {duration(results['cli_min_s'])})",
                 duration(results["cli_median_s"]),
+            ],
+            [
+                "`vmspec compile ONE.yaml` again (compile cache)",
+                duration(results["cached_median_s"]),
             ],
             ["`python -c pass` (the interpreter alone)", duration(results["interpreter_median_s"])],
             [
-                "CPU time (user + system): `vmspec compile`, `python -c pass`",
+                "CPU time (user + system): `vmspec compile --no-cache`, `python -c pass`",
                 f"{duration(results['cli_cpu_median_s'])}, "
                 f"{duration(results['interpreter_cpu_median_s'])}",
             ],

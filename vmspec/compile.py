@@ -28,28 +28,6 @@ if TYPE_CHECKING:
     from vmspec.compile_cache import CompileCache
 
 
-@functools.cache
-def _compiler() -> SimpleNamespace:
-    """The schema, lowering and emitting, imported when a document first needs them: they
-    import the families, jsonschema and lxml (~90 ms), which a compile whose every
-    document is in the compile cache does without.
-
-    What these imports make (classes, the schema, the policy tables) lives as long as the
-    process: it is frozen, so that no garbage collection walks it again while thousands
-    of specs are compiled (a third of the time of 1,000 specs, where it was not)."""
-    from vmspec.emit import domain_xml, resource_xml
-    from vmspec.lower import lower_virtual_machine
-    from vmspec.schema import validate_document
-
-    gc.freeze()
-    return SimpleNamespace(
-        validate_document=validate_document,
-        lower_virtual_machine=lower_virtual_machine,
-        domain_xml=domain_xml,
-        resource_xml=resource_xml,
-    )
-
-
 VIRTUAL_MACHINE, STORAGE_POOL, NETWORK, VOLUME = (
     "VirtualMachine",
     "StoragePool",
@@ -289,3 +267,25 @@ def _compiled(data: dict, scope: str) -> bytes:
     from vmspec.lower.network import lower_network
 
     return compiler.resource_xml(lower_network(data, scope))
+
+
+@functools.cache
+def _compiler() -> SimpleNamespace:
+    """The schema, lowering and emitting, imported when a document first needs them: they
+    import the families, jsonschema and lxml (~90 ms), which a compile whose every
+    document is in the compile cache does without.
+
+    What these imports make (classes, the schema, the policy tables) lives as long as the
+    process: it is frozen, so that no garbage collection walks it again while thousands
+    of specs are compiled (a third of the time of 1,000 specs, where it was not)."""
+    from vmspec.emit import domain_xml, resource_xml
+    from vmspec.lower import lower_virtual_machine
+    from vmspec.schema import validate_document
+
+    gc.freeze()
+    return SimpleNamespace(
+        validate_document=validate_document,
+        lower_virtual_machine=lower_virtual_machine,
+        domain_xml=domain_xml,
+        resource_xml=resource_xml,
+    )
