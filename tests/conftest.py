@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,6 +20,7 @@ from vmspec.compile import VIRTUAL_MACHINE, CompiledResource, ValidDocuments, co
 # found again by the next, as it would be for a user, but nothing outlives the run.
 # Tests about a cache itself point XDG_CACHE_HOME at their own folder.
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="vmspec-test-cache-")
+atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "specs" / "examples"
