@@ -205,6 +205,20 @@ def test_entries_of_another_vmspec_are_dropped(specs, monkeypatch):
     cache.save()
 
 
+def test_what_another_vmspec_writes_meanwhile_is_not_taken_for_this_ones(specs, monkeypatch):
+    """Two vmspecs (a checkout and pre-commit's) compiling at once: the second empties the
+    file for itself while the first still runs, then the first saves what it compiled."""
+    data = _alpha_data(specs)
+    first = CompileCache.opened(DEFAULT_SCOPE)
+    monkeypatch.setattr(compile_cache, "code_content", lambda: "another vmspec")
+    second = CompileCache.opened(DEFAULT_SCOPE)
+    assert first is not None and second is not None
+    first.remember(data, b"<domain>as the first vmspec compiles it</domain>\n")
+    first.save()
+    assert second.compiled(data) is None
+    second.save()
+
+
 def test_the_newest_entries_are_kept(specs, monkeypatch, cache_home):
     monkeypatch.setattr(compile_cache, "KEPT_ENTRIES", 2)
     cache = CompileCache.opened(DEFAULT_SCOPE)

@@ -58,11 +58,13 @@ def _digest(*parts: bytes) -> str:
 class CompileCache:
     """The XML of the documents compiled before, by digest of (code, scope, data)."""
 
-    def __init__(self, connection: sqlite3.Connection, scope: str) -> None:
+    def __init__(self, connection: sqlite3.Connection, code: str, scope: str) -> None:
         self._connection = connection
+        # The code is in every key, not only in the file's context table: a compile of
+        # another vmspec may empty the file and fill it while this one runs.
         # repr: plain values (vmspec/load/source.py) print alike only when they are
         # alike, types included (1 and "1" differ); vmspec/host/plan_cache.py does the same.
-        self._context = repr([FORMAT, scope]).encode()
+        self._context = _digest(code.encode(), repr([FORMAT, scope]).encode()).encode()
         self._today = int(time.time()) // _DAY
         self._new: list[tuple[str, bytes, str, int]] = []
         self._used: list[str] = []  # entries hit today for the first time
@@ -76,12 +78,13 @@ class CompileCache:
         if os.environ.get(NO_CACHE_VARIABLE):
             return None
         path = cache_file()
+        code = repr([FORMAT, code_content(), installed_distributions()])
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            connection = _connect(path)
+            connection = _connect(path, code)
         except (OSError, sqlite3.Error):
             return None
-        return cls(connection, scope)
+        return cls(connection, code, scope)
 
     def compiled(self, data: Any) -> bytes | None:
         """The XML this document compiled to before, or None."""
@@ -136,10 +139,9 @@ class CompileCache:
             connection.close()
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    """The store, made if missing, emptied if another vmspec (or format) wrote it, and
-    deleted and made again if it is not a database any more."""
-    context = repr([FORMAT, code_content(), installed_distributions()])
+def _connect(path: Path, context: str) -> sqlite3.Connection:
+    """The store, made if missing, emptied if another vmspec (``context``: its code and
+    packages) wrote it last, and deleted and made again if it is not a database any more."""
     for attempt in range(2):
         made = not path.exists()
         connection = sqlite3.connect(path, timeout=LOCK_TIMEOUT_SECONDS, isolation_level=None)
