@@ -12,6 +12,12 @@ X86_ARCHES = ("x86_64", "i686")
 PPC64_ARCHES = ("ppc64", "ppc64le")
 S390_ARCHES = ("s390x",)
 
+
+def spec_arch(spec: dict) -> str:
+    """The guest arch a VM spec means: its ``arch``, else the default lowering writes."""
+    return spec.get("arch", DEFAULT_ARCH)
+
+
 # The machine type families that exist for one arch only: a spec naming one of them for
 # another arch is refused by libvirt's qemu driver ("unsupported configuration: Emulator
 # ... does not support machine type"), so the semantic checks refuse it first.

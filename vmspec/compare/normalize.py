@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from vmspec.arches import DEFAULT_ARCH
 from vmspec.compare.facts import HostFacts
 from vmspec.config.allocation import allocated
 from vmspec.config.boot import BootDevice
@@ -236,7 +237,7 @@ def _devices(desired: Domain, live: Domain):
     serials = serial.with_builtin_target(
         devices.serials,
         wanted.serials,
-        (os_type.arch if os_type else None) or "x86_64",
+        (os_type.arch if os_type else None) or DEFAULT_ARCH,
         os_type.machine if os_type else None,
     )
     devices = dataclasses.replace(devices, serials=serials)

@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
+from vmspec.arches import spec_arch
 from vmspec.families import chardev
 from vmspec.families.chardev import AnyChardev, ChardevTarget, PtyChardev
 from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
@@ -55,7 +56,7 @@ def _console_problems(spec: Spec) -> Iterator[Finding]:
         if console["type"] == "unix" and "path" not in console:
             yield Finding(where, "a unix console needs a path")
         target = console.get("target", DEFAULT_TARGET)
-        if target.startswith("sclp") and spec.get("arch", "x86_64") != "s390x":
+        if target.startswith("sclp") and spec_arch(spec) != "s390x":
             yield Finding((*where, "target"), f"{target} is s390x's console")
 
 

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from vmspec.arches import X86_ARCHES
+from vmspec.arches import DEFAULT_ARCH, X86_ARCHES, spec_arch
 from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import ON_OFF, attr, child, config_class, text, text_child
 from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
@@ -171,7 +171,7 @@ VIRTIO_MODELS = ("virtio-scsi", "virtio", "virtio-transitional", "virtio-non-tra
 # --- policy: what vmspec writes where the spec says nothing, and why ----------------------
 
 
-def default_usb_model(machine: str | None, arch: str | None = "x86_64") -> str:
+def default_usb_model(machine: str | None, arch: str | None = DEFAULT_ARCH) -> str:
     """The USB controller libvirt's qemu driver adds to a definition that names none."""
     if arch not in (None, *X86_ARCHES) or (machine and "q35" in machine):
         return "qemu-xhci"
@@ -484,7 +484,7 @@ def _pci_root(spec: Spec, controller: Spec, where: tuple[Any, ...]) -> Iterator[
         yield Finding((*where, "type"), message)
     if controller.get("index", 0) != 0:
         yield Finding((*where, "index"), "a spec names the pci root only (index 0)")
-    arch = spec.get("arch", "x86_64")
+    arch = spec_arch(spec)
     if arch not in X86_ARCHES:
         yield Finding((*where, "pcihole64"), f"pcihole64 is x86's (i440fx and q35), not {arch}'s")
     root = pci_root_model(spec.get("machine"))

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from vmspec.arches import PPC64_ARCHES, QEMU_DEFAULT_CPU_MODELS, X86_ARCHES
+from vmspec.arches import DEFAULT_ARCH, PPC64_ARCHES, QEMU_DEFAULT_CPU_MODELS, X86_ARCHES, spec_arch
 from vmspec.config.xmlmap import ON_OFF, attr, child, children, config_class, text
 from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
 from vmspec.families.numa import Numa
@@ -332,7 +332,7 @@ def with_inner(cpu: Cpu | None, inner: dict[str, Any]) -> Cpu | None:
     return None if filled == Cpu() else filled
 
 
-def is_qemu_default_cpu(cpu: Cpu, arch: str = "x86_64") -> bool:
+def is_qemu_default_cpu(cpu: Cpu, arch: str = DEFAULT_ARCH) -> bool:
     """No <cpu> means QEMU's default model, which libvirt writes out as custom qemu64 (on
     x86; each arch has its own, see vmspec.arches)."""
     return _is_default_model(cpu, QEMU_DEFAULT_CPU_MODELS.get(arch, ()))
@@ -362,7 +362,7 @@ def _names_default_model(cpu: Cpu, models: Any) -> bool:
 def lift(cpu: Cpu | None, spec: Spec, identity: Identity) -> dict[str, Any] | None:
     """The spec's cpu for a ``<cpu>`` whose inner families' fields are left out (the
     generic lift leaves them to those families)."""
-    default_models = QEMU_DEFAULT_CPU_MODELS.get(spec.get("arch", "x86_64"), ())
+    default_models = QEMU_DEFAULT_CPU_MODELS.get(spec_arch(spec), ())
     topology = None
     if cpu is not None and _names_default_model(cpu, default_models):
         topology = cpu.topology  # what libvirt writes for a <cpu> of a topology alone
@@ -475,7 +475,7 @@ def _mode_and_model(spec: Spec) -> Iterator[Finding]:
     where = ("spec", "cpu")
     if mode == "custom" and "model" not in cpu:
         yield Finding((*where, "mode"), "mode custom needs a model (for example model: Westmere)")
-    compat = mode == "host-model" and spec.get("arch", "x86_64") in PPC64_ARCHES
+    compat = mode == "host-model" and spec_arch(spec) in PPC64_ARCHES
     if mode in ("host-model", "host-passthrough") and "model" in cpu and not compat:
         message = f"a model cannot be combined with mode {mode}: use mode custom for a named model"
         yield Finding((*where, "model"), message)
@@ -495,7 +495,7 @@ def _mode_and_model(spec: Spec) -> Iterator[Finding]:
         if mode != "custom" and key in cpu:
             message = f"{key} is a named model's (mode custom): remove it, or name a model"
             yield Finding((*where, key), message)
-    yield from _host_cpu_only(cpu, mode, spec.get("arch", "x86_64"))
+    yield from _host_cpu_only(cpu, mode, spec_arch(spec))
     # Without a <cpu> element (mode none, or TCG's default) these would be silently dropped.
     no_cpu_element = mode == "none" or (mode is None and spec["domainType"] == "qemu")
     if no_cpu_element and "features" in cpu:

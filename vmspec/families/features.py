@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from vmspec.arches import X86_ARCHES
+from vmspec.arches import X86_ARCHES, spec_arch
 from vmspec.config.memory import MemorySize
 from vmspec.config.xmlmap import ON_OFF, attr, child, config_class, flag, text
 from vmspec.families import hyperv, pseries
@@ -134,7 +134,7 @@ APIC_REASON = "x86 guests get an APIC unless turned off: SMP needs it"
 def acpi_and_apic(spec: Spec) -> tuple[bool, bool]:
     """x86 guests get ACPI and APIC unless turned off (ACPI_REASON, APIC_REASON)."""
     features = spec.get("features", {})
-    x86 = spec.get("arch", "x86_64") in X86_ARCHES
+    x86 = spec_arch(spec) in X86_ARCHES
     return features.get("acpi", x86), features.get("apic", x86)
 
 
@@ -234,7 +234,7 @@ ARM_ARCHES = ("aarch64", "armv7l")
 
 
 def _gic_on_arm_only(spec: Spec) -> Iterator[Finding]:
-    arch = spec.get("arch", "x86_64")
+    arch = spec_arch(spec)
     if "gic" in spec.get("features", {}) and arch not in ARM_ARCHES:
         yield Finding(
             ("spec", "features", "gic"), f"a GIC is Arm's interrupt controller: {arch} has none"
@@ -366,7 +366,7 @@ def _lower_smm(features: dict[str, Any]) -> Smm | None:
 
 
 def lift(features: Features | None, spec: Spec, identity: Identity) -> dict[str, Any] | None:
-    x86 = spec.get("arch", "x86_64") in X86_ARCHES
+    x86 = spec_arch(spec) in X86_ARCHES
     features = features or Features()
     lifted: dict[str, Any] = {}
     if features.acpi != x86:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any, ClassVar
 
+from vmspec.arches import spec_arch
 from vmspec.config.allocation import USER_ALIAS_PREFIX, Address, DeviceAlias
 from vmspec.config.xmlmap import ON_OFF, attr, child, config_class, flag
 from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
@@ -816,7 +817,7 @@ def _mdev_display(spec: Spec) -> Iterator[Finding]:
             continue
         where = ("spec", "hostdevs", index, "mdev")
         model = mdev.get("model", MDEV_MODEL)
-        if model in S390X_MDEV_MODELS and spec.get("arch", "x86_64") != "s390x":
+        if model in S390X_MDEV_MODELS and spec_arch(spec) != "s390x":
             yield Finding((*where, "model"), f"{model} is s390x's: QEMU has it there only")
         for key in ("display", "ramfb"):
             if key in mdev and model != MDEV_MODEL:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from vmspec.arches import spec_arch
 from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import ON_OFF, attr, child, config_class
 from vmspec.families.family import Family, Identity, Place, Spec
@@ -75,7 +76,7 @@ def _iommu_problems(spec: Spec) -> Iterator[Finding]:
     if iommu is None:
         return
     model, machine = iommu["model"], spec.get("machine", "")
-    arch = spec.get("arch", "x86_64")
+    arch = spec_arch(spec)
     if model == "intel" and "q35" not in machine:
         # libvirt: "IOMMU device: 'intel' is only supported with Q35 machines".
         yield Finding(("spec", "iommu", "model"), "an intel IOMMU needs a q35 machine")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from vmspec.arches import PPC64_ARCHES
+from vmspec.arches import PPC64_ARCHES, spec_arch
 from vmspec.config.memory import MaxMemory
 from vmspec.families.current_memory import memory_kib
 from vmspec.families.family import Family, Identity, Place, Spec
@@ -60,7 +60,7 @@ def _with_numa_above_memory(spec: Spec) -> Iterator[Finding]:
     if "maxMemory" not in spec:
         return
     where = ("spec", "maxMemory")
-    if not spec.get("numa") and spec.get("arch", "x86_64") not in PPC64_ARCHES:
+    if not spec.get("numa") and spec_arch(spec) not in PPC64_ARCHES:
         # libvirt at define: "At least one numa node has to be configured when enabling
         # memory hotplug" (not on ppc64, whose pseries machine plugs DIMMs without cells:
         # libvirt's own memory-hotplug-ppc64-nonuma test).

@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from vmspec.arches import spec_arch
 from vmspec.config.xmlmap import attr, child, children, config_class, flag
 from vmspec.cpulist import PATTERN, as_written, parse_cpu_list
 from vmspec.families.current_memory import memory_kib
@@ -260,7 +261,7 @@ def _page_sizes(spec: Spec) -> Iterator[Finding]:
     hugepages = spec.get("memoryBacking", {}).get("hugepages")
     if not isinstance(hugepages, dict):
         return
-    arch = spec.get("arch", "x86_64")
+    arch = spec_arch(spec)
     sizes = HUGE_PAGE_KIB[arch]
     for index, page in enumerate(hugepages["pages"]):
         where = ("spec", "memoryBacking", "hugepages", "pages", index, "size")

@@ -16,6 +16,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from vmspec.arches import spec_arch
 from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.memory import MemorySize
 from vmspec.config.xmlmap import attr, child, config_class, flag, text_child
@@ -356,7 +357,7 @@ def _fits_its_model(spec: Spec) -> Iterator[Finding]:
         if "nodemask" in device:
             for problem in host_list_problems(device["nodemask"], "host nodes", "host node"):
                 yield Finding((*where, "nodemask"), problem)
-        yield from _sizes(device, where, spec.get("arch", "x86_64"))
+        yield from _sizes(device, where, spec_arch(spec))
 
 
 def _sizes(device: dict[str, Any], where: tuple[Any, ...], arch: str) -> Iterator[Finding]:

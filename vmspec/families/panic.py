@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from vmspec.arches import S390_ARCHES, is_pseries
+from vmspec.arches import S390_ARCHES, is_pseries, spec_arch
 from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import attr, child, config_class
 from vmspec.families.family import Family, Identity, Place, Spec
@@ -51,7 +51,7 @@ LIBVIRTS_OWN_MODELS = ("pseries", "s390")
 
 
 def libvirts_own_model(spec: Spec) -> str | None:
-    arch = spec.get("arch", "x86_64")
+    arch = spec_arch(spec)
     if is_pseries(arch, spec.get("machine")):
         return "pseries"
     return "s390" if arch in S390_ARCHES else None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from vmspec.arches import X86_ARCHES
+from vmspec.arches import X86_ARCHES, spec_arch
 from vmspec.families import chardev
 from vmspec.families.chardev import AnyChardev, ChardevTarget
 from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
@@ -33,7 +33,7 @@ def _parallel_problems(spec: Spec) -> Iterator[Finding]:
         yield from chardev.spice_problems(
             parallel, ("spec", "parallels", index), "parallel port", spec
         )
-    arch = spec.get("arch", "x86_64")
+    arch = spec_arch(spec)
     if parallels and arch not in X86_ARCHES:
         # QEMU's parallel port is an ISA device, which only x86 machines have.
         yield Finding(("spec", "parallels"), f"a parallel port is x86's; {arch} has none")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from vmspec.arches import is_pseries
+from vmspec.arches import is_pseries, spec_arch
 from vmspec.config.memory import MemorySize
 from vmspec.config.xmlmap import attr, child, config_class
 from vmspec.families.family import Spec
@@ -86,7 +86,7 @@ _KEYS = tuple(SCHEMA_PROPERTIES)
 
 def pseries_only(spec: Spec) -> Iterator[Finding]:
     features = spec.get("features", {})
-    if is_pseries(spec.get("arch", "x86_64"), spec.get("machine")):
+    if is_pseries(spec_arch(spec), spec.get("machine")):
         return
     for key in _KEYS:
         if key in features:

@@ -9,7 +9,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
-from vmspec.arches import default_serial_target_type
+from vmspec.arches import default_serial_target_type, spec_arch
 from vmspec.families import chardev
 from vmspec.families.chardev import AnyChardev, ChardevTarget
 from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
@@ -89,7 +89,7 @@ def lower(spec: Spec, identity: Identity) -> tuple[AnyChardev, ...]:
 
 
 def lift(serials: tuple[AnyChardev, ...], spec: Spec, identity: Identity) -> list[Spec] | None:
-    builtin = default_serial_target_type(spec.get("arch", "x86_64"), spec.get("machine"))
+    builtin = default_serial_target_type(spec_arch(spec), spec.get("machine"))
     lifted = []
     for serial in serials:
         entry = chardev.lift_host(serial)

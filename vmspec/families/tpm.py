@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from vmspec.arches import X86_ARCHES
+from vmspec.arches import X86_ARCHES, spec_arch
 from vmspec.config.allocation import Address, DeviceAlias
 from vmspec.config.xmlmap import attr, child, config_class, discriminator
 from vmspec.families.family import Family, Identity, Place, PolicyDefault, Spec
@@ -116,7 +116,7 @@ SCHEMA = {
 
 
 def model_and_reason(spec: Spec) -> tuple[str, str]:
-    if spec.get("arch", "x86_64") in X86_ARCHES:
+    if spec_arch(spec) in X86_ARCHES:
         return DEFAULT_MODEL_X86, MODEL_X86_REASON
     return DEFAULT_MODEL_OTHER, MODEL_OTHER_REASON
 
@@ -233,7 +233,7 @@ def _crb_version(spec: Spec) -> Iterator[Finding]:
             ("spec", "tpm", "version"),
             "tpm-crb is a TPM 2.0 interface: set version '2.0', or model tpm-tis for 1.2",
         )
-    arch = spec.get("arch", "x86_64")
+    arch = spec_arch(spec)
     if arch not in X86_ARCHES:
         # QEMU has the CRB interface on x86 only.
         yield Finding(

@@ -13,6 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from vmspec.arches import DEFAULT_ARCH
 from vmspec.compare.diff import changes_between
 from vmspec.compare.facts import HostFacts
 from vmspec.compare.normalize import normalize_live, without_allocations
@@ -134,7 +135,7 @@ def _spec(domain: Domain) -> tuple[dict[str, Any], list[str]]:
     if domain.type not in ("kvm", "qemu"):
         raise _Unliftable(f"/domain/@type: {domain.type} (the spec knows kvm and qemu)")
     os_type = domain.os.type if domain.os else None
-    if os_type and os_type.arch and os_type.arch != "x86_64":
+    if os_type and os_type.arch and os_type.arch != DEFAULT_ARCH:
         spec["arch"] = os_type.arch
     if os_type and os_type.machine:
         spec["machine"] = os_type.machine

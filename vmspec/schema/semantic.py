@@ -14,7 +14,7 @@ from typing import Any
 from lxml import etree
 
 from vmspec.addresses import host_name_findings
-from vmspec.arches import X86_ARCHES, machine_arches
+from vmspec.arches import X86_ARCHES, machine_arches, spec_arch
 from vmspec.config.metadata import LIBOSINFO_NAMESPACE
 from vmspec.config.metadata import NAMESPACE as VMSPEC_NAMESPACE
 from vmspec.cpulist import host_list_problems
@@ -119,7 +119,7 @@ def _memory(spec: dict[str, Any]) -> Iterator[Finding]:
     except ValueError as error:
         yield Finding(("spec", "memory"), str(error))
         return
-    efi = spec.get("firmware") == "efi" and spec.get("arch", "x86_64") in X86_ARCHES
+    efi = spec.get("firmware") == "efi" and spec_arch(spec) in X86_ARCHES
     if kib < MIN_MEMORY_KIB:
         message = f"{spec['memory']} is too little memory for any guest; at least {format_kib(MIN_MEMORY_KIB)}"
         yield Finding(("spec", "memory"), message)
@@ -137,7 +137,7 @@ def _memory(spec: dict[str, Any]) -> Iterator[Finding]:
 def _machine(spec: dict[str, Any]) -> Iterator[Finding]:
     # libvirt refuses a machine type the arch's QEMU lacks only at define (or, on the test
     # driver, never): pseries on x86_64 would pass compile and fail on the host.
-    machine, arch = spec.get("machine"), spec.get("arch", "x86_64")
+    machine, arch = spec.get("machine"), spec_arch(spec)
     arches = machine_arches(machine) if machine else None
     if arches is not None and arch not in arches:
         yield Finding(
