@@ -24,8 +24,8 @@ class WantedVolume:
     def config(self, backing_path: str | None, *, thick: bool = False) -> StorageVolume:
         """The volume XML; the backing volume's path is the pool's to say (plan looks it up).
         ``thick``: allocate it all up front, for pools where thin means something else (LVM)."""
-        # Imported here: the config classes import lxml, which a compile whose VMs come
-        # from the compile cache never needs to read their volumes.
+        # Imported here: the config classes import lxml, which a compile that takes every
+        # VM from the compile cache does not otherwise need.
         from vmspec.config.volume import (
             StorageVolume,
             VolumeBackingStore,
@@ -57,8 +57,8 @@ def wanted_volumes(document: dict[str, Any]) -> list[tuple[tuple[str | int, ...]
         volume = disk.get("volume")
         if not volume or "create" not in volume:
             continue
-        # Imported here: it imports every family, which a VM without a volume to
-        # create, taken from the compile cache, never needs.
+        # Imported here, for a disk that creates a volume: it imports every family,
+        # which a compile that takes every VM from the compile cache does not otherwise need.
         from vmspec.families.disk.policy import created_format
 
         create = volume["create"]
