@@ -220,9 +220,10 @@ def test_compile_prune_removes_files_of_deleted_specs_and_counts_only_real_write
     write_spec(tmp_path / "specs", MINIMAL_SPEC.replace("name: tiny", "name: gone"), "b.yaml")
     first = cli("compile", str(tmp_path / "specs"), "-o", str(out))
     assert first.exit_code == 0
-    assert "wrote 2 files" in first.stderr and "(0 unchanged)" in first.stderr
+    # "(N unchanged": the summary may go on to say what the compile cache held.
+    assert "wrote 2 files" in first.stderr and "(0 unchanged" in first.stderr
     again = cli("compile", str(tmp_path / "specs"), "-o", str(out))
-    assert "wrote 0 files" in again.stderr and "(2 unchanged)" in again.stderr
+    assert "wrote 0 files" in again.stderr and "(2 unchanged" in again.stderr
 
     (tmp_path / "specs" / "b.yaml").unlink()
     (out / "notes.txt").write_text("not ours")
@@ -231,7 +232,7 @@ def test_compile_prune_removes_files_of_deleted_specs_and_counts_only_real_write
     assert "removed" not in kept.stderr
     pruned = cli("compile", str(tmp_path / "specs"), "-o", str(out), "--prune")
     assert pruned.exit_code == 0
-    assert "(1 unchanged, 1 removed)" in pruned.stderr
+    assert "(1 unchanged, 1 removed" in pruned.stderr
     assert f"removed {out / 'gone.xml'}: no spec compiles to it any more" in pruned.stderr
     assert sorted(path.name for path in out.iterdir()) == ["notes.txt", "tiny.xml"]
 

@@ -137,6 +137,15 @@ def test_a_spec_with_a_problem_is_refused_every_time_and_never_kept(specs, cache
     assert entries(cache_home) == kept
 
 
+def test_the_summary_says_how_much_came_from_the_cache(specs):
+    out = str(specs.parent / "out")
+    first = vmspec("compile", str(specs), "-o", out)
+    assert first.stderr == f"wrote 3 files to {out} (0 unchanged)\n"
+    (specs / "beta.yaml").write_text(vm("beta", memory="3GiB"))
+    again = vmspec("compile", str(specs), "-o", out)
+    assert again.stderr == f"wrote 1 file to {out} (2 unchanged; 2 of 3 from the compile cache)\n"
+
+
 def test_documents_from_the_cache_still_meet_the_checks_across_documents(specs):
     compiled(specs)  # every VM is in the cache now
     (specs / "zeta.yaml").write_text(vm("alpha"))  # a second VM named alpha

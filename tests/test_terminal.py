@@ -101,7 +101,8 @@ def test_compiling_many_specs_shows_a_bar_on_a_terminal(many_specs, tmp_path):
 
 
 def test_no_bar_into_a_pipe_nor_with_quiet(many_specs, tmp_path):
-    _, piped = run("compile", str(many_specs), "-o", str(tmp_path / "a"), terminal="stdout")
+    out = str(tmp_path / "a")
+    _, piped = run("compile", str(many_specs), "-o", out, "--no-cache", terminal="stdout")
     assert piped == "wrote 250 files to " + str(tmp_path / "a") + " (0 unchanged)\n"
     shown, _ = run("validate", "--quiet", str(many_specs), terminal="stderr")
     assert shown == ""

@@ -164,7 +164,10 @@ def compile_command(
         )
         unchanged = len(result.resources) - written
         summary = f"wrote {_count(written, 'file')} to {output_dir} ({unchanged} unchanged"
-        summary += f", {len(removed)} removed)" if prune else ")"
+        summary += f", {len(removed)} removed" if prune else ""
+        if result.from_cache:  # say so: a run that compiled nothing reads differently
+            summary += f"; {result.from_cache} of {len(result.resources)} from the compile cache"
+        summary += ")"
         if not quiet:
             click.echo(summary, err=True)
         for name in removed:

@@ -57,6 +57,7 @@ class CompileResult:
     resources: list[CompiledResource]
     problems: list[Problem]
     documents: int
+    from_cache: int = 0  # resources whose XML the compile cache held
 
 
 class ValidDocuments:
@@ -219,6 +220,7 @@ def compile_paths(
     resources: list[CompiledResource] = []
     pool_paths: dict[str, str] = {}
     volumes: dict[tuple[str, str], tuple[SourceDocument, WantedVolume]] = {}
+    from_cache = 0
     for document in documents:
         if progress is not None:
             progress(document.file)
@@ -236,7 +238,9 @@ def compile_paths(
         elif kind != NETWORK:
             continue  # an Inventory says where specs go, not what libvirt defines
         xml = cache.compiled(data) if cache is not None else None
-        if xml is None:
+        if xml is not None:
+            from_cache += 1
+        else:
             xml = _compiled(data, scope)
             if cache is not None:
                 cache.remember(data, xml)
@@ -249,7 +253,7 @@ def compile_paths(
             )
             xml = _compiler().resource_xml(volume.config(backing))
             resources.append(CompiledResource(VOLUME, f"{pool}/{name}", document.file, xml))
-    return CompileResult(resources, documents.problems, documents.count)
+    return CompileResult(resources, documents.problems, documents.count, from_cache)
 
 
 def _compiled(data: dict, scope: str) -> bytes:
